@@ -1,0 +1,180 @@
+//! The store: one diesel code path over SQLite (embedded default) and
+//! PostgreSQL (production), with embedded migrations for both. The modules
+//! below are one per resource; each takes a connection so that callers can
+//! compose them inside one transaction.
+
+pub mod catalog;
+pub mod events;
+pub mod lans;
+pub mod login_failures;
+pub mod schema;
+pub mod seed;
+pub mod tokens;
+pub mod users;
+
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel::{Connection, PgConnection, SqliteConnection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
+
+/// Arbitrary but fixed: serialises migrations of several herd processes
+/// starting at once against one PostgreSQL.
+const MIGRATION_LOCK_KEY: i64 = 0x6865_7264; // "herd"
+
+#[derive(diesel::MultiConnection)]
+pub enum AnyConnection {
+    Postgresql(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+pub type Conn = PooledConnection<ConnectionManager<AnyConnection>>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot connect to the database: {0}")]
+    Connect(String),
+    #[error("database migration failed: {0}")]
+    Migration(String),
+    #[error("database unavailable: {0}")]
+    Unavailable(#[from] diesel::r2d2::PoolError),
+    #[error("database error: {0}")]
+    Query(#[from] diesel::result::Error),
+}
+
+impl StoreError {
+    /// A unique or check constraint refused the write: the caller asked for
+    /// something that conflicts with what is stored.
+    pub fn is_conflict(&self) -> bool {
+        use diesel::result::{DatabaseErrorKind, Error};
+        matches!(
+            self,
+            StoreError::Query(Error::DatabaseError(
+                DatabaseErrorKind::UniqueViolation | DatabaseErrorKind::CheckViolation,
+                _
+            ))
+        )
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DbKind {
+    Sqlite,
+    Postgres,
+}
+
+impl DbKind {
+    pub fn of_url(url: &str) -> Self {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            DbKind::Postgres
+        } else {
+            DbKind::Sqlite
+        }
+    }
+}
+
+/// SQLite needs per-connection settings: foreign keys are off by default,
+/// and concurrent writers should wait instead of failing at once.
+#[derive(Debug)]
+struct SqlitePragmas;
+
+impl CustomizeConnection<AnyConnection, diesel::r2d2::Error> for SqlitePragmas {
+    fn on_acquire(&self, conn: &mut AnyConnection) -> Result<(), diesel::r2d2::Error> {
+        if let AnyConnection::Sqlite(c) = conn {
+            c.batch_execute(
+                "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
+                 PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
+            )
+            .map_err(diesel::r2d2::Error::QueryError)?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Clone)]
+pub struct Store {
+    pool: Pool<ConnectionManager<AnyConnection>>,
+    kind: DbKind,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("kind", &self.kind).finish()
+    }
+}
+
+impl Store {
+    /// Connects, checks the URL with a readable error, and runs pending
+    /// migrations. `url` is `postgres://…` or a SQLite file path
+    /// (optionally `sqlite://path`).
+    pub fn open(url: &str, max_connections: u32) -> StoreResult<Self> {
+        let kind = DbKind::of_url(url);
+        let url = url.strip_prefix("sqlite://").unwrap_or(url);
+        Self::check_connect(kind, url)?;
+        let pool = Pool::builder()
+            .max_size(max_connections.max(1))
+            .connection_timeout(Duration::from_secs(10))
+            .connection_customizer(Box::new(SqlitePragmas))
+            .build(ConnectionManager::<AnyConnection>::new(url))
+            .map_err(|e| StoreError::Connect(e.to_string()))?;
+        let store = Self { pool, kind };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    // The multi-backend connection hides why a connection failed; the
+    // concrete one says it.
+    fn check_connect(kind: DbKind, url: &str) -> StoreResult<()> {
+        let result = match kind {
+            DbKind::Postgres => PgConnection::establish(url).map(drop),
+            DbKind::Sqlite => SqliteConnection::establish(url).map(drop),
+        };
+        result.map_err(|e| StoreError::Connect(e.to_string()))
+    }
+
+    pub fn kind(&self) -> DbKind {
+        self.kind
+    }
+
+    pub fn conn(&self) -> StoreResult<Conn> {
+        Ok(self.pool.get()?)
+    }
+
+    /// Connections in use and idle, for the metrics endpoint.
+    pub fn pool_state(&self) -> (u32, u32) {
+        let s = self.pool.state();
+        (s.connections - s.idle_connections, s.idle_connections)
+    }
+
+    /// Runs pending migrations; safe to call from several processes at once.
+    pub fn migrate(&self) -> StoreResult<()> {
+        let mut conn = self.conn()?;
+        let migrated = match &mut *conn {
+            AnyConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(drop),
+            AnyConnection::Postgresql(c) => {
+                c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))?;
+                let result = c.run_pending_migrations(POSTGRES_MIGRATIONS).map(drop);
+                c.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))?;
+                result
+            }
+        };
+        migrated.map_err(|e| StoreError::Migration(e.to_string()))
+    }
+
+    /// Readiness: can we get a connection and run a trivial query?
+    pub fn ping(&self) -> StoreResult<()> {
+        self.conn()?.batch_execute("SELECT 1")?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod test_db;
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,53 @@
+//! Bearer tokens, stored only as hashes.
+
+use diesel::prelude::*;
+
+use super::schema::tokens;
+use super::users::{self, User};
+use super::{AnyConnection, StoreResult};
+use crate::clock::Millis;
+
+pub fn insert(
+    conn: &mut AnyConnection,
+    user_id: i64,
+    token_hash: &str,
+    now: Millis,
+    expires_at: Millis,
+) -> StoreResult<()> {
+    diesel::insert_into(tokens::table)
+        .values((
+            tokens::user_id.eq(user_id),
+            tokens::token_hash.eq(token_hash),
+            tokens::created_at.eq(now),
+            tokens::expires_at.eq(expires_at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The user a live token belongs to: not revoked, not expired at `now`.
+pub fn live_user(conn: &mut AnyConnection, token_hash: &str, now: Millis) -> StoreResult<Option<User>> {
+    let user_id = tokens::table
+        .filter(tokens::token_hash.eq(token_hash))
+        .filter(tokens::revoked_at.is_null())
+        .filter(tokens::expires_at.gt(now))
+        .select(tokens::user_id)
+        .first::<i64>(conn)
+        .optional()?;
+    match user_id {
+        Some(id) => users::find_by_id(conn, id),
+        None => Ok(None),
+    }
+}
+
+/// Revokes a token; true when it was live.
+pub fn revoke(conn: &mut AnyConnection, token_hash: &str, now: Millis) -> StoreResult<bool> {
+    let n = diesel::update(
+        tokens::table
+            .filter(tokens::token_hash.eq(token_hash))
+            .filter(tokens::revoked_at.is_null()),
+    )
+    .set(tokens::revoked_at.eq(now))
+    .execute(conn)?;
+    Ok(n > 0)
+}

@@ -1,0 +1,17 @@
+DROP TABLE events;
+DROP TABLE batch_items;
+DROP TABLE batches;
+DROP TABLE job_steps;
+DROP TABLE jobs;
+DROP TABLE leases;
+DROP TABLE commands;
+DROP TABLE guest_services;
+DROP TABLE service_catalog;
+DROP TABLE settings;
+DROP TABLE counters;
+DROP TABLE guests;
+DROP TABLE lans;
+DROP TABLE images;
+DROP TABLE login_failures;
+DROP TABLE tokens;
+DROP TABLE users;
