@@ -1,0 +1,195 @@
+//! Builds the actix application and runs the server.
+
+use std::sync::Arc;
+
+use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::{middleware, web, App, HttpRequest, HttpResponse, HttpServer};
+use herd_core::clock::{FileClock, SharedClock, SystemClock};
+use herd_core::store::{seed, Store};
+use utoipa::OpenApi;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::auth::{self, Authenticator};
+use crate::config::Settings;
+use crate::metrics::Metrics;
+use crate::openapi::{allowed_methods, ApiDoc};
+use crate::problem::ApiError;
+use crate::routes;
+use crate::state::AppState;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("{0}")]
+    Store(#[from] herd_core::store::StoreError),
+    #[error("{0}")]
+    Directory(#[from] auth::directory::DirectoryError),
+    #[error("{0}")]
+    Setup(String),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen { addr: String, source: std::io::Error },
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+pub fn clock(settings: &Settings) -> SharedClock {
+    match &settings.clock_file {
+        Some(path) => Arc::new(FileClock::new(path)),
+        None => Arc::new(SystemClock),
+    }
+}
+
+/// Opens (and migrates) the store, creating the data directory first.
+pub fn open_store(settings: &Settings) -> Result<Store, StartError> {
+    std::fs::create_dir_all(&settings.data_dir)?;
+    Ok(Store::open(&settings.database_url(), settings.database_pool_size)?)
+}
+
+/// First-start content: LAN, catalog, image, and the bootstrap admin.
+fn seed(store: &Store, settings: &Settings, clock: &SharedClock) -> Result<(), StartError> {
+    let cidr = settings
+        .lan_cidr
+        .parse()
+        .map_err(|e| StartError::Setup(format!("HERD_LAN_CIDR `{}`: {e}", settings.lan_cidr)))?;
+    let dns = match &settings.lan_dns {
+        Some(d) => Some(d.parse().map_err(|e| StartError::Setup(format!("HERD_LAN_DNS `{d}`: {e}")))?),
+        None => None,
+    };
+    let spec = seed::Seed {
+        lan: seed::SeedLan { name: settings.lan_name.clone(), cidr, dns },
+        image: seed::SeedImage {
+            name: settings.image_name.clone(),
+            description: "golden image every clone is copied from".into(),
+            size_bytes: (settings.image_size_mb * 1024 * 1024) as i64,
+        },
+    };
+    let mut conn = store.conn()?;
+    let now = clock.now_ms();
+    seed::apply(&mut conn, &spec, now)?;
+    let generated = auth::ensure_bootstrap_admin(&mut conn, settings.admin_password.as_deref(), now)
+        .map_err(|e| StartError::Setup(e.to_string()))?;
+    if let Some(password) = generated {
+        // Printed once, at the only moment it is known.
+        println!("herd-server created user `admin` with password: {password}");
+    }
+    Ok(())
+}
+
+pub async fn serve(settings: Settings) -> Result<(), StartError> {
+    let settings = Arc::new(settings);
+    let clock = clock(&settings);
+    let store = {
+        let s = settings.clone();
+        web::block(move || open_store(&s))
+            .await
+            .map_err(|e| StartError::Setup(e.to_string()))??
+    };
+    {
+        let (store, s, c) = (store.clone(), settings.clone(), clock.clone());
+        web::block(move || seed(&store, &s, &c))
+            .await
+            .map_err(|e| StartError::Setup(e.to_string()))??;
+    }
+    let state = web::Data::new(AppState {
+        store,
+        clock,
+        auth: Authenticator::new(&settings)?,
+        metrics: Metrics::new().map_err(|e| StartError::Setup(e.to_string()))?,
+        settings: settings.clone(),
+    });
+
+    let max_body = settings.max_body_bytes;
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .configure(|cfg| configure(cfg, max_body))
+            .wrap(middleware::from_fn(crate::middleware::observe))
+    })
+    .shutdown_timeout(settings.shutdown_timeout_seconds);
+    if let Some(workers) = settings.workers {
+        server = server.workers(workers.max(1));
+    }
+    let server = server
+        .bind(&settings.listen)
+        .map_err(|source| StartError::Listen { addr: settings.listen.clone(), source })?;
+    for addr in server.addrs() {
+        // Scripts and tests wait for this line (and learn the port of `:0`).
+        println!("herd-server listening on http://{addr}");
+    }
+    tracing::info!(listen = %settings.listen, db = ?DbLabel(&settings), "herd-server started");
+    server.run().await?;
+    tracing::info!("herd-server stopped");
+    Ok(())
+}
+
+struct DbLabel<'a>(&'a Settings);
+
+impl std::fmt::Debug for DbLabel<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never log a password inside a database URL.
+        match herd_core::store::DbKind::of_url(&self.0.database_url()) {
+            herd_core::store::DbKind::Postgres => f.write_str("postgres"),
+            herd_core::store::DbKind::Sqlite => write!(f, "sqlite:{}", self.0.database_url()),
+        }
+    }
+}
+
+/// Routes, extractor error handlers, the offline docs and the fallback.
+pub fn configure(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
+    cfg.app_data(
+        web::JsonConfig::default()
+            .limit(max_body_bytes)
+            .error_handler(|e, _| json_error(e).into()),
+    )
+    .app_data(web::QueryConfig::default().error_handler(|e, _| query_error(e).into()))
+    .app_data(web::PathConfig::default().error_handler(|e, _| path_error(e).into()))
+    .configure(routes::configure)
+    .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", ApiDoc::openapi()))
+    .route(
+        "/docs",
+        web::get().to(|| async { HttpResponse::PermanentRedirect().insert_header(("Location", "/docs/")).finish() }),
+    )
+    .default_service(web::to(fallback));
+}
+
+fn json_error(e: JsonPayloadError) -> ApiError {
+    match e {
+        JsonPayloadError::OverflowKnownLength { length, limit } => {
+            ApiError::PayloadTooLarge(format!("the body has {length} bytes; at most {limit} are accepted"))
+        }
+        JsonPayloadError::Overflow { limit } => {
+            ApiError::PayloadTooLarge(format!("the body is larger than the {limit} bytes accepted"))
+        }
+        JsonPayloadError::ContentType => {
+            ApiError::Unprocessable("send the body as JSON with `Content-Type: application/json`".into())
+        }
+        JsonPayloadError::Deserialize(de) if de.is_data() => {
+            ApiError::Unprocessable(format!("the JSON body does not fit: {de}"))
+        }
+        JsonPayloadError::Deserialize(de) => ApiError::BadRequest(format!("the body is not valid JSON: {de}")),
+        other => ApiError::BadRequest(format!("cannot read the body: {other}")),
+    }
+}
+
+fn query_error(e: QueryPayloadError) -> ApiError {
+    ApiError::Unprocessable(format!("invalid query parameters: {e}"))
+}
+
+fn path_error(e: PathError) -> ApiError {
+    ApiError::NotFound(format!("no such resource: {e}"))
+}
+
+/// Unknown path: 404; known path, other method: 405 with `Allow`.
+async fn fallback(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(match allowed_methods(req.path()) {
+        Some(methods) if !methods.is_empty() => ApiError::MethodNotAllowed {
+            detail: format!(
+                "{} is not offered on {}; use {}",
+                req.method(),
+                req.path(),
+                methods.join(", ")
+            ),
+            allow: methods.join(", "),
+        },
+        _ => ApiError::NotFound(format!("no such endpoint: {} {}; see /openapi.json", req.method(), req.path())),
+    })
+}

@@ -1,0 +1,257 @@
+//! Configuration: built-in defaults, then a TOML file (`--config PATH`, or
+//! `./herd.toml` when present), then `HERD_*` environment variables. Every
+//! key of [`Settings`] is also an environment variable: `ldap_url` is
+//! `HERD_LDAP_URL`.
+
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    #[serde(deserialize_with = "lenient::string")]
+    pub listen: String,
+    pub data_dir: PathBuf,
+    #[serde(deserialize_with = "lenient::opt_string")]
+    pub database_url: Option<String>,
+    pub database_pool_size: u32,
+    #[serde(deserialize_with = "lenient::opt_string")]
+    pub admin_password: Option<String>,
+    #[serde(deserialize_with = "lenient::opt_string")]
+    pub ldap_url: Option<String>,
+    #[serde(deserialize_with = "lenient::opt_string")]
+    pub ldap_bind_dn: Option<String>,
+    #[serde(deserialize_with = "lenient::opt_string")]
+    pub ldap_bind_password: Option<String>,
+    #[serde(deserialize_with = "lenient::opt_string")]
+    pub ldap_user_base: Option<String>,
+    #[serde(deserialize_with = "lenient::string")]
+    pub ldap_user_filter: String,
+    #[serde(deserialize_with = "lenient::opt_string")]
+    pub ldap_group_base: Option<String>,
+    #[serde(deserialize_with = "lenient::string")]
+    pub ldap_group_member_attribute: String,
+    #[serde(deserialize_with = "lenient::string")]
+    pub ldap_staff_group: String,
+    #[serde(deserialize_with = "lenient::string")]
+    pub ldap_admin_group: String,
+    pub ldap_timeout_seconds: u64,
+    pub token_default_ttl_seconds: u64,
+    pub token_max_ttl_seconds: u64,
+    pub login_failures_per_user: u32,
+    pub login_failures_per_address: u32,
+    pub login_failure_window_seconds: u64,
+    pub max_body_bytes: usize,
+    #[serde(deserialize_with = "lenient::string")]
+    pub lan_name: String,
+    #[serde(deserialize_with = "lenient::string")]
+    pub lan_cidr: String,
+    #[serde(deserialize_with = "lenient::opt_string")]
+    pub lan_dns: Option<String>,
+    #[serde(deserialize_with = "lenient::string")]
+    pub image_name: String,
+    pub image_size_mb: u64,
+    pub clock_file: Option<PathBuf>,
+    pub shutdown_timeout_seconds: u64,
+    pub workers: Option<usize>,
+    #[serde(deserialize_with = "lenient::string")]
+    pub roles: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("./var"),
+            database_url: None,
+            database_pool_size: 10,
+            admin_password: None,
+            ldap_url: None,
+            ldap_bind_dn: None,
+            ldap_bind_password: None,
+            ldap_user_base: None,
+            ldap_user_filter: "(uid={username})".into(),
+            ldap_group_base: None,
+            ldap_group_member_attribute: "member".into(),
+            ldap_staff_group: "staff".into(),
+            ldap_admin_group: "admin".into(),
+            ldap_timeout_seconds: 5,
+            token_default_ttl_seconds: 8 * 3600,
+            token_max_ttl_seconds: 30 * 24 * 3600,
+            login_failures_per_user: 5,
+            login_failures_per_address: 20,
+            login_failure_window_seconds: 60,
+            max_body_bytes: 256 * 1024,
+            lan_name: "LNXLAN1".into(),
+            lan_cidr: "10.10.0.0/22".into(),
+            lan_dns: None,
+            image_name: "golden".into(),
+            image_size_mb: 64,
+            clock_file: None,
+            shutdown_timeout_seconds: 10,
+            workers: None,
+            roles: "all".into(),
+        }
+    }
+}
+
+/// Shown by `herd-server --help`; the README has the same table.
+pub const SETTINGS_HELP: &str = "\
+Configuration: a TOML file (--config PATH, or ./herd.toml when present) whose
+keys are the names below in lower case without HERD_; every key can be
+overridden by its environment variable.
+
+  HERD_LISTEN                        address to listen on [127.0.0.1:8080]
+  HERD_DATA_DIR                      data directory: SQLite file, simulated z/VM [./var]
+  HERD_DATABASE_URL                  postgres://… or a SQLite path [<data dir>/herd.db]
+  HERD_DATABASE_POOL_SIZE            database connections [10]
+  HERD_ADMIN_PASSWORD                password of the bootstrap user `admin` at first
+                                     start [generated and printed once]
+  HERD_LDAP_URL                      ldap:// or ldaps:// URL; unset: local accounts only
+  HERD_LDAP_BIND_DN                  service account that searches the directory
+  HERD_LDAP_BIND_PASSWORD            its password
+  HERD_LDAP_USER_BASE                where users are searched
+  HERD_LDAP_USER_FILTER              [(uid={username})]; {username} is escaped
+  HERD_LDAP_GROUP_BASE               where role groups are searched
+  HERD_LDAP_GROUP_MEMBER_ATTRIBUTE   member (groupOfNames, DNs) or memberUid
+                                     (posixGroup, user ids) [member]
+  HERD_LDAP_STAFF_GROUP              cn of the course staff group [staff]
+  HERD_LDAP_ADMIN_GROUP              cn of the administrators group [admin]
+  HERD_LDAP_TIMEOUT_SECONDS          per directory operation [5]
+  HERD_TOKEN_DEFAULT_TTL_SECONDS     token lifetime when none is asked [28800]
+  HERD_TOKEN_MAX_TTL_SECONDS         longest token lifetime granted [2592000]
+  HERD_LOGIN_FAILURES_PER_USER       failed logins per user name per window [5]
+  HERD_LOGIN_FAILURES_PER_ADDRESS    failed logins per client address per window [20]
+  HERD_LOGIN_FAILURE_WINDOW_SECONDS  the throttling window [60]
+  HERD_MAX_BODY_BYTES                largest request body [262144]
+  HERD_LAN_NAME, HERD_LAN_CIDR       guest LAN seeded at first start [LNXLAN1, 10.10.0.0/22]
+  HERD_LAN_DNS                       its DNS server [the gateway, first host]
+  HERD_IMAGE_NAME, HERD_IMAGE_SIZE_MB  golden image seeded at first start [golden, 64]
+  HERD_CLOCK_FILE                    tests only: read the time (ms since epoch) from
+                                     this file instead of the system clock
+  HERD_SHUTDOWN_TIMEOUT_SECONDS      grace period for requests at SIGTERM [10]
+  HERD_WORKERS                       HTTP worker threads [number of cores]
+  HERD_ROLES                         what this process does: all, or a list of
+                                     api, dispatcher, provisioner, monitor [all]";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Invalid(#[from] Box<figment::Error>),
+}
+
+impl Settings {
+    /// Reads the layers. Unknown keys in the file are errors (a typo should
+    /// not silently fall back to a default); other `HERD_*` variables, such
+    /// as the clients' `HERD_URL`, are not the server's and are ignored.
+    pub fn load(config_file: Option<&Path>) -> Result<Self, ConfigError> {
+        let default_file = Path::new("herd.toml");
+        let file = config_file.or(default_file.exists().then_some(default_file));
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(file) = file {
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        let known = Self::keys();
+        let env = Env::prefixed("HERD_").filter(move |key| known.iter().any(|k| key.as_str().eq_ignore_ascii_case(k)));
+        figment
+            .merge(env)
+            .extract()
+            .map_err(|e| ConfigError::Invalid(Box::new(e)))
+    }
+
+    fn keys() -> Vec<String> {
+        match serde_json::to_value(Settings::default()) {
+            Ok(serde_json::Value::Object(map)) => map.into_iter().map(|(k, _)| k).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("herd.db").to_string_lossy().into_owned())
+    }
+}
+
+/// Environment values are parsed like TOML, so `HERD_ADMIN_PASSWORD=12345`
+/// arrives as a number; text settings take any scalar as its text.
+mod lenient {
+    use serde::de::{Deserializer, Error, Visitor};
+    use std::fmt;
+
+    struct Text;
+
+    impl<'de> Visitor<'de> for Text {
+        type Value = Option<String>;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("text")
+        }
+        fn visit_str<E: Error>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(Some(v.to_owned()))
+        }
+        fn visit_i64<E: Error>(self, v: i64) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+        fn visit_u64<E: Error>(self, v: u64) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+        fn visit_f64<E: Error>(self, v: f64) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+        fn visit_bool<E: Error>(self, v: bool) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+        fn visit_none<E: Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(Text)
+        }
+    }
+
+    pub fn opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+        d.deserialize_any(Text)
+    }
+
+    pub fn string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+        d.deserialize_any(Text)?.ok_or_else(|| D::Error::custom("expected text"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numeric_passwords_stay_text_and_env_overrides_file() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("herd.toml", "listen = \"127.0.0.1:9999\"\nldap_staff_group = \"tutors\"")?;
+            jail.set_env("HERD_ADMIN_PASSWORD", "12345");
+            jail.set_env("HERD_LISTEN", "127.0.0.1:7000");
+            jail.set_env("HERD_TEST_PG_URL", "postgres://ignored");
+            let s = Settings::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(s.admin_password.as_deref(), Some("12345"));
+            assert_eq!(s.listen, "127.0.0.1:7000");
+            assert_eq!(s.ldap_staff_group, "tutors");
+            assert_eq!(s.ldap_user_filter, "(uid={username})");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_keys_in_the_file_are_errors() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("herd.toml", "lisen = \"127.0.0.1:9999\"")?;
+            let err = Settings::load(None).unwrap_err().to_string();
+            assert!(err.contains("lisen"), "{err}");
+            Ok(())
+        });
+    }
+}

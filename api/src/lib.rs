@@ -1,0 +1,13 @@
+//! herd-api: the web front. It authenticates users, records what they ask
+//! for and answers from the database; it never touches the hypervisor
+//! itself (SPEC §3).
+
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod metrics;
+mod middleware;
+pub mod openapi;
+pub mod problem;
+pub mod routes;
+pub mod state;

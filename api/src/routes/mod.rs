@@ -1,0 +1,38 @@
+//! HTTP handlers, one module per resource.
+
+pub mod auth;
+pub mod catalog;
+pub mod lans;
+pub mod me;
+pub mod system;
+
+use actix_web::web;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// Every list answers `{items, next_cursor}` (SPEC §4).
+#[derive(Serialize, ToSchema)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+impl<T> Page<T> {
+    /// A list short enough to come whole.
+    pub fn complete(items: Vec<T>) -> Self {
+        Self { items, next_cursor: None }
+    }
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(system::healthz)
+        .service(system::readyz)
+        .service(system::metrics)
+        .service(auth::create_token)
+        .service(auth::revoke_current_token)
+        .service(me::me)
+        .service(lans::list_lans)
+        .service(catalog::service_catalog)
+        .service(catalog::list_images);
+}

@@ -1,0 +1,42 @@
+//! What every handler can reach.
+
+use std::sync::Arc;
+
+use actix_web::web;
+use herd_core::clock::SharedClock;
+use herd_core::store::{AnyConnection, Store};
+
+use crate::auth::Authenticator;
+use crate::config::Settings;
+use crate::metrics::Metrics;
+use crate::problem::{ApiError, ApiResult};
+
+pub struct AppState {
+    pub store: Store,
+    pub clock: SharedClock,
+    pub settings: Arc<Settings>,
+    pub auth: Authenticator,
+    pub metrics: Metrics,
+}
+
+impl AppState {
+    /// Runs database work on the blocking pool: diesel is synchronous and
+    /// must not stall the HTTP workers.
+    pub async fn db<T, F>(&self, work: F) -> ApiResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut AnyConnection) -> ApiResult<T> + Send + 'static,
+    {
+        let store = self.store.clone();
+        web::block(move || {
+            let mut conn = store.conn()?;
+            work(&mut conn)
+        })
+        .await
+        .map_err(ApiError::from)?
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+}
