@@ -26,7 +26,10 @@ pub enum StartError {
     #[error("{0}")]
     Setup(String),
     #[error("cannot listen on {addr}: {source}")]
-    Listen { addr: String, source: std::io::Error },
+    Listen {
+        addr: String,
+        source: std::io::Error,
+    },
     #[error("{0}")]
     Io(#[from] std::io::Error),
 }
@@ -41,7 +44,10 @@ pub fn clock(settings: &Settings) -> SharedClock {
 /// Opens (and migrates) the store, creating the data directory first.
 pub fn open_store(settings: &Settings) -> Result<Store, StartError> {
     std::fs::create_dir_all(&settings.data_dir)?;
-    Ok(Store::open(&settings.database_url(), settings.database_pool_size)?)
+    Ok(Store::open(
+        &settings.database_url(),
+        settings.database_pool_size,
+    )?)
 }
 
 /// First-start content: LAN, catalog, image, and the bootstrap admin.
@@ -51,11 +57,18 @@ fn seed(store: &Store, settings: &Settings, clock: &SharedClock) -> Result<(), S
         .parse()
         .map_err(|e| StartError::Setup(format!("HERD_LAN_CIDR `{}`: {e}", settings.lan_cidr)))?;
     let dns = match &settings.lan_dns {
-        Some(d) => Some(d.parse().map_err(|e| StartError::Setup(format!("HERD_LAN_DNS `{d}`: {e}")))?),
+        Some(d) => Some(
+            d.parse()
+                .map_err(|e| StartError::Setup(format!("HERD_LAN_DNS `{d}`: {e}")))?,
+        ),
         None => None,
     };
     let spec = seed::Seed {
-        lan: seed::SeedLan { name: settings.lan_name.clone(), cidr, dns },
+        lan: seed::SeedLan {
+            name: settings.lan_name.clone(),
+            cidr,
+            dns,
+        },
         image: seed::SeedImage {
             name: settings.image_name.clone(),
             description: "golden image every clone is copied from".into(),
@@ -65,8 +78,9 @@ fn seed(store: &Store, settings: &Settings, clock: &SharedClock) -> Result<(), S
     let mut conn = store.conn()?;
     let now = clock.now_ms();
     seed::apply(&mut conn, &spec, now)?;
-    let generated = auth::ensure_bootstrap_admin(&mut conn, settings.admin_password.as_deref(), now)
-        .map_err(|e| StartError::Setup(e.to_string()))?;
+    let generated =
+        auth::ensure_bootstrap_admin(&mut conn, settings.admin_password.as_deref(), now)
+            .map_err(|e| StartError::Setup(e.to_string()))?;
     if let Some(password) = generated {
         // Printed once, at the only moment it is known.
         println!("herd-server created user `admin` with password: {password}");
@@ -110,7 +124,10 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
     }
     let server = server
         .bind(&settings.listen)
-        .map_err(|source| StartError::Listen { addr: settings.listen.clone(), source })?;
+        .map_err(|source| StartError::Listen {
+            addr: settings.listen.clone(),
+            source,
+        })?;
     for addr in server.addrs() {
         // Scripts and tests wait for this line (and learn the port of `:0`).
         println!("herd-server listening on http://{addr}");
@@ -146,26 +163,32 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
     .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", ApiDoc::openapi()))
     .route(
         "/docs",
-        web::get().to(|| async { HttpResponse::PermanentRedirect().insert_header(("Location", "/docs/")).finish() }),
+        web::get().to(|| async {
+            HttpResponse::PermanentRedirect()
+                .insert_header(("Location", "/docs/"))
+                .finish()
+        }),
     )
     .default_service(web::to(fallback));
 }
 
 fn json_error(e: JsonPayloadError) -> ApiError {
     match e {
-        JsonPayloadError::OverflowKnownLength { length, limit } => {
-            ApiError::PayloadTooLarge(format!("the body has {length} bytes; at most {limit} are accepted"))
-        }
-        JsonPayloadError::Overflow { limit } => {
-            ApiError::PayloadTooLarge(format!("the body is larger than the {limit} bytes accepted"))
-        }
-        JsonPayloadError::ContentType => {
-            ApiError::Unprocessable("send the body as JSON with `Content-Type: application/json`".into())
-        }
+        JsonPayloadError::OverflowKnownLength { length, limit } => ApiError::PayloadTooLarge(
+            format!("the body has {length} bytes; at most {limit} are accepted"),
+        ),
+        JsonPayloadError::Overflow { limit } => ApiError::PayloadTooLarge(format!(
+            "the body is larger than the {limit} bytes accepted"
+        )),
+        JsonPayloadError::ContentType => ApiError::Unprocessable(
+            "send the body as JSON with `Content-Type: application/json`".into(),
+        ),
         JsonPayloadError::Deserialize(de) if de.is_data() => {
             ApiError::Unprocessable(format!("the JSON body does not fit: {de}"))
         }
-        JsonPayloadError::Deserialize(de) => ApiError::BadRequest(format!("the body is not valid JSON: {de}")),
+        JsonPayloadError::Deserialize(de) => {
+            ApiError::BadRequest(format!("the body is not valid JSON: {de}"))
+        }
         other => ApiError::BadRequest(format!("cannot read the body: {other}")),
     }
 }
@@ -190,6 +213,10 @@ async fn fallback(req: HttpRequest) -> Result<HttpResponse, ApiError> {
             ),
             allow: methods.join(", "),
         },
-        _ => ApiError::NotFound(format!("no such endpoint: {} {}; see /openapi.json", req.method(), req.path())),
+        _ => ApiError::NotFound(format!(
+            "no such endpoint: {} {}; see /openapi.json",
+            req.method(),
+            req.path()
+        )),
     })
 }

@@ -155,7 +155,8 @@ impl Settings {
             figment = figment.merge(Toml::file_exact(file));
         }
         let known = Self::keys();
-        let env = Env::prefixed("HERD_").filter(move |key| known.iter().any(|k| key.as_str().eq_ignore_ascii_case(k)));
+        let env = Env::prefixed("HERD_")
+            .filter(move |key| known.iter().any(|k| key.as_str().eq_ignore_ascii_case(k)));
         figment
             .merge(env)
             .extract()
@@ -221,18 +222,24 @@ mod lenient {
     }
 
     pub fn string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-        d.deserialize_any(Text)?.ok_or_else(|| D::Error::custom("expected text"))
+        d.deserialize_any(Text)?
+            .ok_or_else(|| D::Error::custom("expected text"))
     }
 }
 
 #[cfg(test)]
+// figment's Jail fixes the closure's error type.
+#[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
 
     #[test]
     fn numeric_passwords_stay_text_and_env_overrides_file() {
         figment::Jail::expect_with(|jail| {
-            jail.create_file("herd.toml", "listen = \"127.0.0.1:9999\"\nldap_staff_group = \"tutors\"")?;
+            jail.create_file(
+                "herd.toml",
+                "listen = \"127.0.0.1:9999\"\nldap_staff_group = \"tutors\"",
+            )?;
             jail.set_env("HERD_ADMIN_PASSWORD", "12345");
             jail.set_env("HERD_LISTEN", "127.0.0.1:7000");
             jail.set_env("HERD_TEST_PG_URL", "postgres://ignored");

@@ -38,7 +38,9 @@ fn main() -> ExitCode {
         Err(e) => return fail(&e),
     };
     let result = match cli.command {
-        Some(Command::Migrate) => app::open_store(&settings).map(|_| println!("migrations applied")),
+        Some(Command::Migrate) => {
+            app::open_store(&settings).map(|_| println!("migrations applied"))
+        }
         _ => actix_web::rt::System::new().block_on(app::serve(settings)),
     };
     match result {

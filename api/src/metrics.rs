@@ -1,6 +1,8 @@
 //! Prometheus metrics: requests by route and status, latency, pool gauges.
 
-use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+};
 
 use herd_core::store::Store;
 
@@ -15,12 +17,20 @@ impl Metrics {
     pub fn new() -> Result<Self, prometheus::Error> {
         let registry = Registry::new();
         let requests = IntCounterVec::new(
-            Opts::new("herd_http_requests_total", "HTTP requests by route pattern, method and status"),
+            Opts::new(
+                "herd_http_requests_total",
+                "HTTP requests by route pattern, method and status",
+            ),
             &["route", "method", "status"],
         )?;
         let latency = HistogramVec::new(
-            HistogramOpts::new("herd_http_request_duration_seconds", "HTTP request latency by route pattern")
-                .buckets(vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0]),
+            HistogramOpts::new(
+                "herd_http_request_duration_seconds",
+                "HTTP request latency by route pattern",
+            )
+            .buckets(vec![
+                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+            ]),
             &["route"],
         )?;
         let db_connections = IntGaugeVec::new(
@@ -30,18 +40,29 @@ impl Metrics {
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(db_connections.clone()))?;
-        Ok(Self { registry, requests, latency, db_connections })
+        Ok(Self {
+            registry,
+            requests,
+            latency,
+            db_connections,
+        })
     }
 
     pub fn observe(&self, route: &str, method: &str, status: u16, seconds: f64) {
-        self.requests.with_label_values(&[route, method, &status.to_string()]).inc();
+        self.requests
+            .with_label_values(&[route, method, &status.to_string()])
+            .inc();
         self.latency.with_label_values(&[route]).observe(seconds);
     }
 
     pub fn render(&self, store: &Store) -> String {
         let (busy, idle) = store.pool_state();
-        self.db_connections.with_label_values(&["busy"]).set(busy.into());
-        self.db_connections.with_label_values(&["idle"]).set(idle.into());
+        self.db_connections
+            .with_label_values(&["busy"])
+            .set(busy.into());
+        self.db_connections
+            .with_label_values(&["idle"])
+            .set(idle.into());
         let mut out = Vec::new();
         // Encoding into a Vec cannot fail for the text format.
         let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);

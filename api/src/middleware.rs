@@ -36,7 +36,9 @@ pub async fn observe(
         Err(_) => {
             tracing::error!(request_id, %method, %path, "handler panicked");
             if let Some(state) = &state {
-                state.metrics.observe("panic", &method, 500, started.elapsed().as_secs_f64());
+                state
+                    .metrics
+                    .observe("panic", &method, 500, started.elapsed().as_secs_f64());
             }
             return Err(ApiError::Internal(
                 "the server failed while handling this request; it has been logged".into(),
@@ -45,14 +47,20 @@ pub async fn observe(
         }
     };
     if let Ok(v) = HeaderValue::from_str(&request_id) {
-        res.headers_mut().insert(header::HeaderName::from_static("x-request-id"), v);
+        res.headers_mut()
+            .insert(header::HeaderName::from_static("x-request-id"), v);
     }
 
     let status = res.status().as_u16();
     let elapsed = started.elapsed();
-    let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".into());
+    let route = res
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".into());
     if let Some(state) = state {
-        state.metrics.observe(&route, &method, status, elapsed.as_secs_f64());
+        state
+            .metrics
+            .observe(&route, &method, status, elapsed.as_secs_f64());
     }
     tracing::info!(
         request_id,
@@ -88,7 +96,9 @@ fn as_problem(res: ServiceResponse<BoxBody>) -> ServiceResponse<BoxBody> {
     let mut replacement = crate::problem::problem_response(&problem);
     for (name, value) in res.headers() {
         if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
-            replacement.headers_mut().insert(name.clone(), value.clone());
+            replacement
+                .headers_mut()
+                .insert(name.clone(), value.clone());
         }
     }
     res.into_response(replacement)

@@ -50,7 +50,12 @@ impl Modify for BearerAuth {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("opaque").build()),
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("opaque")
+                    .build(),
+            ),
         );
     }
 }
@@ -102,10 +107,9 @@ pub fn allowed_methods(path: &str) -> Option<Vec<&'static str>> {
         .iter()
         .find(|r| {
             r.segments.len() == wanted.len()
-                && r.segments
-                    .iter()
-                    .zip(&wanted)
-                    .all(|(pattern, seg)| pattern == seg || (pattern.starts_with('{') && !seg.is_empty()))
+                && r.segments.iter().zip(&wanted).all(|(pattern, seg)| {
+                    pattern == seg || (pattern.starts_with('{') && !seg.is_empty())
+                })
         })
         .map(|r| r.methods.clone())
 }
@@ -128,7 +132,10 @@ mod tests {
     fn document_is_openapi_3_1_with_bearer_security() {
         let doc: serde_json::Value = serde_json::from_str(&document_json()).unwrap();
         assert_eq!(doc["openapi"], "3.1.0");
-        assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
+        assert_eq!(
+            doc["components"]["securitySchemes"]["bearer"]["scheme"],
+            "bearer"
+        );
     }
 
     #[test]
@@ -136,14 +143,22 @@ mod tests {
         let doc: serde_json::Value = serde_json::from_str(&document_json()).unwrap();
         for (path, item) in doc["paths"].as_object().unwrap() {
             for (method, op) in item.as_object().unwrap() {
-                assert!(op.get("security").is_some(), "{method} {path} has no security");
+                assert!(
+                    op.get("security").is_some(),
+                    "{method} {path} has no security"
+                );
                 let responses = op["responses"].as_object().unwrap();
                 for (code, r) in responses {
                     assert!(r.get("description").is_some(), "{method} {path} {code}");
                 }
-                let protected = op["security"].as_array().is_some_and(|s| s.iter().any(|r| r.get("bearer").is_some()));
+                let protected = op["security"]
+                    .as_array()
+                    .is_some_and(|s| s.iter().any(|r| r.get("bearer").is_some()));
                 if protected {
-                    assert!(responses.contains_key("401"), "{method} {path} does not document 401");
+                    assert!(
+                        responses.contains_key("401"),
+                        "{method} {path} does not document 401"
+                    );
                 }
             }
         }

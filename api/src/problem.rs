@@ -45,7 +45,10 @@ pub enum ApiError {
     #[error("{0}")]
     Unprocessable(String),
     #[error("{detail}")]
-    TooManyRequests { detail: String, retry_after_seconds: u64 },
+    TooManyRequests {
+        detail: String,
+        retry_after_seconds: u64,
+    },
     #[error("{0}")]
     Unavailable(String),
     #[error("{0}")]
@@ -93,7 +96,10 @@ impl ResponseError for ApiError {
                     headers.insert(header::ALLOW, v);
                 }
             }
-            ApiError::TooManyRequests { retry_after_seconds, .. } => {
+            ApiError::TooManyRequests {
+                retry_after_seconds,
+                ..
+            } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_seconds));
             }
             _ => {}
@@ -112,7 +118,9 @@ pub fn problem_response(p: &Problem) -> HttpResponse {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Unavailable(_) | StoreError::Connect(_) => ApiError::Unavailable(e.to_string()),
+            StoreError::Unavailable(_) | StoreError::Connect(_) => {
+                ApiError::Unavailable(e.to_string())
+            }
             _ => {
                 tracing::error!(error = %e, "store error");
                 ApiError::Internal("the database refused the operation; it has been logged".into())

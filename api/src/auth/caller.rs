@@ -25,13 +25,18 @@ impl Caller {
         if self.user.role >= role {
             Ok(())
         } else {
-            Err(ApiError::Forbidden(format!("this needs the {} role", role.as_str())))
+            Err(ApiError::Forbidden(format!(
+                "this needs the {} role",
+                role.as_str()
+            )))
         }
     }
 }
 
 pub fn client_addr(req: &HttpRequest) -> String {
-    req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_else(|| "unknown".into())
+    req.peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
 }
 
 impl FromRequest for Caller {
@@ -44,19 +49,31 @@ impl FromRequest for Caller {
             .headers()
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
             .map(|t| t.trim().to_owned());
         let client_addr = client_addr(req);
         Box::pin(async move {
-            let state = state.ok_or_else(|| ApiError::Internal("application state missing".into()))?;
+            let state =
+                state.ok_or_else(|| ApiError::Internal("application state missing".into()))?;
             let bearer = bearer.ok_or_else(|| {
                 ApiError::Unauthorized("send a token as `Authorization: Bearer <token>`; get one from POST /api/v1/auth/tokens".into())
             })?;
             let token_hash = token::hash(&bearer);
             let (lookup, now) = (token_hash.clone(), state.now_ms());
-            let user = state.db(move |c| Ok(tokens::live_user(c, &lookup, now)?)).await?;
-            let user = user.ok_or_else(|| ApiError::Unauthorized("the token is unknown, expired or revoked".into()))?;
-            Ok(Caller { user, token_hash, client_addr })
+            let user = state
+                .db(move |c| Ok(tokens::live_user(c, &lookup, now)?))
+                .await?;
+            let user = user.ok_or_else(|| {
+                ApiError::Unauthorized("the token is unknown, expired or revoked".into())
+            })?;
+            Ok(Caller {
+                user,
+                token_hash,
+                client_addr,
+            })
         })
     }
 }

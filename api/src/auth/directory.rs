@@ -58,7 +58,10 @@ impl Directory {
         let Some(url) = s.ldap_url.clone().filter(|u| !u.is_empty()) else {
             return Ok(None);
         };
-        let member_attribute = if s.ldap_group_member_attribute.eq_ignore_ascii_case("memberUid") {
+        let member_attribute = if s
+            .ldap_group_member_attribute
+            .eq_ignore_ascii_case("memberUid")
+        {
             MemberAttribute::MemberUid
         } else {
             MemberAttribute::MemberDn
@@ -67,7 +70,10 @@ impl Directory {
             url,
             bind_dn: s.ldap_bind_dn.clone().unwrap_or_default(),
             bind_password: s.ldap_bind_password.clone().unwrap_or_default(),
-            user_base: s.ldap_user_base.clone().ok_or(DirectoryError::NotConfigured("HERD_LDAP_USER_BASE"))?,
+            user_base: s
+                .ldap_user_base
+                .clone()
+                .ok_or(DirectoryError::NotConfigured("HERD_LDAP_USER_BASE"))?,
             user_filter: s.ldap_user_filter.clone(),
             group_base: s.ldap_group_base.clone(),
             member_attribute,
@@ -78,7 +84,11 @@ impl Directory {
     }
 
     /// Checks a password against the directory and says who the user is.
-    pub async fn authenticate(&self, username: &str, password: &str) -> Result<DirectoryUser, DirectoryError> {
+    pub async fn authenticate(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<DirectoryUser, DirectoryError> {
         // An empty password is an anonymous bind on many servers: it would
         // "succeed" for anyone.
         if password.is_empty() {
@@ -97,7 +107,10 @@ impl Directory {
         password: &str,
     ) -> Result<DirectoryUser, DirectoryError> {
         let entry = self.find_user(ldap, username).await?;
-        let bind = ldap.with_timeout(self.timeout).simple_bind(&entry.dn, password).await?;
+        let bind = ldap
+            .with_timeout(self.timeout)
+            .simple_bind(&entry.dn, password)
+            .await?;
         match bind.rc {
             0 => {}
             INVALID_CREDENTIALS => return Err(DirectoryError::InvalidCredentials),
@@ -137,11 +150,22 @@ impl Directory {
             .map_err(|e| DirectoryError::Unavailable(format!("service account bind failed: {e}")))
     }
 
-    async fn find_user(&self, ldap: &mut Ldap, username: &str) -> Result<SearchEntry, DirectoryError> {
-        let filter = self.user_filter.replace("{username}", &ldap_escape(username));
+    async fn find_user(
+        &self,
+        ldap: &mut Ldap,
+        username: &str,
+    ) -> Result<SearchEntry, DirectoryError> {
+        let filter = self
+            .user_filter
+            .replace("{username}", &ldap_escape(username));
         let (entries, _) = ldap
             .with_timeout(self.timeout)
-            .search(&self.user_base, Scope::Subtree, &filter, vec!["uid", "cn", "mail"])
+            .search(
+                &self.user_base,
+                Scope::Subtree,
+                &filter,
+                vec!["uid", "cn", "mail"],
+            )
             .await?
             .success()?;
         // Zero or several matches: either way, not one identifiable user.
@@ -171,9 +195,11 @@ impl Directory {
             .success()?;
         let groups: Vec<SearchEntry> = entries.into_iter().map(SearchEntry::construct).collect();
         let in_group = |name: &str| {
-            groups
-                .iter()
-                .any(|g| g.attrs.get("cn").is_some_and(|cns| cns.iter().any(|c| c.eq_ignore_ascii_case(name))))
+            groups.iter().any(|g| {
+                g.attrs
+                    .get("cn")
+                    .is_some_and(|cns| cns.iter().any(|c| c.eq_ignore_ascii_case(name)))
+            })
         };
         Ok(if in_group(&self.admin_group) {
             Role::Admin

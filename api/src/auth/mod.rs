@@ -9,9 +9,9 @@ pub mod token;
 
 pub use caller::{client_addr, Caller};
 
+use herd_core::domain::Role;
 use herd_core::store::users::{self, NewLocalUser, User, UserSource};
 use herd_core::store::AnyConnection;
-use herd_core::domain::Role;
 
 use self::directory::{Directory, DirectoryError};
 use self::throttle::LoginBudget;
@@ -48,8 +48,16 @@ impl Authenticator {
     /// Checks credentials: a local account first, then the directory.
     /// Failures count against the throttle; a directory that cannot be
     /// reached is `503`, never `401`.
-    pub async fn login(state: &AppState, username: &str, password: &str, client: &str) -> ApiResult<User> {
-        if username.is_empty() || username.len() > MAX_USERNAME_LEN || username.chars().any(char::is_control) {
+    pub async fn login(
+        state: &AppState,
+        username: &str,
+        password: &str,
+        client: &str,
+    ) -> ApiResult<User> {
+        if username.is_empty()
+            || username.len() > MAX_USERNAME_LEN
+            || username.chars().any(char::is_control)
+        {
             return Err(ApiError::Unauthorized(BAD_CREDENTIALS.into()));
         }
         if password.is_empty() {
@@ -65,14 +73,21 @@ impl Authenticator {
             .await?;
 
         let verified = match local {
-            Some(user @ User { source: UserSource::Local { .. }, .. }) => Self::verify_local(user, password).await?,
+            Some(
+                user @ User {
+                    source: UserSource::Local { .. },
+                    ..
+                },
+            ) => Self::verify_local(user, password).await?,
             _ => Self::verify_directory(state, username, password).await?,
         };
         match verified {
             Some(user) => Ok(user),
             None => {
                 let (name, addr, now) = (username.to_owned(), client.to_owned(), state.now_ms());
-                state.db(move |c| budget.record_failure(c, &name, &addr, now)).await?;
+                state
+                    .db(move |c| budget.record_failure(c, &name, &addr, now))
+                    .await?;
                 Err(ApiError::Unauthorized(BAD_CREDENTIALS.into()))
             }
         }
@@ -88,14 +103,20 @@ impl Authenticator {
         Ok(ok.then_some(user))
     }
 
-    async fn verify_directory(state: &AppState, username: &str, password: &str) -> ApiResult<Option<User>> {
+    async fn verify_directory(
+        state: &AppState,
+        username: &str,
+        password: &str,
+    ) -> ApiResult<Option<User>> {
         let Some(directory) = state.auth.directory() else {
             return Ok(None);
         };
         match directory.authenticate(username, password).await {
             Ok(found) => {
                 let now = state.now_ms();
-                let user = state.db(move |c| Ok(users::upsert_directory(c, &found, now)?)).await?;
+                let user = state
+                    .db(move |c| Ok(users::upsert_directory(c, &found, now)?))
+                    .await?;
                 Ok(Some(user))
             }
             Err(DirectoryError::InvalidCredentials) => Ok(None),
@@ -118,9 +139,17 @@ pub fn ensure_bootstrap_admin(
         return Ok(None);
     }
     let generated = configured_password.is_none().then(password::generate);
-    let password = configured_password.or(generated.as_deref()).unwrap_or_default();
-    let hash = password::hash(password).map_err(|e| ApiError::Internal(format!("hashing the admin password: {e}")))?;
-    let new = NewLocalUser { username: "admin", display_name: "Administrator", role: Role::Admin, password_hash: &hash };
+    let password = configured_password
+        .or(generated.as_deref())
+        .unwrap_or_default();
+    let hash = password::hash(password)
+        .map_err(|e| ApiError::Internal(format!("hashing the admin password: {e}")))?;
+    let new = NewLocalUser {
+        username: "admin",
+        display_name: "Administrator",
+        role: Role::Admin,
+        password_hash: &hash,
+    };
     match users::create_local(conn, &new, now) {
         Ok(_) => Ok(generated),
         // Another process created it at the same moment.

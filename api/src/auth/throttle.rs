@@ -23,12 +23,22 @@ fn user_key(username: &str) -> String {
 
 impl LoginBudget {
     /// Refuses the attempt with `429` while either budget is spent.
-    pub fn check(&self, conn: &mut AnyConnection, username: &str, client: &str, now: Millis) -> ApiResult<()> {
+    pub fn check(
+        &self,
+        conn: &mut AnyConnection,
+        username: &str,
+        client: &str,
+        now: Millis,
+    ) -> ApiResult<()> {
         let since = now - self.window_ms;
         let user = user_key(username);
         let checks = [
             (FailureKey::Username(&user), self.per_user, "this user name"),
-            (FailureKey::ClientAddr(client), self.per_address, "this client address"),
+            (
+                FailureKey::ClientAddr(client),
+                self.per_address,
+                "this client address",
+            ),
         ];
         for (key, limit, whose) in checks {
             let failures = login_failures::since(conn, key, since)?;
@@ -46,7 +56,13 @@ impl LoginBudget {
         Ok(())
     }
 
-    pub fn record_failure(&self, conn: &mut AnyConnection, username: &str, client: &str, now: Millis) -> ApiResult<()> {
+    pub fn record_failure(
+        &self,
+        conn: &mut AnyConnection,
+        username: &str,
+        client: &str,
+        now: Millis,
+    ) -> ApiResult<()> {
         login_failures::record(conn, &user_key(username), client, now)?;
         login_failures::prune(conn, now - self.window_ms)?;
         Ok(())

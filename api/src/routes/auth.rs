@@ -63,7 +63,9 @@ pub async fn create_token(
     let ttl_seconds = match body.ttl_seconds {
         None => state.settings.token_default_ttl_seconds.min(max_ttl),
         Some(t) if t <= 0 => {
-            return Err(ApiError::Unprocessable("ttl_seconds must be a positive number of seconds".into()))
+            return Err(ApiError::Unprocessable(
+                "ttl_seconds must be a positive number of seconds".into(),
+            ))
         }
         Some(t) => (t as u64).min(max_ttl),
     };
@@ -111,7 +113,10 @@ pub async fn create_token(
     )
 )]
 #[delete("/api/v1/auth/tokens/current")]
-pub async fn revoke_current_token(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
+pub async fn revoke_current_token(
+    state: web::Data<AppState>,
+    caller: Caller,
+) -> ApiResult<HttpResponse> {
     let now = state.now_ms();
     state
         .db(move |c| {

@@ -32,7 +32,10 @@ pub struct CatalogService {
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
     ))]
 #[get("/api/v1/service-catalog")]
-pub async fn service_catalog(state: web::Data<AppState>, _caller: Caller) -> ApiResult<HttpResponse> {
+pub async fn service_catalog(
+    state: web::Data<AppState>,
+    _caller: Caller,
+) -> ApiResult<HttpResponse> {
     let rows = state.db(|c| Ok(catalog::services(c)?)).await?;
     let items = rows
         .into_iter()

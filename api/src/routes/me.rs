@@ -36,7 +36,10 @@ pub fn me_view(user: &User, used: i64) -> Me {
         display_name: user.display_name.clone(),
         email: user.email.clone(),
         role: user.role,
-        quota: Quota { max_guests: user.max_guests(), used: used.max(0) as u32 },
+        quota: Quota {
+            max_guests: user.max_guests(),
+            used: used.max(0) as u32,
+        },
     }
 }
 
@@ -54,6 +57,8 @@ pub fn me_view(user: &User, used: i64) -> Me {
 #[get("/api/v1/me")]
 pub async fn me(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
     let user_id = caller.user.id;
-    let used = state.db(move |c| Ok(users::guests_held(c, user_id)?)).await?;
+    let used = state
+        .db(move |c| Ok(users::guests_held(c, user_id)?))
+        .await?;
     Ok(HttpResponse::Ok().json(me_view(&caller.user, used)))
 }

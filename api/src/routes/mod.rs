@@ -21,7 +21,10 @@ pub struct Page<T> {
 impl<T> Page<T> {
     /// A list short enough to come whole.
     pub fn complete(items: Vec<T>) -> Self {
-        Self { items, next_cursor: None }
+        Self {
+            items,
+            next_cursor: None,
+        }
     }
 }
 

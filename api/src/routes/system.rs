@@ -18,7 +18,9 @@ pub struct Health {
     responses((status = 200, description = "Alive", body = Health)))]
 #[get("/healthz")]
 pub async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().json(Health { status: "ok".into() })
+    HttpResponse::Ok().json(Health {
+        status: "ok".into(),
+    })
 }
 
 /// Readiness: the database answers.
@@ -33,7 +35,9 @@ pub async fn readyz(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     web::block(move || store.ping())
         .await?
         .map_err(|e| ApiError::Unavailable(format!("database not reachable: {e}")))?;
-    Ok(HttpResponse::Ok().json(Health { status: "ready".into() }))
+    Ok(HttpResponse::Ok().json(Health {
+        status: "ready".into(),
+    }))
 }
 
 /// Prometheus metrics in the text exposition format.

@@ -70,7 +70,10 @@ mod tests {
 
     #[test]
     fn accepts_zvm_ids_and_uppercases() {
-        assert_eq!("lx000042".parse::<GuestName>().unwrap().as_str(), "LX000042");
+        assert_eq!(
+            "lx000042".parse::<GuestName>().unwrap().as_str(),
+            "LX000042"
+        );
         assert!("A@#$1".parse::<GuestName>().is_ok());
     }
 
@@ -83,7 +86,10 @@ mod tests {
 
     #[test]
     fn sequence_names_fill_eight_characters() {
-        assert_eq!(GuestName::from_sequence("LX", 42).unwrap().as_str(), "LX000042");
+        assert_eq!(
+            GuestName::from_sequence("LX", 42).unwrap().as_str(),
+            "LX000042"
+        );
         assert!(GuestName::from_sequence("LX", 10_000_000).is_err());
     }
 }

@@ -53,7 +53,10 @@ pub struct Image {
 }
 
 pub fn images(conn: &mut AnyConnection) -> StoreResult<Vec<Image>> {
-    Ok(images::table.select(Image::as_select()).order(images::name).load(conn)?)
+    Ok(images::table
+        .select(Image::as_select())
+        .order(images::name)
+        .load(conn)?)
 }
 
 pub struct NewImage<'a> {

@@ -27,12 +27,19 @@ pub struct LanUsage {
 
 pub fn list_with_use(conn: &mut AnyConnection) -> StoreResult<Vec<LanUsage>> {
     let rows = lans::table
-        .left_join(guests::table.on(guests::lan_id.eq(lans::id).and(guests::ip_address.is_not_null())))
+        .left_join(
+            guests::table.on(guests::lan_id
+                .eq(lans::id)
+                .and(guests::ip_address.is_not_null())),
+        )
         .group_by(lans::id)
         .select((Lan::as_select(), count(guests::id.nullable())))
         .order(lans::name)
         .load::<(Lan, i64)>(conn)?;
-    Ok(rows.into_iter().map(|(lan, used)| LanUsage { lan, used }).collect())
+    Ok(rows
+        .into_iter()
+        .map(|(lan, used)| LanUsage { lan, used })
+        .collect())
 }
 
 pub fn find_by_name(conn: &mut AnyConnection, name: &str) -> StoreResult<Option<Lan>> {

@@ -8,7 +8,12 @@ use super::schema::login_failures;
 use super::{AnyConnection, StoreResult};
 use crate::clock::Millis;
 
-pub fn record(conn: &mut AnyConnection, username: &str, client_addr: &str, at: Millis) -> StoreResult<()> {
+pub fn record(
+    conn: &mut AnyConnection,
+    username: &str,
+    client_addr: &str,
+    at: Millis,
+) -> StoreResult<()> {
     diesel::insert_into(login_failures::table)
         .values((
             login_failures::username.eq(username),
@@ -49,5 +54,8 @@ pub fn since(conn: &mut AnyConnection, key: FailureKey, since: Millis) -> StoreR
 
 /// Forgets failures too old to matter, so the table stays small.
 pub fn prune(conn: &mut AnyConnection, before: Millis) -> StoreResult<usize> {
-    Ok(diesel::delete(login_failures::table.filter(login_failures::at.le(before))).execute(conn)?)
+    Ok(
+        diesel::delete(login_failures::table.filter(login_failures::at.le(before)))
+            .execute(conn)?,
+    )
 }

@@ -37,9 +37,24 @@ pub struct SeedService {
 
 /// SPEC §1's catalog.
 pub const DEFAULT_CATALOG: [SeedService; 3] = [
-    SeedService { name: "apache", priority: 50, command: "/etc/rc.d/init.d/httpd", default_enabled: true },
-    SeedService { name: "jakarta", priority: 55, command: "/etc/rc.d/init.d/tomcat", default_enabled: false },
-    SeedService { name: "mysql", priority: 60, command: "/etc/rc.d/init.d/mysql", default_enabled: false },
+    SeedService {
+        name: "apache",
+        priority: 50,
+        command: "/etc/rc.d/init.d/httpd",
+        default_enabled: true,
+    },
+    SeedService {
+        name: "jakarta",
+        priority: 55,
+        command: "/etc/rc.d/init.d/tomcat",
+        default_enabled: false,
+    },
+    SeedService {
+        name: "mysql",
+        priority: 60,
+        command: "/etc/rc.d/init.d/mysql",
+        default_enabled: false,
+    },
 ];
 
 #[derive(Debug, Clone)]
@@ -59,7 +74,11 @@ pub fn apply(conn: &mut AnyConnection, seed: &Seed, now: Millis) -> StoreResult<
     if lans::find_by_name(conn, &seed.lan.name)?.is_none() {
         let cidr = seed.lan.cidr.to_string();
         let gateway = seed.lan.gateway().to_string();
-        let dns = seed.lan.dns.map(|d| d.to_string()).unwrap_or_else(|| gateway.clone());
+        let dns = seed
+            .lan
+            .dns
+            .map(|d| d.to_string())
+            .unwrap_or_else(|| gateway.clone());
         let new = lans::NewLan {
             name: &seed.lan.name,
             cidr: &cidr,
@@ -69,8 +88,14 @@ pub fn apply(conn: &mut AnyConnection, seed: &Seed, now: Millis) -> StoreResult<
         };
         ignore_conflict(lans::insert(conn, &new, now).map(drop))?;
     }
-    let present: Vec<String> = catalog::services(conn)?.into_iter().map(|s| s.name).collect();
-    for s in DEFAULT_CATALOG.iter().filter(|s| !present.iter().any(|p| p == s.name)) {
+    let present: Vec<String> = catalog::services(conn)?
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
+    for s in DEFAULT_CATALOG
+        .iter()
+        .filter(|s| !present.iter().any(|p| p == s.name))
+    {
         let new = catalog::NewService {
             name: s.name,
             priority: s.priority,
@@ -79,7 +104,10 @@ pub fn apply(conn: &mut AnyConnection, seed: &Seed, now: Millis) -> StoreResult<
         };
         ignore_conflict(catalog::insert_service(conn, &new))?;
     }
-    if !catalog::images(conn)?.iter().any(|i| i.name == seed.image.name) {
+    if !catalog::images(conn)?
+        .iter()
+        .any(|i| i.name == seed.image.name)
+    {
         let new = catalog::NewImage {
             name: &seed.image.name,
             description: &seed.image.description,

@@ -22,7 +22,9 @@ pub fn all() -> Vec<TestDb> {
         Err(_) if std::env::var_os("CI").is_some() => {
             panic!("HERD_TEST_PG_URL is not set: run the tests with scripts/test.sh")
         }
-        Err(_) => eprintln!("skipping PostgreSQL: HERD_TEST_PG_URL is not set (scripts/test.sh sets it)"),
+        Err(_) => {
+            eprintln!("skipping PostgreSQL: HERD_TEST_PG_URL is not set (scripts/test.sh sets it)")
+        }
     }
     dbs
 }
@@ -31,7 +33,11 @@ fn sqlite() -> TestDb {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("herd.db");
     let store = Store::open(path.to_str().expect("utf-8 path"), 4).expect("open SQLite store");
-    TestDb { store, label: "sqlite", _dir: Some(dir) }
+    TestDb {
+        store,
+        label: "sqlite",
+        _dir: Some(dir),
+    }
 }
 
 fn postgres(admin_url: &str) -> TestDb {
@@ -40,7 +46,14 @@ fn postgres(admin_url: &str) -> TestDb {
     diesel::sql_query(format!("CREATE DATABASE {name}"))
         .execute(&mut admin)
         .expect("create test database");
-    let base = admin_url.rsplit_once('/').map(|(b, _)| b).unwrap_or(admin_url);
+    let base = admin_url
+        .rsplit_once('/')
+        .map(|(b, _)| b)
+        .unwrap_or(admin_url);
     let store = Store::open(&format!("{base}/{name}"), 4).expect("open PostgreSQL store");
-    TestDb { store, label: "postgres", _dir: None }
+    TestDb {
+        store,
+        label: "postgres",
+        _dir: None,
+    }
 }

@@ -13,8 +13,16 @@ const NOW: i64 = 1_800_000_000_000;
 
 fn seed_spec() -> Seed {
     Seed {
-        lan: SeedLan { name: "LNXLAN1".into(), cidr: "10.10.0.0/22".parse().unwrap(), dns: None },
-        image: SeedImage { name: "golden".into(), description: "test".into(), size_bytes: 1 << 20 },
+        lan: SeedLan {
+            name: "LNXLAN1".into(),
+            cidr: "10.10.0.0/22".parse().unwrap(),
+            dns: None,
+        },
+        image: SeedImage {
+            name: "golden".into(),
+            description: "test".into(),
+            size_bytes: 1 << 20,
+        },
     }
 }
 
@@ -24,7 +32,12 @@ fn seeded(db: &TestDb) -> super::Conn {
     conn
 }
 
-fn insert_guest(conn: &mut AnyConnection, name: &str, ip: Option<&str>, state: &str) -> Result<i64, StoreError> {
+fn insert_guest(
+    conn: &mut AnyConnection,
+    name: &str,
+    ip: Option<&str>,
+    state: &str,
+) -> Result<i64, StoreError> {
     let lan = lans::find_by_name(conn, "LNXLAN1")?.unwrap();
     let image = catalog::images(conn)?.remove(0);
     Ok(diesel::insert_into(guests::table)
@@ -66,7 +79,11 @@ fn seeding_twice_seeds_once() {
         assert_eq!(lans[0].lan.cidr, "10.10.0.0/22");
         assert_eq!(lans[0].lan.gateway, "10.10.0.1");
         assert_eq!(lans[0].lan.capacity, 1021, "1022 hosts less the gateway");
-        let names: Vec<_> = catalog::services(&mut conn).unwrap().into_iter().map(|s| s.name).collect();
+        let names: Vec<_> = catalog::services(&mut conn)
+            .unwrap()
+            .into_iter()
+            .map(|s| s.name)
+            .collect();
         assert_eq!(names, ["apache", "jakarta", "mysql"], "{}", db.label);
         assert_eq!(catalog::images(&mut conn).unwrap().len(), 1);
     }
@@ -101,7 +118,11 @@ fn an_address_is_never_given_twice_on_one_lan() {
 fn states_are_checked() {
     for db in test_db::all() {
         let mut conn = seeded(&db);
-        assert!(insert_guest(&mut conn, "LX000001", None, "sleeping").is_err(), "{}", db.label);
+        assert!(
+            insert_guest(&mut conn, "LX000001", None, "sleeping").is_err(),
+            "{}",
+            db.label
+        );
         // A decommissioned guest holds no address.
         assert!(insert_guest(&mut conn, "LX000002", Some("10.10.0.9"), "decommissioned").is_err());
     }
@@ -114,11 +135,18 @@ fn a_pooled_guest_has_no_owner() {
         let id = insert_guest(&mut conn, "LX000001", Some("10.10.0.2"), "pooled").unwrap();
         let owner = users::create_local(
             &mut conn,
-            &NewLocalUser { username: "ann", display_name: "Ann", role: Role::Student, password_hash: "x" },
+            &NewLocalUser {
+                username: "ann",
+                display_name: "Ann",
+                role: Role::Student,
+                password_hash: "x",
+            },
             NOW,
         )
         .unwrap();
-        let r = diesel::update(guests::table.find(id)).set(guests::owner_id.eq(owner.id)).execute(&mut *conn);
+        let r = diesel::update(guests::table.find(id))
+            .set(guests::owner_id.eq(owner.id))
+            .execute(&mut *conn);
         assert!(r.is_err(), "{}: pooled guest took an owner", db.label);
     }
 }
@@ -148,15 +176,28 @@ fn one_open_lease_per_guest_protocol_and_port() {
         let mut conn = seeded(&db);
         let guest = insert_guest(&mut conn, "LX000001", Some("10.10.0.2"), "running").unwrap();
         let first = open_lease(&mut conn, guest, 8080).unwrap();
-        assert!(open_lease(&mut conn, guest, 8080).unwrap_err().is_conflict(), "{}", db.label);
+        assert!(
+            open_lease(&mut conn, guest, 8080)
+                .unwrap_err()
+                .is_conflict(),
+            "{}",
+            db.label
+        );
         open_lease(&mut conn, guest, 8081).unwrap();
         // Once closed, the same port may be opened again.
         diesel::update(leases::table.find(first))
-            .set((leases::closed_at.eq(NOW + 1), leases::close_reason.eq("closed")))
+            .set((
+                leases::closed_at.eq(NOW + 1),
+                leases::close_reason.eq("closed"),
+            ))
             .execute(&mut *conn)
             .unwrap();
         open_lease(&mut conn, guest, 8080).unwrap();
-        assert!(open_lease(&mut conn, guest, 0).is_err(), "{}: port 0 stored", db.label);
+        assert!(
+            open_lease(&mut conn, guest, 0).is_err(),
+            "{}: port 0 stored",
+            db.label
+        );
     }
 }
 
@@ -188,17 +229,37 @@ fn tokens_expire_and_are_revoked() {
         let mut conn = db.store.conn().unwrap();
         let user = users::create_local(
             &mut conn,
-            &NewLocalUser { username: "ann", display_name: "Ann", role: Role::Admin, password_hash: "x" },
+            &NewLocalUser {
+                username: "ann",
+                display_name: "Ann",
+                role: Role::Admin,
+                password_hash: "x",
+            },
             NOW,
         )
         .unwrap();
         tokens::insert(&mut conn, user.id, "h1", NOW, NOW + 60_000).unwrap();
         tokens::insert(&mut conn, user.id, "h2", NOW, NOW + 60_000).unwrap();
-        assert!(tokens::live_user(&mut conn, "h1", NOW + 59_999).unwrap().is_some(), "{}", db.label);
-        assert!(tokens::live_user(&mut conn, "h1", NOW + 60_000).unwrap().is_none());
+        assert!(
+            tokens::live_user(&mut conn, "h1", NOW + 59_999)
+                .unwrap()
+                .is_some(),
+            "{}",
+            db.label
+        );
+        assert!(tokens::live_user(&mut conn, "h1", NOW + 60_000)
+            .unwrap()
+            .is_none());
         assert!(tokens::revoke(&mut conn, "h2", NOW + 1).unwrap());
-        assert!(tokens::live_user(&mut conn, "h2", NOW + 2).unwrap().is_none());
-        assert!(!tokens::revoke(&mut conn, "h2", NOW + 3).unwrap(), "revoked twice");
-        assert!(tokens::insert(&mut conn, user.id, "h1", NOW, NOW + 1).unwrap_err().is_conflict());
+        assert!(tokens::live_user(&mut conn, "h2", NOW + 2)
+            .unwrap()
+            .is_none());
+        assert!(
+            !tokens::revoke(&mut conn, "h2", NOW + 3).unwrap(),
+            "revoked twice"
+        );
+        assert!(tokens::insert(&mut conn, user.id, "h1", NOW, NOW + 1)
+            .unwrap_err()
+            .is_conflict());
     }
 }

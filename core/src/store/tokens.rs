@@ -26,7 +26,11 @@ pub fn insert(
 }
 
 /// The user a live token belongs to: not revoked, not expired at `now`.
-pub fn live_user(conn: &mut AnyConnection, token_hash: &str, now: Millis) -> StoreResult<Option<User>> {
+pub fn live_user(
+    conn: &mut AnyConnection,
+    token_hash: &str,
+    now: Millis,
+) -> StoreResult<Option<User>> {
     let user_id = tokens::table
         .filter(tokens::token_hash.eq(token_hash))
         .filter(tokens::revoked_at.is_null())

@@ -93,7 +93,11 @@ pub struct NewLocalUser<'a> {
     pub password_hash: &'a str,
 }
 
-pub fn create_local(conn: &mut AnyConnection, new: &NewLocalUser, now: Millis) -> StoreResult<User> {
+pub fn create_local(
+    conn: &mut AnyConnection,
+    new: &NewLocalUser,
+    now: Millis,
+) -> StoreResult<User> {
     let id = diesel::insert_into(users::table)
         .values((
             users::username.eq(new.username),
@@ -120,7 +124,11 @@ pub struct DirectoryUser {
 
 /// Creates or refreshes a directory user's row. Two logins of a new user at
 /// once may race to insert; the loser refreshes the winner's row.
-pub fn upsert_directory(conn: &mut AnyConnection, d: &DirectoryUser, now: Millis) -> StoreResult<User> {
+pub fn upsert_directory(
+    conn: &mut AnyConnection,
+    d: &DirectoryUser,
+    now: Millis,
+) -> StoreResult<User> {
     for _ in 0..2 {
         let updated = diesel::update(users::table.filter(users::username.eq(&d.username)))
             .set((
