@@ -5,6 +5,7 @@
 
 pub mod catalog;
 pub mod events;
+pub mod guests;
 pub mod lans;
 pub mod login_failures;
 pub mod schema;
@@ -44,6 +45,8 @@ pub enum StoreError {
     Unavailable(#[from] diesel::r2d2::PoolError),
     #[error("database error: {0}")]
     Query(#[from] diesel::result::Error),
+    #[error("exhausted: {0}")]
+    Exhausted(String),
 }
 
 impl StoreError {
@@ -178,3 +181,31 @@ impl Store {
 mod test_db;
 #[cfg(test)]
 mod tests;
+
+/// Runs `work` in one write transaction. On SQLite it begins `IMMEDIATE`, so
+/// the write lock is taken up front and a concurrent writer waits (busy
+/// timeout) instead of failing when a read transaction tries to upgrade. On
+/// PostgreSQL it is an ordinary transaction; callers lock rows themselves.
+pub fn write_tx<T, E>(
+    conn: &mut AnyConnection,
+    work: impl FnOnce(&mut AnyConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    if !matches!(conn, AnyConnection::Sqlite(_)) {
+        return conn.transaction(work);
+    }
+    if let AnyConnection::Sqlite(c) = &mut *conn {
+        AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
+    }
+    let result = work(conn);
+    if let AnyConnection::Sqlite(c) = conn {
+        match &result {
+            Ok(_) => AnsiTransactionManager::commit_transaction(c)?,
+            Err(_) => AnsiTransactionManager::rollback_transaction(c)?,
+        }
+    }
+    result
+}

@@ -32,7 +32,7 @@ pub fn all() -> Vec<TestDb> {
 fn sqlite() -> TestDb {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("herd.db");
-    let store = Store::open(path.to_str().expect("utf-8 path"), 4).expect("open SQLite store");
+    let store = Store::open(path.to_str().expect("utf-8 path"), 20).expect("open SQLite store");
     TestDb {
         store,
         label: "sqlite",
@@ -50,7 +50,7 @@ fn postgres(admin_url: &str) -> TestDb {
         .rsplit_once('/')
         .map(|(b, _)| b)
         .unwrap_or(admin_url);
-    let store = Store::open(&format!("{base}/{name}"), 4).expect("open PostgreSQL store");
+    let store = Store::open(&format!("{base}/{name}"), 20).expect("open PostgreSQL store");
     TestDb {
         store,
         label: "postgres",

@@ -2,16 +2,16 @@
 
 use diesel::prelude::*;
 
-use super::schema::{guests, leases};
-use super::seed::{self, Seed, SeedImage, SeedLan};
-use super::test_db::{self, TestDb};
-use super::users::{self, DirectoryUser, NewLocalUser};
-use super::{catalog, lans, tokens, AnyConnection, StoreError};
+use super::super::schema::{guests, leases};
+use super::super::seed::{self, Seed, SeedImage, SeedLan};
+use super::super::test_db::{self, TestDb};
+use super::super::users::{self, DirectoryUser, NewLocalUser};
+use super::super::{catalog, lans, tokens, AnyConnection, StoreError};
 use crate::domain::Role;
 
-const NOW: i64 = 1_800_000_000_000;
+pub(super) const NOW: i64 = 1_800_000_000_000;
 
-fn seed_spec() -> Seed {
+pub(super) fn seed_spec() -> Seed {
     Seed {
         lan: SeedLan {
             name: "LNXLAN1".into(),
@@ -26,7 +26,7 @@ fn seed_spec() -> Seed {
     }
 }
 
-fn seeded(db: &TestDb) -> super::Conn {
+pub(super) fn seeded(db: &TestDb) -> super::super::Conn {
     let mut conn = db.store.conn().unwrap();
     seed::apply(&mut conn, &seed_spec(), NOW).unwrap();
     conn

@@ -1,0 +1,358 @@
+//! Guests: reserving a name and an address, listing with a stable cursor,
+//! and taking one from the warm pool.
+
+use std::collections::HashSet;
+use std::net::Ipv4Addr;
+
+use diesel::prelude::*;
+use diesel::sql_types::BigInt;
+use ipnet::Ipv4Net;
+
+use super::schema::{counters, guests, images, lans, users};
+use super::{write_tx, AnyConnection, StoreError, StoreResult};
+use crate::clock::Millis;
+use crate::domain::{GuestName, GuestState};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = guests)]
+pub struct GuestRow {
+    pub id: i64,
+    pub name: String,
+    pub owner_id: Option<i64>,
+    pub hostname: String,
+    pub lan_id: i64,
+    pub ip_address: Option<String>,
+    pub memory_mb: i32,
+    pub image_id: i64,
+    pub auto_boot: bool,
+    pub description: String,
+    pub state: String,
+    pub created_at: Millis,
+    pub assigned_at: Option<Millis>,
+    pub expires_at: Option<Millis>,
+}
+
+/// A guest with the names of what it refers to.
+#[derive(Debug, Clone)]
+pub struct Guest {
+    pub row: GuestRow,
+    pub owner: Option<String>,
+    pub lan: String,
+    pub image: String,
+}
+
+impl Guest {
+    pub fn state(&self) -> GuestState {
+        // The check constraint admits only known states.
+        GuestState::parse(&self.row.state).unwrap_or(GuestState::Failed)
+    }
+}
+
+type GuestTuple = (GuestRow, Option<String>, String, String);
+
+fn from_tuple((row, owner, lan, image): GuestTuple) -> Guest {
+    Guest {
+        row,
+        owner,
+        lan,
+        image,
+    }
+}
+
+macro_rules! joined_guests {
+    () => {
+        guests::table
+            .left_join(users::table.on(users::id.nullable().eq(guests::owner_id)))
+            .inner_join(lans::table)
+            .inner_join(images::table)
+            .select((
+                GuestRow::as_select(),
+                users::username.nullable(),
+                lans::name,
+                images::name,
+            ))
+    };
+}
+
+pub fn find_by_name(conn: &mut AnyConnection, name: &str) -> StoreResult<Option<Guest>> {
+    Ok(joined_guests!()
+        .filter(guests::name.eq(name))
+        .first::<GuestTuple>(conn)
+        .optional()?
+        .map(from_tuple))
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct GuestFilter {
+    pub owner_id: Option<i64>,
+    /// `None` lists every state but `decommissioned`: retired guests stay
+    /// in the database for the audit trail, not in everyday lists.
+    pub state: Option<GuestState>,
+    /// List names strictly after this one (the cursor).
+    pub after: Option<String>,
+    pub limit: i64,
+}
+
+/// One page in name order, plus whether more follow. Names are unique and
+/// never change, so a cursor stays valid while guests come and go.
+pub fn list(conn: &mut AnyConnection, f: &GuestFilter) -> StoreResult<(Vec<Guest>, bool)> {
+    let mut q = joined_guests!().into_boxed();
+    if let Some(owner) = f.owner_id {
+        q = q.filter(guests::owner_id.eq(owner));
+    }
+    q = match f.state {
+        Some(state) => q.filter(guests::state.eq(state.as_str())),
+        None => q.filter(guests::state.ne(GuestState::Decommissioned.as_str())),
+    };
+    if let Some(after) = &f.after {
+        q = q.filter(guests::name.gt(after.clone()));
+    }
+    let mut rows: Vec<Guest> = q
+        .order(guests::name)
+        .limit(f.limit + 1)
+        .load::<GuestTuple>(conn)?
+        .into_iter()
+        .map(from_tuple)
+        .collect();
+    let more = rows.len() as i64 > f.limit;
+    rows.truncate(f.limit.max(0) as usize);
+    Ok((rows, more))
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct GuestUpdate {
+    pub auto_boot: Option<bool>,
+    pub description: Option<String>,
+}
+
+pub fn update(conn: &mut AnyConnection, id: i64, u: &GuestUpdate, now: Millis) -> StoreResult<()> {
+    if let Some(auto_boot) = u.auto_boot {
+        diesel::update(guests::table.find(id))
+            .set((guests::auto_boot.eq(auto_boot), guests::updated_at.eq(now)))
+            .execute(conn)?;
+    }
+    if let Some(description) = &u.description {
+        diesel::update(guests::table.find(id))
+            .set((
+                guests::description.eq(description),
+                guests::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// What a new guest is made of.
+#[derive(Debug, Clone)]
+pub struct GuestSpec {
+    pub name_prefix: String,
+    /// `{name}` is replaced by the lower-case guest name.
+    pub hostname_template: String,
+    pub lan_id: i64,
+    pub image_id: i64,
+    pub memory_mb: i32,
+    pub auto_boot: bool,
+    pub owner_id: Option<i64>,
+    pub state: GuestState,
+    pub expires_at: Option<Millis>,
+}
+
+/// Reserves the next free name and the lowest free address on the LAN in
+/// one transaction: the first step of provisioning. The unique constraints
+/// make a second reservation of either impossible, even across processes.
+pub fn reserve(conn: &mut AnyConnection, spec: &GuestSpec, now: Millis) -> StoreResult<Guest> {
+    let id = write_tx(conn, |c| -> StoreResult<String> {
+        lock_lan(c, spec.lan_id)?;
+        let name = next_free_name(c, &spec.name_prefix)?;
+        let address = free_address(c, spec.lan_id)?;
+        let hostname = spec
+            .hostname_template
+            .replace("{name}", &name.as_str().to_lowercase());
+        let assigned_at = spec.owner_id.map(|_| now);
+        Ok(diesel::insert_into(guests::table)
+            .values((
+                guests::name.eq(name.as_str()),
+                guests::owner_id.eq(spec.owner_id),
+                guests::hostname.eq(hostname),
+                guests::lan_id.eq(spec.lan_id),
+                guests::ip_address.eq(address.to_string()),
+                guests::memory_mb.eq(spec.memory_mb),
+                guests::image_id.eq(spec.image_id),
+                guests::auto_boot.eq(spec.auto_boot),
+                guests::state.eq(spec.state.as_str()),
+                guests::created_at.eq(now),
+                guests::assigned_at.eq(assigned_at),
+                guests::expires_at.eq(spec.expires_at),
+                guests::updated_at.eq(now),
+            ))
+            .returning(guests::name)
+            .get_result::<String>(c)?)
+    })?;
+    find_by_name(conn, &id)?.ok_or(StoreError::Query(diesel::result::Error::NotFound))
+}
+
+/// PostgreSQL: reservations on one LAN take turns, or two transactions
+/// would pick the same lowest free address (the unique constraint would
+/// refuse the second, but failing is worse than waiting a millisecond).
+/// SQLite's `IMMEDIATE` transaction already serialises them.
+fn lock_lan(conn: &mut AnyConnection, lan_id: i64) -> StoreResult<()> {
+    if let AnyConnection::Postgresql(pg) = conn {
+        diesel::sql_query("SELECT id FROM lans WHERE id = $1 FOR UPDATE")
+            .bind::<BigInt, _>(lan_id)
+            .load::<IdRow>(pg)?;
+    }
+    Ok(())
+}
+
+fn next_free_name(conn: &mut AnyConnection, prefix: &str) -> StoreResult<GuestName> {
+    loop {
+        let n = next_counter(conn, &format!("guest_name:{prefix}"))?;
+        let name = GuestName::from_sequence(prefix, n as u64)
+            .map_err(|e| StoreError::Exhausted(format!("guest names: {e}")))?;
+        let taken = guests::table
+            .filter(guests::name.eq(name.as_str()))
+            .count()
+            .get_result::<i64>(conn)?
+            > 0;
+        if !taken {
+            return Ok(name);
+        }
+    }
+}
+
+fn next_counter(conn: &mut AnyConnection, name: &str) -> StoreResult<i64> {
+    let bumped = diesel::update(counters::table.find(name))
+        .set(counters::value.eq(counters::value + 1))
+        .returning(counters::value)
+        .get_result::<i64>(conn)
+        .optional()?;
+    match bumped {
+        Some(v) => Ok(v),
+        None => {
+            diesel::insert_into(counters::table)
+                .values((counters::name.eq(name), counters::value.eq(1i64)))
+                .execute(conn)?;
+            Ok(1)
+        }
+    }
+}
+
+fn free_address(conn: &mut AnyConnection, lan_id: i64) -> StoreResult<Ipv4Addr> {
+    let (cidr, gateway, dns) = lans::table
+        .find(lan_id)
+        .select((lans::cidr, lans::gateway, lans::dns))
+        .first::<(String, String, String)>(conn)?;
+    let net: Ipv4Net = cidr.parse().map_err(|e| {
+        StoreError::Exhausted(format!("LAN {lan_id} has an unreadable cidr {cidr}: {e}"))
+    })?;
+    let used: HashSet<String> = guests::table
+        .filter(guests::lan_id.eq(lan_id))
+        .filter(guests::ip_address.is_not_null())
+        .select(guests::ip_address.assume_not_null())
+        .load::<String>(conn)?
+        .into_iter()
+        .chain([gateway, dns])
+        .collect();
+    net.hosts()
+        .find(|a| !used.contains(&a.to_string()))
+        .ok_or_else(|| StoreError::Exhausted(format!("no free address left on {cidr}")))
+}
+
+/// Why a guest could not be taken from the pool.
+#[derive(Debug, thiserror::Error)]
+pub enum AssignError {
+    #[error("quota reached: {used} of {max} guests")]
+    OverQuota { used: i64, max: u32 },
+    #[error("{0}")]
+    Store(#[from] StoreError),
+}
+
+impl From<diesel::result::Error> for AssignError {
+    fn from(e: diesel::result::Error) -> Self {
+        AssignError::Store(e.into())
+    }
+}
+
+#[derive(QueryableByName)]
+struct IdRow {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+}
+
+pub struct Assignment {
+    pub owner_id: i64,
+    /// `None`: no quota applies (admin, or staff placing for others).
+    pub max_guests: Option<u32>,
+    pub lan_id: i64,
+    pub image_id: i64,
+    pub expires_at: Millis,
+    pub next_state: GuestState,
+}
+
+/// Gives the owner one pooled guest, or `None` when the pool is empty. One
+/// short transaction: concurrent callers never get the same guest. On
+/// PostgreSQL the candidate row is locked with `SKIP LOCKED`, so parallel
+/// assignments (also from other processes) take different guests instead of
+/// queueing on one; the owner's row is locked so the quota holds under
+/// concurrency. On SQLite the `IMMEDIATE` transaction serialises writers.
+pub fn assign_from_pool(
+    conn: &mut AnyConnection,
+    a: &Assignment,
+    now: Millis,
+) -> Result<Option<String>, AssignError> {
+    write_tx(conn, |c| assign_in_tx(c, a, now))
+}
+
+fn assign_in_tx(
+    c: &mut AnyConnection,
+    a: &Assignment,
+    now: Millis,
+) -> Result<Option<String>, AssignError> {
+    if let AnyConnection::Postgresql(pg) = c {
+        diesel::sql_query("SELECT id FROM users WHERE id = $1 FOR UPDATE")
+            .bind::<BigInt, _>(a.owner_id)
+            .load::<IdRow>(pg)?;
+    }
+    if let Some(max) = a.max_guests {
+        let used = super::users::guests_held(c, a.owner_id)?;
+        if used >= i64::from(max) {
+            return Err(AssignError::OverQuota { used, max });
+        }
+    }
+    let candidate = match c {
+        AnyConnection::Postgresql(pg) => diesel::sql_query(
+            "SELECT id FROM guests WHERE state = 'pooled' AND lan_id = $1 AND image_id = $2 \
+             ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED",
+        )
+        .bind::<BigInt, _>(a.lan_id)
+        .bind::<BigInt, _>(a.image_id)
+        .load::<IdRow>(pg)?
+        .pop()
+        .map(|r| r.id),
+        AnyConnection::Sqlite(_) => guests::table
+            .filter(guests::state.eq(GuestState::Pooled.as_str()))
+            .filter(guests::lan_id.eq(a.lan_id))
+            .filter(guests::image_id.eq(a.image_id))
+            .order(guests::id)
+            .select(guests::id)
+            .first::<i64>(c)
+            .optional()?,
+    };
+    let Some(id) = candidate else { return Ok(None) };
+    let name = diesel::update(
+        guests::table
+            .find(id)
+            .filter(guests::state.eq(GuestState::Pooled.as_str())),
+    )
+    .set((
+        guests::owner_id.eq(a.owner_id),
+        guests::state.eq(a.next_state.as_str()),
+        guests::assigned_at.eq(now),
+        guests::expires_at.eq(a.expires_at),
+        guests::updated_at.eq(now),
+    ))
+    .returning(guests::name)
+    .get_result::<String>(c)
+    .optional()?;
+    Ok(name)
+}

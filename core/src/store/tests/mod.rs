@@ -1,0 +1,4 @@
+//! Store tests, each run on SQLite and on PostgreSQL.
+
+mod guests;
+mod invariants;

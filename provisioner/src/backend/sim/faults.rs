@@ -1,0 +1,156 @@
+//! Fault injection: scripted faults wait in the state for their occasion;
+//! random ones are drawn from [`FaultRates`]. Either way the decision is
+//! taken when the operation starts and recorded, so that the lazily
+//! evaluated future (a hang in ten minutes) is the same for every reader.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use herd_core::domain::GuestName;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde::{Deserialize, Serialize};
+
+use super::settings::FaultRates;
+use super::state::State;
+use crate::backend::DiskId;
+
+/// A scripted fault. Each fires once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Fault {
+    /// The next copy onto a minidisk of `target` (of any guest when `None`)
+    /// fails: a DDR after copying `at_fraction` of the bytes, a FlashCopy at
+    /// establish.
+    CopyFails {
+        target: Option<GuestName>,
+        at_fraction: f64,
+    },
+    /// The next IPL (of `guest`, or of any guest) ends in a disabled wait.
+    IplFails { guest: Option<GuestName> },
+    /// The guest stops heartbeating and answering `after` from now if it is
+    /// running, else `after` its (next) boot completes.
+    Hang { guest: GuestName, after: Duration },
+    /// Like `Hang`, for one service, counted from when it is (next) up.
+    /// Kept with the service rather than here.
+    ServiceDies {
+        guest: GuestName,
+        service: String,
+        after: Duration,
+    },
+}
+
+impl Fault {
+    fn concerns(&self, name: &GuestName) -> bool {
+        match self {
+            Self::CopyFails { target: g, .. } | Self::IplFails { guest: g } => {
+                g.as_ref().is_none_or(|g| g == name)
+            }
+            Self::Hang { guest, .. } | Self::ServiceDies { guest, .. } => guest == name,
+        }
+    }
+
+    pub(super) fn rename(&mut self, from: &GuestName, to: &GuestName) {
+        let guest = match self {
+            Self::CopyFails { target: g, .. } | Self::IplFails { guest: g } => g.as_mut(),
+            Self::Hang { guest, .. } | Self::ServiceDies { guest, .. } => Some(guest),
+        };
+        if let Some(g) = guest.filter(|g| *g == from) {
+            *g = to.clone();
+        }
+    }
+
+    /// Faults that only make sense for one guest leave with it.
+    pub(super) fn outlives(&self, deleted: &GuestName) -> bool {
+        !matches!(self, Self::Hang { guest, .. } | Self::ServiceDies { guest, .. } if guest == deleted)
+    }
+}
+
+/// What goes wrong with one boot.
+#[derive(Debug, Default)]
+pub(super) struct BootPlan {
+    pub fails: bool,
+    pub hang_after_ms: Option<u64>,
+    /// Service name and how long after coming up it dies.
+    pub deaths: Vec<(String, u64)>,
+}
+
+#[derive(Debug)]
+pub(super) struct Faults {
+    rates: FaultRates,
+    rng: Mutex<StdRng>,
+}
+
+impl Faults {
+    pub fn new(rates: FaultRates) -> Self {
+        let rng = rates
+            .seed
+            .map_or_else(StdRng::from_os_rng, StdRng::seed_from_u64);
+        Self {
+            rates,
+            rng: Mutex::new(rng),
+        }
+    }
+
+    /// Whether a copy onto `target` fails, and after which fraction.
+    pub fn copy_failure(&self, state: &mut State, target: &DiskId) -> Option<f64> {
+        let scripted = target.owner().and_then(|owner| {
+            take(state, |f| {
+                matches!(f, Fault::CopyFails { .. }) && f.concerns(owner)
+            })
+        });
+        match scripted {
+            Some(Fault::CopyFails { at_fraction, .. }) => Some(at_fraction),
+            _ => self
+                .chance(self.rates.copy_fails)
+                .then(|| self.rng().random_range(0.0..1.0)),
+        }
+    }
+
+    pub fn boot_plan(&self, state: &mut State, guest: &GuestName, services: &[String]) -> BootPlan {
+        let mut plan = BootPlan {
+            fails: take(state, |f| {
+                matches!(f, Fault::IplFails { .. }) && f.concerns(guest)
+            })
+            .is_some()
+                || self.chance(self.rates.ipl_fails),
+            ..BootPlan::default()
+        };
+        let hang = take(state, |f| {
+            matches!(f, Fault::Hang { .. }) && f.concerns(guest)
+        });
+        if let Some(Fault::Hang { after, .. }) = hang {
+            plan.hang_after_ms = Some(millis(after));
+        }
+        if plan.hang_after_ms.is_none() && self.chance(self.rates.guest_hangs) {
+            plan.hang_after_ms = Some(self.within_window());
+        }
+        for service in services {
+            if self.chance(self.rates.service_dies) {
+                plan.deaths.push((service.clone(), self.within_window()));
+            }
+        }
+        plan
+    }
+
+    fn chance(&self, p: f64) -> bool {
+        p > 0.0 && self.rng().random_bool(p)
+    }
+
+    fn within_window(&self) -> u64 {
+        self.rng().random_range(0..=self.rates.window_ms)
+    }
+
+    fn rng(&self) -> std::sync::MutexGuard<'_, StdRng> {
+        self.rng.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Removes and returns the first armed fault matching `pred`.
+fn take(state: &mut State, pred: impl Fn(&Fault) -> bool) -> Option<Fault> {
+    let i = state.faults.iter().position(pred)?;
+    Some(state.faults.remove(i))
+}
+
+pub(super) fn millis(d: Duration) -> u64 {
+    d.as_millis().try_into().unwrap_or(u64::MAX)
+}

@@ -1,0 +1,152 @@
+//! A simulated z/VM host living in `<data dir>/zvm/`: the directory, disks,
+//! LANs, guests and tags survive restarts of herd and are shared safely by
+//! the herd processes of one machine. Time is the injected clock's: nothing
+//! runs in the background, state is evaluated when asked (see `runtime`).
+//!
+//! ```no_run
+//! # use std::sync::Arc;
+//! # use herd_core::clock::SystemClock;
+//! # use herd_provisioner::backend::sim::{SimBackend, SimSettings};
+//! let backend = SimBackend::open("./var".as_ref(), Arc::new(SystemClock), SimSettings::default())?;
+//! # Ok::<(), herd_provisioner::backend::BackendError>(())
+//! ```
+
+mod console;
+mod contention;
+mod ddr;
+mod directory;
+mod disks;
+mod faults;
+mod flashcopy;
+mod lan;
+mod runtime;
+mod settings;
+mod state;
+
+use std::path::{Path, PathBuf};
+
+use herd_core::clock::{Millis, SharedClock};
+
+pub use disks::write_synthetic_image;
+pub use faults::Fault;
+pub use settings::{FaultRates, SimSettings};
+
+use self::faults::{millis, Faults};
+use self::state::{Power, State, Store};
+use crate::backend::{BackendError, Result};
+
+#[derive(Debug)]
+pub struct SimBackend {
+    disks_dir: PathBuf,
+    clock: SharedClock,
+    settings: SimSettings,
+    store: Store,
+    faults: Faults,
+}
+
+impl SimBackend {
+    /// Opens (or creates) the simulated host under `data_dir/zvm`, clearing
+    /// what a killed process may have left half done.
+    pub fn open(data_dir: &Path, clock: SharedClock, settings: SimSettings) -> Result<Self> {
+        settings.validate().map_err(BackendError::InvalidArgument)?;
+        let root = data_dir.join("zvm");
+        let disks_dir = root.join("disks");
+        std::fs::create_dir_all(&disks_dir)?;
+        let store = Store::open(&root, |state| disks::collect_garbage(&disks_dir, state))?;
+        let backend = Self {
+            disks_dir,
+            clock,
+            faults: Faults::new(settings.faults.clone()),
+            settings,
+            store,
+        };
+        backend.define_configured_lans()?;
+        Ok(backend)
+    }
+
+    pub fn settings(&self) -> &SimSettings {
+        &self.settings
+    }
+
+    /// Arms a scripted fault. A hang or service death of a guest that is
+    /// running or booting is scheduled at once; otherwise it waits for its
+    /// occasion.
+    pub fn inject(&self, fault: Fault) -> Result<()> {
+        self.write(|state, now| {
+            match &fault {
+                Fault::Hang { guest, after } => match &mut state.user_mut(guest)?.power {
+                    Power::Running { hang_at, .. } => {
+                        *hang_at = Some(now.saturating_add(millis(*after) as Millis));
+                        return Ok(());
+                    }
+                    Power::Booting { hang_after_ms, .. } => {
+                        *hang_after_ms = Some(millis(*after));
+                        return Ok(());
+                    }
+                    _ => {}
+                },
+                Fault::ServiceDies {
+                    guest,
+                    service,
+                    after,
+                } => {
+                    let svc = state
+                        .user_mut(guest)?
+                        .services
+                        .iter_mut()
+                        .find(|s| s.spec.name == *service)
+                        .ok_or_else(|| {
+                            BackendError::not_found(format!("service {service} on {guest}"))
+                        })?;
+                    svc.schedule_death(now, millis(*after));
+                    return Ok(());
+                }
+                Fault::CopyFails { at_fraction, .. } if !(0.0..=1.0).contains(at_fraction) => {
+                    return Err(BackendError::InvalidArgument(
+                        "at_fraction must lie in 0..=1".into(),
+                    ));
+                }
+                Fault::CopyFails { .. } | Fault::IplFails { .. } => {}
+            }
+            state.faults.push(fault);
+            Ok(())
+        })
+    }
+
+    /// Disarms all scripted faults that have not fired yet.
+    pub fn clear_faults(&self) -> Result<()> {
+        self.write(|state, _| {
+            state.faults.clear();
+            Ok(())
+        })
+    }
+
+    fn define_configured_lans(&self) -> Result<()> {
+        self.write(|state, _| {
+            for (name, capacity) in &self.settings.lans {
+                if !state.lans.contains_key(name) {
+                    state.define_lan(name, *capacity)?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// Runs `f` on the state as of now.
+    fn read<T>(&self, f: impl FnOnce(&State, Millis) -> Result<T>) -> Result<T> {
+        let now = self.clock.now_ms();
+        self.store.read(|state| {
+            state.settle(now, &self.settings);
+            f(state, now)
+        })?
+    }
+
+    /// Changes the state as of now, for every process sharing the host.
+    fn write<T>(&self, f: impl FnOnce(&mut State, Millis) -> Result<T>) -> Result<T> {
+        let now = self.clock.now_ms();
+        self.store.write(|state| {
+            state.settle(now, &self.settings);
+            f(state, now)
+        })
+    }
+}
