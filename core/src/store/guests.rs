@@ -8,7 +8,10 @@ use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 use ipnet::Ipv4Net;
 
-use super::schema::{counters, guests, images, lans, users};
+use super::catalog::CatalogService;
+use super::schema::{
+    counters, guest_services, guests, images, lans, leases, service_catalog, users,
+};
 use super::{write_tx, AnyConnection, StoreError, StoreResult};
 use crate::clock::Millis;
 use crate::domain::{GuestName, GuestState};
@@ -161,34 +164,124 @@ pub struct GuestSpec {
 /// one transaction: the first step of provisioning. The unique constraints
 /// make a second reservation of either impossible, even across processes.
 pub fn reserve(conn: &mut AnyConnection, spec: &GuestSpec, now: Millis) -> StoreResult<Guest> {
-    let id = write_tx(conn, |c| -> StoreResult<String> {
-        lock_lan(c, spec.lan_id)?;
-        let name = next_free_name(c, &spec.name_prefix)?;
-        let address = free_address(c, spec.lan_id)?;
-        let hostname = spec
-            .hostname_template
-            .replace("{name}", &name.as_str().to_lowercase());
-        let assigned_at = spec.owner_id.map(|_| now);
-        Ok(diesel::insert_into(guests::table)
-            .values((
-                guests::name.eq(name.as_str()),
-                guests::owner_id.eq(spec.owner_id),
-                guests::hostname.eq(hostname),
-                guests::lan_id.eq(spec.lan_id),
-                guests::ip_address.eq(address.to_string()),
-                guests::memory_mb.eq(spec.memory_mb),
-                guests::image_id.eq(spec.image_id),
-                guests::auto_boot.eq(spec.auto_boot),
-                guests::state.eq(spec.state.as_str()),
-                guests::created_at.eq(now),
-                guests::assigned_at.eq(assigned_at),
-                guests::expires_at.eq(spec.expires_at),
+    write_tx(conn, |c| reserve_in_tx(c, spec, now))
+}
+
+/// [`reserve`] inside the caller's write transaction (see [`write_tx`]),
+/// so that the reservation and what depends on it commit together.
+pub fn reserve_in_tx(c: &mut AnyConnection, spec: &GuestSpec, now: Millis) -> StoreResult<Guest> {
+    lock_lan(c, spec.lan_id)?;
+    let name = next_free_name(c, &spec.name_prefix)?;
+    let address = free_address(c, spec.lan_id)?;
+    let hostname = spec
+        .hostname_template
+        .replace("{name}", &name.as_str().to_lowercase());
+    let assigned_at = spec.owner_id.map(|_| now);
+    let id = diesel::insert_into(guests::table)
+        .values((
+            guests::name.eq(name.as_str()),
+            guests::owner_id.eq(spec.owner_id),
+            guests::hostname.eq(hostname),
+            guests::lan_id.eq(spec.lan_id),
+            guests::ip_address.eq(address.to_string()),
+            guests::memory_mb.eq(spec.memory_mb),
+            guests::image_id.eq(spec.image_id),
+            guests::auto_boot.eq(spec.auto_boot),
+            guests::state.eq(spec.state.as_str()),
+            guests::created_at.eq(now),
+            guests::assigned_at.eq(assigned_at),
+            guests::expires_at.eq(spec.expires_at),
+            guests::updated_at.eq(now),
+        ))
+        .returning(guests::id)
+        .get_result::<i64>(c)?;
+    add_catalog_services(c, id, now)?;
+    find_by_name(c, name.as_str())?.ok_or(StoreError::Query(diesel::result::Error::NotFound))
+}
+
+/// Guests in a state that nobody owns (the pool and its refills).
+pub fn count_unowned(conn: &mut AnyConnection, state: GuestState) -> StoreResult<i64> {
+    Ok(guests::table
+        .filter(guests::owner_id.is_null())
+        .filter(guests::state.eq(state.as_str()))
+        .count()
+        .get_result(conn)?)
+}
+
+/// Every catalog service, enabled as the catalog says, state not yet known.
+fn add_catalog_services(conn: &mut AnyConnection, guest_id: i64, now: Millis) -> StoreResult<()> {
+    let rows: Vec<_> = super::catalog::services(conn)?
+        .into_iter()
+        .map(|s| {
+            (
+                guest_services::guest_id.eq(guest_id),
+                guest_services::service_id.eq(s.id),
+                guest_services::enabled.eq(s.default_enabled),
+                guest_services::state.eq("unknown"),
+                guest_services::updated_at.eq(now),
+            )
+        })
+        .collect();
+    for row in rows {
+        diesel::insert_into(guest_services::table)
+            .values(row)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// The services a guest runs, with its own enablement, by priority.
+pub fn services(
+    conn: &mut AnyConnection,
+    guest_id: i64,
+) -> StoreResult<Vec<(CatalogService, bool, String)>> {
+    Ok(guest_services::table
+        .inner_join(service_catalog::table)
+        .filter(guest_services::guest_id.eq(guest_id))
+        .order((service_catalog::priority, service_catalog::name))
+        .select((
+            CatalogService::as_select(),
+            guest_services::enabled,
+            guest_services::state,
+        ))
+        .load(conn)?)
+}
+
+pub fn set_state(
+    conn: &mut AnyConnection,
+    id: i64,
+    state: GuestState,
+    now: Millis,
+) -> StoreResult<()> {
+    diesel::update(guests::table.find(id))
+        .set((guests::state.eq(state.as_str()), guests::updated_at.eq(now)))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The end of a guest: its address is free again and its firewall openings
+/// close. The row stays, `decommissioned`, for the audit trail.
+pub fn retire(conn: &mut AnyConnection, id: i64, now: Millis) -> StoreResult<()> {
+    write_tx(conn, |c| -> StoreResult<()> {
+        diesel::update(guests::table.find(id))
+            .set((
+                guests::state.eq(GuestState::Decommissioned.as_str()),
+                guests::ip_address.eq(None::<String>),
                 guests::updated_at.eq(now),
             ))
-            .returning(guests::name)
-            .get_result::<String>(c)?)
-    })?;
-    find_by_name(conn, &id)?.ok_or(StoreError::Query(diesel::result::Error::NotFound))
+            .execute(c)?;
+        diesel::update(
+            leases::table
+                .filter(leases::guest_id.eq(id))
+                .filter(leases::closed_at.is_null()),
+        )
+        .set((
+            leases::closed_at.eq(now),
+            leases::close_reason.eq("decommissioned"),
+        ))
+        .execute(c)?;
+        Ok(())
+    })
 }
 
 /// PostgreSQL: reservations on one LAN take turns, or two transactions

@@ -6,10 +6,12 @@
 pub mod catalog;
 pub mod events;
 pub mod guests;
+pub mod jobs;
 pub mod lans;
 pub mod login_failures;
 pub mod schema;
 pub mod seed;
+pub mod settings;
 pub mod tokens;
 pub mod users;
 
@@ -177,8 +179,8 @@ impl Store {
     }
 }
 
-#[cfg(test)]
-mod test_db;
+#[cfg(any(test, feature = "test-support"))]
+pub mod test_db;
 #[cfg(test)]
 mod tests;
 

@@ -1,0 +1,221 @@
+//! Long work as jobs: queued by the API, claimed by a worker of any
+//! process, with saga steps recorded one by one so a restart resumes.
+
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
+
+use super::schema::{job_steps, jobs};
+use super::{write_tx, AnyConnection, StoreResult};
+use crate::clock::Millis;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = jobs)]
+pub struct Job {
+    pub id: i64,
+    pub kind: String,
+    pub status: String,
+    pub requested_by: Option<i64>,
+    pub target: Option<String>,
+    pub params: String,
+    pub progress_done: i32,
+    pub progress_total: i32,
+    pub error: Option<String>,
+    pub created_at: Millis,
+    pub started_at: Option<Millis>,
+    pub finished_at: Option<Millis>,
+}
+
+pub struct NewJob<'a> {
+    pub kind: &'a str,
+    pub requested_by: Option<i64>,
+    pub target: Option<&'a str>,
+    pub params: &'a str,
+    pub total: i32,
+}
+
+pub fn create(conn: &mut AnyConnection, new: &NewJob, now: Millis) -> StoreResult<i64> {
+    Ok(diesel::insert_into(jobs::table)
+        .values((
+            jobs::kind.eq(new.kind),
+            jobs::status.eq("queued"),
+            jobs::requested_by.eq(new.requested_by),
+            jobs::target.eq(new.target),
+            jobs::params.eq(new.params),
+            jobs::progress_total.eq(new.total),
+            jobs::created_at.eq(now),
+        ))
+        .returning(jobs::id)
+        .get_result(conn)?)
+}
+
+pub fn find(conn: &mut AnyConnection, id: i64) -> StoreResult<Option<Job>> {
+    Ok(jobs::table
+        .find(id)
+        .select(Job::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Newest first; `before` is the cursor (an id).
+pub fn list(
+    conn: &mut AnyConnection,
+    requested_by: Option<i64>,
+    before: Option<i64>,
+    limit: i64,
+) -> StoreResult<(Vec<Job>, bool)> {
+    let mut q = jobs::table.select(Job::as_select()).into_boxed();
+    if let Some(user) = requested_by {
+        q = q.filter(jobs::requested_by.eq(user));
+    }
+    if let Some(before) = before {
+        q = q.filter(jobs::id.lt(before));
+    }
+    let mut rows = q
+        .order(jobs::id.desc())
+        .limit(limit + 1)
+        .load::<Job>(conn)?;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit.max(0) as usize);
+    Ok((rows, more))
+}
+
+#[derive(QueryableByName)]
+struct Claimed {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+}
+
+/// Takes the oldest queued job of the given kinds, or a running one whose
+/// worker stopped sending heartbeats before `stale_before` (its process
+/// died: the job resumes from its recorded steps). Exactly one worker wins
+/// each job, across processes: the update re-checks the status it read.
+pub fn claim(
+    conn: &mut AnyConnection,
+    kinds: &[&str],
+    worker: &str,
+    now: Millis,
+    stale_before: Millis,
+) -> StoreResult<Option<Job>> {
+    let kinds_sql = kinds
+        .iter()
+        .map(|k| format!("'{}'", k.replace('\'', "")))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let claimable = format!(
+        "kind IN ({kinds_sql}) AND (status = 'queued' OR (status = 'running' AND heartbeat_at < {stale_before}))"
+    );
+    let lock = if matches!(conn, AnyConnection::Postgresql(_)) {
+        " FOR UPDATE SKIP LOCKED"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "UPDATE jobs SET status = 'running', claimed_by = $1, heartbeat_at = {now}, \
+         started_at = COALESCE(started_at, {now}) \
+         WHERE {claimable} AND id = (SELECT id FROM jobs WHERE {claimable} ORDER BY id LIMIT 1{lock}) \
+         RETURNING id"
+    );
+    let sql = if matches!(conn, AnyConnection::Sqlite(_)) {
+        sql.replace("$1", "?")
+    } else {
+        sql
+    };
+    let claimed = write_tx(conn, |c| {
+        diesel::sql_query(&sql)
+            .bind::<Text, _>(worker)
+            .load::<Claimed>(c)
+    })?;
+    match claimed.first() {
+        Some(c) => find(conn, c.id),
+        None => Ok(None),
+    }
+}
+
+/// Keeps a claimed job from being taken over while its worker lives.
+pub fn heartbeat(conn: &mut AnyConnection, id: i64, worker: &str, now: Millis) -> StoreResult<()> {
+    diesel::update(jobs::table.find(id).filter(jobs::claimed_by.eq(worker)))
+        .set(jobs::heartbeat_at.eq(now))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn set_progress(conn: &mut AnyConnection, id: i64, done: i32, total: i32) -> StoreResult<()> {
+    diesel::update(jobs::table.find(id))
+        .set((jobs::progress_done.eq(done), jobs::progress_total.eq(total)))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Ends a job: `succeeded`, `failed` (with the error) or `cancelled`.
+pub fn finish(
+    conn: &mut AnyConnection,
+    id: i64,
+    status: &str,
+    error: Option<&str>,
+    now: Millis,
+) -> StoreResult<()> {
+    diesel::update(jobs::table.find(id))
+        .set((
+            jobs::status.eq(status),
+            jobs::error.eq(error),
+            jobs::finished_at.eq(now),
+            jobs::claimed_by.eq(None::<String>),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = job_steps)]
+pub struct Step {
+    pub seq: i32,
+    pub name: String,
+    pub status: String,
+    pub detail: Option<String>,
+}
+
+pub fn steps(conn: &mut AnyConnection, job_id: i64, guest_id: i64) -> StoreResult<Vec<Step>> {
+    Ok(job_steps::table
+        .filter(job_steps::job_id.eq(job_id))
+        .filter(job_steps::guest_id.eq(guest_id))
+        .order(job_steps::seq)
+        .select(Step::as_select())
+        .load(conn)?)
+}
+
+/// Records a step's status (`running`, `done`, `failed`, `undone`) before
+/// the saga moves on: this row is what a restart resumes from.
+pub fn record_step(
+    conn: &mut AnyConnection,
+    job_id: i64,
+    guest_id: i64,
+    step: &Step,
+    now: Millis,
+) -> StoreResult<()> {
+    let updated = diesel::update(
+        job_steps::table
+            .filter(job_steps::job_id.eq(job_id))
+            .filter(job_steps::guest_id.eq(guest_id))
+            .filter(job_steps::seq.eq(step.seq)),
+    )
+    .set((
+        job_steps::status.eq(&step.status),
+        job_steps::detail.eq(&step.detail),
+        job_steps::finished_at.eq(now),
+    ))
+    .execute(conn)?;
+    if updated == 0 {
+        diesel::insert_into(job_steps::table)
+            .values((
+                job_steps::job_id.eq(job_id),
+                job_steps::guest_id.eq(guest_id),
+                job_steps::seq.eq(step.seq),
+                job_steps::name.eq(&step.name),
+                job_steps::status.eq(&step.status),
+                job_steps::detail.eq(&step.detail),
+                job_steps::started_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,146 @@
+//! The warm pool (SPEC §5): `target_size` guests cloned, granted and
+//! addressed but logged off, so that a student gets one at once.
+
+use herd_core::clock::Millis;
+use herd_core::domain::GuestState;
+use herd_core::store::guests::{self, GuestSpec};
+use herd_core::store::{
+    catalog, jobs, lans, settings, write_tx, AnyConnection, StoreError, StoreResult,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::backend::CopyMethod;
+
+const TARGET_KEY: &str = "pool.target_size";
+const METHOD_KEY: &str = "pool.copy_method";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PoolSettings {
+    pub target_size: u32,
+    pub copy_method: CopyMethod,
+}
+
+impl PoolSettings {
+    pub fn load(conn: &mut AnyConnection, defaults: PoolSettings) -> StoreResult<Self> {
+        let target_size = settings::get(conn, TARGET_KEY)?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(defaults.target_size);
+        let copy_method = settings::get(conn, METHOD_KEY)?
+            .and_then(|v| serde_json::from_value(serde_json::Value::String(v)).ok())
+            .unwrap_or(defaults.copy_method);
+        Ok(Self {
+            target_size,
+            copy_method,
+        })
+    }
+
+    pub fn save(&self, conn: &mut AnyConnection, now: Millis) -> StoreResult<()> {
+        settings::put(conn, TARGET_KEY, &self.target_size.to_string(), now)?;
+        settings::put(conn, METHOD_KEY, copy_method_name(self.copy_method), now)
+    }
+}
+
+pub fn copy_method_name(m: CopyMethod) -> &'static str {
+    match m {
+        CopyMethod::FlashCopy => "flashcopy",
+        CopyMethod::Ddr => "ddr",
+    }
+}
+
+/// Where pool guests live and what they are made of.
+#[derive(Debug, Clone)]
+pub struct PoolShape {
+    pub lan: String,
+    pub image: String,
+    pub name_prefix: String,
+    pub hostname_template: String,
+    pub memory_mb: i32,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolStatus {
+    pub available: u32,
+    /// Guests being cloned for the pool.
+    pub provisioning: u32,
+}
+
+pub fn status(conn: &mut AnyConnection) -> StoreResult<PoolStatus> {
+    let count = |conn: &mut AnyConnection, state| -> StoreResult<u32> {
+        Ok(guests::count_unowned(conn, state)?.max(0) as u32)
+    };
+    Ok(PoolStatus {
+        available: count(conn, GuestState::Pooled)?,
+        provisioning: count(conn, GuestState::Provisioning)?,
+    })
+}
+
+/// Reserves guests and queues their provisioning until available plus
+/// in-flight reaches the target. Returns the jobs queued.
+pub fn top_up(
+    conn: &mut AnyConnection,
+    shape: &PoolShape,
+    settings: PoolSettings,
+    now: Millis,
+) -> StoreResult<Vec<i64>> {
+    let status = status(conn)?;
+    let missing = settings
+        .target_size
+        .saturating_sub(status.available + status.provisioning);
+    (0..missing)
+        .map(|_| {
+            queue_clone(conn, shape, settings.copy_method, CloneFor::default(), now)
+                .map(|(_, job)| job)
+        })
+        .collect()
+}
+
+/// What a clone is for.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CloneFor {
+    /// `None`: the pool.
+    pub owner_id: Option<i64>,
+    pub requested_by: Option<i64>,
+    pub expires_at: Option<Millis>,
+}
+
+/// Reserves one guest (name and address) and queues its provisioning job,
+/// in one transaction: a crash leaves either both or neither. Answers the
+/// guest's name and the job.
+pub fn queue_clone(
+    conn: &mut AnyConnection,
+    shape: &PoolShape,
+    method: CopyMethod,
+    purpose: CloneFor,
+    now: Millis,
+) -> StoreResult<(String, i64)> {
+    let lan = lans::find_by_name(conn, &shape.lan)?
+        .ok_or_else(|| StoreError::Exhausted(format!("no LAN named {}", shape.lan)))?;
+    let image = catalog::images(conn)?
+        .into_iter()
+        .find(|i| i.name == shape.image)
+        .ok_or_else(|| StoreError::Exhausted(format!("no image named {}", shape.image)))?;
+    let spec = GuestSpec {
+        name_prefix: shape.name_prefix.clone(),
+        hostname_template: shape.hostname_template.clone(),
+        lan_id: lan.id,
+        image_id: image.id,
+        memory_mb: shape.memory_mb,
+        auto_boot: true,
+        owner_id: purpose.owner_id,
+        state: GuestState::Provisioning,
+        expires_at: purpose.expires_at,
+    };
+    let params = serde_json::json!({ "method": copy_method_name(method) }).to_string();
+    write_tx(conn, |c| {
+        let guest = guests::reserve_in_tx(c, &spec, now)?;
+        let job = jobs::NewJob {
+            kind: crate::worker::PROVISION,
+            requested_by: purpose.requested_by,
+            target: Some(&guest.row.name),
+            params: &params,
+            total: 1,
+        };
+        let id = jobs::create(c, &job, now)?;
+        Ok((guest.row.name, id))
+    })
+}

@@ -1,0 +1,22 @@
+//! The guest's root minidisk, copied from the image by FlashCopy or DDR.
+
+use super::GuestPlan;
+use crate::backend::{Backend, BackendError, DiskId, DiskStatus, Result};
+
+pub fn run(backend: &dyn Backend, plan: &GuestPlan) -> Result<()> {
+    let target = DiskId::root_of(&plan.name);
+    match backend.disk_info(&target) {
+        Ok(info) if info.status == DiskStatus::Ready => return Ok(()),
+        // A copy that died half-way: start it again from scratch.
+        Ok(_) => backend.delete_disk(&target)?,
+        Err(BackendError::NotFound(_)) => {}
+        Err(e) => return Err(e),
+    }
+    backend
+        .clone_disk(&DiskId::image(&plan.image), &target, plan.method)
+        .map(drop)
+}
+
+pub fn undo(backend: &dyn Backend, plan: &GuestPlan) -> Result<()> {
+    super::teardown::delete_disks(backend, &plan.name)
+}

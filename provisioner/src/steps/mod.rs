@@ -1,0 +1,122 @@
+//! Provisioning and decommissioning as ordered steps. Each step is
+//! idempotent (a restart may run it again after a crash between doing it
+//! and recording it) and, for provisioning, has an undo.
+
+mod directory_entry;
+mod disk_copy;
+mod ipl;
+mod lan_grant;
+mod tags;
+mod teardown;
+
+use std::collections::BTreeMap;
+
+use herd_core::domain::GuestName;
+
+use crate::backend::{Backend, CopyMethod, ImageName, LanName, Result, ServiceSpec};
+
+/// Everything the hypervisor needs to know to make one guest.
+#[derive(Debug, Clone)]
+pub struct GuestPlan {
+    pub name: GuestName,
+    pub memory_mb: u32,
+    pub services: Vec<ServiceSpec>,
+    pub image: ImageName,
+    pub lan: LanName,
+    pub method: CopyMethod,
+    pub tags: BTreeMap<String, String>,
+    /// IPL at the end (an assigned guest with `auto_boot`).
+    pub boot: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProvisionStep {
+    DirectoryEntry,
+    DiskCopy,
+    LanGrant,
+    Tags,
+    Ipl,
+}
+
+impl ProvisionStep {
+    /// SPEC §5's order. Reserving the name and address comes before these:
+    /// it is a database step, done when the job is created.
+    pub const ORDER: [ProvisionStep; 5] = [
+        ProvisionStep::DirectoryEntry,
+        ProvisionStep::DiskCopy,
+        ProvisionStep::LanGrant,
+        ProvisionStep::Tags,
+        ProvisionStep::Ipl,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ProvisionStep::DirectoryEntry => "directory_entry",
+            ProvisionStep::DiskCopy => "disk_copy",
+            ProvisionStep::LanGrant => "lan_grant",
+            ProvisionStep::Tags => "tags",
+            ProvisionStep::Ipl => "ipl",
+        }
+    }
+
+    pub fn applies_to(self, plan: &GuestPlan) -> bool {
+        self != ProvisionStep::Ipl || plan.boot
+    }
+
+    pub fn run(self, backend: &dyn Backend, plan: &GuestPlan) -> Result<()> {
+        match self {
+            ProvisionStep::DirectoryEntry => directory_entry::run(backend, plan),
+            ProvisionStep::DiskCopy => disk_copy::run(backend, plan),
+            ProvisionStep::LanGrant => lan_grant::run(backend, plan),
+            ProvisionStep::Tags => tags::run(backend, plan),
+            ProvisionStep::Ipl => ipl::run(backend, plan),
+        }
+    }
+
+    pub fn undo(self, backend: &dyn Backend, plan: &GuestPlan) -> Result<()> {
+        match self {
+            ProvisionStep::DirectoryEntry => directory_entry::undo(backend, plan),
+            ProvisionStep::DiskCopy => disk_copy::undo(backend, plan),
+            ProvisionStep::LanGrant => lan_grant::undo(backend, plan),
+            // The directory entry's removal takes the tags with it.
+            ProvisionStep::Tags => Ok(()),
+            ProvisionStep::Ipl => ipl::undo(backend, plan),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecommissionStep {
+    Halt,
+    RevokeGrant,
+    DeleteDisks,
+    DeleteDirectoryEntry,
+}
+
+impl DecommissionStep {
+    /// The mirror of provisioning. Forward only: each step is safe to repeat.
+    pub const ORDER: [DecommissionStep; 4] = [
+        DecommissionStep::Halt,
+        DecommissionStep::RevokeGrant,
+        DecommissionStep::DeleteDisks,
+        DecommissionStep::DeleteDirectoryEntry,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            DecommissionStep::Halt => "halt",
+            DecommissionStep::RevokeGrant => "revoke_grant",
+            DecommissionStep::DeleteDisks => "delete_disks",
+            DecommissionStep::DeleteDirectoryEntry => "delete_directory_entry",
+        }
+    }
+
+    pub fn run(self, backend: &dyn Backend, guest: &GuestName, lan: &LanName) -> Result<()> {
+        match self {
+            DecommissionStep::Halt => teardown::force_off(backend, guest),
+            DecommissionStep::RevokeGrant => backend.revoke(lan, guest),
+            DecommissionStep::DeleteDisks => teardown::delete_disks(backend, guest),
+            DecommissionStep::DeleteDirectoryEntry => teardown::delete_entry(backend, guest),
+        }
+    }
+}

@@ -1,0 +1,279 @@
+//! Provisioning sagas against the simulated host, on SQLite and PostgreSQL:
+//! the pool fills, a failed step leaves nothing behind, decommission mirrors
+//! provisioning, and a saga interrupted mid-way resumes.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{test_settings, T0};
+use herd_core::clock::{ManualClock, SharedClock};
+use herd_core::domain::{GuestName, GuestState};
+use herd_core::store::guests::{self, Assignment};
+use herd_core::store::seed::{self, Seed, SeedImage, SeedLan};
+use herd_core::store::test_db::{self, TestDb};
+use herd_core::store::{catalog, jobs, lans, Store};
+use herd_provisioner::backend::sim::{Fault, SimBackend};
+use herd_provisioner::backend::{CopyMethod, Directory, DiskId, Network, Storage, Tags};
+use herd_provisioner::bootstrap;
+use herd_provisioner::pool::{self, CloneFor, PoolSettings, PoolShape};
+use herd_provisioner::worker::{Worker, WorkerSettings, DECOMMISSION};
+
+struct World {
+    db: TestDb,
+    zvm: Arc<SimBackend>,
+    clock: Arc<ManualClock>,
+    _dir: tempfile::TempDir,
+}
+
+fn shape() -> PoolShape {
+    PoolShape {
+        lan: "LNXLAN1".into(),
+        image: "golden".into(),
+        name_prefix: "LX".into(),
+        hostname_template: "{name}.example.edu".into(),
+        memory_mb: 64,
+    }
+}
+
+fn world(db: TestDb) -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(T0));
+    let zvm = Arc::new(SimBackend::open(dir.path(), clock.clone(), test_settings()).unwrap());
+    let mut conn = db.store.conn().unwrap();
+    let spec = Seed {
+        lan: SeedLan {
+            name: "LNXLAN1".into(),
+            cidr: "10.10.0.0/24".parse().unwrap(),
+            dns: None,
+        },
+        image: SeedImage {
+            name: "golden".into(),
+            description: String::new(),
+            size_bytes: 1 << 20,
+        },
+    };
+    seed::apply(&mut conn, &spec, T0).unwrap();
+    bootstrap::prepare(&mut conn, &*zvm, dir.path()).unwrap();
+    World {
+        db,
+        zvm,
+        clock,
+        _dir: dir,
+    }
+}
+
+fn worker(w: &World, target_size: u32) -> Worker {
+    let settings = WorkerSettings {
+        concurrency: 4,
+        stale_after: Duration::from_secs(30),
+        idle_wait: Duration::from_millis(10),
+        pool_defaults: PoolSettings {
+            target_size,
+            copy_method: CopyMethod::FlashCopy,
+        },
+        pool_shape: shape(),
+    };
+    let clock: SharedClock = w.clock.clone();
+    Worker::new(w.db.store.clone(), w.zvm.clone(), clock, settings).unwrap()
+}
+
+fn name(s: &str) -> GuestName {
+    s.parse().unwrap()
+}
+
+fn state_of(store: &Store, guest: &str) -> GuestState {
+    guests::find_by_name(&mut store.conn().unwrap(), guest)
+        .unwrap()
+        .unwrap()
+        .state()
+}
+
+/// Nothing of the guest is left on the hypervisor.
+fn assert_gone(zvm: &SimBackend, guest: &str) {
+    let g = name(guest);
+    assert!(
+        !zvm.list_users().unwrap().iter().any(|u| u.name == g),
+        "{guest} still in the directory"
+    );
+    assert!(
+        zvm.disk_info(&DiskId::root_of(&g)).is_err(),
+        "{guest} still has a disk"
+    );
+    let lans = zvm.lans().unwrap();
+    assert!(
+        !lans.iter().any(|l| l.granted.contains(&g)),
+        "{guest} still granted"
+    );
+}
+
+#[test]
+fn the_pool_fills_with_cloned_granted_tagged_guests() {
+    for db in test_db::all() {
+        let w = world(db);
+        let n = worker(&w, 3).tick().unwrap();
+        assert_eq!(n, 3, "{}", w.db.label);
+        let status = pool::status(&mut w.db.store.conn().unwrap()).unwrap();
+        assert_eq!((status.available, status.provisioning), (3, 0));
+        for g in ["LX000001", "LX000002", "LX000003"] {
+            assert_eq!(state_of(&w.db.store, g), GuestState::Pooled);
+            let disk = w.zvm.disk_info(&DiskId::root_of(&name(g))).unwrap();
+            assert!(matches!(
+                disk.kind,
+                herd_provisioner::backend::DiskKind::FlashCopy { .. }
+            ));
+            let tags = w.zvm.tags(&name(g)).unwrap();
+            assert_eq!(
+                tags["HOSTNAME"],
+                format!("{}.example.edu", g.to_lowercase())
+            );
+            assert!(tags["IPADDR"].starts_with("10.10.0."));
+        }
+        assert!(w.zvm.lans().unwrap()[0].granted.len() == 3);
+        // Already full: nothing more is made.
+        assert_eq!(worker(&w, 3).tick().unwrap(), 0);
+    }
+}
+
+#[test]
+fn a_failed_copy_is_undone_and_releases_the_address() {
+    for db in test_db::all() {
+        let w = world(db);
+        w.zvm
+            .inject(Fault::CopyFails {
+                target: Some(name("LX000001")),
+                at_fraction: 0.5,
+            })
+            .unwrap();
+        let mut conn = w.db.store.conn().unwrap();
+        let (guest, job) = pool::queue_clone(
+            &mut conn,
+            &shape(),
+            CopyMethod::Ddr,
+            CloneFor::default(),
+            T0,
+        )
+        .unwrap();
+        worker(&w, 0).drain().unwrap();
+        let job = jobs::find(&mut conn, job).unwrap().unwrap();
+        assert_eq!(job.status, "failed", "{}", w.db.label);
+        assert!(job.error.unwrap().contains("disk_copy"));
+        assert_gone(&w.zvm, &guest);
+        let row = guests::find_by_name(&mut conn, &guest).unwrap().unwrap();
+        assert_eq!(row.state(), GuestState::Decommissioned);
+        assert_eq!(row.row.ip_address, None, "the address is free again");
+        let steps = jobs::steps(&mut conn, job.id, row.row.id).unwrap();
+        let statuses: Vec<_> = steps
+            .iter()
+            .map(|s| (s.name.as_str(), s.status.as_str()))
+            .collect();
+        assert_eq!(
+            statuses,
+            [("directory_entry", "undone"), ("disk_copy", "undone")]
+        );
+    }
+}
+
+#[test]
+fn an_assigned_guest_boots_and_decommission_removes_everything() {
+    for db in test_db::all() {
+        let w = world(db);
+        let worker = worker(&w, 1);
+        worker.tick().unwrap();
+        let mut conn = w.db.store.conn().unwrap();
+        let owner = herd_core::store::users::create_local(
+            &mut conn,
+            &herd_core::store::users::NewLocalUser {
+                username: "ann",
+                display_name: "Ann",
+                role: herd_core::domain::Role::Student,
+                password_hash: "x",
+            },
+            T0,
+        )
+        .unwrap();
+        let lan = lans::find_by_name(&mut conn, "LNXLAN1").unwrap().unwrap();
+        let image = catalog::images(&mut conn).unwrap().remove(0);
+        let a = Assignment {
+            owner_id: owner.id,
+            max_guests: Some(2),
+            lan_id: lan.id,
+            image_id: image.id,
+            expires_at: T0 + 1,
+            next_state: GuestState::Starting,
+        };
+        let guest = guests::assign_from_pool(&mut conn, &a, T0)
+            .unwrap()
+            .unwrap();
+        worker.tick().unwrap();
+        w.clock.advance(Duration::from_secs(10));
+        worker.tick().unwrap();
+        assert_eq!(
+            state_of(&w.db.store, &guest),
+            GuestState::Running,
+            "{}",
+            w.db.label
+        );
+
+        let job = jobs::NewJob {
+            kind: DECOMMISSION,
+            requested_by: None,
+            target: Some(&guest),
+            params: "{}",
+            total: 1,
+        };
+        let job = jobs::create(&mut conn, &job, T0).unwrap();
+        worker.drain().unwrap();
+        assert_eq!(
+            jobs::find(&mut conn, job).unwrap().unwrap().status,
+            "succeeded"
+        );
+        assert_gone(&w.zvm, &guest);
+        assert_eq!(state_of(&w.db.store, &guest), GuestState::Decommissioned);
+    }
+}
+
+#[test]
+fn a_saga_interrupted_after_a_step_resumes_without_repeating_it() {
+    for db in test_db::all() {
+        let w = world(db);
+        let mut conn = w.db.store.conn().unwrap();
+        let (guest, job) = pool::queue_clone(
+            &mut conn,
+            &shape(),
+            CopyMethod::FlashCopy,
+            CloneFor::default(),
+            T0,
+        )
+        .unwrap();
+        // A previous process made the directory entry, recorded it, and died.
+        let id = guests::find_by_name(&mut conn, &guest)
+            .unwrap()
+            .unwrap()
+            .row
+            .id;
+        let spec = herd_provisioner::backend::UserSpec {
+            name: name(&guest),
+            memory_mb: 64,
+            services: vec![],
+        };
+        w.zvm.add_user(&spec).unwrap();
+        let step = jobs::Step {
+            seq: 1,
+            name: "directory_entry".into(),
+            status: "done".into(),
+            detail: None,
+        };
+        jobs::record_step(&mut conn, job, id, &step, T0).unwrap();
+        worker(&w, 0).drain().unwrap();
+        assert_eq!(
+            jobs::find(&mut conn, job).unwrap().unwrap().status,
+            "succeeded",
+            "{}",
+            w.db.label
+        );
+        assert_eq!(state_of(&w.db.store, &guest), GuestState::Pooled);
+        assert_eq!(w.zvm.list_users().unwrap().len(), 1);
+    }
+}
