@@ -1,11 +1,19 @@
 //! Builds the actix application and runs the server.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::{middleware, web, App, HttpRequest, HttpResponse, HttpServer};
 use herd_core::clock::{FileClock, SharedClock, SystemClock};
 use herd_core::store::{seed, Store};
+use herd_provisioner::backend::sim::{SimBackend, SimSettings};
+use herd_provisioner::backend::{Backend, CopyMethod};
+use herd_provisioner::bootstrap;
+use herd_provisioner::pool::{PoolSettings, PoolShape};
+use herd_provisioner::wake::Wake;
+use herd_provisioner::worker::{Worker, WorkerSettings};
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -103,8 +111,29 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
             .await
             .map_err(|e| StartError::Setup(e.to_string()))??;
     }
+    let backend = open_backend(&settings, &clock, &store).await?;
+    let (pool_shape, pool_defaults) = pool_config(&settings)?;
+    let wake = Arc::new(Wake::default());
+    let shutdown = Arc::new(AtomicBool::new(false));
+    let worker = if settings.has_role("provisioner") {
+        let worker_settings = WorkerSettings {
+            concurrency: settings.provision_concurrency.max(1),
+            stale_after: Duration::from_secs(60),
+            idle_wait: Duration::from_millis(500),
+            pool_defaults,
+            pool_shape: pool_shape.clone(),
+        };
+        let worker = Worker::new(store.clone(), backend, clock.clone(), worker_settings)
+            .map_err(|e| StartError::Setup(e.to_string()))?;
+        Some(worker.spawn(wake.clone(), shutdown.clone())?)
+    } else {
+        None
+    };
     let state = web::Data::new(AppState {
         store,
+        wake: wake.clone(),
+        pool_shape,
+        pool_defaults,
         clock,
         auth: Authenticator::new(&settings)?,
         metrics: Metrics::new().map_err(|e| StartError::Setup(e.to_string()))?,
@@ -134,8 +163,59 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
     }
     tracing::info!(listen = %settings.listen, db = ?DbLabel(&settings), "herd-server started");
     server.run().await?;
+    shutdown.store(true, Ordering::SeqCst);
+    wake.notify();
+    if let Some(worker) = worker {
+        // A saga step in flight finishes and is recorded before we exit.
+        let _ = web::block(move || worker.join()).await;
+    }
     tracing::info!("herd-server stopped");
     Ok(())
+}
+
+/// The simulated hypervisor under `<data dir>`, holding the images and
+/// LANs the database names.
+async fn open_backend(
+    settings: &Arc<Settings>,
+    clock: &SharedClock,
+    store: &Store,
+) -> Result<Arc<dyn Backend>, StartError> {
+    let (settings, clock, store) = (settings.clone(), clock.clone(), store.clone());
+    web::block(move || -> Result<Arc<dyn Backend>, StartError> {
+        let sim = SimBackend::open(&settings.data_dir, clock, SimSettings::default())
+            .map_err(|e| StartError::Setup(format!("simulated hypervisor: {e}")))?;
+        bootstrap::prepare(&mut *store.conn()?, &sim, &settings.data_dir)
+            .map_err(|e| StartError::Setup(format!("preparing the hypervisor: {e}")))?;
+        Ok(Arc::new(sim))
+    })
+    .await
+    .map_err(|e| StartError::Setup(e.to_string()))?
+}
+
+fn pool_config(settings: &Settings) -> Result<(PoolShape, PoolSettings), StartError> {
+    let copy_method = match settings.pool_copy_method.as_str() {
+        "flashcopy" => CopyMethod::FlashCopy,
+        "ddr" => CopyMethod::Ddr,
+        other => {
+            return Err(StartError::Setup(format!(
+                "HERD_POOL_COPY_METHOD `{other}`: use flashcopy or ddr"
+            )))
+        }
+    };
+    let shape = PoolShape {
+        lan: settings.lan_name.clone(),
+        image: settings.image_name.clone(),
+        name_prefix: settings.guest_name_prefix.clone(),
+        hostname_template: format!("{{name}}.{}", settings.guest_domain),
+        memory_mb: settings.guest_memory_mb.clamp(1, i32::MAX as u32) as i32,
+    };
+    Ok((
+        shape,
+        PoolSettings {
+            target_size: settings.pool_target_size,
+            copy_method,
+        },
+    ))
 }
 
 struct DbLabel<'a>(&'a Settings);

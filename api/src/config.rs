@@ -58,6 +58,16 @@ pub struct Settings {
     pub shutdown_timeout_seconds: u64,
     pub workers: Option<usize>,
     #[serde(deserialize_with = "lenient::string")]
+    pub guest_name_prefix: String,
+    #[serde(deserialize_with = "lenient::string")]
+    pub guest_domain: String,
+    pub guest_memory_mb: u32,
+    pub guest_lifetime_days: u32,
+    pub pool_target_size: u32,
+    #[serde(deserialize_with = "lenient::string")]
+    pub pool_copy_method: String,
+    pub provision_concurrency: usize,
+    #[serde(deserialize_with = "lenient::string")]
     pub roles: String,
 }
 
@@ -93,6 +103,13 @@ impl Default for Settings {
             clock_file: None,
             shutdown_timeout_seconds: 10,
             workers: None,
+            guest_name_prefix: "LX".into(),
+            guest_domain: "herd.local".into(),
+            guest_memory_mb: 64,
+            guest_lifetime_days: 5 * 365,
+            pool_target_size: 5,
+            pool_copy_method: "flashcopy".into(),
+            provision_concurrency: 4,
             roles: "all".into(),
         }
     }
@@ -134,6 +151,13 @@ overridden by its environment variable.
                                      this file instead of the system clock
   HERD_SHUTDOWN_TIMEOUT_SECONDS      grace period for requests at SIGTERM [10]
   HERD_WORKERS                       HTTP worker threads [number of cores]
+  HERD_GUEST_NAME_PREFIX             guest names: prefix + sequence, 8 characters [LX]
+  HERD_GUEST_DOMAIN                  host names are <name>.<domain> [herd.local]
+  HERD_GUEST_MEMORY_MB               memory of new guests [64]
+  HERD_GUEST_LIFETIME_DAYS           expires_at = assignment + this [1825]
+  HERD_POOL_TARGET_SIZE              warm pool size until changed by PUT /pool [5]
+  HERD_POOL_COPY_METHOD              flashcopy or ddr, until changed by PUT /pool [flashcopy]
+  HERD_PROVISION_CONCURRENCY         guests cloned in parallel [4]
   HERD_ROLES                         what this process does: all, or a list of
                                      api, dispatcher, provisioner, monitor [all]";
 
@@ -168,6 +192,14 @@ impl Settings {
             Ok(serde_json::Value::Object(map)) => map.into_iter().map(|(k, _)| k).collect(),
             _ => Vec::new(),
         }
+    }
+
+    /// Whether this process does a kind of background work (`HERD_ROLES`).
+    pub fn has_role(&self, role: &str) -> bool {
+        self.roles
+            .split(',')
+            .map(str::trim)
+            .any(|r| r == "all" || r == role)
     }
 
     pub fn database_url(&self) -> String {

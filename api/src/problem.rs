@@ -129,6 +129,15 @@ impl From<StoreError> for ApiError {
     }
 }
 
+/// Running out of names or addresses is the installation's limit, not the
+/// client's mistake: `503` with what ran out.
+pub fn capacity_error(e: StoreError) -> ApiError {
+    match e {
+        StoreError::Exhausted(what) => ApiError::Unavailable(format!("capacity exhausted: {what}")),
+        other => other.into(),
+    }
+}
+
 impl From<actix_web::error::BlockingError> for ApiError {
     fn from(_: actix_web::error::BlockingError) -> Self {
         ApiError::Internal("a background task failed; it has been logged".into())

@@ -6,6 +6,9 @@ use actix_web::web;
 use herd_core::clock::SharedClock;
 use herd_core::store::{AnyConnection, Store};
 
+use herd_provisioner::pool::{PoolSettings, PoolShape};
+use herd_provisioner::wake::Wake;
+
 use crate::auth::Authenticator;
 use crate::config::Settings;
 use crate::metrics::Metrics;
@@ -13,6 +16,10 @@ use crate::problem::{ApiError, ApiResult};
 
 pub struct AppState {
     pub store: Store,
+    /// Wakes the provisioning worker when a job is queued.
+    pub wake: Arc<Wake>,
+    pub pool_shape: PoolShape,
+    pub pool_defaults: PoolSettings,
     pub clock: SharedClock,
     pub settings: Arc<Settings>,
     pub auth: Authenticator,

@@ -2,3 +2,12 @@
 //! to the hypervisor.
 
 pub mod backend;
+pub mod bootstrap;
+pub mod dispatcher;
+pub mod firewall;
+
+pub mod pool;
+pub mod saga;
+pub mod steps;
+pub mod wake;
+pub mod worker;

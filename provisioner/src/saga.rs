@@ -63,7 +63,7 @@ impl Recorder<'_> {
     }
 }
 
-fn status_of<'s>(recorded: &'s [Step], seq: usize) -> Option<&'s str> {
+fn status_of(recorded: &[Step], seq: usize) -> Option<&str> {
     recorded
         .iter()
         .find(|s| s.seq == seq as i32 + 1)

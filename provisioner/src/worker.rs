@@ -24,6 +24,8 @@ use crate::wake::Wake;
 
 pub const PROVISION: &str = "provision";
 pub const DECOMMISSION: &str = "decommission";
+/// Records a pool refill; its clones are `provision` jobs listed in params.
+pub const POOL_REPOPULATE: &str = "pool_repopulate";
 const KINDS: [&str; 2] = [PROVISION, DECOMMISSION];
 
 #[derive(Debug, Clone)]
@@ -104,6 +106,7 @@ impl Worker {
     pub fn tick(&self) -> Result<usize, WorkerError> {
         self.top_up_pool()?;
         let ran = self.drain()?;
+        self.follow_repopulates()?;
         self.follow_boots()?;
         Ok(ran)
     }
@@ -288,6 +291,44 @@ impl Worker {
         Ok(())
     }
 
+    /// A refill is done when all its clones are.
+    fn follow_repopulates(&self) -> StoreResult<()> {
+        let mut conn = self.store.conn()?;
+        for job in jobs::unfinished(&mut conn, POOL_REPOPULATE)? {
+            let params: serde_json::Value = serde_json::from_str(&job.params).unwrap_or_default();
+            let children: Vec<i64> = params["jobs"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|v| v.as_i64())
+                .collect();
+            let statuses = jobs::statuses(&mut conn, &children)?;
+            let finished = statuses
+                .iter()
+                .filter(|s| matches!(s.as_str(), "succeeded" | "failed" | "cancelled"))
+                .count();
+            jobs::set_progress(&mut conn, job.id, finished as i32, children.len() as i32)?;
+            if finished == children.len() {
+                let failed = statuses.iter().filter(|s| *s == "failed").count();
+                let (status, error) = match failed {
+                    0 => ("succeeded", None),
+                    n => (
+                        "failed",
+                        Some(format!("{n} of {} clones failed", children.len())),
+                    ),
+                };
+                jobs::finish(
+                    &mut conn,
+                    job.id,
+                    status,
+                    error.as_deref(),
+                    self.clock.now_ms(),
+                )?;
+            }
+        }
+        Ok(())
+    }
+
     /// Assigned guests wait in `starting`: IPL them if nobody has, and call
     /// them `running` once the hypervisor says so.
     fn follow_boots(&self) -> Result<(), WorkerError> {
@@ -345,7 +386,7 @@ impl Worker {
 }
 
 /// What the guest reads with `hcp TAG QUERY` at boot to configure itself.
-fn tags(guest: &Guest, lan: &lans::Lan) -> BTreeMap<String, String> {
+pub fn tags(guest: &Guest, lan: &lans::Lan) -> BTreeMap<String, String> {
     let prefix = lan.cidr.split('/').nth(1).unwrap_or("24").to_owned();
     let mut tags = BTreeMap::from([
         ("HOSTNAME".to_owned(), guest.row.hostname.clone()),

@@ -1,9 +1,13 @@
 //! HTTP handlers, one module per resource.
 
+mod audit;
 pub mod auth;
 pub mod catalog;
+pub mod guests;
+pub mod jobs;
 pub mod lans;
 pub mod me;
+pub mod pool;
 pub mod system;
 
 use actix_web::web;
@@ -37,5 +41,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(me::me)
         .service(lans::list_lans)
         .service(catalog::service_catalog)
-        .service(catalog::list_images);
+        .service(catalog::list_images)
+        .service(guests::list_guests)
+        .service(guests::request_guest)
+        .service(guests::get_guest)
+        .service(guests::patch_guest)
+        .service(guests::delete_guest)
+        .service(guests::guest_tags)
+        .service(pool::get_pool)
+        .service(pool::put_pool)
+        .service(pool::repopulate_pool)
+        .service(jobs::list_jobs)
+        .service(jobs::get_job);
 }

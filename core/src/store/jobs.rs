@@ -79,6 +79,24 @@ pub fn list(
     Ok((rows, more))
 }
 
+/// Jobs of one kind still `queued` or `running`.
+pub fn unfinished(conn: &mut AnyConnection, kind: &str) -> StoreResult<Vec<Job>> {
+    Ok(jobs::table
+        .filter(jobs::kind.eq(kind))
+        .filter(jobs::status.eq_any(["queued", "running"]))
+        .select(Job::as_select())
+        .order(jobs::id)
+        .load(conn)?)
+}
+
+/// The statuses of the given jobs.
+pub fn statuses(conn: &mut AnyConnection, ids: &[i64]) -> StoreResult<Vec<String>> {
+    Ok(jobs::table
+        .filter(jobs::id.eq_any(ids))
+        .select(jobs::status)
+        .load(conn)?)
+}
+
 #[derive(QueryableByName)]
 struct Claimed {
     #[diesel(sql_type = BigInt)]

@@ -173,8 +173,12 @@ impl Store {
     }
 
     /// Readiness: can we get a connection and run a trivial query?
+    /// Waits at most two seconds: a readiness probe gives up sooner than
+    /// the pool's usual connection timeout.
     pub fn ping(&self) -> StoreResult<()> {
-        self.conn()?.batch_execute("SELECT 1")?;
+        self.pool
+            .get_timeout(Duration::from_secs(2))?
+            .batch_execute("SELECT 1")?;
         Ok(())
     }
 }

@@ -1,0 +1,482 @@
+//! `/api/v1/guests…`: listing, requesting (from the pool or by cloning),
+//! reading, changing and decommissioning guests.
+
+use actix_web::{delete, get, patch, post, web, HttpResponse};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use herd_core::clock::{after, rfc3339};
+use herd_core::domain::{GuestState, Role};
+use herd_core::store::events::Outcome;
+use herd_core::store::guests::{
+    self, AssignError, Assignment, Guest as GuestRecord, GuestFilter, GuestUpdate,
+};
+use herd_core::store::{catalog, jobs, lans, users, AnyConnection};
+use herd_provisioner::pool::{self, CloneFor, PoolSettings};
+use herd_provisioner::worker::DECOMMISSION;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+use utoipa::{IntoParams, ToSchema};
+
+use super::audit::audit;
+use super::jobs::{created_job, JobView};
+use super::Page;
+use crate::auth::Caller;
+use crate::problem::{ApiError, ApiResult, Problem};
+use crate::state::AppState;
+
+#[derive(Serialize, ToSchema)]
+pub struct Guest {
+    #[schema(example = "LX000042")]
+    pub name: String,
+    /// `null` while pooled.
+    #[schema(example = "alice")]
+    pub owner: Option<String>,
+    #[schema(example = "lx000042.herd.local")]
+    pub hostname: String,
+    #[schema(example = "10.10.0.44")]
+    pub ip_address: Option<String>,
+    #[schema(example = "LNXLAN1")]
+    pub lan: String,
+    pub memory_mb: u32,
+    #[schema(example = "golden")]
+    pub image: String,
+    pub auto_boot: bool,
+    pub description: String,
+    pub state: GuestState,
+    pub created_at: String,
+    pub assigned_at: Option<String>,
+    pub expires_at: Option<String>,
+}
+
+pub fn guest_view(g: GuestRecord) -> Guest {
+    let state = g.state();
+    Guest {
+        name: g.row.name,
+        owner: g.owner,
+        hostname: g.row.hostname,
+        ip_address: g.row.ip_address,
+        lan: g.lan,
+        memory_mb: g.row.memory_mb.max(0) as u32,
+        image: g.image,
+        auto_boot: g.row.auto_boot,
+        description: g.row.description,
+        state,
+        created_at: rfc3339(g.row.created_at),
+        assigned_at: g.row.assigned_at.map(rfc3339),
+        expires_at: g.row.expires_at.map(rfc3339),
+    }
+}
+
+/// What a caller wants to do with a guest.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Owner, staff and admin.
+    View,
+    /// Owner and admin.
+    Change,
+}
+
+/// Loads a guest the caller may see. Another user's guest is `404` to a
+/// student, as if it did not exist (SPEC §3); staff may see but not change.
+pub fn load_guest(
+    conn: &mut AnyConnection,
+    caller: &Caller,
+    name: &str,
+    access: Access,
+) -> ApiResult<GuestRecord> {
+    let not_found = || ApiError::NotFound(format!("no guest named {name}"));
+    let guest = guests::find_by_name(conn, &name.to_ascii_uppercase())?.ok_or_else(not_found)?;
+    let own = guest.row.owner_id == Some(caller.user.id);
+    match (own, caller.user.role, access) {
+        (true, _, _) | (_, Role::Admin, _) => Ok(guest),
+        (false, Role::Staff, Access::View) => Ok(guest),
+        (false, Role::Staff, Access::Change) => Err(ApiError::Forbidden(format!(
+            "only the owner or an admin may change {name}"
+        ))),
+        (false, Role::Student, _) => Err(not_found()),
+    }
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Only this user's guests (staff and admin; students always see their own).
+    pub owner: Option<String>,
+    /// Only guests in this state; without it, decommissioned guests are left out.
+    pub state: Option<GuestState>,
+    /// Page size, 1–500 (default 100).
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+pub fn page_limit(limit: Option<u32>) -> ApiResult<i64> {
+    match limit.unwrap_or(100) {
+        n @ 1..=500 => Ok(i64::from(n)),
+        n => Err(ApiError::Unprocessable(format!(
+            "limit must be between 1 and 500, not {n}"
+        ))),
+    }
+}
+
+fn decode_cursor(cursor: &str) -> ApiResult<String> {
+    URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(|| ApiError::Unprocessable("cursor is not one this server handed out".into()))
+}
+
+/// Guests, in name order, a page at a time.
+#[utoipa::path(get, path = "/api/v1/guests", tag = "guests", params(ListQuery), security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of guests", body = Page<Guest>),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid limit, state or cursor", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[get("/api/v1/guests")]
+pub async fn list_guests(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<ListQuery>,
+) -> ApiResult<HttpResponse> {
+    let q = query.into_inner();
+    let limit = page_limit(q.limit)?;
+    let after = q.cursor.as_deref().map(decode_cursor).transpose()?;
+    let page = state
+        .db(move |c| {
+            let owner_id = match (caller.user.role, q.owner) {
+                (Role::Student, _) => Some(caller.user.id),
+                (_, Some(owner)) => match users::find_by_username(c, &owner)? {
+                    Some(u) => Some(u.id),
+                    None => return Ok((Vec::new(), false)),
+                },
+                (_, None) => None,
+            };
+            let filter = GuestFilter {
+                owner_id,
+                state: q.state,
+                after,
+                limit,
+            };
+            Ok(guests::list(c, &filter)?)
+        })
+        .await?;
+    let (rows, more) = page;
+    let next_cursor = more
+        .then(|| rows.last().map(|g| URL_SAFE_NO_PAD.encode(&g.row.name)))
+        .flatten();
+    let items = rows.into_iter().map(guest_view).collect();
+    Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct GuestRequest {
+    /// Whom the guest is for (staff and admin); default: the caller.
+    pub owner: Option<String>,
+    /// Image to clone; default: the configured one.
+    pub image: Option<String>,
+    /// Guest LAN; default: the configured one.
+    pub lan: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ProvisioningStarted {
+    /// The guest being made; `GET /api/v1/guests/{name}` follows it.
+    #[schema(example = "LX000043")]
+    pub guest: String,
+    pub job: JobView,
+}
+
+/// Request a guest: one from the warm pool at once (`201`), or, when the
+/// pool is empty, a new clone (`202` with its job).
+#[utoipa::path(post, path = "/api/v1/guests", tag = "guests", request_body = GuestRequest, security(("bearer" = [])),
+    responses(
+        (status = 201, description = "A pooled guest, now yours and booting", body = Guest),
+        (status = 202, description = "The pool was empty: a guest is being cloned", body = ProvisioningStarted),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Students may request guests only for themselves", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such owner, image or LAN", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Quota reached", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid body", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "No address or name left", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[post("/api/v1/guests")]
+pub async fn request_guest(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: Option<web::Json<GuestRequest>>,
+) -> ApiResult<HttpResponse> {
+    let body = body.map(web::Json::into_inner).unwrap_or_default();
+    let now = state.now_ms();
+    let lifetime = Duration::from_secs(u64::from(state.settings.guest_lifetime_days) * 86_400);
+    let mut shape = state.pool_shape.clone();
+    shape.image = body.image.clone().unwrap_or(shape.image);
+    shape.lan = body.lan.clone().unwrap_or(shape.lan);
+    let defaults = state.pool_defaults;
+    let outcome = state
+        .db(move |c| {
+            let owner = resolve_owner(c, &caller, body.owner.as_deref())?;
+            let for_self = owner.id == caller.user.id;
+            // Staff placing guests for others are bounded by capacity, not
+            // by the students' quota (SPEC §1).
+            let max_guests = if for_self { owner.max_guests() } else { None };
+            let lan = lans::find_by_name(c, &shape.lan)?
+                .ok_or_else(|| ApiError::NotFound(format!("no LAN named {}", shape.lan)))?;
+            let image = catalog::images(c)?
+                .into_iter()
+                .find(|i| i.name == shape.image)
+                .ok_or_else(|| ApiError::NotFound(format!("no image named {}", shape.image)))?;
+            let a = Assignment {
+                owner_id: owner.id,
+                max_guests,
+                lan_id: lan.id,
+                image_id: image.id,
+                expires_at: after(now, lifetime),
+                next_state: GuestState::Starting,
+            };
+            let assigned = guests::assign_from_pool(c, &a, now).map_err(|e| match e {
+                AssignError::OverQuota { used, max } => ApiError::Conflict(format!(
+                    "{} already has {used} of {max} guests; decommission one first",
+                    owner.username
+                )),
+                AssignError::Store(e) => e.into(),
+            })?;
+            let outcome = match assigned {
+                Some(name) => {
+                    Requested::Assigned(guests::find_by_name(c, &name)?.ok_or_else(|| {
+                        ApiError::Internal(format!("assigned guest {name} vanished"))
+                    })?)
+                }
+                None => {
+                    let method = PoolSettings::load(c, defaults)?.copy_method;
+                    let purpose = CloneFor {
+                        owner_id: Some(owner.id),
+                        requested_by: Some(caller.user.id),
+                        expires_at: Some(after(now, lifetime)),
+                    };
+                    let (guest, job) = pool::queue_clone(c, &shape, method, purpose, now)
+                        .map_err(crate::problem::capacity_error)?;
+                    Requested::Cloning(ProvisioningStarted {
+                        guest,
+                        job: created_job(c, job)?,
+                    })
+                }
+            };
+            let target = match &outcome {
+                Requested::Assigned(g) => g.row.name.clone(),
+                Requested::Cloning(p) => p.guest.clone(),
+            };
+            let detail = format!("for {}", owner.username);
+            audit(
+                c,
+                &caller,
+                "guest.request",
+                Some(&target),
+                Outcome::Success,
+                Some(&detail),
+                now,
+            )?;
+            Ok(outcome)
+        })
+        .await?;
+    state.wake.notify();
+    Ok(match outcome {
+        Requested::Assigned(guest) => HttpResponse::Created().json(guest_view(guest)),
+        Requested::Cloning(started) => HttpResponse::Accepted().json(started),
+    })
+}
+
+enum Requested {
+    Assigned(GuestRecord),
+    Cloning(ProvisioningStarted),
+}
+
+fn resolve_owner(
+    c: &mut AnyConnection,
+    caller: &Caller,
+    owner: Option<&str>,
+) -> ApiResult<users::User> {
+    match owner {
+        None => Ok(caller.user.clone()),
+        Some(name) if name == caller.user.username => Ok(caller.user.clone()),
+        Some(name) => {
+            caller.require(Role::Staff).map_err(|_| {
+                ApiError::Forbidden("students may request guests only for themselves".into())
+            })?;
+            users::find_by_username(c, name)?.ok_or_else(|| {
+                ApiError::NotFound(format!(
+                    "no user named {name}; they must have logged in once"
+                ))
+            })
+        }
+    }
+}
+
+/// One guest.
+#[utoipa::path(get, path = "/api/v1/guests/{name}", tag = "guests", security(("bearer" = [])),
+    params(("name" = String, Path, description = "Guest name (z/VM user id)")),
+    responses(
+        (status = 200, description = "The guest", body = Guest),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such guest (or not yours)", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[get("/api/v1/guests/{name}")]
+pub async fn get_guest(
+    state: web::Data<AppState>,
+    caller: Caller,
+    name: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let guest = state
+        .db(move |c| load_guest(c, &caller, &name, Access::View))
+        .await?;
+    Ok(HttpResponse::Ok().json(guest_view(guest)))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GuestPatch {
+    pub auto_boot: Option<bool>,
+    #[schema(max_length = 500)]
+    pub description: Option<String>,
+}
+
+/// Change a guest's `auto_boot` or description.
+#[utoipa::path(patch, path = "/api/v1/guests/{name}", tag = "guests", request_body = GuestPatch, security(("bearer" = [])),
+    params(("name" = String, Path, description = "Guest name")),
+    responses(
+        (status = 200, description = "The changed guest", body = Guest),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Staff may not change other users' guests", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such guest (or not yours)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid body", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[patch("/api/v1/guests/{name}")]
+pub async fn patch_guest(
+    state: web::Data<AppState>,
+    caller: Caller,
+    name: web::Path<String>,
+    body: web::Json<GuestPatch>,
+) -> ApiResult<HttpResponse> {
+    let body = body.into_inner();
+    if body
+        .description
+        .as_ref()
+        .is_some_and(|d| d.chars().count() > 500)
+    {
+        return Err(ApiError::Unprocessable(
+            "description is limited to 500 characters".into(),
+        ));
+    }
+    let now = state.now_ms();
+    let guest = state
+        .db(move |c| {
+            let guest = load_guest(c, &caller, &name, Access::Change)?;
+            let update = GuestUpdate {
+                auto_boot: body.auto_boot,
+                description: body.description,
+            };
+            guests::update(c, guest.row.id, &update, now)?;
+            audit(
+                c,
+                &caller,
+                "guest.update",
+                Some(&guest.row.name),
+                Outcome::Success,
+                None,
+                now,
+            )?;
+            Ok(guests::find_by_name(c, &guest.row.name)?.unwrap_or(guest))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(guest_view(guest)))
+}
+
+/// Decommission a guest: halt, revoke its LAN grant, release its address,
+/// close its leases, delete its disks and directory entry.
+#[utoipa::path(delete, path = "/api/v1/guests/{name}", tag = "guests", security(("bearer" = [])),
+    params(("name" = String, Path, description = "Guest name")),
+    responses(
+        (status = 202, description = "Decommissioning started", body = JobView),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Staff may not decommission other users' guests", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such guest (or not yours)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already decommissioned, or still being provisioned", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[delete("/api/v1/guests/{name}")]
+pub async fn delete_guest(
+    state: web::Data<AppState>,
+    caller: Caller,
+    name: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let now = state.now_ms();
+    let job = state
+        .db(move |c| {
+            let guest = load_guest(c, &caller, &name, Access::Change)?;
+            match guest.state() {
+                GuestState::Decommissioned | GuestState::Decommissioning => {
+                    return Err(ApiError::Conflict(format!(
+                        "{} is already decommissioned or on its way",
+                        guest.row.name
+                    )))
+                }
+                GuestState::Provisioning => {
+                    return Err(ApiError::Conflict(format!(
+                        "{} is still being provisioned; try again when it is done",
+                        guest.row.name
+                    )))
+                }
+                _ => {}
+            }
+            guests::set_state(c, guest.row.id, GuestState::Decommissioning, now)?;
+            let new = jobs::NewJob {
+                kind: DECOMMISSION,
+                requested_by: Some(caller.user.id),
+                target: Some(&guest.row.name),
+                params: "{}",
+                total: 1,
+            };
+            let id = jobs::create(c, &new, now)?;
+            audit(
+                c,
+                &caller,
+                "guest.decommission",
+                Some(&guest.row.name),
+                Outcome::Success,
+                None,
+                now,
+            )?;
+            created_job(c, id)
+        })
+        .await?;
+    state.wake.notify();
+    Ok(HttpResponse::Accepted().json(job))
+}
+
+/// The guest's network and identity settings as key/value pairs: what the
+/// guest itself reads at boot (`hcp TAG QUERY`).
+#[utoipa::path(get, path = "/api/v1/guests/{name}/tags", tag = "guests", security(("bearer" = [])),
+    params(("name" = String, Path, description = "Guest name")),
+    responses(
+        (status = 200, description = "Tags", body = std::collections::BTreeMap<String, String>),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Staff may not read other users' tags", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such guest (or not yours)", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[get("/api/v1/guests/{name}/tags")]
+pub async fn guest_tags(
+    state: web::Data<AppState>,
+    caller: Caller,
+    name: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let tags = state
+        .db(move |c| {
+            let guest = load_guest(c, &caller, &name, Access::Change)?;
+            let lan = lans::find_by_name(c, &guest.lan)?
+                .ok_or_else(|| ApiError::Internal("guest on unknown LAN".into()))?;
+            Ok(herd_provisioner::worker::tags(&guest, &lan))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(tags))
+}

@@ -1,0 +1,127 @@
+//! `GET /api/v1/jobs`, `GET /api/v1/jobs/{id}`: long work and its progress.
+
+use actix_web::{get, web, HttpResponse};
+use herd_core::clock::rfc3339;
+use herd_core::domain::Role;
+use herd_core::store::jobs::{self, Job};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::guests::page_limit;
+use super::Page;
+use crate::auth::Caller;
+use crate::problem::{ApiError, ApiResult, Problem};
+use crate::state::AppState;
+
+#[derive(Serialize, ToSchema)]
+pub struct Progress {
+    pub done: u32,
+    pub total: u32,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct JobView {
+    pub id: i64,
+    /// `provision`, `decommission`, …
+    #[schema(example = "provision")]
+    pub kind: String,
+    /// `queued | running | succeeded | failed | cancelled`
+    #[schema(example = "running")]
+    pub status: String,
+    /// What the job works on, e.g. a guest name.
+    pub target: Option<String>,
+    pub progress: Progress,
+    pub error: Option<String>,
+    pub created_at: String,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+}
+
+pub fn job_view(j: Job) -> JobView {
+    JobView {
+        id: j.id,
+        kind: j.kind,
+        status: j.status,
+        target: j.target,
+        progress: Progress {
+            done: j.progress_done.max(0) as u32,
+            total: j.progress_total.max(0) as u32,
+        },
+        error: j.error,
+        created_at: rfc3339(j.created_at),
+        started_at: j.started_at.map(rfc3339),
+        finished_at: j.finished_at.map(rfc3339),
+    }
+}
+
+/// A job just created in this transaction, as the API shows it.
+pub fn created_job(c: &mut herd_core::store::AnyConnection, id: i64) -> ApiResult<JobView> {
+    let job = jobs::find(c, id)?.ok_or_else(|| ApiError::Internal(format!("job {id} vanished")))?;
+    Ok(job_view(job))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct JobsQuery {
+    /// Page size, 1–500 (default 100).
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// Jobs, newest first: your own, or everyone's for an admin.
+#[utoipa::path(get, path = "/api/v1/jobs", tag = "jobs", params(JobsQuery), security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of jobs", body = Page<JobView>),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid limit or cursor", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[get("/api/v1/jobs")]
+pub async fn list_jobs(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<JobsQuery>,
+) -> ApiResult<HttpResponse> {
+    let limit = page_limit(query.limit)?;
+    let before = match &query.cursor {
+        Some(c) => Some(c.parse::<i64>().map_err(|_| {
+            ApiError::Unprocessable("cursor is not one this server handed out".into())
+        })?),
+        None => None,
+    };
+    let requested_by = (caller.user.role != Role::Admin).then_some(caller.user.id);
+    let (rows, more) = state
+        .db(move |c| Ok(jobs::list(c, requested_by, before, limit)?))
+        .await?;
+    let next_cursor = more
+        .then(|| rows.last().map(|j| j.id.to_string()))
+        .flatten();
+    Ok(HttpResponse::Ok().json(Page {
+        items: rows.into_iter().map(job_view).collect(),
+        next_cursor,
+    }))
+}
+
+/// One job with its progress.
+#[utoipa::path(get, path = "/api/v1/jobs/{id}", tag = "jobs", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Job id")),
+    responses(
+        (status = 200, description = "The job", body = JobView),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such job (or not yours)", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[get("/api/v1/jobs/{id}")]
+pub async fn get_job(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    let job = state.db(move |c| Ok(jobs::find(c, id)?)).await?;
+    let visible =
+        |j: &Job| caller.user.role == Role::Admin || j.requested_by == Some(caller.user.id);
+    let job = job
+        .filter(visible)
+        .ok_or_else(|| ApiError::NotFound(format!("no job {id}")))?;
+    Ok(HttpResponse::Ok().json(job_view(job)))
+}

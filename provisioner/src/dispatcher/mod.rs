@@ -1,0 +1,7 @@
+//! The privileged side of the command channel (SPEC §3): commands arrive as
+//! text written by the web side and are trusted only after [`grammar`] has
+//! parsed them again.
+
+pub mod grammar;
+
+pub use grammar::{Command, CommandOp, GrammarError};

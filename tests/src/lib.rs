@@ -1,0 +1,959 @@
+//! End-to-end test harness for herd.
+//!
+//! The tests in `tests/tests/*.rs` start the real `herd-server` binary (built by
+//! `cargo build --workspace`), talk HTTP to it, and use the throwaway OpenLDAP
+//! and PostgreSQL that `scripts/test.sh` starts on loopback. The script tells
+//! the tests where the services are through environment variables:
+//!
+//! | variable | example |
+//! |---|---|
+//! | `HERD_TEST_LDAP_URL` | `ldap://127.0.0.1:40123` |
+//! | `HERD_TEST_LDAP_BIND_DN` | `cn=herd-svc,ou=services,dc=herd,dc=test` |
+//! | `HERD_TEST_LDAP_BIND_PASSWORD` | `herd-svc-pw` |
+//! | `HERD_TEST_LDAP_BASE` | `dc=herd,dc=test` |
+//! | `HERD_TEST_PG_URL` | `postgres://postgres@127.0.0.1:40124/postgres` (admin URL) |
+//!
+//! Without them (a bare `cargo test`), tests that need a service print
+//! `skipping: …` and return; with `CI` set they fail instead, so that CI can
+//! never pass by skipping.
+//!
+//! ```no_run
+//! use herd_tests::{Db, TestServer};
+//! let Some(srv) = TestServer::builder(Db::Sqlite).start() else { return };
+//! let token = srv.login("admin", herd_tests::ADMIN_PASSWORD);
+//! assert_eq!(srv.get("/api/v1/me", Some(&token)).ok(200)["role"], "admin");
+//! ```
+
+use std::fs::{self, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+pub use reqwest::Method;
+pub use serde_json::{json, Value};
+
+/// Password of the local bootstrap user `admin` in every test server.
+pub const ADMIN_PASSWORD: &str = "admin-test-pw-3141";
+
+/// How long a server may take from spawn to its "listening" line.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a server may take to exit after SIGTERM before it is killed.
+const STOP_TIMEOUT: Duration = Duration::from_secs(30);
+
+// ---------------------------------------------------------------------------
+// external services
+// ---------------------------------------------------------------------------
+
+/// Access to the services started by `scripts/test.sh`.
+pub mod services {
+    /// True when running under CI (env `CI` set to something other than
+    /// empty, `0` or `false`): missing services are then a failure, not a skip.
+    pub fn in_ci() -> bool {
+        std::env::var("CI")
+            .map(|v| !v.is_empty() && v != "0" && !v.eq_ignore_ascii_case("false"))
+            .unwrap_or(false)
+    }
+
+    fn var(name: &str) -> Option<String> {
+        std::env::var(name).ok().filter(|v| !v.is_empty())
+    }
+
+    /// Reports a missing service: panics under CI, otherwise prints a
+    /// `skipping:` line to stderr (the caller then returns early).
+    pub fn missing(what: &str, vars: &[&str]) {
+        let msg = format!(
+            "{what} not available ({} not set): run the tests through scripts/test.sh, \
+             which starts throwaway services and sets them",
+            vars.join(", ")
+        );
+        if in_ci() {
+            panic!("{msg}");
+        }
+        eprintln!("skipping: {msg}");
+    }
+
+    /// The throwaway directory server.
+    #[derive(Clone, Debug)]
+    pub struct Ldap {
+        pub url: String,
+        pub bind_dn: String,
+        pub bind_password: String,
+        /// Directory suffix, e.g. `dc=herd,dc=test`.
+        pub base: String,
+    }
+
+    const LDAP_VARS: [&str; 4] = [
+        "HERD_TEST_LDAP_URL",
+        "HERD_TEST_LDAP_BIND_DN",
+        "HERD_TEST_LDAP_BIND_PASSWORD",
+        "HERD_TEST_LDAP_BASE",
+    ];
+
+    /// The directory server, or `None` (after reporting) when not configured.
+    pub fn ldap() -> Option<Ldap> {
+        let vals: Vec<Option<String>> = LDAP_VARS.iter().map(|v| var(v)).collect();
+        if vals.iter().any(Option::is_none) {
+            let absent: Vec<&str> = LDAP_VARS
+                .iter()
+                .zip(&vals)
+                .filter(|(_, v)| v.is_none())
+                .map(|(n, _)| *n)
+                .collect();
+            missing("LDAP", &absent);
+            return None;
+        }
+        let mut it = vals.into_iter().flatten();
+        Some(Ldap {
+            url: it.next()?,
+            bind_dn: it.next()?,
+            bind_password: it.next()?,
+            base: it.next()?,
+        })
+    }
+
+    /// Admin URL of the throwaway PostgreSQL cluster (database `postgres`),
+    /// or `None` (after reporting) when not configured.
+    pub fn pg_admin_url() -> Option<String> {
+        let url = var("HERD_TEST_PG_URL");
+        if url.is_none() {
+            missing("PostgreSQL", &["HERD_TEST_PG_URL"]);
+        }
+        url
+    }
+
+    /// Everything at once.
+    #[derive(Clone, Debug)]
+    pub struct Services {
+        pub ldap: Ldap,
+        pub pg_admin_url: String,
+    }
+
+    impl Services {
+        pub fn get() -> Option<Services> {
+            let ldap = ldap();
+            let pg = pg_admin_url();
+            Some(Services {
+                ldap: ldap?,
+                pg_admin_url: pg?,
+            })
+        }
+    }
+}
+
+/// Which group layout of the fixture directory the server is configured for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    /// `ou=groups`: `groupOfNames` with `member: <user DN>`.
+    GroupOfNames,
+    /// `ou=posixgroups`: `posixGroup` with `memberUid: <uid>`.
+    PosixGroup,
+}
+
+impl services::Ldap {
+    /// The server settings (`HERD_LDAP_*`) for this directory and layout.
+    pub fn server_env(&self, layout: Layout) -> Vec<(String, String)> {
+        let (group_ou, member_attr) = match layout {
+            Layout::GroupOfNames => ("groups", "member"),
+            Layout::PosixGroup => ("posixgroups", "memberUid"),
+        };
+        [
+            ("HERD_LDAP_URL", self.url.clone()),
+            ("HERD_LDAP_BIND_DN", self.bind_dn.clone()),
+            ("HERD_LDAP_BIND_PASSWORD", self.bind_password.clone()),
+            ("HERD_LDAP_USER_BASE", format!("ou=people,{}", self.base)),
+            (
+                "HERD_LDAP_GROUP_BASE",
+                format!("ou={group_ou},{}", self.base),
+            ),
+            ("HERD_LDAP_GROUP_MEMBER_ATTRIBUTE", member_attr.to_string()),
+            ("HERD_LDAP_STAFF_GROUP", "herd-staff".to_string()),
+            ("HERD_LDAP_ADMIN_GROUP", "herd-admins".to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+    }
+}
+
+/// A loopback URL on which nothing listens (for "directory down" tests).
+pub fn closed_ldap_url() -> String {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+    let port = l.local_addr().expect("local addr").port();
+    drop(l);
+    format!("ldap://127.0.0.1:{port}")
+}
+
+// ---------------------------------------------------------------------------
+// databases
+// ---------------------------------------------------------------------------
+
+/// The database a test server runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Db {
+    /// The embedded default: SQLite file in the data directory
+    /// (`HERD_DATABASE_URL` unset).
+    Sqlite,
+    /// A fresh database `herd_t_<random>` in the throwaway PostgreSQL cluster.
+    Postgres,
+}
+
+/// A database created for one test; dropped again when the test ends.
+pub struct PgDatabase {
+    pub name: String,
+    pub url: String,
+    admin_url: String,
+}
+
+fn with_database(url: &str, db: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let host_part = match base[scheme_end..].find('/') {
+        Some(i) => &base[..scheme_end + i],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{host_part}/{db}?{q}"),
+        None => format!("{host_part}/{db}"),
+    }
+}
+
+impl PgDatabase {
+    /// Creates `herd_t_<random>`; `None` (after reporting) without PostgreSQL.
+    pub fn create() -> Option<PgDatabase> {
+        use diesel::{Connection, PgConnection, RunQueryDsl};
+        let admin_url = services::pg_admin_url()?;
+        let name = format!("herd_t_{:016x}", rand::random::<u64>());
+        let mut conn = PgConnection::establish(&admin_url)
+            .unwrap_or_else(|e| panic!("connect to test PostgreSQL {admin_url}: {e}"));
+        diesel::sql_query(format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .unwrap_or_else(|e| panic!("CREATE DATABASE {name}: {e}"));
+        let url = with_database(&admin_url, &name);
+        Some(PgDatabase {
+            name,
+            url,
+            admin_url,
+        })
+    }
+
+    /// Runs one SQL statement on the admin connection (e.g. to break things).
+    pub fn admin_execute(&self, sql: &str) -> Result<usize, String> {
+        use diesel::{Connection, PgConnection, RunQueryDsl};
+        let mut conn = PgConnection::establish(&self.admin_url).map_err(|e| e.to_string())?;
+        diesel::sql_query(sql)
+            .execute(&mut conn)
+            .map_err(|e| e.to_string())
+    }
+
+    /// Drops the database now (terminating the server's connections).
+    pub fn drop_now(&self) -> Result<usize, String> {
+        self.admin_execute(&format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            self.name
+        ))
+    }
+
+    /// The whole database as SQL text (`pg_dump --data-only`).
+    pub fn dump_data(&self) -> String {
+        let out = Command::new("pg_dump")
+            .args(["--data-only", "--no-owner", &self.url])
+            .output()
+            .expect("run pg_dump (package postgresql-client)");
+        assert!(
+            out.status.success(),
+            "pg_dump failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let _ = self.drop_now();
+    }
+}
+
+// ---------------------------------------------------------------------------
+// HTTP replies
+// ---------------------------------------------------------------------------
+
+/// A finished HTTP exchange, fully read.
+#[derive(Debug)]
+pub struct Reply {
+    pub method: String,
+    pub url: String,
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: String,
+}
+
+impl Reply {
+    fn what(&self) -> String {
+        format!(
+            "{} {} -> {}\nheaders: {:?}\nbody: {}",
+            self.method, self.url, self.status, self.headers, self.body
+        )
+    }
+
+    /// A header as text (the first one of that name).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// `Content-Type` without parameters, lower-case.
+    pub fn content_type(&self) -> String {
+        self.header("content-type")
+            .unwrap_or("")
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase()
+    }
+
+    /// The body as JSON (panics with the whole exchange if it is not).
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}):\n{}", self.what()))
+    }
+
+    /// Asserts the status.
+    pub fn expect(&self, status: u16) -> &Reply {
+        assert_eq!(self.status, status, "unexpected status:\n{}", self.what());
+        self
+    }
+
+    /// Asserts the status and returns the JSON body (`Null` when empty).
+    pub fn ok(&self, status: u16) -> Value {
+        self.expect(status);
+        if self.body.trim().is_empty() {
+            Value::Null
+        } else {
+            self.json()
+        }
+    }
+
+    /// Asserts an RFC 9457 problem with this status: content type
+    /// `application/problem+json`, `type`, `title`, `status`, `detail`.
+    pub fn problem(&self, status: u16) -> Value {
+        self.expect(status);
+        assert_eq!(
+            self.content_type(),
+            "application/problem+json",
+            "error without problem content type:\n{}",
+            self.what()
+        );
+        let v = self.json();
+        for field in ["type", "title", "detail"] {
+            let s = v[field].as_str().unwrap_or_else(|| {
+                panic!(
+                    "problem field `{field}` missing or not a string:\n{}",
+                    self.what()
+                )
+            });
+            assert!(
+                !s.trim().is_empty(),
+                "problem field `{field}` is empty:\n{}",
+                self.what()
+            );
+        }
+        assert_eq!(
+            v["status"].as_u64(),
+            Some(status as u64),
+            "problem `status` differs from the HTTP status:\n{}",
+            self.what()
+        );
+        v
+    }
+
+    /// Asserts `401` problem with a `WWW-Authenticate: Bearer …` challenge.
+    pub fn unauthorized(&self) -> Value {
+        let v = self.problem(401);
+        let challenge = self
+            .header("www-authenticate")
+            .unwrap_or_else(|| panic!("401 without WWW-Authenticate header:\n{}", self.what()));
+        assert!(
+            challenge
+                .trim_start()
+                .to_ascii_lowercase()
+                .starts_with("bearer"),
+            "WWW-Authenticate is not a Bearer challenge:\n{}",
+            self.what()
+        );
+        v
+    }
+}
+
+// ---------------------------------------------------------------------------
+// the server under test
+// ---------------------------------------------------------------------------
+
+/// Where `herd-server` is: next to the test executable's `deps/` directory
+/// (`target/<profile>/herd-server`), or `HERD_TEST_SERVER_BIN`.
+pub fn server_binary() -> PathBuf {
+    if let Some(p) = std::env::var_os("HERD_TEST_SERVER_BIN") {
+        return PathBuf::from(p);
+    }
+    let exe = std::env::current_exe().expect("current_exe");
+    let mut dir = exe
+        .parent()
+        .expect("test executable has a directory")
+        .to_path_buf();
+    if dir.file_name().is_some_and(|n| n == "deps") {
+        dir.pop();
+    }
+    let bin = dir.join(format!("herd-server{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        bin.is_file(),
+        "herd-server binary not found at {}: build it first (`cargo build --workspace`, \
+         which scripts/test.sh does)",
+        bin.display()
+    );
+    bin
+}
+
+/// Configures a [`TestServer`] before it starts.
+pub struct ServerBuilder {
+    db: Db,
+    env: Vec<(String, String)>,
+    skip: bool,
+}
+
+impl ServerBuilder {
+    /// One extra `HERD_*` setting.
+    pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// Several extra settings.
+    pub fn envs<K: Into<String>, V: Into<String>>(
+        mut self,
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        self.env
+            .extend(pairs.into_iter().map(|(k, v)| (k.into(), v.into())));
+        self
+    }
+
+    /// LDAP authentication against the test directory with this group layout.
+    /// Without a directory, [`start`](Self::start) then reports a skip.
+    pub fn with_ldap(mut self, layout: Layout) -> Self {
+        match services::ldap() {
+            Some(l) => self.env.extend(l.server_env(layout)),
+            None => self.skip = true,
+        }
+        self
+    }
+
+    /// Starts the server and waits until it listens. `None` (after a
+    /// `skipping:` line) when a service the test needs is not available.
+    pub fn start(self) -> Option<TestServer> {
+        if self.skip {
+            return None;
+        }
+        let dir = tempfile::Builder::new()
+            .prefix("herd-e2e-")
+            .tempdir()
+            .expect("create temp dir");
+        let data_dir = dir.path().join("data");
+        fs::create_dir_all(&data_dir).expect("create data dir");
+        let clock = dir.path().join("clock");
+        herd_core::clock::FileClock::write(&clock, real_now_ms()).expect("write clock file");
+
+        let pg = match self.db {
+            Db::Sqlite => None,
+            Db::Postgres => Some(PgDatabase::create()?),
+        };
+
+        let mut env: Vec<(String, String)> = vec![
+            ("HERD_LISTEN".into(), "127.0.0.1:0".into()),
+            ("HERD_DATA_DIR".into(), data_dir.display().to_string()),
+            ("HERD_ADMIN_PASSWORD".into(), ADMIN_PASSWORD.into()),
+            ("HERD_CLOCK_FILE".into(), clock.display().to_string()),
+        ];
+        if let Some(pg) = &pg {
+            env.push(("HERD_DATABASE_URL".into(), pg.url.clone()));
+        }
+        // caller settings last: they win
+        env.extend(self.env);
+
+        let client = reqwest::blocking::Client::builder()
+            .no_proxy()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("HTTP client");
+
+        let mut srv = TestServer {
+            bin: server_binary(),
+            db: self.db,
+            env,
+            child: None,
+            base_url: String::new(),
+            client,
+            starts: 0,
+            pg,
+            dir,
+        };
+        srv.spawn();
+        Some(srv)
+    }
+}
+
+fn real_now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_millis() as i64
+}
+
+/// A running `herd-server serve` with its own data directory, clock file and
+/// database. Killed (and its PostgreSQL database dropped) on drop.
+pub struct TestServer {
+    bin: PathBuf,
+    db: Db,
+    env: Vec<(String, String)>,
+    child: Option<Child>,
+    base_url: String,
+    client: reqwest::blocking::Client,
+    starts: u32,
+    // dropped after the child is killed (field order: see Drop)
+    pg: Option<PgDatabase>,
+    dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    pub fn builder(db: Db) -> ServerBuilder {
+        ServerBuilder {
+            db,
+            env: Vec::new(),
+            skip: false,
+        }
+    }
+
+    /// The database this server runs on.
+    pub fn db(&self) -> Db {
+        self.db
+    }
+
+    /// The PostgreSQL database, for [`Db::Postgres`].
+    pub fn pg(&self) -> Option<&PgDatabase> {
+        self.pg.as_ref()
+    }
+
+    /// The server's `HERD_DATA_DIR`.
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// The temp dir holding data dir, clock file and logs.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// `http://127.0.0.1:PORT` (no trailing slash). Changes on restart.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// Absolute URL for a path like `/api/v1/me`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base_url, path)
+    }
+
+    /// A blocking HTTP client (no proxy, 30 s timeout).
+    pub fn client(&self) -> &reqwest::blocking::Client {
+        &self.client
+    }
+
+    fn log_path(&self) -> PathBuf {
+        self.dir.path().join("server.stderr.log")
+    }
+
+    fn stdout_path(&self) -> PathBuf {
+        self.dir.path().join("server.stdout.log")
+    }
+
+    /// The last `lines` lines of the server's stderr (all starts).
+    pub fn stderr_tail(&self, lines: usize) -> String {
+        let text = fs::read_to_string(self.log_path()).unwrap_or_default();
+        let all: Vec<&str> = text.lines().collect();
+        all[all.len().saturating_sub(lines)..].join("\n")
+    }
+
+    /// Everything the server printed on stdout so far (all starts).
+    pub fn stdout_text(&self) -> String {
+        fs::read_to_string(self.stdout_path()).unwrap_or_default()
+    }
+
+    fn spawn(&mut self) {
+        self.starts += 1;
+        let stderr = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_path())
+            .expect("open server log");
+        let mut cmd = Command::new(&self.bin);
+        cmd.arg("serve");
+        for (k, _) in std::env::vars_os() {
+            if k.to_string_lossy().starts_with("HERD_") {
+                cmd.env_remove(k);
+            }
+        }
+        // The server dies with the test, even when the test process is
+        // killed (timeouts, an interrupted run) and Drop never runs.
+        // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
+        unsafe {
+            use std::os::unix::process::CommandExt;
+            cmd.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        cmd.envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .current_dir(self.dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(stderr));
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn {}: {e}", self.bin.display()));
+
+        let stdout = child.stdout.take().expect("piped stdout");
+        let stdout_log = self.stdout_path();
+        let (tx, rx) = mpsc::channel::<String>();
+        std::thread::spawn(move || {
+            let mut log = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(stdout_log)
+                .ok();
+            // keep draining after the listening line so the server never blocks on stdout
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if let Some(f) = log.as_mut() {
+                    let _ = writeln!(f, "{line}");
+                }
+                if let Some((_, url)) = line.split_once("herd-server listening on ") {
+                    let _ = tx.send(url.trim().trim_end_matches('/').to_string());
+                }
+            }
+        });
+
+        let started = Instant::now();
+        let url = loop {
+            match rx.recv_timeout(Duration::from_millis(50)) {
+                Ok(url) => break url,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    if let Ok(Some(status)) = child.try_wait() {
+                        self.start_failed(&format!(
+                            "herd-server exited ({status}) before listening"
+                        ));
+                    }
+                    if started.elapsed() > START_TIMEOUT {
+                        let _ = child.kill();
+                        let _ = child.wait();
+                        self.start_failed(&format!(
+                            "herd-server did not print its listening line within {START_TIMEOUT:?}"
+                        ));
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    // stdout closed without the line: wait (bounded) for the exit status
+                    let deadline = Instant::now() + Duration::from_secs(5);
+                    let status = loop {
+                        if let Ok(Some(s)) = child.try_wait() {
+                            break Some(s);
+                        }
+                        if Instant::now() > deadline {
+                            let _ = child.kill();
+                            let _ = child.wait();
+                            break None;
+                        }
+                        std::thread::sleep(Duration::from_millis(20));
+                    };
+                    self.start_failed(&format!(
+                        "herd-server closed stdout without its listening line (exit: {status:?})"
+                    ));
+                }
+            }
+        };
+        assert!(
+            url.starts_with("http://127.0.0.1:"),
+            "unexpected listening URL {url:?}"
+        );
+        self.base_url = url;
+        self.child = Some(child);
+    }
+
+    fn start_failed(&self, what: &str) -> ! {
+        panic!(
+            "{what} (start #{}, {})\n--- stdout ---\n{}\n--- stderr (tail) ---\n{}",
+            self.starts,
+            self.bin.display(),
+            self.stdout_text(),
+            self.stderr_tail(60)
+        );
+    }
+
+    /// SIGTERM, wait (bounded), then SIGKILL if still running. Returns the
+    /// exit status after SIGTERM, or `None` when it had to be killed (or was
+    /// not running).
+    pub fn stop(&mut self) -> Option<std::process::ExitStatus> {
+        let mut child = self.child.take()?;
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + STOP_TIMEOUT;
+        loop {
+            match child.try_wait() {
+                Ok(Some(status)) => return Some(status),
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20))
+                }
+                _ => break,
+            }
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        None
+    }
+
+    /// Stops the server and starts it again with the same data directory,
+    /// database, clock file and settings (the port changes).
+    pub fn restart(&mut self) {
+        self.stop();
+        self.spawn();
+    }
+
+    /// The process id of the running server.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    // --- clock -------------------------------------------------------------
+
+    /// The server's clock file.
+    pub fn clock_path(&self) -> PathBuf {
+        self.dir.path().join("clock")
+    }
+
+    /// The server's current time (ms since the epoch) from the clock file.
+    pub fn now_ms(&self) -> i64 {
+        fs::read_to_string(self.clock_path())
+            .expect("read clock file")
+            .trim()
+            .parse()
+            .expect("clock file holds an integer")
+    }
+
+    /// Moves the server's clock forward.
+    pub fn advance_clock(&self, by: Duration) {
+        let next = self.now_ms() + by.as_millis() as i64;
+        herd_core::clock::FileClock::write(&self.clock_path(), next).expect("write clock file");
+    }
+
+    // --- HTTP --------------------------------------------------------------
+
+    /// Sends a request and reads the whole reply.
+    pub fn send(&self, rb: reqwest::blocking::RequestBuilder) -> Reply {
+        let req = rb.build().expect("build request");
+        let method = req.method().to_string();
+        let url = req.url().to_string();
+        let resp = self.client.execute(req).unwrap_or_else(|e| {
+            panic!(
+                "{method} {url}: {e}\n--- server stderr (tail) ---\n{}",
+                self.stderr_tail(40)
+            )
+        });
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let body = resp.text().unwrap_or_default();
+        Reply {
+            method,
+            url,
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// A request builder for `path` with an optional bearer token.
+    pub fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+    ) -> reqwest::blocking::RequestBuilder {
+        let rb = self.client.request(method, self.url(path));
+        match token {
+            Some(t) => rb.bearer_auth(t),
+            None => rb,
+        }
+    }
+
+    pub fn get(&self, path: &str, token: Option<&str>) -> Reply {
+        self.send(self.request(Method::GET, path, token))
+    }
+
+    pub fn delete(&self, path: &str, token: Option<&str>) -> Reply {
+        self.send(self.request(Method::DELETE, path, token))
+    }
+
+    pub fn post_json(&self, path: &str, token: Option<&str>, body: &Value) -> Reply {
+        self.send(self.request(Method::POST, path, token).json(body))
+    }
+
+    /// POST with a raw body and content type (for malformed or huge bodies).
+    pub fn post_raw(&self, path: &str, content_type: &str, body: impl Into<Vec<u8>>) -> Reply {
+        self.send(
+            self.request(Method::POST, path, None)
+                .header("content-type", content_type)
+                .body(body.into()),
+        )
+    }
+
+    // --- auth --------------------------------------------------------------
+
+    /// `POST /api/v1/auth/tokens` and the raw reply.
+    pub fn login_reply(&self, username: &str, password: &str, ttl_seconds: Option<i64>) -> Reply {
+        let mut body = json!({ "username": username, "password": password });
+        if let Some(ttl) = ttl_seconds {
+            body["ttl_seconds"] = json!(ttl);
+        }
+        self.post_json("/api/v1/auth/tokens", None, &body)
+    }
+
+    /// Logs in (expects `201`) and returns the bearer token.
+    pub fn login(&self, username: &str, password: &str) -> String {
+        self.login_full(username, password, None)["token"]
+            .as_str()
+            .expect("token is a string")
+            .to_string()
+    }
+
+    /// Logs in (expects `201`) and returns the whole JSON answer.
+    pub fn login_full(&self, username: &str, password: &str, ttl_seconds: Option<i64>) -> Value {
+        let v = self.login_reply(username, password, ttl_seconds).ok(201);
+        assert!(
+            v["token"].as_str().is_some_and(|t| !t.is_empty()),
+            "login answer without token: {v}"
+        );
+        v
+    }
+
+    /// Logs in as the local bootstrap admin.
+    pub fn admin_token(&self) -> String {
+        self.login("admin", ADMIN_PASSWORD)
+    }
+
+    /// `GET /api/v1/me` with this token.
+    pub fn me(&self, token: &str) -> Reply {
+        self.get("/api/v1/me", Some(token))
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        if std::thread::panicking() {
+            eprintln!(
+                "--- herd-server stderr (tail, {}) ---\n{}",
+                self.log_path().display(),
+                self.stderr_tail(40)
+            );
+        }
+        // then `pg` (DROP DATABASE) and `dir` are dropped
+    }
+}
+
+/// Parses an RFC 3339 timestamp to ms since the epoch, asserting UTC (`Z`).
+pub fn parse_rfc3339_utc(s: &str) -> i64 {
+    assert!(
+        s.ends_with('Z'),
+        "timestamp {s:?} is not RFC 3339 UTC (must end in Z)"
+    );
+    let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|e| panic!("timestamp {s:?} is not RFC 3339: {e}"));
+    (t.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// Runs a test function once per database: `db_tests!(name, …)` makes
+/// `name::sqlite` and `name::postgres` for each `fn name(db: Db)`.
+#[macro_export]
+macro_rules! db_tests {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[test]
+                fn sqlite() {
+                    super::$name($crate::Db::Sqlite)
+                }
+                #[test]
+                fn postgres() {
+                    super::$name($crate::Db::Postgres)
+                }
+            }
+        )*
+    };
+}
+
+/// Runs a test function per group layout and database:
+/// `ldap_db_tests!(name, …)` for each `fn name(layout: Layout, db: Db)`.
+#[macro_export]
+macro_rules! ldap_db_tests {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[test]
+                fn group_of_names_sqlite() {
+                    super::$name($crate::Layout::GroupOfNames, $crate::Db::Sqlite)
+                }
+                #[test]
+                fn group_of_names_postgres() {
+                    super::$name($crate::Layout::GroupOfNames, $crate::Db::Postgres)
+                }
+                #[test]
+                fn posix_group_sqlite() {
+                    super::$name($crate::Layout::PosixGroup, $crate::Db::Sqlite)
+                }
+                #[test]
+                fn posix_group_postgres() {
+                    super::$name($crate::Layout::PosixGroup, $crate::Db::Postgres)
+                }
+            }
+        )*
+    };
+}
+
+#[cfg(test)]
+mod unit {
+    use super::*;
+
+    #[test]
+    fn database_url_rewrite() {
+        assert_eq!(
+            with_database("postgres://postgres@127.0.0.1:5432/postgres", "herd_t_1"),
+            "postgres://postgres@127.0.0.1:5432/herd_t_1"
+        );
+        assert_eq!(
+            with_database("postgres://u@h:1/postgres?sslmode=disable", "x"),
+            "postgres://u@h:1/x?sslmode=disable"
+        );
+        assert_eq!(with_database("postgres://u@h:1", "x"), "postgres://u@h:1/x");
+    }
+
+    #[test]
+    fn rfc3339_parse() {
+        assert_eq!(parse_rfc3339_utc("1970-01-01T00:00:01.5Z"), 1_500);
+    }
+}
