@@ -122,6 +122,7 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
             idle_wait: Duration::from_millis(500),
             pool_defaults,
             pool_shape: pool_shape.clone(),
+            guest_lifetime: Duration::from_secs(u64::from(settings.guest_lifetime_days) * 86_400),
         };
         let worker = Worker::new(store.clone(), backend, clock.clone(), worker_settings)
             .map_err(|e| StartError::Setup(e.to_string()))?;

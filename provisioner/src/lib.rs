@@ -2,6 +2,7 @@
 //! to the hypervisor.
 
 pub mod backend;
+pub mod batch;
 pub mod bootstrap;
 pub mod dispatcher;
 pub mod firewall;

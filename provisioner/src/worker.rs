@@ -13,10 +13,11 @@ use herd_core::domain::{GuestName, GuestState};
 use herd_core::store::events::{self, NewEvent, Outcome};
 use herd_core::store::guests::{self, Guest, GuestFilter};
 use herd_core::store::jobs::{self, Job};
-use herd_core::store::{lans, Store, StoreError, StoreResult};
+use herd_core::store::{batches, lans, Store, StoreError, StoreResult};
 use rayon::prelude::*;
 
 use crate::backend::{Backend, BackendError, CopyMethod, PowerState, ServiceSpec};
+use crate::batch::{self, BatchContext, BATCH};
 use crate::pool::{self, PoolSettings, PoolShape};
 use crate::saga::{self, SagaError};
 use crate::steps::GuestPlan;
@@ -26,7 +27,9 @@ pub const PROVISION: &str = "provision";
 pub const DECOMMISSION: &str = "decommission";
 /// Records a pool refill; its clones are `provision` jobs listed in params.
 pub const POOL_REPOPULATE: &str = "pool_repopulate";
-const KINDS: [&str; 2] = [PROVISION, DECOMMISSION];
+/// End-of-term decommissioning; its `decommission` jobs are listed in params.
+pub const RECLAIM: &str = "reclaim";
+const KINDS: [&str; 3] = [PROVISION, DECOMMISSION, BATCH];
 
 #[derive(Debug, Clone)]
 pub struct WorkerSettings {
@@ -38,6 +41,8 @@ pub struct WorkerSettings {
     pub idle_wait: Duration,
     pub pool_defaults: PoolSettings,
     pub pool_shape: PoolShape,
+    /// `expires_at` of a guest is its assignment plus this.
+    pub guest_lifetime: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -107,6 +112,7 @@ impl Worker {
         self.top_up_pool()?;
         let ran = self.drain()?;
         self.follow_repopulates()?;
+        self.follow_batches()?;
         self.follow_boots()?;
         Ok(ran)
     }
@@ -155,6 +161,11 @@ impl Worker {
         let result = match job.kind.as_str() {
             PROVISION => self.provision(job),
             DECOMMISSION => self.decommission(job),
+            // A batch ends when its last item settles, in `follow_batches`.
+            BATCH => match self.place_batch(job) {
+                Ok(()) => return,
+                Err(e) => Err(e),
+            },
             other => Err(WorkerError::Invalid(format!("unknown job kind {other}"))),
         };
         let now = self.clock.now_ms();
@@ -291,10 +302,37 @@ impl Worker {
         Ok(())
     }
 
-    /// A refill is done when all its clones are.
+    fn place_batch(&self, job: &Job) -> Result<(), WorkerError> {
+        let mut conn = self.store.conn()?;
+        let Some(batch) = batches::for_job(&mut conn, job.id)? else {
+            return Err(WorkerError::Invalid(format!("job {} has no batch", job.id)));
+        };
+        let ctx = BatchContext {
+            shape: self.settings.pool_shape.clone(),
+            method: PoolSettings::load(&mut conn, self.settings.pool_defaults)?.copy_method,
+            lifetime: self.settings.guest_lifetime,
+        };
+        batch::place(&mut conn, &batch, &ctx, self.clock.now_ms())?;
+        Ok(())
+    }
+
+    fn follow_batches(&self) -> StoreResult<()> {
+        let mut conn = self.store.conn()?;
+        for job in jobs::unfinished(&mut conn, BATCH)?
+            .into_iter()
+            .filter(|j| j.status == "running")
+        {
+            batch::follow(&mut conn, job.id, self.clock.now_ms())?;
+        }
+        Ok(())
+    }
+
+    /// A refill (or reclaim) is done when all its child jobs are.
     fn follow_repopulates(&self) -> StoreResult<()> {
         let mut conn = self.store.conn()?;
-        for job in jobs::unfinished(&mut conn, POOL_REPOPULATE)? {
+        let mut parents = jobs::unfinished(&mut conn, POOL_REPOPULATE)?;
+        parents.extend(jobs::unfinished(&mut conn, RECLAIM)?);
+        for job in parents {
             let params: serde_json::Value = serde_json::from_str(&job.params).unwrap_or_default();
             let children: Vec<i64> = params["jobs"]
                 .as_array()

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{test_settings, T0};
-use herd_core::clock::{ManualClock, SharedClock};
+use herd_core::clock::{Clock, ManualClock, SharedClock};
 use herd_core::domain::{GuestName, GuestState};
 use herd_core::store::guests::{self, Assignment};
 use herd_core::store::seed::{self, Seed, SeedImage, SeedLan};
@@ -74,6 +74,7 @@ fn worker(w: &World, target_size: u32) -> Worker {
             copy_method: CopyMethod::FlashCopy,
         },
         pool_shape: shape(),
+        guest_lifetime: Duration::from_secs(86_400),
     };
     let clock: SharedClock = w.clock.clone();
     Worker::new(w.db.store.clone(), w.zvm.clone(), clock, settings).unwrap()
@@ -275,5 +276,133 @@ fn a_saga_interrupted_after_a_step_resumes_without_repeating_it() {
         );
         assert_eq!(state_of(&w.db.store, &guest), GuestState::Pooled);
         assert_eq!(w.zvm.list_users().unwrap().len(), 1);
+    }
+}
+
+fn students(w: &World, names: &[&str]) -> Vec<(String, Option<i64>)> {
+    let mut conn = w.db.store.conn().unwrap();
+    names
+        .iter()
+        .map(|n| {
+            let new = herd_core::store::users::NewLocalUser {
+                username: n,
+                display_name: n,
+                role: herd_core::domain::Role::Student,
+                password_hash: "x",
+            };
+            let u = herd_core::store::users::create_local(&mut conn, &new, T0).unwrap();
+            (n.to_string(), Some(u.id))
+        })
+        .collect()
+}
+
+fn run_batch(w: &World, worker: &Worker, users: &[(String, Option<i64>)], per_user: i32) -> i64 {
+    use herd_core::store::batches::{self, NewBatch};
+    let mut conn = w.db.store.conn().unwrap();
+    let image = catalog::images(&mut conn).unwrap().remove(0);
+    let new = NewBatch {
+        requested_by: None,
+        ldap_group: None,
+        guests_per_user: per_user,
+        image_id: image.id,
+        expires_at: None,
+        users,
+    };
+    let batch = batches::create(
+        &mut conn,
+        &new,
+        herd_provisioner::batch::BATCH,
+        w.clock.now_ms(),
+    )
+    .unwrap();
+    for _ in 0..5 {
+        worker.tick().unwrap();
+    }
+    batch.id
+}
+
+#[test]
+fn a_batch_uses_the_pool_then_clones_and_a_repeat_skips_everyone() {
+    use herd_core::store::batches;
+    for db in test_db::all() {
+        let w = world(db);
+        let worker = worker(&w, 2);
+        worker.tick().unwrap();
+        let users = students(&w, &["ann", "ben", "cy"]);
+        // Later than the pool's creation, like a real batch.
+        w.clock.advance(Duration::from_secs(1));
+        let first = run_batch(&w, &worker, &users, 2);
+        let mut conn = w.db.store.conn().unwrap();
+        let items = batches::items(&mut conn, first).unwrap();
+        assert!(
+            items.iter().all(|i| i.guests().len() == 2),
+            "{}: {items:?}",
+            w.db.label
+        );
+        let statuses: Vec<_> = items.iter().map(|i| i.status.as_str()).collect();
+        assert_eq!(statuses, ["assigned", "cloned", "cloned"], "{}", w.db.label);
+        let job = batches::find(&mut conn, first).unwrap().unwrap().job_id;
+        assert_eq!(
+            jobs::find(&mut conn, job).unwrap().unwrap().status,
+            "succeeded"
+        );
+        let all: std::collections::HashSet<String> =
+            items.iter().flat_map(|i| i.guests()).collect();
+        assert_eq!(all.len(), 6, "six distinct guests");
+
+        w.clock.advance(Duration::from_secs(1));
+        let again = run_batch(&w, &worker, &users, 2);
+        let items = batches::items(&mut conn, again).unwrap();
+        assert!(
+            items
+                .iter()
+                .all(|i| i.status == "skipped" && i.guests().is_empty()),
+            "{items:?}"
+        );
+        assert_eq!(
+            w.zvm.list_users().unwrap().len(),
+            6 + 2,
+            "six owned plus a refilled pool of two"
+        );
+    }
+}
+
+#[test]
+fn placing_a_batch_twice_makes_nothing_twice() {
+    use herd_core::store::batches::{self, NewBatch};
+    for db in test_db::all() {
+        let w = world(db);
+        let worker = worker(&w, 0);
+        let users = students(&w, &["ann", "ben"]);
+        let mut conn = w.db.store.conn().unwrap();
+        let image = catalog::images(&mut conn).unwrap().remove(0);
+        let new = NewBatch {
+            requested_by: None,
+            ldap_group: None,
+            guests_per_user: 2,
+            image_id: image.id,
+            expires_at: None,
+            users: &users,
+        };
+        let batch = batches::create(&mut conn, &new, herd_provisioner::batch::BATCH, T0).unwrap();
+        let ctx = herd_provisioner::batch::BatchContext {
+            shape: shape(),
+            method: CopyMethod::FlashCopy,
+            lifetime: Duration::from_secs(60),
+        };
+        // A process placed the batch and died; its successor places it again.
+        herd_provisioner::batch::place(&mut conn, &batch, &ctx, T0).unwrap();
+        herd_provisioner::batch::place(&mut conn, &batch, &ctx, T0).unwrap();
+        worker.drain().unwrap();
+        assert!(herd_provisioner::batch::follow(&mut conn, batch.job_id, T0).unwrap());
+        let items = batches::items(&mut conn, batch.id).unwrap();
+        assert!(
+            items
+                .iter()
+                .all(|i| i.status == "cloned" && i.guests().len() == 2),
+            "{}: {items:?}",
+            w.db.label
+        );
+        assert_eq!(w.zvm.list_users().unwrap().len(), 4);
     }
 }

@@ -423,6 +423,15 @@ pub struct ServerBuilder {
     db: Db,
     env: Vec<(String, String)>,
     skip: bool,
+    shared: Option<Shared>,
+}
+
+/// What a second server takes over from a first one (see
+/// [`ServerBuilder::sharing`]).
+struct Shared {
+    data_dir: PathBuf,
+    clock: PathBuf,
+    db_url: Option<String>,
 }
 
 impl ServerBuilder {
@@ -452,6 +461,19 @@ impl ServerBuilder {
         self
     }
 
+    /// A second replica of `other`: same data directory (simulated
+    /// hypervisor, SQLite file), clock file and database, but its own port
+    /// and logs. `other` keeps owning them: drop this server first.
+    pub fn sharing(mut self, other: &TestServer) -> Self {
+        self.db = other.db;
+        self.shared = Some(Shared {
+            data_dir: other.data_dir(),
+            clock: other.clock_path(),
+            db_url: other.pg().map(|p| p.url.clone()),
+        });
+        self
+    }
+
     /// Starts the server and waits until it listens. `None` (after a
     /// `skipping:` line) when a service the test needs is not available.
     pub fn start(self) -> Option<TestServer> {
@@ -462,14 +484,21 @@ impl ServerBuilder {
             .prefix("herd-e2e-")
             .tempdir()
             .expect("create temp dir");
-        let data_dir = dir.path().join("data");
-        fs::create_dir_all(&data_dir).expect("create data dir");
-        let clock = dir.path().join("clock");
-        herd_core::clock::FileClock::write(&clock, real_now_ms()).expect("write clock file");
-
-        let pg = match self.db {
-            Db::Sqlite => None,
-            Db::Postgres => Some(PgDatabase::create()?),
+        let (data_dir, clock, pg, db_url) = match self.shared {
+            Some(shared) => (shared.data_dir, shared.clock, None, shared.db_url),
+            None => {
+                let data_dir = dir.path().join("data");
+                fs::create_dir_all(&data_dir).expect("create data dir");
+                let clock = dir.path().join("clock");
+                herd_core::clock::FileClock::write(&clock, real_now_ms())
+                    .expect("write clock file");
+                let pg = match self.db {
+                    Db::Sqlite => None,
+                    Db::Postgres => Some(PgDatabase::create()?),
+                };
+                let url = pg.as_ref().map(|p| p.url.clone());
+                (data_dir, clock, pg, url)
+            }
         };
 
         let mut env: Vec<(String, String)> = vec![
@@ -478,8 +507,8 @@ impl ServerBuilder {
             ("HERD_ADMIN_PASSWORD".into(), ADMIN_PASSWORD.into()),
             ("HERD_CLOCK_FILE".into(), clock.display().to_string()),
         ];
-        if let Some(pg) = &pg {
-            env.push(("HERD_DATABASE_URL".into(), pg.url.clone()));
+        if let Some(url) = db_url {
+            env.push(("HERD_DATABASE_URL".into(), url));
         }
         // caller settings last: they win
         env.extend(self.env);
@@ -498,6 +527,8 @@ impl ServerBuilder {
             base_url: String::new(),
             client,
             starts: 0,
+            data_dir,
+            clock,
             pg,
             dir,
         };
@@ -523,6 +554,8 @@ pub struct TestServer {
     base_url: String,
     client: reqwest::blocking::Client,
     starts: u32,
+    data_dir: PathBuf,
+    clock: PathBuf,
     // dropped after the child is killed (field order: see Drop)
     pg: Option<PgDatabase>,
     dir: tempfile::TempDir,
@@ -534,6 +567,7 @@ impl TestServer {
             db,
             env: Vec::new(),
             skip: false,
+            shared: None,
         }
     }
 
@@ -549,7 +583,7 @@ impl TestServer {
 
     /// The server's `HERD_DATA_DIR`.
     pub fn data_dir(&self) -> PathBuf {
-        self.dir.path().join("data")
+        self.data_dir.clone()
     }
 
     /// The temp dir holding data dir, clock file and logs.
@@ -732,6 +766,17 @@ impl TestServer {
         self.spawn();
     }
 
+    /// SIGKILL, as a crash would: no shutdown, no cleanup. Waits until the
+    /// process is gone. [`restart`](Self::restart) starts it again.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            // SAFETY: plain kill(2) on our own child's pid, not yet reaped.
+            let rc = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGKILL) };
+            assert_eq!(rc, 0, "kill -KILL {}", child.id());
+            let _ = child.wait();
+        }
+    }
+
     /// The process id of the running server.
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)
@@ -741,7 +786,7 @@ impl TestServer {
 
     /// The server's clock file.
     pub fn clock_path(&self) -> PathBuf {
-        self.dir.path().join("clock")
+        self.clock.clone()
     }
 
     /// The server's current time (ms since the epoch) from the clock file.
@@ -808,6 +853,51 @@ impl TestServer {
 
     pub fn post_json(&self, path: &str, token: Option<&str>, body: &Value) -> Reply {
         self.send(self.request(Method::POST, path, token).json(body))
+    }
+
+    pub fn put_json(&self, path: &str, token: Option<&str>, body: &Value) -> Reply {
+        self.send(self.request(Method::PUT, path, token).json(body))
+    }
+
+    pub fn patch_json(&self, path: &str, token: Option<&str>, body: &Value) -> Reply {
+        self.send(self.request(Method::PATCH, path, token).json(body))
+    }
+
+    /// Polls `probe` (every 50 ms of wall time) until it answers `Some`, for
+    /// at most `timeout`; panics with `what` and the server's log otherwise.
+    pub fn wait_for<T>(
+        &self,
+        what: &str,
+        timeout: Duration,
+        mut probe: impl FnMut() -> Option<T>,
+    ) -> T {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(v) = probe() {
+                return v;
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "timed out after {timeout:?} waiting for {what}\n--- server stderr (tail) ---\n{}",
+                    self.stderr_tail(40)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The simulated hypervisor's state (`<data dir>/zvm/state.json`, after
+    /// its one-line header) as JSON.
+    pub fn zvm_state(&self) -> Value {
+        let path = self.data_dir().join("zvm").join("state.json");
+        let text =
+            fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+        let body = match text.split_once('\n') {
+            Some((header, rest)) if header.starts_with("herd-zvm-state") => rest,
+            _ => text.as_str(),
+        };
+        serde_json::from_str(body)
+            .unwrap_or_else(|e| panic!("{} is not JSON after its header: {e}", path.display()))
     }
 
     /// POST with a raw body and content type (for malformed or huge bodies).

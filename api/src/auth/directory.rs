@@ -120,7 +120,18 @@ impl Directory {
             }
         }
         self.bind_service(ldap).await?;
-        let uid = first(&entry.attrs, "uid").unwrap_or(username).to_owned();
+        self.describe(ldap, &entry, username).await
+    }
+
+    /// A user entry as herd keeps it: the stored name is the directory's
+    /// `uid`, the display name its `cn`, the role from group membership.
+    async fn describe(
+        &self,
+        ldap: &mut Ldap,
+        entry: &SearchEntry,
+        asked: &str,
+    ) -> Result<DirectoryUser, DirectoryError> {
+        let uid = first(&entry.attrs, "uid").unwrap_or(asked).to_owned();
         let role = self.role_of(ldap, &entry.dn, &uid).await?;
         Ok(DirectoryUser {
             display_name: first(&entry.attrs, "cn").unwrap_or(&uid).to_owned(),
@@ -128,6 +139,76 @@ impl Directory {
             username: uid,
             role,
         })
+    }
+
+    /// Who the directory knows by this user id (no password involved):
+    /// lets staff provision for students who never logged in.
+    pub async fn lookup(&self, username: &str) -> Result<Option<DirectoryUser>, DirectoryError> {
+        let mut ldap = self.service_connection().await?;
+        let result = match self.find_user(&mut ldap, username).await {
+            Ok(entry) => self.describe(&mut ldap, &entry, username).await.map(Some),
+            Err(DirectoryError::InvalidCredentials) => Ok(None),
+            Err(e) => Err(e),
+        };
+        let _ = ldap.unbind().await;
+        result
+    }
+
+    /// The user ids of a group's members, in either membership layout.
+    /// `None` when there is no such group.
+    pub async fn group_members(&self, group: &str) -> Result<Option<Vec<String>>, DirectoryError> {
+        let base = self
+            .group_base
+            .as_deref()
+            .ok_or(DirectoryError::NotConfigured("HERD_LDAP_GROUP_BASE"))?;
+        let mut ldap = self.service_connection().await?;
+        let attr = match self.member_attribute {
+            MemberAttribute::MemberDn => "member",
+            MemberAttribute::MemberUid => "memberUid",
+        };
+        let filter = format!("(cn={})", ldap_escape(group));
+        let (entries, _) = ldap
+            .with_timeout(self.timeout)
+            .search(base, Scope::Subtree, &filter, vec![attr])
+            .await?
+            .success()?;
+        let Some(entry) = entries.into_iter().next().map(SearchEntry::construct) else {
+            let _ = ldap.unbind().await;
+            return Ok(None);
+        };
+        let values = entry.attrs.get(attr).cloned().unwrap_or_default();
+        let mut members = Vec::new();
+        for value in values {
+            match self.member_attribute {
+                MemberAttribute::MemberUid => members.push(value),
+                MemberAttribute::MemberDn => {
+                    if let Some(uid) = self.uid_of_dn(&mut ldap, &value).await? {
+                        members.push(uid);
+                    }
+                }
+            }
+        }
+        let _ = ldap.unbind().await;
+        members.sort();
+        members.dedup();
+        Ok(Some(members))
+    }
+
+    async fn uid_of_dn(&self, ldap: &mut Ldap, dn: &str) -> Result<Option<String>, DirectoryError> {
+        let found = ldap
+            .with_timeout(self.timeout)
+            .search(dn, Scope::Base, "(objectClass=*)", vec!["uid"])
+            .await?
+            .success();
+        // A member DN that no longer exists is not a member.
+        let Ok((entries, _)) = found else {
+            return Ok(None);
+        };
+        Ok(entries
+            .into_iter()
+            .next()
+            .map(SearchEntry::construct)
+            .and_then(|e| first(&e.attrs, "uid").map(str::to_owned)))
     }
 
     async fn service_connection(&self) -> Result<Ldap, DirectoryError> {

@@ -2,6 +2,7 @@
 
 mod audit;
 pub mod auth;
+pub mod batches;
 pub mod catalog;
 pub mod guests;
 pub mod jobs;
@@ -51,6 +52,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(pool::get_pool)
         .service(pool::put_pool)
         .service(pool::repopulate_pool)
+        .service(batches::create_batch)
+        .service(batches::list_batches)
+        .service(batches::get_batch)
+        .service(batches::cancel_batch)
+        .service(batches::retry_batch)
+        .service(batches::reclaim)
         .service(jobs::list_jobs)
         .service(jobs::get_job);
 }

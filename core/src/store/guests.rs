@@ -449,3 +449,20 @@ fn assign_in_tx(
     .optional()?;
     Ok(name)
 }
+
+/// The user's guests given to them at or after `since` (by assignment or
+/// cloning), by name: what a batch item made, recomputed from the database
+/// so that a batch resumed after a crash reports exactly what exists.
+pub fn assigned_since(
+    conn: &mut AnyConnection,
+    owner_id: i64,
+    since: Millis,
+) -> StoreResult<Vec<(String, String)>> {
+    Ok(guests::table
+        .filter(guests::owner_id.eq(owner_id))
+        .filter(guests::assigned_at.ge(since))
+        .filter(guests::state.ne(GuestState::Decommissioned.as_str()))
+        .order(guests::name)
+        .select((guests::name, guests::state))
+        .load(conn)?)
+}

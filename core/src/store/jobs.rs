@@ -237,3 +237,26 @@ pub fn record_step(
     }
     Ok(())
 }
+
+/// The newest job of a kind that works on `target`.
+pub fn latest_for_target(
+    conn: &mut AnyConnection,
+    kind: &str,
+    target: &str,
+) -> StoreResult<Option<Job>> {
+    Ok(jobs::table
+        .filter(jobs::kind.eq(kind))
+        .filter(jobs::target.eq(target))
+        .order(jobs::id.desc())
+        .select(Job::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Marks a job as alive whoever follows it (jobs settled by any worker).
+pub fn heartbeat_any(conn: &mut AnyConnection, id: i64, now: Millis) -> StoreResult<()> {
+    diesel::update(jobs::table.find(id))
+        .set(jobs::heartbeat_at.eq(now))
+        .execute(conn)?;
+    Ok(())
+}

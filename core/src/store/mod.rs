@@ -3,6 +3,7 @@
 //! below are one per resource; each takes a connection so that callers can
 //! compose them inside one transaction.
 
+pub mod batches;
 pub mod catalog;
 pub mod events;
 pub mod guests;

@@ -1,0 +1,658 @@
+//! `/api/v1/provisioning/…`: batches for whole courses and end-of-term
+//! reclaims (staff and admin).
+
+use actix_web::{get, post, web, HttpResponse};
+use herd_core::clock::{rfc3339, Millis};
+use herd_core::domain::{GuestState, Role};
+use herd_core::store::batches::{self, Batch, NewBatch};
+use herd_core::store::events::Outcome;
+use herd_core::store::guests::{self, GuestFilter};
+use herd_core::store::users::{self, DirectoryUser};
+use herd_core::store::{catalog, jobs, lans, AnyConnection};
+use herd_provisioner::backend::CopyMethod;
+use herd_provisioner::batch::{BATCH, CANCELLED, FAILED, PENDING};
+use herd_provisioner::pool::{self, PoolSettings};
+use herd_provisioner::worker::{DECOMMISSION, RECLAIM};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::audit::audit;
+use super::guests::page_limit;
+use super::jobs::{created_job, JobView, Progress};
+use super::Page;
+use crate::auth::Caller;
+use crate::problem::{ApiError, ApiResult, Problem};
+use crate::state::AppState;
+
+/// More than this per user is a typo, not a course.
+const MAX_PER_USER: u32 = 50;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchRequest {
+    /// User ids to provision for.
+    pub users: Option<Vec<String>>,
+    /// A directory group whose members to provision for (`cn`).
+    pub ldap_group: Option<String>,
+    /// Each user ends with at least this many guests; users who already
+    /// have as many get nothing.
+    #[schema(minimum = 1, maximum = 50)]
+    pub guests_per_user: u32,
+    /// Image to clone; default: the configured one.
+    pub image: Option<String>,
+    /// RFC 3339; default: assignment + the configured lifetime.
+    pub expires_at: Option<String>,
+    /// Plan and check capacity only; change nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BatchItemView {
+    pub username: String,
+    /// `pending | skipped | assigned | cloned | failed | cancelled`
+    pub status: String,
+    pub guests: Vec<String>,
+    pub error: Option<String>,
+}
+
+#[derive(Serialize, ToSchema, Default)]
+pub struct BatchTotals {
+    pub users: u32,
+    pub pending: u32,
+    pub skipped: u32,
+    pub assigned: u32,
+    pub cloned: u32,
+    pub failed: u32,
+    pub cancelled: u32,
+    /// Guests handed out by this batch.
+    pub guests: u32,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BatchView {
+    pub id: i64,
+    pub job_id: i64,
+    /// `queued | running | succeeded | failed | cancelled`
+    pub status: String,
+    pub guests_per_user: u32,
+    pub ldap_group: Option<String>,
+    pub created_at: String,
+    pub progress: Progress,
+    pub totals: BatchTotals,
+    pub items: Vec<BatchItemView>,
+}
+
+fn batch_view(c: &mut AnyConnection, b: Batch) -> ApiResult<BatchView> {
+    let job = jobs::find(c, b.job_id)?
+        .ok_or_else(|| ApiError::Internal(format!("batch {} has no job", b.id)))?;
+    let items: Vec<BatchItemView> = batches::items(c, b.id)?
+        .into_iter()
+        .map(|i| BatchItemView {
+            guests: i.guests(),
+            username: i.username,
+            status: i.status,
+            error: i.error,
+        })
+        .collect();
+    let mut totals = BatchTotals {
+        users: items.len() as u32,
+        ..Default::default()
+    };
+    for i in &items {
+        totals.guests += i.guests.len() as u32;
+        match i.status.as_str() {
+            "pending" => totals.pending += 1,
+            "skipped" => totals.skipped += 1,
+            "assigned" => totals.assigned += 1,
+            "cloned" => totals.cloned += 1,
+            "failed" => totals.failed += 1,
+            _ => totals.cancelled += 1,
+        }
+    }
+    Ok(BatchView {
+        id: b.id,
+        job_id: b.job_id,
+        status: job.status,
+        guests_per_user: b.guests_per_user.max(0) as u32,
+        ldap_group: b.ldap_group,
+        created_at: rfc3339(b.created_at),
+        progress: Progress {
+            done: totals.users - totals.pending,
+            total: totals.users,
+        },
+        totals,
+        items,
+    })
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PlanItem {
+    pub username: String,
+    /// Guests the user holds now.
+    pub has: u32,
+    /// Guests the batch would give them.
+    pub needs: u32,
+    /// False for a user herd and the directory do not know.
+    pub known: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Capacity {
+    pub guests_needed: u32,
+    pub from_pool: u32,
+    pub to_clone: u32,
+    pub pool_available: u32,
+    pub addresses_free: u32,
+    pub disk_free_bytes: u64,
+    /// Disk the clones need (DDR copies the whole image; FlashCopy almost nothing).
+    pub disk_needed_bytes: u64,
+    /// Whether the batch fits in addresses and disk.
+    pub fits: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BatchPlan {
+    pub dry_run: bool,
+    pub users: Vec<PlanItem>,
+    pub skipped: u32,
+    pub capacity: Capacity,
+}
+
+/// Who a request names: its users plus the group's members, each known to
+/// herd (created from the directory on first sight) or reported unknown.
+async fn resolve_users(
+    state: &AppState,
+    names: Option<Vec<String>>,
+    group: Option<String>,
+) -> ApiResult<Vec<(String, Option<i64>)>> {
+    let mut wanted: Vec<String> = names.unwrap_or_default();
+    if let Some(group) = &group {
+        let directory = state.auth.directory().ok_or_else(|| {
+            ApiError::Unprocessable(
+                "ldap_group needs a configured directory (HERD_LDAP_URL)".into(),
+            )
+        })?;
+        let members = directory
+            .group_members(group)
+            .await
+            .map_err(|e| ApiError::Unavailable(e.to_string()))?
+            .ok_or_else(|| ApiError::NotFound(format!("no directory group named {group}")))?;
+        wanted.extend(members);
+    }
+    wanted.sort();
+    wanted.dedup();
+    if wanted.iter().any(|u| u.is_empty() || u.len() > 256) {
+        return Err(ApiError::Unprocessable(
+            "user names must be 1 to 256 characters".into(),
+        ));
+    }
+    let mut resolved = Vec::with_capacity(wanted.len());
+    for name in wanted {
+        let lookup = name.clone();
+        let known = state
+            .db(move |c| Ok(users::find_by_username(c, &lookup)?))
+            .await?;
+        let id = match (known, state.auth.directory()) {
+            (Some(u), _) => Some(u.id),
+            (None, Some(directory)) => match directory
+                .lookup(&name)
+                .await
+                .map_err(|e| ApiError::Unavailable(e.to_string()))?
+            {
+                Some(found) => Some(remember(state, found).await?),
+                None => None,
+            },
+            (None, None) => None,
+        };
+        resolved.push((name, id));
+    }
+    Ok(resolved)
+}
+
+async fn remember(state: &AppState, found: DirectoryUser) -> ApiResult<i64> {
+    let now = state.now_ms();
+    Ok(state
+        .db(move |c| Ok(users::upsert_directory(c, &found, now)?))
+        .await?
+        .id)
+}
+
+fn parse_expiry(s: Option<&str>, now: Millis) -> ApiResult<Option<Millis>> {
+    let Some(s) = s else { return Ok(None) };
+    let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .map_err(|e| ApiError::Unprocessable(format!("expires_at `{s}` is not RFC 3339: {e}")))?;
+    let ms = (t.unix_timestamp_nanos() / 1_000_000) as Millis;
+    if ms <= now {
+        return Err(ApiError::Unprocessable(
+            "expires_at must be in the future".into(),
+        ));
+    }
+    Ok(Some(ms))
+}
+
+/// Make sure every listed user (or group member) has at least
+/// `guests_per_user` guests: pooled guests first, then clones in parallel.
+#[utoipa::path(post, path = "/api/v1/provisioning/batches", tag = "provisioning", request_body = BatchRequest, security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Dry run: the plan and a capacity check; nothing changed", body = BatchPlan),
+        (status = 202, description = "Batch started", body = BatchView),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Staff and admins only", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such group or image", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid request", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The directory is unavailable", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[post("/api/v1/provisioning/batches")]
+pub async fn create_batch(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<BatchRequest>,
+) -> ApiResult<HttpResponse> {
+    caller.require(Role::Staff)?;
+    let body = body.into_inner();
+    if body.users.is_none() && body.ldap_group.is_none() {
+        return Err(ApiError::Unprocessable(
+            "name the users (`users`) or a directory group (`ldap_group`)".into(),
+        ));
+    }
+    if !(1..=MAX_PER_USER).contains(&body.guests_per_user) {
+        return Err(ApiError::Unprocessable(format!(
+            "guests_per_user must be between 1 and {MAX_PER_USER}"
+        )));
+    }
+    let now = state.now_ms();
+    let expires_at = parse_expiry(body.expires_at.as_deref(), now)?;
+    let image_name = body
+        .image
+        .clone()
+        .unwrap_or_else(|| state.pool_shape.image.clone());
+    let users = resolve_users(&state, body.users, body.ldap_group.clone()).await?;
+    let (shape, defaults, data_dir) = (
+        state.pool_shape.clone(),
+        state.pool_defaults,
+        state.settings.data_dir.clone(),
+    );
+    let per_user = body.guests_per_user;
+    if body.dry_run {
+        let plan = state
+            .db(move |c| {
+                plan(
+                    c,
+                    &users,
+                    per_user,
+                    &image_name,
+                    &shape.lan,
+                    defaults,
+                    &data_dir,
+                )
+            })
+            .await?;
+        return Ok(HttpResponse::Ok().json(plan));
+    }
+    let group = body.ldap_group;
+    let view = state
+        .db(move |c| {
+            let image = catalog::images(c)?
+                .into_iter()
+                .find(|i| i.name == image_name)
+                .ok_or_else(|| ApiError::NotFound(format!("no image named {image_name}")))?;
+            let new = NewBatch {
+                requested_by: Some(caller.user.id),
+                ldap_group: group.as_deref(),
+                guests_per_user: per_user as i32,
+                image_id: image.id,
+                expires_at,
+                users: &users,
+            };
+            let batch = batches::create(c, &new, BATCH, now)?;
+            let detail = format!("{} users, {per_user} each", users.len());
+            audit(
+                c,
+                &caller,
+                "batch.create",
+                Some(&format!("batch {}", batch.id)),
+                Outcome::Success,
+                Some(&detail),
+                now,
+            )?;
+            batch_view(c, batch)
+        })
+        .await?;
+    state.wake.notify();
+    Ok(HttpResponse::Accepted().json(view))
+}
+
+fn plan(
+    c: &mut AnyConnection,
+    users: &[(String, Option<i64>)],
+    per_user: u32,
+    image_name: &str,
+    lan_name: &str,
+    defaults: PoolSettings,
+    data_dir: &std::path::Path,
+) -> ApiResult<BatchPlan> {
+    let image = catalog::images(c)?
+        .into_iter()
+        .find(|i| i.name == image_name)
+        .ok_or_else(|| ApiError::NotFound(format!("no image named {image_name}")))?;
+    let mut items = Vec::with_capacity(users.len());
+    for (username, id) in users {
+        let has = match id {
+            Some(id) => users::guests_held(c, *id)?.max(0) as u32,
+            None => 0,
+        };
+        items.push(PlanItem {
+            username: username.clone(),
+            has,
+            needs: per_user.saturating_sub(has),
+            known: id.is_some(),
+        });
+    }
+    let needed: u32 = items.iter().filter(|i| i.known).map(|i| i.needs).sum();
+    let pool_available = pool::status(c)?.available;
+    let from_pool = needed.min(pool_available);
+    let to_clone = needed - from_pool;
+    let lan = lans::list_with_use(c)?
+        .into_iter()
+        .find(|l| l.lan.name == lan_name);
+    let addresses_free = lan.map_or(0, |l| (i64::from(l.lan.capacity) - l.used).max(0) as u32);
+    let settings = PoolSettings::load(c, defaults)?;
+    let per_clone = match settings.copy_method {
+        CopyMethod::Ddr => image.size_bytes.max(0) as u64,
+        CopyMethod::FlashCopy => 0,
+    };
+    let disk_needed_bytes = per_clone * u64::from(to_clone);
+    let disk_free_bytes = fs4::available_space(data_dir).unwrap_or(0);
+    Ok(BatchPlan {
+        dry_run: true,
+        skipped: items.iter().filter(|i| i.known && i.needs == 0).count() as u32,
+        capacity: Capacity {
+            guests_needed: needed,
+            from_pool,
+            to_clone,
+            pool_available,
+            addresses_free,
+            disk_free_bytes,
+            disk_needed_bytes,
+            fits: to_clone <= addresses_free && disk_needed_bytes <= disk_free_bytes,
+        },
+        users: items,
+    })
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct BatchesQuery {
+    /// Page size, 1–500 (default 100).
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// Batches, newest first.
+#[utoipa::path(get, path = "/api/v1/provisioning/batches", tag = "provisioning", params(BatchesQuery), security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of batches", body = Page<BatchView>),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Staff and admins only", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid limit or cursor", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[get("/api/v1/provisioning/batches")]
+pub async fn list_batches(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<BatchesQuery>,
+) -> ApiResult<HttpResponse> {
+    caller.require(Role::Staff)?;
+    let limit = page_limit(query.limit)?;
+    let before = match &query.cursor {
+        Some(c) => Some(c.parse::<i64>().map_err(|_| {
+            ApiError::Unprocessable("cursor is not one this server handed out".into())
+        })?),
+        None => None,
+    };
+    let page = state
+        .db(move |c| {
+            let (rows, more) = batches::list(c, before, limit)?;
+            let next_cursor = more
+                .then(|| rows.last().map(|b| b.id.to_string()))
+                .flatten();
+            let items = rows
+                .into_iter()
+                .map(|b| batch_view(c, b))
+                .collect::<ApiResult<Vec<_>>>()?;
+            Ok(Page { items, next_cursor })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+fn load_batch(c: &mut AnyConnection, id: i64) -> ApiResult<Batch> {
+    batches::find(c, id)?.ok_or_else(|| ApiError::NotFound(format!("no batch {id}")))
+}
+
+/// One batch with its items and totals.
+#[utoipa::path(get, path = "/api/v1/provisioning/batches/{id}", tag = "provisioning", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Batch id")),
+    responses(
+        (status = 200, description = "The batch", body = BatchView),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Staff and admins only", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such batch", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[get("/api/v1/provisioning/batches/{id}")]
+pub async fn get_batch(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    caller.require(Role::Staff)?;
+    let id = id.into_inner();
+    Ok(HttpResponse::Ok().json(
+        state
+            .db(move |c| {
+                let b = load_batch(c, id)?;
+                batch_view(c, b)
+            })
+            .await?,
+    ))
+}
+
+/// Stop a batch's pending items; finished ones stay.
+#[utoipa::path(post, path = "/api/v1/provisioning/batches/{id}/cancel", tag = "provisioning", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Batch id")),
+    responses(
+        (status = 200, description = "The batch after cancelling", body = BatchView),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Staff and admins only", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such batch", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[post("/api/v1/provisioning/batches/{id}/cancel")]
+pub async fn cancel_batch(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    caller.require(Role::Staff)?;
+    let (id, now) = (id.into_inner(), state.now_ms());
+    let view = state
+        .db(move |c| {
+            let batch = load_batch(c, id)?;
+            let moved = batches::move_items(c, batch.id, PENDING, CANCELLED, now)?;
+            let job = jobs::find(c, batch.job_id)?;
+            if job.is_some_and(|j| j.status == "queued") {
+                jobs::finish(c, batch.job_id, "cancelled", None, now)?;
+            }
+            audit(
+                c,
+                &caller,
+                "batch.cancel",
+                Some(&format!("batch {id}")),
+                Outcome::Success,
+                Some(&format!("{moved} items cancelled")),
+                now,
+            )?;
+            batch_view(c, batch)
+        })
+        .await?;
+    state.wake.notify();
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// Run a batch's failed items again.
+#[utoipa::path(post, path = "/api/v1/provisioning/batches/{id}/retry", tag = "provisioning", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Batch id")),
+    responses(
+        (status = 202, description = "Failed items queued again", body = BatchView),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Staff and admins only", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such batch", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Nothing failed", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[post("/api/v1/provisioning/batches/{id}/retry")]
+pub async fn retry_batch(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    caller.require(Role::Staff)?;
+    let (id, now) = (id.into_inner(), state.now_ms());
+    let view = state
+        .db(move |c| {
+            let batch = load_batch(c, id)?;
+            let moved = batches::move_items(c, batch.id, FAILED, PENDING, now)?;
+            if moved == 0 {
+                return Err(ApiError::Conflict(format!(
+                    "batch {id} has no failed items"
+                )));
+            }
+            batches::requeue_job(c, batch.job_id)?;
+            audit(
+                c,
+                &caller,
+                "batch.retry",
+                Some(&format!("batch {id}")),
+                Outcome::Success,
+                Some(&format!("{moved} items again")),
+                now,
+            )?;
+            batch_view(c, batch)
+        })
+        .await?;
+    state.wake.notify();
+    Ok(HttpResponse::Accepted().json(view))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReclaimRequest {
+    pub users: Option<Vec<String>>,
+    pub ldap_group: Option<String>,
+    /// List what would be decommissioned; change nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ReclaimPlan {
+    pub dry_run: bool,
+    /// Guests that would be decommissioned.
+    pub guests: Vec<String>,
+}
+
+/// End of term: decommission every guest of the listed users (or group).
+#[utoipa::path(post, path = "/api/v1/provisioning/reclaims", tag = "provisioning", request_body = ReclaimRequest, security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Dry run: the guests that would go", body = ReclaimPlan),
+        (status = 202, description = "Decommissioning started", body = JobView),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Staff and admins only", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such group", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid request", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The directory is unavailable", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[post("/api/v1/provisioning/reclaims")]
+pub async fn reclaim(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<ReclaimRequest>,
+) -> ApiResult<HttpResponse> {
+    caller.require(Role::Staff)?;
+    let body = body.into_inner();
+    if body.users.is_none() && body.ldap_group.is_none() {
+        return Err(ApiError::Unprocessable(
+            "name the users (`users`) or a directory group (`ldap_group`)".into(),
+        ));
+    }
+    let users = resolve_users(&state, body.users, body.ldap_group.clone()).await?;
+    let now = state.now_ms();
+    let dry_run = body.dry_run;
+    let outcome = state
+        .db(move |c| {
+            let mut targets = Vec::new();
+            for id in users.iter().filter_map(|(_, id)| *id) {
+                let filter = GuestFilter {
+                    owner_id: Some(id),
+                    limit: 10_000,
+                    ..Default::default()
+                };
+                let (owned, _) = guests::list(c, &filter)?;
+                targets.extend(owned.into_iter().filter(|g| {
+                    !matches!(
+                        g.state(),
+                        GuestState::Decommissioning | GuestState::Provisioning
+                    )
+                }));
+            }
+            let names: Vec<String> = targets.iter().map(|g| g.row.name.clone()).collect();
+            if dry_run {
+                return Ok(Reclaimed::Planned(ReclaimPlan {
+                    dry_run: true,
+                    guests: names,
+                }));
+            }
+            let mut children = Vec::with_capacity(targets.len());
+            for g in &targets {
+                guests::set_state(c, g.row.id, GuestState::Decommissioning, now)?;
+                let new = jobs::NewJob {
+                    kind: DECOMMISSION,
+                    requested_by: Some(caller.user.id),
+                    target: Some(&g.row.name),
+                    params: "{}",
+                    total: 1,
+                };
+                children.push(jobs::create(c, &new, now)?);
+            }
+            let params = serde_json::json!({ "jobs": children }).to_string();
+            let new = jobs::NewJob {
+                kind: RECLAIM,
+                requested_by: Some(caller.user.id),
+                target: None,
+                params: &params,
+                total: children.len() as i32,
+            };
+            let id = jobs::create(c, &new, now)?;
+            audit(
+                c,
+                &caller,
+                "reclaim",
+                None,
+                Outcome::Success,
+                Some(&format!("{} guests: {}", names.len(), names.join(" "))),
+                now,
+            )?;
+            Ok(Reclaimed::Started(created_job(c, id)?))
+        })
+        .await?;
+    state.wake.notify();
+    Ok(match outcome {
+        Reclaimed::Planned(plan) => HttpResponse::Ok().json(plan),
+        Reclaimed::Started(job) => HttpResponse::Accepted().json(job),
+    })
+}
+
+enum Reclaimed {
+    Planned(ReclaimPlan),
+    Started(JobView),
+}

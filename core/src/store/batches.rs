@@ -1,0 +1,193 @@
+//! Batch provisioning: one item per user, each ending `skipped`,
+//! `assigned`, `cloned`, `failed` or `cancelled`.
+
+use diesel::prelude::*;
+
+use super::schema::{batch_items, batches, jobs};
+use super::{write_tx, AnyConnection, StoreResult};
+use crate::clock::Millis;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = batches)]
+pub struct Batch {
+    pub id: i64,
+    pub job_id: i64,
+    pub requested_by: Option<i64>,
+    pub ldap_group: Option<String>,
+    pub guests_per_user: i32,
+    pub image_id: i64,
+    pub expires_at: Option<Millis>,
+    pub created_at: Millis,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = batch_items)]
+pub struct Item {
+    pub id: i64,
+    pub batch_id: i64,
+    pub username: String,
+    pub user_id: Option<i64>,
+    pub status: String,
+    pub guest_names: String,
+    pub error: Option<String>,
+}
+
+impl Item {
+    pub fn guests(&self) -> Vec<String> {
+        serde_json::from_str(&self.guest_names).unwrap_or_default()
+    }
+}
+
+pub struct NewBatch<'a> {
+    pub requested_by: Option<i64>,
+    pub ldap_group: Option<&'a str>,
+    pub guests_per_user: i32,
+    pub image_id: i64,
+    pub expires_at: Option<Millis>,
+    /// (username, user id) per item; no id for a user nobody knows.
+    pub users: &'a [(String, Option<i64>)],
+}
+
+/// Creates the batch, its job and its items together.
+pub fn create(
+    conn: &mut AnyConnection,
+    new: &NewBatch,
+    job_kind: &str,
+    now: Millis,
+) -> StoreResult<Batch> {
+    write_tx(conn, |c| {
+        let job = super::jobs::NewJob {
+            kind: job_kind,
+            requested_by: new.requested_by,
+            target: new.ldap_group,
+            params: "{}",
+            total: new.users.len() as i32,
+        };
+        let job_id = super::jobs::create(c, &job, now)?;
+        let id = diesel::insert_into(batches::table)
+            .values((
+                batches::job_id.eq(job_id),
+                batches::requested_by.eq(new.requested_by),
+                batches::ldap_group.eq(new.ldap_group),
+                batches::guests_per_user.eq(new.guests_per_user),
+                batches::image_id.eq(new.image_id),
+                batches::expires_at.eq(new.expires_at),
+                batches::created_at.eq(now),
+            ))
+            .returning(batches::id)
+            .get_result::<i64>(c)?;
+        for (username, user_id) in new.users {
+            diesel::insert_into(batch_items::table)
+                .values((
+                    batch_items::batch_id.eq(id),
+                    batch_items::username.eq(username),
+                    batch_items::user_id.eq(user_id),
+                    batch_items::status.eq("pending"),
+                    batch_items::updated_at.eq(now),
+                ))
+                .execute(c)?;
+        }
+        Ok(batches::table
+            .find(id)
+            .select(Batch::as_select())
+            .first(c)?)
+    })
+}
+
+pub fn find(conn: &mut AnyConnection, id: i64) -> StoreResult<Option<Batch>> {
+    Ok(batches::table
+        .find(id)
+        .select(Batch::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn for_job(conn: &mut AnyConnection, job_id: i64) -> StoreResult<Option<Batch>> {
+    Ok(batches::table
+        .filter(batches::job_id.eq(job_id))
+        .select(Batch::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Newest first; `before` is the cursor (a batch id).
+pub fn list(
+    conn: &mut AnyConnection,
+    before: Option<i64>,
+    limit: i64,
+) -> StoreResult<(Vec<Batch>, bool)> {
+    let mut q = batches::table.select(Batch::as_select()).into_boxed();
+    if let Some(before) = before {
+        q = q.filter(batches::id.lt(before));
+    }
+    let mut rows = q
+        .order(batches::id.desc())
+        .limit(limit + 1)
+        .load::<Batch>(conn)?;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit.max(0) as usize);
+    Ok((rows, more))
+}
+
+pub fn items(conn: &mut AnyConnection, batch_id: i64) -> StoreResult<Vec<Item>> {
+    Ok(batch_items::table
+        .filter(batch_items::batch_id.eq(batch_id))
+        .order(batch_items::username)
+        .select(Item::as_select())
+        .load(conn)?)
+}
+
+pub fn set_item(
+    conn: &mut AnyConnection,
+    item_id: i64,
+    status: &str,
+    guests: &[String],
+    error: Option<&str>,
+    now: Millis,
+) -> StoreResult<()> {
+    let names = serde_json::to_string(guests).unwrap_or_else(|_| "[]".into());
+    diesel::update(batch_items::table.find(item_id))
+        .set((
+            batch_items::status.eq(status),
+            batch_items::guest_names.eq(names),
+            batch_items::error.eq(error),
+            batch_items::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Moves items of one status to another (cancel: pending → cancelled;
+/// retry: failed → pending). Returns how many moved.
+pub fn move_items(
+    conn: &mut AnyConnection,
+    batch_id: i64,
+    from: &str,
+    to: &str,
+    now: Millis,
+) -> StoreResult<usize> {
+    Ok(diesel::update(
+        batch_items::table
+            .filter(batch_items::batch_id.eq(batch_id))
+            .filter(batch_items::status.eq(from)),
+    )
+    .set((
+        batch_items::status.eq(to),
+        batch_items::error.eq(None::<String>),
+        batch_items::updated_at.eq(now),
+    ))
+    .execute(conn)?)
+}
+
+/// Puts a finished batch's job back in the queue (retry).
+pub fn requeue_job(conn: &mut AnyConnection, job_id: i64) -> StoreResult<()> {
+    diesel::update(jobs::table.find(job_id))
+        .set((
+            jobs::status.eq("queued"),
+            jobs::error.eq(None::<String>),
+            jobs::finished_at.eq(None::<i64>),
+            jobs::claimed_by.eq(None::<String>),
+        ))
+        .execute(conn)?;
+    Ok(())
+}

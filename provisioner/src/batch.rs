@@ -1,0 +1,208 @@
+//! Batch provisioning (SPEC §4, §5): make sure every user of a batch has
+//! at least `guests_per_user` guests — pooled guests first, then clones,
+//! which the worker runs in parallel as provisioning jobs. Every decision
+//! is recomputed from the database, so a batch resumed after a crash never
+//! makes a guest twice: a user's guests in flight count as theirs.
+
+use herd_core::clock::{after, Millis};
+use herd_core::domain::GuestState;
+use herd_core::store::batches::{self, Batch, Item};
+use herd_core::store::guests::{self, Assignment};
+use herd_core::store::{catalog, jobs, lans, users, AnyConnection, StoreError, StoreResult};
+
+use crate::backend::CopyMethod;
+use crate::pool::{self, CloneFor, PoolShape};
+
+pub const BATCH: &str = "batch";
+
+pub const PENDING: &str = "pending";
+pub const SKIPPED: &str = "skipped";
+pub const ASSIGNED: &str = "assigned";
+pub const CLONED: &str = "cloned";
+pub const FAILED: &str = "failed";
+pub const CANCELLED: &str = "cancelled";
+
+/// How a batch places guests.
+#[derive(Debug, Clone)]
+pub struct BatchContext {
+    pub shape: PoolShape,
+    pub method: CopyMethod,
+    pub lifetime: std::time::Duration,
+}
+
+/// Gives each pending item's user what they lack: from the pool, else a
+/// clone queued for them. Items whose clones are still running stay
+/// `pending`; [`follow`] settles them.
+pub fn place(
+    conn: &mut AnyConnection,
+    batch: &Batch,
+    ctx: &BatchContext,
+    now: Millis,
+) -> StoreResult<()> {
+    let mut shape = ctx.shape.clone();
+    if let Some(image) = catalog::images(conn)?
+        .into_iter()
+        .find(|i| i.id == batch.image_id)
+    {
+        shape.image = image.name;
+    }
+    for item in batches::items(conn, batch.id)?
+        .into_iter()
+        .filter(|i| i.status == PENDING)
+    {
+        if let Err(e) = place_item(conn, batch, &item, &shape, ctx, now) {
+            let error = e.to_string();
+            batches::set_item(conn, item.id, FAILED, &item.guests(), Some(&error), now)?;
+        }
+    }
+    Ok(())
+}
+
+fn place_item(
+    conn: &mut AnyConnection,
+    batch: &Batch,
+    item: &Item,
+    shape: &PoolShape,
+    ctx: &BatchContext,
+    now: Millis,
+) -> StoreResult<()> {
+    let user_id = item
+        .user_id
+        .ok_or_else(|| StoreError::Exhausted(format!("unknown user {}", item.username)))?;
+    let held = users::guests_held(conn, user_id)?;
+    let missing = i64::from(batch.guests_per_user) - held;
+    let expires_at = batch.expires_at.unwrap_or_else(|| after(now, ctx.lifetime));
+    let lan = lans::find_by_name(conn, &shape.lan)?
+        .ok_or_else(|| StoreError::Exhausted(format!("no LAN named {}", shape.lan)))?;
+    for _ in 0..missing.max(0) {
+        // Capacity, not the student's quota, bounds what staff place.
+        let a = Assignment {
+            owner_id: user_id,
+            max_guests: None,
+            lan_id: lan.id,
+            image_id: batch.image_id,
+            expires_at,
+            next_state: GuestState::Starting,
+        };
+        let from_pool = guests::assign_from_pool(conn, &a, now).map_err(|e| match e {
+            guests::AssignError::Store(e) => e,
+            other => StoreError::Exhausted(other.to_string()),
+        })?;
+        if from_pool.is_none() {
+            let purpose = CloneFor {
+                owner_id: Some(user_id),
+                requested_by: batch.requested_by,
+                expires_at: Some(expires_at),
+            };
+            pool::queue_clone(conn, shape, ctx.method, purpose, now)?;
+        }
+    }
+    settle_item(conn, batch, item, now)
+}
+
+/// Settles an item from what exists: no new guest and enough held means
+/// `skipped`; new guests all ready means `assigned` (all from the pool) or
+/// `cloned`; a failed clone means `failed`; clones in flight leave it pending.
+fn settle_item(
+    conn: &mut AnyConnection,
+    batch: &Batch,
+    item: &Item,
+    now: Millis,
+) -> StoreResult<()> {
+    let Some(user_id) = item.user_id else {
+        return Ok(());
+    };
+    let made = guests::assigned_since(conn, user_id, batch.created_at)?;
+    let names: Vec<String> = made.iter().map(|(n, _)| n.clone()).collect();
+    let mut cloned = false;
+    for (name, state) in &made {
+        if state != GuestState::Provisioning.as_str() {
+            if let Some(job) = jobs::latest_for_target(conn, crate::worker::PROVISION, name)? {
+                cloned |= job.created_at >= batch.created_at;
+            }
+            continue;
+        }
+        return Ok(()); // still being cloned
+    }
+    let failed = failed_clone(conn, batch, user_id)?;
+    let (status, error) = match (names.is_empty(), failed) {
+        (_, Some(error)) => (FAILED, Some(error)),
+        (true, None) => {
+            let held = users::guests_held(conn, user_id)?;
+            if held >= i64::from(batch.guests_per_user) {
+                (SKIPPED, None)
+            } else {
+                return Ok(());
+            }
+        }
+        (false, None) if cloned => (CLONED, None),
+        (false, None) => (ASSIGNED, None),
+    };
+    batches::set_item(conn, item.id, status, &names, error.as_deref(), now)
+}
+
+/// A clone for this user in this batch that failed (its guest was retired).
+fn failed_clone(
+    conn: &mut AnyConnection,
+    batch: &Batch,
+    user_id: i64,
+) -> StoreResult<Option<String>> {
+    let retired = guests::list(
+        conn,
+        &guests::GuestFilter {
+            owner_id: Some(user_id),
+            state: Some(GuestState::Decommissioned),
+            after: None,
+            limit: 1000,
+        },
+    )?
+    .0;
+    for g in retired
+        .into_iter()
+        .filter(|g| g.row.assigned_at.is_some_and(|t| t >= batch.created_at))
+    {
+        if let Some(job) = jobs::latest_for_target(conn, crate::worker::PROVISION, &g.row.name)? {
+            if job.status == "failed" {
+                return Ok(Some(format!(
+                    "{}: {}",
+                    g.row.name,
+                    job.error.unwrap_or_default()
+                )));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Settles pending items whose clones finished, and ends the batch's job
+/// once no item is pending: `succeeded` when every item ended skipped,
+/// assigned or cloned.
+pub fn follow(conn: &mut AnyConnection, job_id: i64, now: Millis) -> StoreResult<bool> {
+    let Some(batch) = batches::for_job(conn, job_id)? else {
+        return Ok(true);
+    };
+    let items = batches::items(conn, batch.id)?;
+    for item in items.iter().filter(|i| i.status == PENDING) {
+        settle_item(conn, &batch, item, now)?;
+    }
+    let items = batches::items(conn, batch.id)?;
+    let done = items.iter().filter(|i| i.status != PENDING).count();
+    jobs::set_progress(conn, job_id, done as i32, items.len() as i32)?;
+    if done < items.len() {
+        jobs::heartbeat_any(conn, job_id, now)?;
+        return Ok(false);
+    }
+    let count = |s: &str| items.iter().filter(|i| i.status == s).count();
+    let (status, error) = if count(FAILED) > 0 {
+        (
+            "failed",
+            Some(format!("{} of {} users failed", count(FAILED), items.len())),
+        )
+    } else if count(CANCELLED) > 0 {
+        ("cancelled", None)
+    } else {
+        ("succeeded", None)
+    };
+    jobs::finish(conn, job_id, status, error.as_deref(), now)?;
+    Ok(true)
+}
