@@ -10,10 +10,10 @@ use herd_core::clock::{FileClock, SharedClock, SystemClock};
 use herd_core::store::{seed, Store};
 use herd_provisioner::backend::sim::{SimBackend, SimSettings};
 use herd_provisioner::backend::{Backend, CopyMethod};
-use herd_provisioner::bootstrap;
 use herd_provisioner::pool::{PoolSettings, PoolShape};
 use herd_provisioner::wake::Wake;
 use herd_provisioner::worker::{Worker, WorkerSettings};
+use herd_provisioner::{bootstrap, reconcile};
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -123,6 +123,7 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
             pool_defaults,
             pool_shape: pool_shape.clone(),
             guest_lifetime: Duration::from_secs(u64::from(settings.guest_lifetime_days) * 86_400),
+            expiry_grace: Duration::from_secs(u64::from(settings.guest_expiry_grace_days) * 86_400),
         };
         let worker = Worker::new(store.clone(), backend, clock.clone(), worker_settings)
             .map_err(|e| StartError::Setup(e.to_string()))?;
@@ -174,8 +175,19 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
     Ok(())
 }
 
+/// `herd-server reconcile`: reports every difference between the database
+/// and the hypervisor and repairs what is safe to repair.
+pub fn reconcile_once(settings: &Settings) -> Result<Vec<reconcile::Difference>, StartError> {
+    let store = open_store(settings)?;
+    let clock = clock(settings);
+    let sim = SimBackend::open(&settings.data_dir, clock.clone(), SimSettings::default())
+        .map_err(|e| StartError::Setup(format!("simulated hypervisor: {e}")))?;
+    reconcile::run(&mut *store.conn()?, &sim, clock.now_ms())
+        .map_err(|e| StartError::Setup(e.to_string()))
+}
+
 /// The simulated hypervisor under `<data dir>`, holding the images and
-/// LANs the database names.
+/// LANs the database names (and nothing the database does not know).
 async fn open_backend(
     settings: &Arc<Settings>,
     clock: &SharedClock,
@@ -185,8 +197,14 @@ async fn open_backend(
     web::block(move || -> Result<Arc<dyn Backend>, StartError> {
         let sim = SimBackend::open(&settings.data_dir, clock, SimSettings::default())
             .map_err(|e| StartError::Setup(format!("simulated hypervisor: {e}")))?;
-        bootstrap::prepare(&mut *store.conn()?, &sim, &settings.data_dir)
+        let mut conn = store.conn()?;
+        bootstrap::prepare(&mut conn, &sim, &settings.data_dir)
             .map_err(|e| StartError::Setup(format!("preparing the hypervisor: {e}")))?;
+        for d in reconcile::run(&mut conn, &sim, clock.now_ms())
+            .map_err(|e| StartError::Setup(format!("reconciling: {e}")))?
+        {
+            tracing::warn!(difference = %d, "reconciled");
+        }
         Ok(Arc::new(sim))
     })
     .await

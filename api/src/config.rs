@@ -63,6 +63,7 @@ pub struct Settings {
     pub guest_domain: String,
     pub guest_memory_mb: u32,
     pub guest_lifetime_days: u32,
+    pub guest_expiry_grace_days: u32,
     pub pool_target_size: u32,
     #[serde(deserialize_with = "lenient::string")]
     pub pool_copy_method: String,
@@ -107,6 +108,7 @@ impl Default for Settings {
             guest_domain: "herd.local".into(),
             guest_memory_mb: 64,
             guest_lifetime_days: 5 * 365,
+            guest_expiry_grace_days: 14,
             pool_target_size: 5,
             pool_copy_method: "flashcopy".into(),
             provision_concurrency: 4,
@@ -155,6 +157,7 @@ overridden by its environment variable.
   HERD_GUEST_DOMAIN                  host names are <name>.<domain> [herd.local]
   HERD_GUEST_MEMORY_MB               memory of new guests [64]
   HERD_GUEST_LIFETIME_DAYS           expires_at = assignment + this [1825]
+  HERD_GUEST_EXPIRY_GRACE_DAYS       warning at expiry, decommission this much later [14]
   HERD_POOL_TARGET_SIZE              warm pool size until changed by PUT /pool [5]
   HERD_POOL_COPY_METHOD              flashcopy or ddr, until changed by PUT /pool [flashcopy]
   HERD_PROVISION_CONCURRENCY         guests cloned in parallel [4]

@@ -24,6 +24,9 @@ enum Command {
     Migrate,
     /// Print the OpenAPI document (what openapi/openapi.json must hold)
     Openapi,
+    /// Compare the database with the hypervisor, print every difference and
+    /// repair what is safe to repair (also done at every start)
+    Reconcile,
 }
 
 fn main() -> ExitCode {

@@ -13,7 +13,7 @@ use herd_core::domain::GuestName;
 use herd_provisioner::backend::sim::{write_synthetic_image, SimBackend, SimSettings};
 use herd_provisioner::backend::{CopyMethod, Directory, DiskId, ImageName, Storage, UserSpec};
 
-use crate::{emit, BenchResult};
+use crate::{emit, BenchResult, Env};
 
 const MIB: u64 = 1 << 20;
 const SMALL: u64 = 16 * MIB;
@@ -26,7 +26,7 @@ fn record(metric: &str, value: f64, unit: &str) {
     emit("disk", metric, value, unit);
 }
 
-pub fn run() -> BenchResult {
+pub fn run(_: &Env) -> BenchResult {
     let dir = tempfile::tempdir()?;
     let zvm = SimBackend::open(dir.path(), Arc::new(SystemClock), SimSettings::default())?;
     let (small, _) = import(&zvm, dir.path(), "small", SMALL)?;

@@ -6,8 +6,10 @@ pub mod batch;
 pub mod bootstrap;
 pub mod dispatcher;
 pub mod firewall;
+pub mod lifecycle;
 
 pub mod pool;
+pub mod reconcile;
 pub mod saga;
 pub mod steps;
 pub mod wake;

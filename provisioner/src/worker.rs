@@ -18,6 +18,7 @@ use rayon::prelude::*;
 
 use crate::backend::{Backend, BackendError, CopyMethod, PowerState, ServiceSpec};
 use crate::batch::{self, BatchContext, BATCH};
+use crate::lifecycle;
 use crate::pool::{self, PoolSettings, PoolShape};
 use crate::saga::{self, SagaError};
 use crate::steps::GuestPlan;
@@ -43,6 +44,8 @@ pub struct WorkerSettings {
     pub pool_shape: PoolShape,
     /// `expires_at` of a guest is its assignment plus this.
     pub guest_lifetime: Duration,
+    /// Between the expiry warning and decommissioning.
+    pub expiry_grace: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -109,6 +112,11 @@ impl Worker {
     /// One round of background work: refill the pool, run every job that
     /// can be claimed, and follow booting guests.
     pub fn tick(&self) -> Result<usize, WorkerError> {
+        lifecycle::sweep(
+            &mut *self.store.conn()?,
+            self.settings.expiry_grace,
+            self.clock.now_ms(),
+        )?;
         self.top_up_pool()?;
         let ran = self.drain()?;
         self.follow_repopulates()?;

@@ -75,6 +75,7 @@ fn worker(w: &World, target_size: u32) -> Worker {
         },
         pool_shape: shape(),
         guest_lifetime: Duration::from_secs(86_400),
+        expiry_grace: Duration::from_secs(7 * 86_400),
     };
     let clock: SharedClock = w.clock.clone();
     Worker::new(w.db.store.clone(), w.zvm.clone(), clock, settings).unwrap()
@@ -404,5 +405,90 @@ fn placing_a_batch_twice_makes_nothing_twice() {
             w.db.label
         );
         assert_eq!(w.zvm.list_users().unwrap().len(), 4);
+    }
+}
+
+#[test]
+fn expired_guests_are_warned_then_decommissioned_after_the_grace_period() {
+    use herd_core::store::batches;
+    use herd_core::store::events::{self, EventFilter};
+    for db in test_db::all() {
+        let w = world(db);
+        let worker = worker(&w, 0);
+        let users = students(&w, &["ann"]);
+        let batch = run_batch(&w, &worker, &users, 1);
+        let mut conn = w.db.store.conn().unwrap();
+        let guest = batches::items(&mut conn, batch).unwrap()[0].guests()[0].clone();
+        // Lifetime one day, grace seven.
+        w.clock.advance(Duration::from_secs(86_400 + 60));
+        worker.tick().unwrap();
+        let warned = || {
+            let f = EventFilter {
+                action: Some("guest.expiry_warning".into()),
+                limit: 10,
+                ..Default::default()
+            };
+            let (rows, _) = events::list(&mut w.db.store.conn().unwrap(), &f).unwrap();
+            rows.into_iter()
+                .filter_map(|e| e.target)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(warned(), [guest.clone()], "{}", w.db.label);
+        assert_ne!(state_of(&w.db.store, &guest), GuestState::Decommissioned);
+        worker.tick().unwrap();
+        assert_eq!(warned().len(), 1, "warned once");
+        w.clock.advance(Duration::from_secs(7 * 86_400 + 60));
+        worker.tick().unwrap();
+        worker.tick().unwrap();
+        assert_eq!(
+            state_of(&w.db.store, &guest),
+            GuestState::Decommissioned,
+            "{}",
+            w.db.label
+        );
+        assert_gone(&w.zvm, &guest);
+    }
+}
+
+#[test]
+fn reconcile_removes_orphans_and_flags_lost_guests() {
+    use herd_provisioner::reconcile::{self, Difference};
+    for db in test_db::all() {
+        let w = world(db);
+        worker(&w, 1).tick().unwrap();
+        // Left by a crash outside any saga: a directory entry with a disk
+        // and a grant, which no guest row accounts for.
+        let stray = name("ZZ000001");
+        let spec = herd_provisioner::backend::UserSpec {
+            name: stray.clone(),
+            memory_mb: 64,
+            services: vec![],
+        };
+        w.zvm.add_user(&spec).unwrap();
+        let image = DiskId::image(&"golden".parse().unwrap());
+        w.zvm
+            .clone_disk(&image, &DiskId::root_of(&stray), CopyMethod::FlashCopy)
+            .unwrap();
+        w.zvm.grant(&"LNXLAN1".parse().unwrap(), &stray).unwrap();
+        // And a pooled guest the hypervisor lost.
+        herd_provisioner::steps::remove_everything(&*w.zvm, &name("LX000001")).unwrap();
+
+        let mut conn = w.db.store.conn().unwrap();
+        let found = reconcile::run(&mut conn, &*w.zvm, T0).unwrap();
+        assert!(
+            found.contains(&Difference::OrphanedGuest(stray.clone())),
+            "{}: {found:?}",
+            w.db.label
+        );
+        assert!(
+            found.contains(&Difference::MissingGuest("LX000001".into())),
+            "{found:?}"
+        );
+        assert_gone(&w.zvm, "ZZ000001");
+        assert_eq!(state_of(&w.db.store, "LX000001"), GuestState::Failed);
+        assert!(
+            reconcile::run(&mut conn, &*w.zvm, T0).unwrap().is_empty(),
+            "a second run finds nothing"
+        );
     }
 }

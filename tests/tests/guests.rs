@@ -19,6 +19,8 @@ db_tests!(
     concurrent_assignment_never_gives_a_guest_twice,
     killed_server_resumes_its_clones,
     authorization_matrix,
+    repopulate_refills_to_the_target,
+    request_body_is_validated,
 );
 
 const FIVE_YEARS_MS: i64 = 1825 * 86_400_000;
@@ -57,14 +59,28 @@ fn pool(srv: &TestServer, admin: &str) -> Value {
 /// Waits until the pool holds exactly `available` guests with nothing in
 /// flight.
 fn wait_pool(srv: &TestServer, admin: &str, available: u64) -> Value {
-    srv.wait_for(
-        &format!("pool to settle at {available} available"),
-        SETTLE,
-        || {
-            let p = pool(srv, admin);
-            (p["available"] == available && p["provisioning"] == 0).then_some(p)
-        },
-    )
+    let deadline = Instant::now() + SETTLE;
+    loop {
+        let p = pool(srv, admin);
+        if p["available"] == available && p["provisioning"] == 0 {
+            return p;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {SETTLE:?} waiting for the pool to settle at {available} \
+             available; it is {p}\n{}",
+            srv.stderr_tail(20)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Waits until nothing is being cloned for the pool; answers the status.
+fn wait_pool_idle(srv: &TestServer, admin: &str) -> Value {
+    srv.wait_for("the pool keeper to finish", SETTLE, || {
+        let p = pool(srv, admin);
+        (p["provisioning"] == 0).then_some(p)
+    })
 }
 
 fn set_pool(srv: &TestServer, admin: &str, target: u32, method: &str) -> Value {
@@ -768,6 +784,60 @@ fn addresses_are_unique_and_reused(db: Db) {
     assert_eq!(lan_used(&srv, &alice), 5);
 }
 
+/// `POST /api/v1/pool/repopulate` right after raising the target: the
+/// refill and the keeper together clone up to the target, not beyond, and
+/// the job follows its clones.
+fn repopulate_refills_to_the_target(db: Db) {
+    let Some(srv) = server(db, 0) else { return };
+    let admin = srv.admin_token();
+    set_pool(&srv, &admin, 4, "flashcopy");
+    let job = srv
+        .post_json("/api/v1/pool/repopulate", Some(&admin), &json!({}))
+        .ok(202);
+    assert_eq!(job["kind"], "pool_repopulate", "{job}");
+    let done = wait_job(&srv, &admin, &job["id"]);
+    println!("repopulate job: {done}");
+    let p = wait_pool_idle(&srv, &admin);
+    let all = list_all(&srv, &admin, "");
+    assert_eq!(
+        (p["available"].as_u64(), all.len()),
+        (Some(4), 4),
+        "pool target 4 but {p}; guests {:?}",
+        names(&all)
+    );
+}
+
+/// A malformed body is refused, not replaced by the defaults.
+fn request_body_is_validated(db: Db) {
+    let Some(srv) = server(db, 2) else { return };
+    let admin = srv.admin_token();
+    wait_pool(&srv, &admin, 2);
+    let alice = login(&srv, "alice");
+    let bob = login(&srv, "bob");
+    request(&srv, &alice, &json!({ "image": "nope" })).problem(404);
+    request(&srv, &alice, &json!({ "lan": "NOLAN" })).problem(404);
+    for body in [
+        json!({ "lan": 7 }),
+        json!({ "bogus": true }),
+        json!({ "owner": ["alice"] }),
+        json!("alice"),
+    ] {
+        let r = request(&srv, &alice, &body);
+        assert_eq!(
+            r.status, 422,
+            "POST /api/v1/guests {body} should be 422, got {} {}",
+            r.status, r.body
+        );
+        r.problem(422);
+    }
+    // not even for staff placing for someone with a misspelt field
+    request(&srv, &bob, &json!({ "ownr": "alice" })).problem(422);
+    assert!(
+        list_all(&srv, &admin, "&state=starting").is_empty(),
+        "a refused request assigned a guest"
+    );
+}
+
 // ---------------------------------------------------------------------------
 // 7. concurrent assignment
 // ---------------------------------------------------------------------------
@@ -1075,30 +1145,23 @@ fn authorization_matrix(db: Db) {
         &json!({ "target_size": -1, "copy_method": "ddr" }),
     )
     .problem(422);
-    assert_eq!(
-        pool(&srv, &admin)["target_size"],
-        2,
-        "a refused PUT changed the pool"
-    );
-    set_pool(&srv, &carol, 4, "flashcopy");
+    let p = wait_pool(&srv, &admin, 2);
+    assert_eq!(p["target_size"], 2, "a refused PUT changed the pool: {p}");
+    set_pool(&srv, &carol, 2, "flashcopy");
+    // a full pool: nothing to clone, the job ends at once
     let rep = srv
         .post_json("/api/v1/pool/repopulate", Some(&carol), &json!({}))
         .ok(202);
     assert_eq!(rep["kind"], "pool_repopulate", "{rep}");
+    assert_eq!(rep["target"], "pool", "{rep}");
     let rep = wait_job(&srv, &carol, &rep["id"]);
-    println!("repopulate: {rep}");
-    wait_pool(&srv, &admin, 4);
-
-    // guests: a student's request with a bad body is refused, not guessed
-    request(&srv, &alice, &json!({ "lan": 7 })).problem(422);
-    request(&srv, &alice, &json!({ "bogus": true })).problem(422);
-    request(&srv, &alice, &json!({ "image": "nope" })).problem(404);
-    request(&srv, &alice, &json!({ "lan": "NOLAN" })).problem(404);
-    assert_eq!(
-        list_all(&srv, &alice, "").len(),
-        1,
-        "a refused request made a guest"
-    );
+    assert_eq!(rep["progress"]["total"], 0, "{rep}");
+    srv.get("/api/v1/guests/LX999999/tags", Some(&admin))
+        .problem(404);
+    srv.patch_json("/api/v1/guests/LX999999", Some(&admin), &json!({}))
+        .problem(404);
+    srv.delete("/api/v1/guests/LX999999", Some(&admin))
+        .problem(404);
 
     // GET one guest: owner, staff, admin
     for token in [&alice, &bob, &carol, &admin] {

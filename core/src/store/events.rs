@@ -58,3 +58,61 @@ pub fn record(conn: &mut AnyConnection, e: &NewEvent, at: Millis) -> StoreResult
         .execute(conn)?;
     Ok(())
 }
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = events)]
+pub struct Event {
+    pub id: i64,
+    pub at: Millis,
+    pub kind: String,
+    pub actor: String,
+    pub action: String,
+    pub target: Option<String>,
+    pub guest_id: Option<i64>,
+    pub client_addr: Option<String>,
+    pub outcome: String,
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    pub guest_id: Option<i64>,
+    /// Only events about guests this user owns.
+    pub owner_id: Option<i64>,
+    pub kind: Option<String>,
+    pub action: Option<String>,
+    /// Cursor: events older than this id.
+    pub before: Option<i64>,
+    pub limit: i64,
+}
+
+/// Newest first.
+pub fn list(conn: &mut AnyConnection, f: &EventFilter) -> StoreResult<(Vec<Event>, bool)> {
+    use super::schema::guests;
+    let mut q = events::table.select(Event::as_select()).into_boxed();
+    if let Some(g) = f.guest_id {
+        q = q.filter(events::guest_id.eq(g));
+    }
+    if let Some(owner) = f.owner_id {
+        let owned = guests::table
+            .filter(guests::owner_id.eq(owner))
+            .select(guests::id.nullable());
+        q = q.filter(events::guest_id.eq_any(owned));
+    }
+    if let Some(kind) = &f.kind {
+        q = q.filter(events::kind.eq(kind.clone()));
+    }
+    if let Some(action) = &f.action {
+        q = q.filter(events::action.eq(action.clone()));
+    }
+    if let Some(before) = f.before {
+        q = q.filter(events::id.lt(before));
+    }
+    let mut rows = q
+        .order(events::id.desc())
+        .limit(f.limit + 1)
+        .load::<Event>(conn)?;
+    let more = rows.len() as i64 > f.limit;
+    rows.truncate(f.limit.max(0) as usize);
+    Ok((rows, more))
+}

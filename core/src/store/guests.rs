@@ -466,3 +466,43 @@ pub fn assigned_since(
         .select((guests::name, guests::state))
         .load(conn)?)
 }
+
+/// Owned guests past `expires_at` that have not been warned yet.
+pub fn expired_unwarned(conn: &mut AnyConnection, now: Millis) -> StoreResult<Vec<GuestRow>> {
+    Ok(guests::table
+        .filter(guests::owner_id.is_not_null())
+        .filter(guests::expires_at.lt(now))
+        .filter(guests::expiry_warned_at.is_null())
+        .filter(guests::state.ne_all(RETIRING))
+        .select(GuestRow::as_select())
+        .load(conn)?)
+}
+
+/// Warned guests whose grace period ended before `cutoff` was warned.
+pub fn warned_before(conn: &mut AnyConnection, cutoff: Millis) -> StoreResult<Vec<GuestRow>> {
+    Ok(guests::table
+        .filter(guests::expiry_warned_at.lt(cutoff))
+        .filter(guests::state.ne_all(RETIRING))
+        .select(GuestRow::as_select())
+        .load(conn)?)
+}
+
+pub fn mark_warned(conn: &mut AnyConnection, id: i64, now: Millis) -> StoreResult<()> {
+    diesel::update(guests::table.find(id))
+        .set(guests::expiry_warned_at.eq(now))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// States in which nothing more should be started on a guest.
+const RETIRING: [&str; 3] = ["provisioning", "decommissioning", "decommissioned"];
+
+/// Every guest row in one of the given states (for reconciliation).
+pub fn in_states(conn: &mut AnyConnection, states: &[GuestState]) -> StoreResult<Vec<GuestRow>> {
+    let names: Vec<&str> = states.iter().map(|s| s.as_str()).collect();
+    Ok(guests::table
+        .filter(guests::state.eq_any(names))
+        .select(GuestRow::as_select())
+        .order(guests::name)
+        .load(conn)?)
+}

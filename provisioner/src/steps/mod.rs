@@ -85,6 +85,20 @@ impl ProvisionStep {
     }
 }
 
+/// Takes a guest off the hypervisor entirely (grants, disks, entry),
+/// whatever state it is in.
+pub fn remove_everything(backend: &dyn Backend, guest: &GuestName) -> Result<()> {
+    for lan in backend
+        .lans()?
+        .into_iter()
+        .filter(|l| l.granted.contains(guest))
+    {
+        backend.revoke(&lan.name, guest)?;
+    }
+    teardown::delete_disks(backend, guest)?;
+    teardown::delete_entry(backend, guest)
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DecommissionStep {
     Halt,

@@ -1,0 +1,78 @@
+//! Guests past `expires_at` (SPEC §5): first a warning event, then, after
+//! the grace period, decommissioning. Each guest is warned once and
+//! retired once, whichever process sweeps.
+
+use std::time::Duration;
+
+use herd_core::clock::Millis;
+use herd_core::domain::GuestState;
+use herd_core::store::events::{self, NewEvent, Outcome};
+use herd_core::store::guests::{self, GuestRow};
+use herd_core::store::{jobs, write_tx, AnyConnection, StoreResult};
+
+use crate::worker::DECOMMISSION;
+
+/// Returns how many guests were warned and how many retired.
+pub fn sweep(
+    conn: &mut AnyConnection,
+    grace: Duration,
+    now: Millis,
+) -> StoreResult<(usize, usize)> {
+    let expired = guests::expired_unwarned(conn, now)?;
+    for g in &expired {
+        write_tx(conn, |c| {
+            guests::mark_warned(c, g.id, now)?;
+            let detail = format!(
+                "expired; decommissioned after a grace period of {} days",
+                grace.as_secs() / 86_400
+            );
+            event(c, g, "guest.expiry_warning", Outcome::Warning, &detail, now)
+        })?;
+    }
+    let cutoff = now - grace.as_millis() as Millis;
+    let due = guests::warned_before(conn, cutoff)?;
+    for g in &due {
+        write_tx(conn, |c| {
+            guests::set_state(c, g.id, GuestState::Decommissioning, now)?;
+            let job = jobs::NewJob {
+                kind: DECOMMISSION,
+                requested_by: None,
+                target: Some(&g.name),
+                params: "{}",
+                total: 1,
+            };
+            jobs::create(c, &job, now)?;
+            event(
+                c,
+                g,
+                "guest.expired",
+                Outcome::Info,
+                "grace period over: decommissioning",
+                now,
+            )
+        })?;
+    }
+    Ok((expired.len(), due.len()))
+}
+
+fn event(
+    c: &mut AnyConnection,
+    g: &GuestRow,
+    action: &str,
+    outcome: Outcome,
+    detail: &str,
+    now: Millis,
+) -> StoreResult<()> {
+    let e = NewEvent {
+        kind: "lifecycle",
+        actor_id: None,
+        actor: "system",
+        action,
+        target: Some(&g.name),
+        guest_id: Some(g.id),
+        client_addr: None,
+        outcome,
+        detail: Some(detail),
+    };
+    events::record(c, &e, now)
+}
