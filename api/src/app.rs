@@ -195,7 +195,7 @@ async fn open_backend(
 ) -> Result<Arc<dyn Backend>, StartError> {
     let (settings, clock, store) = (settings.clone(), clock.clone(), store.clone());
     web::block(move || -> Result<Arc<dyn Backend>, StartError> {
-        let sim = SimBackend::open(&settings.data_dir, clock, SimSettings::default())
+        let sim = SimBackend::open(&settings.data_dir, clock.clone(), SimSettings::default())
             .map_err(|e| StartError::Setup(format!("simulated hypervisor: {e}")))?;
         let mut conn = store.conn()?;
         bootstrap::prepare(&mut conn, &sim, &settings.data_dir)
