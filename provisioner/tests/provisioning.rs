@@ -433,7 +433,7 @@ fn expired_guests_are_warned_then_decommissioned_after_the_grace_period() {
                 .filter_map(|e| e.target)
                 .collect::<Vec<_>>()
         };
-        assert_eq!(warned(), [guest.clone()], "{}", w.db.label);
+        assert_eq!(warned(), std::slice::from_ref(&guest), "{}", w.db.label);
         assert_ne!(state_of(&w.db.store, &guest), GuestState::Decommissioned);
         worker.tick().unwrap();
         assert_eq!(warned().len(), 1, "warned once");
