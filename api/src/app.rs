@@ -10,6 +10,7 @@ use herd_core::clock::{FileClock, SharedClock, SystemClock};
 use herd_core::store::{seed, Store};
 use herd_provisioner::backend::sim::{SimBackend, SimSettings};
 use herd_provisioner::backend::{Backend, CopyMethod};
+use herd_provisioner::dispatcher::Dispatcher;
 use herd_provisioner::pool::{PoolSettings, PoolShape};
 use herd_provisioner::wake::Wake;
 use herd_provisioner::worker::{Worker, WorkerSettings};
@@ -113,6 +114,7 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
     }
     let backend = open_backend(&settings, &clock, &store).await?;
     let (pool_shape, pool_defaults) = pool_config(&settings)?;
+    let firewall = settings.firewall_policy().map_err(StartError::Setup)?;
     let wake = Arc::new(Wake::default());
     let shutdown = Arc::new(AtomicBool::new(false));
     let worker = if settings.has_role("provisioner") {
@@ -125,20 +127,38 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
             guest_lifetime: Duration::from_secs(u64::from(settings.guest_lifetime_days) * 86_400),
             expiry_grace: Duration::from_secs(u64::from(settings.guest_expiry_grace_days) * 86_400),
         };
-        let worker = Worker::new(store.clone(), backend, clock.clone(), worker_settings)
-            .map_err(|e| StartError::Setup(e.to_string()))?;
+        let worker = Worker::new(
+            store.clone(),
+            backend.clone(),
+            clock.clone(),
+            worker_settings,
+        )
+        .map_err(|e| StartError::Setup(e.to_string()))?;
         Some(worker.spawn(wake.clone(), shutdown.clone())?)
+    } else {
+        None
+    };
+    let dispatch_wake = Arc::new(Wake::default());
+    let dispatcher = if settings.has_role("dispatcher") {
+        let d = Dispatcher::new(store.clone(), backend.clone(), clock.clone());
+        Some(d.spawn(
+            dispatch_wake.clone(),
+            Duration::from_millis(250),
+            shutdown.clone(),
+        )?)
     } else {
         None
     };
     let state = web::Data::new(AppState {
         store,
         wake: wake.clone(),
+        dispatch_wake: dispatch_wake.clone(),
         pool_shape,
         pool_defaults,
         clock,
         auth: Authenticator::new(&settings)?,
         metrics: Metrics::new().map_err(|e| StartError::Setup(e.to_string()))?,
+        firewall: Arc::new(firewall),
         settings: settings.clone(),
     });
 
@@ -167,9 +187,10 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
     server.run().await?;
     shutdown.store(true, Ordering::SeqCst);
     wake.notify();
-    if let Some(worker) = worker {
-        // A saga step in flight finishes and is recorded before we exit.
-        let _ = web::block(move || worker.join()).await;
+    dispatch_wake.notify();
+    // A saga step or command in flight finishes and is recorded before we exit.
+    for thread in [worker, dispatcher].into_iter().flatten() {
+        let _ = web::block(move || thread.join()).await;
     }
     tracing::info!("herd-server stopped");
     Ok(())
@@ -269,6 +290,15 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
         }),
     )
     .default_service(web::to(fallback));
+}
+
+/// A JSON body that may be absent (empty means all defaults); a body that
+/// is present is checked like any other.
+pub fn optional_json<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> Result<T, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body).map_err(|e| json_error(JsonPayloadError::Deserialize(e)))
 }
 
 fn json_error(e: JsonPayloadError) -> ApiError {

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
+use herd_provisioner::firewall::{FirewallPolicy, PortRange};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -70,6 +71,13 @@ pub struct Settings {
     pub provision_concurrency: usize,
     #[serde(deserialize_with = "lenient::string")]
     pub roles: String,
+    pub firewall_default_minutes: u32,
+    pub firewall_max_minutes: u32,
+    pub firewall_max_open_per_guest: u32,
+    #[serde(deserialize_with = "lenient::string")]
+    pub firewall_tcp_ports: String,
+    #[serde(deserialize_with = "lenient::string")]
+    pub firewall_udp_ports: String,
 }
 
 impl Default for Settings {
@@ -113,6 +121,11 @@ impl Default for Settings {
             pool_copy_method: "flashcopy".into(),
             provision_concurrency: 4,
             roles: "all".into(),
+            firewall_default_minutes: 90,
+            firewall_max_minutes: 8 * 60,
+            firewall_max_open_per_guest: 5,
+            firewall_tcp_ports: "80,443,1024-65535".into(),
+            firewall_udp_ports: "1024-65535".into(),
         }
     }
 }
@@ -162,7 +175,13 @@ overridden by its environment variable.
   HERD_POOL_COPY_METHOD              flashcopy or ddr, until changed by PUT /pool [flashcopy]
   HERD_PROVISION_CONCURRENCY         guests cloned in parallel [4]
   HERD_ROLES                         what this process does: all, or a list of
-                                     api, dispatcher, provisioner, monitor [all]";
+                                     api, dispatcher, provisioner, monitor [all]
+  HERD_FIREWALL_TCP_PORTS            tcp ports students may open, ports and ranges
+                                     separated by commas; empty: none [80,443,1024-65535]
+  HERD_FIREWALL_UDP_PORTS            udp ports students may open [1024-65535]
+  HERD_FIREWALL_DEFAULT_MINUTES      lease duration when none is asked [90]
+  HERD_FIREWALL_MAX_MINUTES          longest lease (and renewal) [480]
+  HERD_FIREWALL_MAX_OPEN_PER_GUEST   open ports per guest at a time [5]";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -203,6 +222,29 @@ impl Settings {
             .split(',')
             .map(str::trim)
             .any(|r| r == "all" || r == role)
+    }
+
+    /// The firewall policy from the `firewall_*` keys, checked: port lists
+    /// parse, ranges are ordered, the default is within the maximum.
+    pub fn firewall_policy(&self) -> Result<FirewallPolicy, String> {
+        fn ranges(key: &str, list: &str) -> Result<Vec<PortRange>, String> {
+            list.split(',')
+                .map(str::trim)
+                .filter(|r| !r.is_empty())
+                .map(|r| {
+                    r.parse::<PortRange>()
+                        .map_err(|e| format!("HERD_{key} `{list}`: {e}"))
+                })
+                .collect()
+        }
+        let spec = serde_json::json!({
+            "tcp": ranges("FIREWALL_TCP_PORTS", &self.firewall_tcp_ports)?,
+            "udp": ranges("FIREWALL_UDP_PORTS", &self.firewall_udp_ports)?,
+            "default_minutes": self.firewall_default_minutes,
+            "max_minutes": self.firewall_max_minutes,
+            "max_open_per_guest": self.firewall_max_open_per_guest,
+        });
+        serde_json::from_value(spec).map_err(|e| format!("HERD_FIREWALL_*: {e}"))
     }
 
     pub fn database_url(&self) -> String {
@@ -285,6 +327,35 @@ mod tests {
             assert_eq!(s.ldap_user_filter, "(uid={username})");
             Ok(())
         });
+    }
+
+    #[test]
+    fn firewall_policy_from_flat_keys() {
+        use herd_core::domain::{Port, Protocol};
+        let defaults = Settings::default().firewall_policy().unwrap();
+        assert_eq!(defaults, FirewallPolicy::default());
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("HERD_FIREWALL_TCP_PORTS", "8000-8999, 443");
+            jail.set_env("HERD_FIREWALL_UDP_PORTS", "");
+            jail.set_env("HERD_FIREWALL_MAX_MINUTES", "120");
+            let p = Settings::load(None)
+                .map_err(|e| e.to_string())?
+                .firewall_policy()?;
+            let port = |n: u16| Port::try_from(n).unwrap();
+            assert_eq!(p.check(Protocol::Tcp, port(8080), None), Ok(90));
+            assert!(p.check(Protocol::Tcp, port(80), None).is_err());
+            assert!(p.allowed(Protocol::Udp).is_empty());
+            assert_eq!(p.max_minutes(), 120);
+            Ok(())
+        });
+        let mut bad = Settings {
+            firewall_tcp_ports: "80,2000-1000".into(),
+            ..Settings::default()
+        };
+        assert!(bad.firewall_policy().unwrap_err().contains("2000-1000"));
+        bad.firewall_tcp_ports = "80".into();
+        bad.firewall_default_minutes = 600;
+        assert!(bad.firewall_policy().unwrap_err().contains("max_minutes"));
     }
 
     #[test]

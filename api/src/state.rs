@@ -6,6 +6,7 @@ use actix_web::web;
 use herd_core::clock::SharedClock;
 use herd_core::store::{AnyConnection, Store};
 
+use herd_provisioner::firewall::FirewallPolicy;
 use herd_provisioner::pool::{PoolSettings, PoolShape};
 use herd_provisioner::wake::Wake;
 
@@ -18,12 +19,16 @@ pub struct AppState {
     pub store: Store,
     /// Wakes the provisioning worker when a job is queued.
     pub wake: Arc<Wake>,
+    /// Wakes the dispatcher when a command is recorded.
+    pub dispatch_wake: Arc<Wake>,
     pub pool_shape: PoolShape,
     pub pool_defaults: PoolSettings,
     pub clock: SharedClock,
     pub settings: Arc<Settings>,
     pub auth: Authenticator,
     pub metrics: Metrics,
+    /// What may be opened, built once from the `firewall_*` settings.
+    pub firewall: Arc<FirewallPolicy>,
 }
 
 impl AppState {

@@ -139,7 +139,7 @@ fn ddr_against_cp(zvm: &SimBackend, image: &DiskId, image_file: &Path, dir: &Pat
     Ok(())
 }
 
-fn cp_and_sync(from: &Path, to: &Path) -> std::io::Result<()> {
+pub fn cp_and_sync(from: &Path, to: &Path) -> std::io::Result<()> {
     let status = Command::new("cp").arg(from).arg(to).status()?;
     if !status.success() {
         return Err(std::io::Error::other(format!("cp exited with {status}")));

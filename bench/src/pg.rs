@@ -67,9 +67,12 @@ impl Drop for PgDatabase {
         let dropped = PgConnection::establish(&self.admin_url)
             .map_err(|e| e.to_string())
             .and_then(|mut c| {
-                diesel::sql_query(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
-                    .execute(&mut c)
-                    .map_err(|e| e.to_string())
+                diesel::sql_query(format!(
+                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                    self.name
+                ))
+                .execute(&mut c)
+                .map_err(|e| e.to_string())
             });
         if let Err(e) = dropped {
             eprintln!("could not drop benchmark database {}: {e}", self.name);
@@ -87,7 +90,9 @@ struct Throwaway {
 impl Throwaway {
     fn start() -> Result<Self, Box<dyn Error>> {
         let bin = pg_bin_dir().ok_or("no /usr/lib/postgresql/*/bin with initdb and pg_ctl")?;
-        let dir = tempfile::Builder::new().prefix("herd-bench-pg-").tempdir()?;
+        let dir = tempfile::Builder::new()
+            .prefix("herd-bench-pg-")
+            .tempdir()?;
         let data = dir.path().join("data");
         let root = is_root()?;
         if root {
@@ -106,10 +111,15 @@ impl Throwaway {
                 Command::new(program)
             }
         };
-        run(as_pg(&bin.join("initdb"))
-            .arg("-D")
-            .arg(&data)
-            .args(["-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync"]))?;
+        run(as_pg(&bin.join("initdb")).arg("-D").arg(&data).args([
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        ]))?;
         let port = free_port()?;
         let options = format!(
             "-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories={} -F -c max_connections=200",
@@ -147,7 +157,8 @@ impl Drop for Throwaway {
     fn drop(&mut self) {
         let mut stop = if is_root().unwrap_or(false) {
             let mut c = Command::new("runuser");
-            c.args(["-u", "postgres", "--"]).arg(self.bin.join("pg_ctl"));
+            c.args(["-u", "postgres", "--"])
+                .arg(self.bin.join("pg_ctl"));
             c
         } else {
             Command::new(self.bin.join("pg_ctl"))

@@ -70,9 +70,12 @@ fn herd(db: Db) -> Result<Latencies, Box<dyn Error>> {
         .send()?
         .error_for_status()?
         .json()?;
-    let token = token["token"].as_str().ok_or("no token in the login answer")?;
+    let token = token["token"]
+        .as_str()
+        .ok_or("no token in the login answer")?;
     server.wait_for_pool(&client, token)?;
-    load(&format!("{}/api/v1/guests", server.url), token).map_err(|e| format!("{e}\n--- herd-server log (tail) ---\n{}", server.log_tail()).into())
+    load(&format!("{}/api/v1/guests", server.url), token)
+        .map_err(|e| format!("{e}\n--- herd-server log (tail) ---\n{}", server.log_tail()).into())
 }
 
 struct Latencies {
@@ -175,8 +178,9 @@ impl Baseline {
         let (tx, rx) = mpsc::channel::<(SocketAddr, ServerHandle)>();
         let thread = std::thread::spawn(move || {
             actix_web::rt::System::new().block_on(async move {
-                let server = HttpServer::new(|| App::new().route("/api/v1/guests", web::post().to(answer)))
-                    .bind("127.0.0.1:0")?;
+                let server =
+                    HttpServer::new(|| App::new().route("/api/v1/guests", web::post().to(answer)))
+                        .bind("127.0.0.1:0")?;
                 let addr = server.addrs()[0];
                 let server = server.run();
                 // The receiver only goes away when start() failed already.
@@ -204,7 +208,8 @@ impl Baseline {
 }
 
 async fn answer(body: web::Json<serde_json::Value>) -> HttpResponse {
-    HttpResponse::Created().json(json!({ "name": "LX000001", "state": "starting", "owner": body["owner"] }))
+    HttpResponse::Created()
+        .json(json!({ "name": "LX000001", "state": "starting", "owner": body["owner"] }))
 }
 
 /// `target/release/herd-server` with its own data directory; killed on drop.

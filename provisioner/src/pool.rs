@@ -3,14 +3,16 @@
 
 use herd_core::clock::Millis;
 use herd_core::domain::GuestState;
-use herd_core::store::guests::{self, GuestSpec};
+use herd_core::store::guests::{self, AssignError, Assignment, GuestSpec};
 use herd_core::store::{
-    catalog, jobs, lans, settings, write_tx, AnyConnection, StoreError, StoreResult,
+    catalog, jobs, lans, serialize_in_tx, settings, write_tx, AnyConnection, StoreError,
+    StoreResult,
 };
 use serde::{Deserialize, Serialize};
 
 use crate::backend::CopyMethod;
 
+const POOL_LOCK: i64 = 0x6865_7264_706f; // "herdpo"
 const TARGET_KEY: &str = "pool.target_size";
 const METHOD_KEY: &str = "pool.copy_method";
 
@@ -82,16 +84,23 @@ pub fn top_up(
     settings: PoolSettings,
     now: Millis,
 ) -> StoreResult<Vec<i64>> {
-    let status = status(conn)?;
-    let missing = settings
-        .target_size
-        .saturating_sub(status.available + status.provisioning);
-    (0..missing)
-        .map(|_| {
-            queue_clone(conn, shape, settings.copy_method, CloneFor::default(), now)
-                .map(|(_, job)| job)
-        })
-        .collect()
+    // Counting and filling in one transaction, one keeper at a time: two
+    // keepers (threads or processes) must not both add the missing guests.
+    write_tx(conn, |c| {
+        // One keeper at a time across processes (PostgreSQL); SQLite's
+        // IMMEDIATE transaction already serialises them.
+        serialize_in_tx(c, POOL_LOCK)?;
+        let status = status(c)?;
+        let missing = settings
+            .target_size
+            .saturating_sub(status.available + status.provisioning);
+        (0..missing)
+            .map(|_| {
+                queue_clone_in_tx(c, shape, settings.copy_method, CloneFor::default(), now)
+                    .map(|(_, job)| job)
+            })
+            .collect()
+    })
 }
 
 /// What a clone is for.
@@ -113,9 +122,20 @@ pub fn queue_clone(
     purpose: CloneFor,
     now: Millis,
 ) -> StoreResult<(String, i64)> {
-    let lan = lans::find_by_name(conn, &shape.lan)?
+    write_tx(conn, |c| queue_clone_in_tx(c, shape, method, purpose, now))
+}
+
+/// [`queue_clone`] inside the caller's write transaction.
+pub fn queue_clone_in_tx(
+    c: &mut AnyConnection,
+    shape: &PoolShape,
+    method: CopyMethod,
+    purpose: CloneFor,
+    now: Millis,
+) -> StoreResult<(String, i64)> {
+    let lan = lans::find_by_name(c, &shape.lan)?
         .ok_or_else(|| StoreError::Exhausted(format!("no LAN named {}", shape.lan)))?;
-    let image = catalog::images(conn)?
+    let image = catalog::images(c)?
         .into_iter()
         .find(|i| i.name == shape.image)
         .ok_or_else(|| StoreError::Exhausted(format!("no image named {}", shape.image)))?;
@@ -131,16 +151,43 @@ pub fn queue_clone(
         expires_at: purpose.expires_at,
     };
     let params = serde_json::json!({ "method": copy_method_name(method) }).to_string();
+    let guest = guests::reserve_in_tx(c, &spec, now)?;
+    let job = jobs::NewJob {
+        kind: crate::worker::PROVISION,
+        requested_by: purpose.requested_by,
+        target: Some(&guest.row.name),
+        params: &params,
+        total: 1,
+    };
+    let id = jobs::create(c, &job, now)?;
+    Ok((guest.row.name, id))
+}
+
+/// What a request for a guest got.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Taken {
+    /// A pooled guest, now the owner's.
+    Assigned(String),
+    /// The pool was empty: a clone for the owner is queued.
+    Cloning { guest: String, job: i64 },
+}
+
+/// A guest for the assignment's owner: from the pool, else a new clone. One
+/// transaction, so the quota check covers the clone too: concurrent
+/// requests of one user cannot all pass it.
+pub fn take_or_clone(
+    conn: &mut AnyConnection,
+    a: &Assignment,
+    shape: &PoolShape,
+    method: CopyMethod,
+    purpose: CloneFor,
+    now: Millis,
+) -> Result<Taken, AssignError> {
     write_tx(conn, |c| {
-        let guest = guests::reserve_in_tx(c, &spec, now)?;
-        let job = jobs::NewJob {
-            kind: crate::worker::PROVISION,
-            requested_by: purpose.requested_by,
-            target: Some(&guest.row.name),
-            params: &params,
-            total: 1,
-        };
-        let id = jobs::create(c, &job, now)?;
-        Ok((guest.row.name, id))
+        if let Some(name) = guests::assign_in_tx(c, a, now)? {
+            return Ok(Taken::Assigned(name));
+        }
+        let (guest, job) = queue_clone_in_tx(c, shape, method, purpose, now)?;
+        Ok(Taken::Cloning { guest, job })
     })
 }

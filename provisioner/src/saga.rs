@@ -53,13 +53,12 @@ impl Recorder<'_> {
             status: status.into(),
             detail,
         };
-        jobs::record_step(
-            &mut *self.store.conn()?,
-            self.job_id,
-            self.guest_id,
-            &step,
-            self.clock.now_ms(),
-        )
+        let mut conn = self.store.conn()?;
+        let now = self.clock.now_ms();
+        jobs::record_step(&mut conn, self.job_id, self.guest_id, &step, now)?;
+        // Each recorded step also shows the job's worker is alive, so no
+        // other process takes the job over.
+        jobs::heartbeat_any(&mut conn, self.job_id, now)
     }
 }
 

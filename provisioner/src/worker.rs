@@ -11,13 +11,14 @@ use std::time::Duration;
 use herd_core::clock::SharedClock;
 use herd_core::domain::{GuestName, GuestState};
 use herd_core::store::events::{self, NewEvent, Outcome};
-use herd_core::store::guests::{self, Guest, GuestFilter};
+use herd_core::store::guests::{self, Guest};
 use herd_core::store::jobs::{self, Job};
-use herd_core::store::{batches, lans, Store, StoreError, StoreResult};
+use herd_core::store::{batches, commands, lans, Store, StoreError, StoreResult};
 use rayon::prelude::*;
 
-use crate::backend::{Backend, BackendError, CopyMethod, PowerState, ServiceSpec};
+use crate::backend::{Backend, BackendError, CopyMethod, PowerState, ServiceSpec, ServiceState};
 use crate::batch::{self, BatchContext, BATCH};
+use crate::dispatcher::set_all_services;
 use crate::lifecycle;
 use crate::pool::{self, PoolSettings, PoolShape};
 use crate::saga::{self, SagaError};
@@ -30,6 +31,9 @@ pub const DECOMMISSION: &str = "decommission";
 pub const POOL_REPOPULATE: &str = "pool_repopulate";
 /// End-of-term decommissioning; its `decommission` jobs are listed in params.
 pub const RECLAIM: &str = "reclaim";
+/// How long a booted guest may take to start its enabled services before it
+/// counts as running anyway.
+const SERVICES_SETTLE_MS: i64 = 30_000;
 const KINDS: [&str; 3] = [PROVISION, DECOMMISSION, BATCH];
 
 #[derive(Debug, Clone)]
@@ -112,6 +116,7 @@ impl Worker {
     /// One round of background work: refill the pool, run every job that
     /// can be claimed, and follow booting guests.
     pub fn tick(&self) -> Result<usize, WorkerError> {
+        crate::firewall::expiry::sweep(&mut *self.store.conn()?, self.clock.now_ms())?;
         lifecycle::sweep(
             &mut *self.store.conn()?,
             self.settings.expiry_grace,
@@ -121,7 +126,7 @@ impl Worker {
         let ran = self.drain()?;
         self.follow_repopulates()?;
         self.follow_batches()?;
-        self.follow_boots()?;
+        self.follow_power()?;
         Ok(ran)
     }
 
@@ -375,34 +380,56 @@ impl Worker {
         Ok(())
     }
 
-    /// Assigned guests wait in `starting`: IPL them if nobody has, and call
-    /// them `running` once the hypervisor says so.
-    fn follow_boots(&self) -> Result<(), WorkerError> {
-        let filter = GuestFilter {
-            state: Some(GuestState::Starting),
-            limit: 10_000,
-            ..Default::default()
-        };
-        let (starting, _) = guests::list(&mut *self.store.conn()?, &filter)?;
-        for guest in starting {
-            let Ok(name) = guest.row.name.parse::<GuestName>() else {
+    /// Follows guests through power transitions the hypervisor completes
+    /// on its own time: `starting` → `running` (booting a guest assigned
+    /// from the pool if nobody has), `stopping` → `stopped`; the observed
+    /// service states come along.
+    fn follow_power(&self) -> Result<(), WorkerError> {
+        let mut conn = self.store.conn()?;
+        let moving = guests::in_states(&mut conn, &[GuestState::Starting, GuestState::Stopping])?;
+        for guest in moving {
+            let Ok(name) = guest.name.parse::<GuestName>() else {
                 continue;
             };
-            let power = match self.backend.status(&name) {
-                Ok(s) => s.power,
+            let status = match self.backend.status(&name) {
+                Ok(s) => s,
                 // Still being provisioned by a saga.
                 Err(BackendError::NotFound(_)) => continue,
                 Err(e) => return Err(e.into()),
             };
-            match power {
-                PowerState::LoggedOff => drop(self.backend.ipl(&name)?),
-                PowerState::Running { .. } => guests::set_state(
-                    &mut *self.store.conn()?,
-                    guest.row.id,
-                    GuestState::Running,
-                    self.clock.now_ms(),
-                )?,
-                _ => {}
+            let now = self.clock.now_ms();
+            let (state, services) = match (guest.state.as_str(), status.power) {
+                ("starting", PowerState::LoggedOff) => {
+                    match self.backend.ipl(&name) {
+                        Ok(_) | Err(BackendError::InvalidState { .. }) => {}
+                        Err(e) => return Err(e.into()),
+                    }
+                    continue;
+                }
+                // Running once its enabled services are up (as after the
+                // init scripts), or after a while even if one failed.
+                ("starting", PowerState::Running { since }) => {
+                    let settled = status
+                        .services
+                        .iter()
+                        .all(|s| !s.enabled || s.state == ServiceState::Up);
+                    if !settled && now - since < SERVICES_SETTLE_MS {
+                        continue;
+                    }
+                    (GuestState::Running, Some(status.services))
+                }
+                ("stopping", PowerState::LoggedOff) => (GuestState::Stopped, Some(Vec::new())),
+                _ => continue,
+            };
+            guests::set_state(&mut conn, guest.id, state, now)?;
+            if let Some(observed) = services {
+                let Some(g) = guests::find_by_name(&mut conn, &guest.name)? else {
+                    continue;
+                };
+                set_all_services(&mut conn, &g, "down", now)?;
+                for s in observed.iter().filter(|s| s.state == ServiceState::Up) {
+                    commands::set_service_state(&mut conn, guest.id, &s.name, "up", now)?;
+                }
             }
         }
         Ok(())

@@ -805,6 +805,10 @@ fn repopulate_refills_to_the_target(db: Db) {
         "pool target 4 but {p}; guests {:?}",
         names(&all)
     );
+    assert!(
+        done["started_at"].is_string(),
+        "a finished job without started_at: {done}"
+    );
 }
 
 /// A malformed body is refused, not replaced by the defaults.
@@ -957,10 +961,18 @@ fn two_replicas_never_give_a_guest_twice() {
         return;
     };
     let admin = a.admin_token();
-    // both keepers top up the same pool: it fills to the target, not beyond
-    wait_pool(&a, &admin, 4);
-    let all = list_all(&b, &admin, "");
-    assert_eq!(all.len(), 4, "two keepers overfilled the pool: {all:?}");
+    // both keepers top up the same pool: it should fill to the target, not
+    // beyond (checked at the end, so that the race below runs either way)
+    let filled = a.wait_for("the pool to fill", SETTLE, || {
+        let p = pool(&a, &admin);
+        (p["available"].as_u64() >= Some(4) && p["provisioning"] == 0).then_some(p)
+    });
+    let pooled = list_all(&b, &admin, "");
+    assert_eq!(
+        filled["available"].as_u64(),
+        Some(pooled.len() as u64),
+        "{filled} {pooled:?}"
+    );
     set_pool(&b, &admin, 0, "flashcopy");
 
     let tokens: Vec<(String, String)> = TEN_USERS
@@ -972,7 +984,7 @@ fn two_replicas_never_give_a_guest_twice() {
         })
         .collect();
     let results = race(&[&a, &b], &tokens);
-    check_race(&a, &admin, &results, 4);
+    check_race(&a, &admin, &results, pooled.len());
 
     // each guest made once on the shared hypervisor
     let zvm = a.zvm_state();
@@ -982,6 +994,12 @@ fn two_replicas_never_give_a_guest_twice() {
     for (_, _, name) in &results {
         wait_running(&b, &admin, name);
     }
+    assert_eq!(
+        pooled.len(),
+        4,
+        "two keepers overfilled a pool of target 4: {:?}",
+        names(&pooled)
+    );
     drop(b);
 }
 
@@ -1000,11 +1018,19 @@ fn killed_server_resumes_its_clones(db: Db) {
     };
     let admin = srv.admin_token();
     set_pool(&srv, &admin, 8, "ddr");
-    // kill while clones are queued or running
-    let at_kill = srv.wait_for("clones to start", SETTLE, || {
+    // kill after the first clone is done, while others are queued or
+    // being copied
+    let deadline = Instant::now() + SETTLE;
+    let at_kill = loop {
         let p = pool(&srv, &admin);
-        (p["provisioning"].as_u64() > Some(0)).then_some(p)
-    });
+        if p["available"].as_u64() >= Some(1) && p["provisioning"].as_u64() >= Some(1) {
+            break p;
+        }
+        assert!(
+            p["available"].as_u64() < Some(8) && Instant::now() < deadline,
+            "no moment with clones both done and pending: {p}"
+        );
+    };
     srv.kill();
     println!("killed with the pool at {at_kill}");
 

@@ -11,7 +11,7 @@ use herd_core::store::guests::{
     self, AssignError, Assignment, Guest as GuestRecord, GuestFilter, GuestUpdate,
 };
 use herd_core::store::{catalog, jobs, lans, users, AnyConnection};
-use herd_provisioner::pool::{self, CloneFor, PoolSettings};
+use herd_provisioner::pool::{self, CloneFor, PoolSettings, Taken};
 use herd_provisioner::worker::DECOMMISSION;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -206,9 +206,10 @@ pub struct ProvisioningStarted {
 pub async fn request_guest(
     state: web::Data<AppState>,
     caller: Caller,
-    body: Option<web::Json<GuestRequest>>,
+    body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
-    let body = body.map(web::Json::into_inner).unwrap_or_default();
+    // The body may be left out entirely; when present it must be valid.
+    let body: GuestRequest = crate::app::optional_json(&body)?;
     let now = state.now_ms();
     let lifetime = Duration::from_secs(u64::from(state.settings.guest_lifetime_days) * 86_400);
     let mut shape = state.pool_shape.clone();
@@ -236,33 +237,30 @@ pub async fn request_guest(
                 expires_at: after(now, lifetime),
                 next_state: GuestState::Starting,
             };
-            let assigned = guests::assign_from_pool(c, &a, now).map_err(|e| match e {
-                AssignError::OverQuota { used, max } => ApiError::Conflict(format!(
-                    "{} already has {used} of {max} guests; decommission one first",
-                    owner.username
-                )),
-                AssignError::Store(e) => e.into(),
-            })?;
-            let outcome = match assigned {
-                Some(name) => {
+            let method = PoolSettings::load(c, defaults)?.copy_method;
+            let purpose = CloneFor {
+                owner_id: Some(owner.id),
+                requested_by: Some(caller.user.id),
+                expires_at: Some(after(now, lifetime)),
+            };
+            let taken =
+                pool::take_or_clone(c, &a, &shape, method, purpose, now).map_err(|e| match e {
+                    AssignError::OverQuota { used, max } => ApiError::Conflict(format!(
+                        "{} already has {used} of {max} guests; decommission one first",
+                        owner.username
+                    )),
+                    AssignError::Store(e) => crate::problem::capacity_error(e),
+                })?;
+            let outcome = match taken {
+                Taken::Assigned(name) => {
                     Requested::Assigned(guests::find_by_name(c, &name)?.ok_or_else(|| {
                         ApiError::Internal(format!("assigned guest {name} vanished"))
                     })?)
                 }
-                None => {
-                    let method = PoolSettings::load(c, defaults)?.copy_method;
-                    let purpose = CloneFor {
-                        owner_id: Some(owner.id),
-                        requested_by: Some(caller.user.id),
-                        expires_at: Some(after(now, lifetime)),
-                    };
-                    let (guest, job) = pool::queue_clone(c, &shape, method, purpose, now)
-                        .map_err(crate::problem::capacity_error)?;
-                    Requested::Cloning(ProvisioningStarted {
-                        guest,
-                        job: created_job(c, job)?,
-                    })
-                }
+                Taken::Cloning { guest, job } => Requested::Cloning(ProvisioningStarted {
+                    guest,
+                    job: created_job(c, job)?,
+                }),
             };
             let target = match &outcome {
                 Requested::Assigned(g) => g.row.name.clone(),

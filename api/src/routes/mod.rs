@@ -4,11 +4,15 @@ mod audit;
 pub mod auth;
 pub mod batches;
 pub mod catalog;
+pub mod dns;
+pub mod events;
+pub mod firewall;
 pub mod guests;
 pub mod jobs;
 pub mod lans;
 pub mod me;
 pub mod pool;
+pub mod services;
 pub mod system;
 
 use actix_web::web;
@@ -58,6 +62,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(batches::cancel_batch)
         .service(batches::retry_batch)
         .service(batches::reclaim)
+        .service(services::list_services)
+        .service(services::patch_service)
+        .service(services::service_action)
+        .service(services::power)
+        .service(services::get_command)
+        .service(events::list_events)
+        .service(dns::zone)
+        .service(firewall::get_policy)
+        .service(firewall::list_guest_leases)
+        .service(firewall::open_lease)
+        .service(firewall::list_leases)
+        .service(firewall::close_lease)
+        .service(firewall::renew_lease)
+        .service(firewall::ruleset)
         .service(jobs::list_jobs)
         .service(jobs::get_job);
 }

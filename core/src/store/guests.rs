@@ -396,7 +396,8 @@ pub fn assign_from_pool(
     write_tx(conn, |c| assign_in_tx(c, a, now))
 }
 
-fn assign_in_tx(
+/// [`assign_from_pool`] inside the caller's write transaction.
+pub fn assign_in_tx(
     c: &mut AnyConnection,
     a: &Assignment,
     now: Millis,

@@ -172,6 +172,11 @@ pub fn finish(
     error: Option<&str>,
     now: Millis,
 ) -> StoreResult<()> {
+    // A job settled without being claimed (a refill, a cancelled batch)
+    // still gets a start.
+    diesel::update(jobs::table.find(id).filter(jobs::started_at.is_null()))
+        .set(jobs::started_at.eq(now))
+        .execute(conn)?;
     diesel::update(jobs::table.find(id))
         .set((
             jobs::status.eq(status),

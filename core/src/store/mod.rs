@@ -5,10 +5,12 @@
 
 pub mod batches;
 pub mod catalog;
+pub mod commands;
 pub mod events;
 pub mod guests;
 pub mod jobs;
 pub mod lans;
+pub mod leases;
 pub mod login_failures;
 pub mod schema;
 pub mod seed;
@@ -188,6 +190,17 @@ impl Store {
 pub mod test_db;
 #[cfg(test)]
 mod tests;
+
+/// Holds `key` until the surrounding transaction ends, so that work of
+/// this kind runs one at a time across processes. PostgreSQL only: on
+/// SQLite, [`write_tx`]'s `IMMEDIATE` transaction already serialises
+/// writers.
+pub fn serialize_in_tx(conn: &mut AnyConnection, key: i64) -> StoreResult<()> {
+    if let AnyConnection::Postgresql(pg) = conn {
+        pg.batch_execute(&format!("SELECT pg_advisory_xact_lock({key})"))?;
+    }
+    Ok(())
+}
 
 /// Runs `work` in one write transaction. On SQLite it begins `IMMEDIATE`, so
 /// the write lock is taken up front and a concurrent writer waits (busy

@@ -3,5 +3,7 @@
 //! parsed them again.
 
 pub mod grammar;
+mod runner;
 
 pub use grammar::{Command, CommandOp, GrammarError};
+pub use runner::{set_all_services, Dispatcher};

@@ -2,6 +2,7 @@
 //! what may be opened, and the nftables ruleset rendered from open leases.
 //! Pure functions of their inputs; the API reads the rows and serves the text.
 
+pub mod expiry;
 pub mod policy;
 pub mod ruleset;
 

@@ -2,3 +2,4 @@
 
 mod guests;
 mod invariants;
+mod leases;

@@ -1,0 +1,503 @@
+//! Firewall leases (SPEC §1, §4, §5): what may be opened, a guest's open
+//! ports, opening, closing and renewing them, and the nftables ruleset the
+//! central router loads.
+//!
+//! A lease past its `expires_at` is closed for every answer here from that
+//! millisecond on, even before the background sweep records it as expired:
+//! lists leave it out, it can be neither closed nor renewed (`404`), and the
+//! ruleset no longer opens it.
+
+use std::net::Ipv4Addr;
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
+use herd_core::clock::{after, rfc3339, Millis};
+use herd_core::domain::{Cidr, Port, Protocol, Role};
+use herd_core::store::events::Outcome;
+use herd_core::store::lans;
+use herd_core::store::leases::{self, Lease as LeaseRecord, NewLease, OpenError};
+use herd_provisioner::firewall::{
+    render_ruleset, ruleset_etag, FirewallPolicy, PolicyViolation, PortRange, RenderedLease,
+};
+use ipnet::Ipv4Net;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+use utoipa::ToSchema;
+
+use super::audit::audit;
+use super::guests::{load_guest, Access};
+use super::Page;
+use crate::auth::Caller;
+use crate::problem::{ApiError, ApiResult, Problem};
+use crate::state::AppState;
+
+#[derive(Serialize, ToSchema)]
+pub struct Lease {
+    pub id: i64,
+    #[schema(example = "LX000042")]
+    pub guest: String,
+    pub protocol: Protocol,
+    #[schema(example = 8080, minimum = 1, maximum = 65535)]
+    pub port: u16,
+    /// Who may connect; `null` is anyone.
+    #[schema(example = "192.0.2.0/24")]
+    pub source_cidr: Option<String>,
+    /// When the port closes (RFC 3339 UTC).
+    pub expires_at: String,
+    /// Seconds until `expires_at` by the server's clock, rounded up.
+    #[schema(example = 5400)]
+    pub remaining_seconds: i64,
+    pub created_at: String,
+    /// Who opened it.
+    #[schema(example = "alice")]
+    pub opened_by: Option<String>,
+}
+
+fn lease_view(l: LeaseRecord, now: Millis) -> Lease {
+    let remaining_ms = (l.expires_at - now).max(0);
+    Lease {
+        id: l.id,
+        guest: l.guest,
+        protocol: l.protocol,
+        port: l.port.get(),
+        source_cidr: l.source.map(|c| c.to_string()),
+        expires_at: rfc3339(l.expires_at),
+        remaining_seconds: (remaining_ms + 999) / 1000,
+        created_at: rfc3339(l.created_at),
+        opened_by: l.opened_by,
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PortRangeView {
+    #[schema(example = 1024)]
+    pub start: u16,
+    #[schema(example = 65535)]
+    pub end: u16,
+}
+
+/// What may be opened, and for how long.
+#[derive(Serialize, ToSchema)]
+pub struct Policy {
+    /// tcp ports that may be opened (inclusive ranges).
+    pub tcp: Vec<PortRangeView>,
+    /// udp ports that may be opened (inclusive ranges).
+    pub udp: Vec<PortRangeView>,
+    /// Duration of a lease when none is asked.
+    #[schema(example = 90)]
+    pub default_minutes: u32,
+    /// Longest lease; renewals are shortened to it.
+    #[schema(example = 480)]
+    pub max_minutes: u32,
+    /// Open ports per guest at a time.
+    #[schema(example = 5)]
+    pub max_open_per_guest: u32,
+}
+
+fn policy_view(p: &FirewallPolicy) -> Policy {
+    let ranges = |proto| {
+        p.allowed(proto)
+            .iter()
+            .map(|r: &PortRange| PortRangeView {
+                start: r.start().get(),
+                end: r.end().get(),
+            })
+            .collect()
+    };
+    Policy {
+        tcp: ranges(Protocol::Tcp),
+        udp: ranges(Protocol::Udp),
+        default_minutes: p.default_minutes(),
+        max_minutes: p.max_minutes(),
+        max_open_per_guest: p.max_open_per_guest(),
+    }
+}
+
+fn violation(v: PolicyViolation) -> ApiError {
+    ApiError::Unprocessable(v.to_string())
+}
+
+/// A requested duration: absent means the default; zero or less is the
+/// policy's "at least 1 minute" refusal; anything huge is "too long".
+fn minutes(requested: Option<i64>) -> ApiResult<Option<u32>> {
+    match requested {
+        None => Ok(None),
+        Some(m) if m <= 0 => Err(violation(PolicyViolation::ZeroDuration)),
+        Some(m) => Ok(Some(u32::try_from(m).unwrap_or(u32::MAX))),
+    }
+}
+
+fn expiry(now: Millis, minutes: u32) -> Millis {
+    after(now, Duration::from_secs(u64::from(minutes) * 60))
+}
+
+/// The firewall policy: which ports may be opened and for how long.
+#[utoipa::path(get, path = "/api/v1/firewall/policy", tag = "firewall", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The policy", body = Policy),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[get("/api/v1/firewall/policy")]
+pub async fn get_policy(state: web::Data<AppState>, _caller: Caller) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(policy_view(&state.firewall)))
+}
+
+/// A guest's open ports, oldest first.
+#[utoipa::path(get, path = "/api/v1/guests/{name}/firewall/leases", tag = "firewall", security(("bearer" = [])),
+    params(("name" = String, Path, description = "Guest name")),
+    responses(
+        (status = 200, description = "Open leases", body = Page<Lease>),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Staff may not manage other users' openings", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such guest (or not yours)", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[get("/api/v1/guests/{name}/firewall/leases")]
+pub async fn list_guest_leases(
+    state: web::Data<AppState>,
+    caller: Caller,
+    name: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let now = state.now_ms();
+    let rows = state
+        .db(move |c| {
+            let guest = load_guest(c, &caller, &name, Access::Change)?;
+            Ok(leases::list_open_for_guest(c, guest.row.id, now)?)
+        })
+        .await?;
+    let items = rows.into_iter().map(|l| lease_view(l, now)).collect();
+    Ok(HttpResponse::Ok().json(Page::complete(items)))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OpenLease {
+    /// `tcp` or `udp`.
+    #[schema(value_type = Protocol)]
+    pub protocol: String,
+    /// Within the policy's ranges for the protocol.
+    #[schema(example = 8080, minimum = 1, maximum = 65535)]
+    pub port: i64,
+    /// Default: the policy's `default_minutes`; at most `max_minutes`.
+    #[schema(example = 90)]
+    pub duration_minutes: Option<i64>,
+    /// IPv4 network (or single address) allowed to connect; default: anyone.
+    #[schema(example = "192.0.2.0/24")]
+    pub source_cidr: Option<String>,
+}
+
+/// Checked against the policy before the guest's own limits.
+struct Opening {
+    protocol: Protocol,
+    port: Port,
+    minutes: u32,
+    source: Option<Cidr>,
+}
+
+fn check_opening(policy: &FirewallPolicy, body: &OpenLease) -> ApiResult<Opening> {
+    let protocol: Protocol = body
+        .protocol
+        .parse()
+        .map_err(|e: herd_core::domain::InvalidProtocol| ApiError::Unprocessable(e.to_string()))?;
+    let port = Port::try_from(body.port).map_err(|e| ApiError::Unprocessable(e.to_string()))?;
+    let minutes = policy
+        .check(protocol, port, minutes(body.duration_minutes)?)
+        .map_err(violation)?;
+    let source = body
+        .source_cidr
+        .as_deref()
+        .map(|s| {
+            s.parse::<Cidr>()
+                .map_err(|e| ApiError::Unprocessable(format!("source_cidr: {e}")))
+        })
+        .transpose()?;
+    policy.check_source(source.as_ref()).map_err(violation)?;
+    Ok(Opening {
+        protocol,
+        port,
+        minutes,
+        source,
+    })
+}
+
+/// Open a port to a guest until `expires_at`.
+#[utoipa::path(post, path = "/api/v1/guests/{name}/firewall/leases", tag = "firewall", request_body = OpenLease, security(("bearer" = [])),
+    params(("name" = String, Path, description = "Guest name")),
+    responses(
+        (status = 201, description = "The port is open", body = Lease),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Staff may not manage other users' openings", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such guest (or not yours)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "This protocol and port are already open, or the guest is being decommissioned", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Outside the policy (port, duration, source) or too many open ports; the detail says which", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[post("/api/v1/guests/{name}/firewall/leases")]
+pub async fn open_lease(
+    state: web::Data<AppState>,
+    caller: Caller,
+    name: web::Path<String>,
+    body: web::Json<OpenLease>,
+) -> ApiResult<HttpResponse> {
+    let body = body.into_inner();
+    let now = state.now_ms();
+    let policy = state.firewall.clone();
+    let lease = state
+        .db(move |c| {
+            let guest = load_guest(c, &caller, &name, Access::Change)?;
+            let o = check_opening(&policy, &body)?;
+            let name = guest.row.name.clone();
+            let new = NewLease {
+                guest_id: guest.row.id,
+                protocol: o.protocol,
+                port: o.port,
+                source: o.source.as_ref(),
+                opened_by: Some(caller.user.id),
+                expires_at: expiry(now, o.minutes),
+            };
+            let lease =
+                leases::open(c, &new, policy.max_open_per_guest(), now).map_err(|e| match e {
+                    OpenError::AlreadyOpen { protocol, port } => ApiError::Conflict(format!(
+                        "{protocol}/{port} is already open on {name}; renew that lease instead"
+                    )),
+                    OpenError::TooManyOpen { open } => {
+                        violation(policy.check_open_count(open).err().unwrap_or(
+                            PolicyViolation::TooManyOpen {
+                                max: policy.max_open_per_guest(),
+                            },
+                        ))
+                    }
+                    OpenError::GuestUnavailable(why) => {
+                        ApiError::Conflict(format!("{name} is {why}: no new openings"))
+                    }
+                    OpenError::Store(e) => e.into(),
+                })?;
+            let from = lease
+                .source
+                .map_or_else(|| "anywhere".to_owned(), |s| s.to_string());
+            let detail = format!(
+                "lease {}: {}/{} from {from} for {} minutes",
+                lease.id, lease.protocol, lease.port, o.minutes
+            );
+            audit(
+                c,
+                &caller,
+                "firewall.lease.open",
+                Some(&name),
+                Outcome::Success,
+                Some(&detail),
+                now,
+            )?;
+            Ok(lease)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(lease_view(lease, now)))
+}
+
+/// The lease, if the caller may change it and it is still open.
+fn load_open_lease(
+    c: &mut herd_core::store::AnyConnection,
+    caller: &Caller,
+    id: i64,
+    now: Millis,
+) -> ApiResult<LeaseRecord> {
+    let not_found = || ApiError::NotFound(format!("no open lease {id}"));
+    let lease = leases::find(c, id)?.ok_or_else(not_found)?;
+    // Another student's lease is as unknown as its guest.
+    load_guest(c, caller, &lease.guest, Access::Change).map_err(|e| match e {
+        ApiError::NotFound(_) => not_found(),
+        other => other,
+    })?;
+    if !lease.is_open(now) {
+        return Err(not_found());
+    }
+    Ok(lease)
+}
+
+/// Close a lease before its time.
+#[utoipa::path(delete, path = "/api/v1/firewall/leases/{id}", tag = "firewall", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Lease id")),
+    responses(
+        (status = 204, description = "Closed"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Staff may not manage other users' openings", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such lease, not yours, or not open any more (closed or expired)", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[delete("/api/v1/firewall/leases/{id}")]
+pub async fn close_lease(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    let now = state.now_ms();
+    state
+        .db(move |c| {
+            let lease = load_open_lease(c, &caller, id, now)?;
+            leases::close(c, id, now)?
+                .ok_or_else(|| ApiError::NotFound(format!("no open lease {id}")))?;
+            let detail = format!("lease {id}: {}/{}", lease.protocol, lease.port);
+            audit(
+                c,
+                &caller,
+                "firewall.lease.close",
+                Some(&lease.guest),
+                Outcome::Success,
+                Some(&detail),
+                now,
+            )?;
+            Ok(())
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RenewLease {
+    /// From now; default: the policy's `default_minutes`. More than
+    /// `max_minutes` is shortened to it.
+    #[schema(example = 90)]
+    pub duration_minutes: Option<i64>,
+}
+
+/// Extend an open lease: it then ends `duration_minutes` from now (capped
+/// at the policy's maximum).
+#[utoipa::path(post, path = "/api/v1/firewall/leases/{id}/renew", tag = "firewall", request_body(content = Option<RenewLease>, description = "Optional; `{}` or no body renews for the default duration"), security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Lease id")),
+    responses(
+        (status = 200, description = "The renewed lease", body = Lease),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Staff may not manage other users' openings", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such lease, not yours, or not open any more (closed or expired)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid duration", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[post("/api/v1/firewall/leases/{id}/renew")]
+pub async fn renew_lease(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+    body: Option<web::Json<RenewLease>>,
+) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    let body = body.map(web::Json::into_inner).unwrap_or_default();
+    let now = state.now_ms();
+    let policy = state.firewall.clone();
+    let lease = state
+        .db(move |c| {
+            let lease = load_open_lease(c, &caller, id, now)?;
+            let minutes = policy
+                .renewal_minutes(minutes(body.duration_minutes)?)
+                .map_err(violation)?;
+            let renewed = leases::renew(c, id, expiry(now, minutes), now)?
+                .ok_or_else(|| ApiError::NotFound(format!("no open lease {id}")))?;
+            let detail = format!(
+                "lease {id}: {}/{} for {minutes} more minutes",
+                lease.protocol, lease.port
+            );
+            audit(
+                c,
+                &caller,
+                "firewall.lease.renew",
+                Some(&lease.guest),
+                Outcome::Success,
+                Some(&detail),
+                now,
+            )?;
+            Ok(renewed)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(lease_view(lease, now)))
+}
+
+/// Every open lease, oldest first.
+#[utoipa::path(get, path = "/api/v1/firewall/leases", tag = "firewall", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "All open leases", body = Page<Lease>),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Admins only", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[get("/api/v1/firewall/leases")]
+pub async fn list_leases(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
+    caller.require(Role::Admin)?;
+    let now = state.now_ms();
+    let rows = state.db(move |c| Ok(leases::list_open(c, now)?)).await?;
+    let items = rows.into_iter().map(|l| lease_view(l, now)).collect();
+    Ok(HttpResponse::Ok().json(Page::complete(items)))
+}
+
+/// The nftables ruleset for the central router: every guest LAN guarded,
+/// every open lease let through. Load it with `nft -f`; poll with
+/// `If-None-Match` and reload only on `200`.
+#[utoipa::path(get, path = "/api/v1/firewall/ruleset", tag = "firewall", security(("bearer" = [])),
+    params(("If-None-Match" = Option<String>, Header, description = "The ETag of the ruleset you have; `304` if it is still current")),
+    responses(
+        (status = 200, description = "The ruleset, for `nft -f`", body = String, content_type = "text/plain",
+            headers(("ETag" = String, description = "`\"<sha256 of the body in hex>\"`"))),
+        (status = 304, description = "Unchanged since the ETag given in `If-None-Match`",
+            headers(("ETag" = String, description = "The current ETag"))),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Admins only", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[get("/api/v1/firewall/ruleset")]
+pub async fn ruleset(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+) -> ApiResult<HttpResponse> {
+    caller.require(Role::Admin)?;
+    let now = state.now_ms();
+    let (lans, open) = state
+        .db(move |c| Ok((lans::list_with_use(c)?, leases::list_open(c, now)?)))
+        .await?;
+    let mut networks = Vec::with_capacity(lans.len());
+    for l in &lans {
+        let net: Ipv4Net = l.lan.cidr.parse().map_err(|e| {
+            ApiError::Internal(format!(
+                "LAN {} has the unusable CIDR {}: {e}",
+                l.lan.name, l.lan.cidr
+            ))
+        })?;
+        networks.push(net);
+    }
+    let rendered: Vec<RenderedLease> = open
+        .into_iter()
+        .filter_map(|l| {
+            // Retiring a guest closes its leases before its address goes,
+            // so an open lease always has one; skip rather than fail.
+            let address: Ipv4Addr = l.address.as_deref()?.parse().ok()?;
+            Some(RenderedLease {
+                lease_id: l.id,
+                guest: l.guest.parse().ok()?,
+                address,
+                protocol: l.protocol,
+                port: l.port,
+                source: l.source,
+                expires_at: l.expires_at,
+            })
+        })
+        .collect();
+    let text = render_ruleset(&networks, &rendered);
+    let etag = format!("\"{}\"", ruleset_etag(&text));
+    let etag_value = HeaderValue::from_str(&etag)
+        .map_err(|e| ApiError::Internal(format!("ETag header: {e}")))?;
+    if matches_etag(&req, &etag) {
+        return Ok(HttpResponse::NotModified()
+            .insert_header((header::ETAG, etag_value))
+            .finish());
+    }
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .insert_header((header::ETAG, etag_value))
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .body(text))
+}
+
+/// `If-None-Match` per RFC 9110 §13.1.2: `*`, or a list of (weakly compared)
+/// entity tags, possibly over several header lines.
+fn matches_etag(req: &HttpRequest, etag: &str) -> bool {
+    req.headers()
+        .get_all(header::IF_NONE_MATCH)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == etag)
+}

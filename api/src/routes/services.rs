@@ -1,0 +1,324 @@
+//! A guest's services (`/api/v1/guests/{name}/services…`), power, and the
+//! commands they become (`/api/v1/commands/{id}`). The web side only
+//! records commands in the fixed language; the dispatcher acts (SPEC §3).
+
+use actix_web::{get, patch, post, web, HttpResponse};
+use herd_core::clock::rfc3339;
+use herd_core::domain::{GuestName, Role, ServiceAction, ServiceName};
+use herd_core::store::commands::{self, CommandRow};
+use herd_core::store::events::Outcome;
+use herd_core::store::guests::{self, Guest as GuestRecord};
+use herd_core::store::AnyConnection;
+use herd_provisioner::dispatcher::{Command, CommandOp};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::audit::audit;
+use super::guests::{load_guest, Access};
+use super::Page;
+use crate::auth::Caller;
+use crate::problem::{ApiError, ApiResult, Problem};
+use crate::state::AppState;
+
+#[derive(Serialize, ToSchema)]
+pub struct GuestService {
+    #[schema(example = "apache")]
+    pub name: String,
+    pub priority: i32,
+    /// Started at boot.
+    pub enabled: bool,
+    /// Last observed: `up | down | unknown`.
+    #[schema(example = "up")]
+    pub state: String,
+}
+
+fn services_of(c: &mut AnyConnection, guest_id: i64) -> ApiResult<Vec<GuestService>> {
+    Ok(guests::services(c, guest_id)?
+        .into_iter()
+        .map(|(s, enabled, state)| GuestService {
+            name: s.name,
+            priority: s.priority,
+            enabled,
+            state,
+        })
+        .collect())
+}
+
+/// The catalog's services on this guest, with boot-time enablement and state.
+#[utoipa::path(get, path = "/api/v1/guests/{name}/services", tag = "services", security(("bearer" = [])),
+    params(("name" = String, Path, description = "Guest name")),
+    responses(
+        (status = 200, description = "Services by priority", body = Page<GuestService>),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such guest (or not yours)", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[get("/api/v1/guests/{name}/services")]
+pub async fn list_services(
+    state: web::Data<AppState>,
+    caller: Caller,
+    name: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let items = state
+        .db(move |c| {
+            let guest = load_guest(c, &caller, &name, Access::View)?;
+            services_of(c, guest.row.id)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(Page::complete(items)))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServicePatch {
+    /// Start at boot.
+    pub enabled: bool,
+}
+
+fn parse_service(name: &str) -> ApiResult<ServiceName> {
+    name.parse()
+        .map_err(|_| ApiError::NotFound(format!("no service named {name}")))
+}
+
+fn find_service(
+    c: &mut AnyConnection,
+    guest_id: i64,
+    service: &ServiceName,
+) -> ApiResult<GuestService> {
+    services_of(c, guest_id)?
+        .into_iter()
+        .find(|s| s.name == service.as_str())
+        .ok_or_else(|| ApiError::NotFound(format!("no service named {service} in the catalog")))
+}
+
+/// Enable or disable a service at boot (takes effect at the next IPL).
+#[utoipa::path(patch, path = "/api/v1/guests/{name}/services/{service}", tag = "services", request_body = ServicePatch, security(("bearer" = [])),
+    params(("name" = String, Path, description = "Guest name"), ("service" = String, Path, description = "Catalog service")),
+    responses(
+        (status = 200, description = "The service", body = GuestService),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Staff may not change other users' guests", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such guest or service", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid body", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[patch("/api/v1/guests/{name}/services/{service}")]
+pub async fn patch_service(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+    body: web::Json<ServicePatch>,
+) -> ApiResult<HttpResponse> {
+    let (name, service) = path.into_inner();
+    let service = parse_service(&service)?;
+    let (enabled, now) = (body.enabled, state.now_ms());
+    let view = state
+        .db(move |c| {
+            let guest = load_guest(c, &caller, &name, Access::Change)?;
+            find_service(c, guest.row.id, &service)?;
+            commands::set_service_enabled(c, guest.row.id, service.as_str(), enabled, now)?;
+            let detail = format!("{service} enabled={enabled}");
+            audit(
+                c,
+                &caller,
+                "service.enable",
+                Some(&guest.row.name),
+                Outcome::Success,
+                Some(&detail),
+                now,
+            )?;
+            find_service(c, guest.row.id, &service)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceActionRequest {
+    /// `start | stop | restart`
+    #[schema(value_type = String, example = "restart")]
+    pub action: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CommandView {
+    pub command_id: i64,
+    /// The command as recorded, e.g. `LX000042 SERVICE apache RESTART`.
+    pub text: String,
+    /// `queued | dispatched | succeeded | failed`
+    pub status: String,
+    pub result: Option<String>,
+    pub created_at: String,
+    pub dispatched_at: Option<String>,
+    pub finished_at: Option<String>,
+}
+
+fn command_view(r: CommandRow) -> CommandView {
+    CommandView {
+        command_id: r.id,
+        text: r.text,
+        status: r.status,
+        result: r.result,
+        created_at: rfc3339(r.created_at),
+        dispatched_at: r.dispatched_at.map(rfc3339),
+        finished_at: r.finished_at.map(rfc3339),
+    }
+}
+
+/// Records commands for the dispatcher (after `check` accepts the guest)
+/// and wakes it; answers the last command.
+async fn submit<F>(
+    state: &AppState,
+    caller: Caller,
+    name: String,
+    ops: Vec<CommandOp>,
+    check: F,
+) -> ApiResult<CommandView>
+where
+    F: FnOnce(&mut AnyConnection, &GuestRecord) -> ApiResult<()> + Send + 'static,
+{
+    let now = state.now_ms();
+    let view = state
+        .db(move |c| {
+            let guest = load_guest(c, &caller, &name, Access::View)?;
+            check(c, &guest)?;
+            let guest_name: GuestName = guest
+                .row
+                .name
+                .parse()
+                .map_err(|e| ApiError::Internal(format!("{e}")))?;
+            let mut last = None;
+            for op in ops {
+                let text = Command {
+                    guest: guest_name.clone(),
+                    op,
+                }
+                .to_string();
+                last = Some(commands::insert(
+                    c,
+                    guest.row.id,
+                    Some(caller.user.id),
+                    &text,
+                    now,
+                )?);
+                audit(
+                    c,
+                    &caller,
+                    "command",
+                    Some(&guest.row.name),
+                    Outcome::Success,
+                    Some(&text),
+                    now,
+                )?;
+            }
+            let id = last.ok_or_else(|| ApiError::Internal("no command to record".into()))?;
+            let row = commands::find(c, id)?
+                .ok_or_else(|| ApiError::Internal("command vanished".into()))?;
+            Ok(command_view(row))
+        })
+        .await?;
+    state.dispatch_wake.notify();
+    Ok(view)
+}
+
+/// Start, stop or restart a service now, through the command channel.
+#[utoipa::path(post, path = "/api/v1/guests/{name}/services/{service}/actions", tag = "services", request_body = ServiceActionRequest, security(("bearer" = [])),
+    params(("name" = String, Path, description = "Guest name"), ("service" = String, Path, description = "Catalog service")),
+    responses(
+        (status = 202, description = "Command queued; follow it at /api/v1/commands/{id}", body = CommandView),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such guest or service", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Action is not start, stop or restart", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[post("/api/v1/guests/{name}/services/{service}/actions")]
+pub async fn service_action(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+    body: web::Json<ServiceActionRequest>,
+) -> ApiResult<HttpResponse> {
+    let (name, service) = path.into_inner();
+    let action = ServiceAction::ALL
+        .into_iter()
+        .find(|a| a.as_str() == body.action)
+        .ok_or_else(|| {
+            ApiError::Unprocessable(format!(
+                "action `{}` is not one of start, stop, restart",
+                body.action
+            ))
+        })?;
+    let service = parse_service(&service)?;
+    let known = service.clone();
+    let op = CommandOp::Service {
+        name: service,
+        action,
+    };
+    let view = submit(&state, caller, name, vec![op], move |c, g| {
+        find_service(c, g.row.id, &known).map(drop)
+    })
+    .await?;
+    Ok(HttpResponse::Accepted().json(view))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PowerRequest {
+    /// `start | stop | restart | force_off`
+    #[schema(value_type = String, example = "start")]
+    pub action: String,
+}
+
+/// Power a guest on or off through the command channel: `start` (IPL),
+/// `stop` (graceful HALT), `restart` (HALT, then IPL), `force_off` (FORCE).
+#[utoipa::path(post, path = "/api/v1/guests/{name}/power", tag = "guests", request_body = PowerRequest, security(("bearer" = [])),
+    params(("name" = String, Path, description = "Guest name")),
+    responses(
+        (status = 202, description = "Command queued (for restart: the IPL that follows the HALT)", body = CommandView),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such guest (or not yours)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Unknown action", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[post("/api/v1/guests/{name}/power")]
+pub async fn power(
+    state: web::Data<AppState>,
+    caller: Caller,
+    name: web::Path<String>,
+    body: web::Json<PowerRequest>,
+) -> ApiResult<HttpResponse> {
+    let ops = match body.action.as_str() {
+        "start" => vec![CommandOp::Ipl],
+        "stop" => vec![CommandOp::Halt],
+        "restart" => vec![CommandOp::Halt, CommandOp::Ipl],
+        "force_off" => vec![CommandOp::Force],
+        other => {
+            return Err(ApiError::Unprocessable(format!(
+                "action `{other}` is not one of start, stop, restart, force_off"
+            )))
+        }
+    };
+    let view = submit(&state, caller, name.into_inner(), ops, |_, _| Ok(())).await?;
+    Ok(HttpResponse::Accepted().json(view))
+}
+
+/// A command's status and result.
+#[utoipa::path(get, path = "/api/v1/commands/{id}", tag = "services", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Command id")),
+    responses(
+        (status = 200, description = "The command", body = CommandView),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such command (or not yours)", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[get("/api/v1/commands/{id}")]
+pub async fn get_command(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    let row = state.db(move |c| Ok(commands::find(c, id)?)).await?;
+    let visible =
+        |r: &CommandRow| caller.user.role == Role::Admin || r.requested_by == Some(caller.user.id);
+    let row = row
+        .filter(visible)
+        .ok_or_else(|| ApiError::NotFound(format!("no command {id}")))?;
+    Ok(HttpResponse::Ok().json(command_view(row)))
+}
