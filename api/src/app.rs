@@ -11,6 +11,7 @@ use herd_core::store::{seed, Store};
 use herd_provisioner::backend::sim::{SimBackend, SimSettings};
 use herd_provisioner::backend::{Backend, CopyMethod};
 use herd_provisioner::dispatcher::Dispatcher;
+use herd_provisioner::monitor::MonitorSettings;
 use herd_provisioner::pool::{PoolSettings, PoolShape};
 use herd_provisioner::wake::Wake;
 use herd_provisioner::worker::{Worker, WorkerSettings};
@@ -126,6 +127,11 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
             pool_shape: pool_shape.clone(),
             guest_lifetime: Duration::from_secs(u64::from(settings.guest_lifetime_days) * 86_400),
             expiry_grace: Duration::from_secs(u64::from(settings.guest_expiry_grace_days) * 86_400),
+            monitor: MonitorSettings {
+                unresponsive_after: Duration::from_secs(settings.monitor_unresponsive_seconds),
+                halt_grace: Duration::from_secs(settings.monitor_halt_grace_seconds),
+                service_retry: Duration::from_secs(settings.monitor_service_retry_seconds),
+            },
         };
         let worker = Worker::new(
             store.clone(),

@@ -65,6 +65,9 @@ pub struct Settings {
     pub guest_memory_mb: u32,
     pub guest_lifetime_days: u32,
     pub guest_expiry_grace_days: u32,
+    pub monitor_unresponsive_seconds: u64,
+    pub monitor_halt_grace_seconds: u64,
+    pub monitor_service_retry_seconds: u64,
     pub pool_target_size: u32,
     #[serde(deserialize_with = "lenient::string")]
     pub pool_copy_method: String,
@@ -117,6 +120,9 @@ impl Default for Settings {
             guest_memory_mb: 64,
             guest_lifetime_days: 5 * 365,
             guest_expiry_grace_days: 14,
+            monitor_unresponsive_seconds: 300,
+            monitor_halt_grace_seconds: 120,
+            monitor_service_retry_seconds: 60,
             pool_target_size: 5,
             pool_copy_method: "flashcopy".into(),
             provision_concurrency: 4,
@@ -171,6 +177,9 @@ overridden by its environment variable.
   HERD_GUEST_MEMORY_MB               memory of new guests [64]
   HERD_GUEST_LIFETIME_DAYS           expires_at = assignment + this [1825]
   HERD_GUEST_EXPIRY_GRACE_DAYS       warning at expiry, decommission this much later [14]
+  HERD_MONITOR_UNRESPONSIVE_SECONDS  no heartbeat this long: HALT [300]
+  HERD_MONITOR_HALT_GRACE_SECONDS    still unresponsive this long after HALT: FORCE, IPL [120]
+  HERD_MONITOR_SERVICE_RETRY_SECONDS between restarts of an enabled service that is down [60]
   HERD_POOL_TARGET_SIZE              warm pool size until changed by PUT /pool [5]
   HERD_POOL_COPY_METHOD              flashcopy or ddr, until changed by PUT /pool [flashcopy]
   HERD_PROVISION_CONCURRENCY         guests cloned in parallel [4]

@@ -7,6 +7,7 @@ pub mod bootstrap;
 pub mod dispatcher;
 pub mod firewall;
 pub mod lifecycle;
+pub mod monitor;
 
 pub mod pool;
 pub mod reconcile;

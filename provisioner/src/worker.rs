@@ -20,6 +20,7 @@ use crate::backend::{Backend, BackendError, CopyMethod, PowerState, ServiceSpec,
 use crate::batch::{self, BatchContext, BATCH};
 use crate::dispatcher::set_all_services;
 use crate::lifecycle;
+use crate::monitor::{Monitor, MonitorSettings};
 use crate::pool::{self, PoolSettings, PoolShape};
 use crate::saga::{self, SagaError};
 use crate::steps::GuestPlan;
@@ -50,6 +51,7 @@ pub struct WorkerSettings {
     pub guest_lifetime: Duration,
     /// Between the expiry warning and decommissioning.
     pub expiry_grace: Duration,
+    pub monitor: MonitorSettings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -71,6 +73,7 @@ pub struct Worker {
     id: String,
     settings: WorkerSettings,
     threads: rayon::ThreadPool,
+    monitor: Monitor,
 }
 
 impl Worker {
@@ -85,6 +88,7 @@ impl Worker {
             .thread_name(|i| format!("herd-provision-{i}"))
             .build()?;
         let id = format!("{}-{}", std::process::id(), rand_suffix());
+        let monitor = Monitor::new(settings.monitor.clone());
         Ok(Self {
             store,
             backend,
@@ -92,6 +96,7 @@ impl Worker {
             id,
             settings,
             threads,
+            monitor,
         })
     }
 
@@ -127,6 +132,11 @@ impl Worker {
         self.follow_repopulates()?;
         self.follow_batches()?;
         self.follow_power()?;
+        self.monitor.sweep(
+            &mut *self.store.conn()?,
+            &*self.backend,
+            self.clock.now_ms(),
+        )?;
         Ok(ran)
     }
 

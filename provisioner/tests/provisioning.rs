@@ -15,7 +15,7 @@ use herd_core::store::seed::{self, Seed, SeedImage, SeedLan};
 use herd_core::store::test_db::{self, TestDb};
 use herd_core::store::{catalog, jobs, lans, Store};
 use herd_provisioner::backend::sim::{Fault, SimBackend};
-use herd_provisioner::backend::{CopyMethod, Directory, DiskId, Network, Storage, Tags};
+use herd_provisioner::backend::{CopyMethod, Directory, DiskId, Network, Runtime, Storage, Tags};
 use herd_provisioner::bootstrap;
 use herd_provisioner::pool::{self, CloneFor, PoolSettings, PoolShape};
 use herd_provisioner::worker::{Worker, WorkerSettings, DECOMMISSION};
@@ -76,6 +76,7 @@ fn worker(w: &World, target_size: u32) -> Worker {
         pool_shape: shape(),
         guest_lifetime: Duration::from_secs(86_400),
         expiry_grace: Duration::from_secs(7 * 86_400),
+        monitor: herd_provisioner::monitor::MonitorSettings::default(),
     };
     let clock: SharedClock = w.clock.clone();
     Worker::new(w.db.store.clone(), w.zvm.clone(), clock, settings).unwrap()
@@ -490,5 +491,123 @@ fn reconcile_removes_orphans_and_flags_lost_guests() {
             reconcile::run(&mut conn, &*w.zvm, T0).unwrap().is_empty(),
             "a second run finds nothing"
         );
+    }
+}
+
+/// One student's guest, booted and `running`.
+fn running_guest(w: &World, worker: &Worker) -> String {
+    use herd_core::store::batches;
+    let users = students(w, &["ann"]);
+    let batch = run_batch(w, worker, &users, 1);
+    let guest =
+        batches::items(&mut w.db.store.conn().unwrap(), batch).unwrap()[0].guests()[0].clone();
+    w.clock.advance(Duration::from_secs(5));
+    worker.tick().unwrap();
+    assert_eq!(
+        state_of(&w.db.store, &guest),
+        GuestState::Running,
+        "{}",
+        w.db.label
+    );
+    guest
+}
+
+fn monitor_actions(store: &Store) -> Vec<String> {
+    use herd_core::store::events::{self, EventFilter};
+    let f = EventFilter {
+        kind: Some("monitor".into()),
+        limit: 100,
+        ..Default::default()
+    };
+    let (rows, _) = events::list(&mut store.conn().unwrap(), &f).unwrap();
+    rows.into_iter().rev().map(|e| e.action).collect()
+}
+
+#[test]
+fn a_hung_guest_is_halted_then_forced_then_booted_again() {
+    for db in test_db::all() {
+        let w = world(db);
+        let worker = worker(&w, 0);
+        let guest = running_guest(&w, &worker);
+        w.zvm
+            .inject(Fault::Hang {
+                guest: name(&guest),
+                after: Duration::ZERO,
+            })
+            .unwrap();
+        w.clock.advance(Duration::from_secs(4 * 60));
+        worker.tick().unwrap();
+        assert_eq!(
+            state_of(&w.db.store, &guest),
+            GuestState::Running,
+            "4 minutes is not yet unresponsive"
+        );
+        w.clock.advance(Duration::from_secs(61));
+        worker.tick().unwrap();
+        assert_eq!(
+            state_of(&w.db.store, &guest),
+            GuestState::Unresponsive,
+            "{}",
+            w.db.label
+        );
+        assert_eq!(monitor_actions(&w.db.store), ["monitor.halt"]);
+        w.clock.advance(Duration::from_secs(121));
+        worker.tick().unwrap();
+        assert_eq!(
+            monitor_actions(&w.db.store),
+            ["monitor.halt", "monitor.force", "monitor.ipl"]
+        );
+        w.clock.advance(Duration::from_secs(5));
+        worker.tick().unwrap();
+        assert_eq!(
+            state_of(&w.db.store, &guest),
+            GuestState::Running,
+            "{}: booted again",
+            w.db.label
+        );
+    }
+}
+
+#[test]
+fn a_dead_enabled_service_is_restarted_through_the_command_channel() {
+    use herd_provisioner::dispatcher::Dispatcher;
+    for db in test_db::all() {
+        let w = world(db);
+        let worker = worker(&w, 0);
+        let guest = running_guest(&w, &worker);
+        w.zvm
+            .inject(Fault::ServiceDies {
+                guest: name(&guest),
+                service: "apache".into(),
+                after: Duration::ZERO,
+            })
+            .unwrap();
+        w.clock.advance(Duration::from_secs(1));
+        worker.tick().unwrap();
+        assert_eq!(
+            monitor_actions(&w.db.store),
+            ["monitor.service_restart"],
+            "{}",
+            w.db.label
+        );
+        let clock: SharedClock = w.clock.clone();
+        let dispatcher = Dispatcher::new(w.db.store.clone(), w.zvm.clone(), clock);
+        assert_eq!(dispatcher.drain().unwrap(), 1);
+        let id = guests::find_by_name(&mut w.db.store.conn().unwrap(), &guest)
+            .unwrap()
+            .unwrap()
+            .row
+            .id;
+        let services = guests::services(&mut w.db.store.conn().unwrap(), id).unwrap();
+        let apache = services
+            .iter()
+            .find(|(s, _, _)| s.name == "apache")
+            .unwrap();
+        assert_eq!(apache.2, "up", "{}", w.db.label);
+        let status = w.zvm.status(&name(&guest)).unwrap();
+        assert!(status
+            .services
+            .iter()
+            .any(|s| s.name == "apache" && s.state == herd_provisioner::backend::ServiceState::Up));
     }
 }

@@ -325,6 +325,9 @@ fn concurrent_sweepers_close_each_lease_exactly_once() {
     }
 }
 
+/// What the ruleset needs of a lease.
+type RulesetInput<'a> = (i64, &'a str, Option<&'a str>, Protocol, u16, Option<Cidr>);
+
 #[test]
 fn ruleset_inputs_carry_guest_name_address_and_source() {
     for db in test_db::all() {
@@ -340,7 +343,7 @@ fn ruleset_inputs_carry_guest_name_address_and_source() {
         leases::close(&mut conn, gone.id, NOW).unwrap();
 
         let rows = leases::list_open(&mut conn, NOW).unwrap();
-        let seen: Vec<(i64, &str, Option<&str>, Protocol, u16, Option<Cidr>)> = rows
+        let seen: Vec<RulesetInput> = rows
             .iter()
             .map(|l| {
                 (
