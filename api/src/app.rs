@@ -13,6 +13,7 @@ use herd_provisioner::backend::{Backend, CopyMethod};
 use herd_provisioner::dispatcher::Dispatcher;
 use herd_provisioner::monitor::MonitorSettings;
 use herd_provisioner::pool::{PoolSettings, PoolShape};
+use herd_provisioner::staged::STAGED_START;
 use herd_provisioner::wake::Wake;
 use herd_provisioner::worker::{Worker, WorkerSettings};
 use herd_provisioner::{bootstrap, reconcile};
@@ -168,6 +169,16 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
         settings: settings.clone(),
     });
 
+    if settings.staged_start_on_boot && settings.has_role("provisioner") {
+        let job = routes::operations::queue(&state, None, STAGED_START, Default::default())
+            .await
+            .map_err(|e| StartError::Setup(format!("staged start: {e}")))?;
+        tracing::info!(
+            job = job.id,
+            guests = job.progress.total,
+            "staged start queued"
+        );
+    }
     let max_body = settings.max_body_bytes;
     let mut server = HttpServer::new(move || {
         App::new()

@@ -66,6 +66,7 @@ pub struct Settings {
     pub guest_lifetime_days: u32,
     pub guest_expiry_grace_days: u32,
     pub monitor_unresponsive_seconds: u64,
+    pub staged_start_on_boot: bool,
     pub monitor_halt_grace_seconds: u64,
     pub monitor_service_retry_seconds: u64,
     pub pool_target_size: u32,
@@ -121,6 +122,7 @@ impl Default for Settings {
             guest_lifetime_days: 5 * 365,
             guest_expiry_grace_days: 14,
             monitor_unresponsive_seconds: 300,
+            staged_start_on_boot: false,
             monitor_halt_grace_seconds: 120,
             monitor_service_retry_seconds: 60,
             pool_target_size: 5,
@@ -178,6 +180,7 @@ overridden by its environment variable.
   HERD_GUEST_LIFETIME_DAYS           expires_at = assignment + this [1825]
   HERD_GUEST_EXPIRY_GRACE_DAYS       warning at expiry, decommission this much later [14]
   HERD_MONITOR_UNRESPONSIVE_SECONDS  no heartbeat this long: HALT [300]
+  HERD_STAGED_START_ON_BOOT          boot the auto_boot guests in batches at start [false]
   HERD_MONITOR_HALT_GRACE_SECONDS    still unresponsive this long after HALT: FORCE, IPL [120]
   HERD_MONITOR_SERVICE_RETRY_SECONDS between restarts of an enabled service that is down [60]
   HERD_POOL_TARGET_SIZE              warm pool size until changed by PUT /pool [5]

@@ -12,6 +12,7 @@ pub mod monitor;
 pub mod pool;
 pub mod reconcile;
 pub mod saga;
+pub mod staged;
 pub mod steps;
 pub mod wake;
 pub mod worker;

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use herd_core::clock::SharedClock;
 use herd_core::domain::{GuestName, GuestState};
+use herd_core::store::diesel_error;
 use herd_core::store::events::{self, NewEvent, Outcome};
 use herd_core::store::guests::{self, Guest};
 use herd_core::store::jobs::{self, Job};
@@ -19,12 +20,12 @@ use rayon::prelude::*;
 use crate::backend::{Backend, BackendError, CopyMethod, PowerState, ServiceSpec, ServiceState};
 use crate::batch::{self, BatchContext, BATCH};
 use crate::dispatcher::set_all_services;
-use crate::lifecycle;
 use crate::monitor::{Monitor, MonitorSettings};
 use crate::pool::{self, PoolSettings, PoolShape};
 use crate::saga::{self, SagaError};
 use crate::steps::GuestPlan;
 use crate::wake::Wake;
+use crate::{lifecycle, staged};
 
 pub const PROVISION: &str = "provision";
 pub const DECOMMISSION: &str = "decommission";
@@ -64,6 +65,12 @@ pub enum WorkerError {
     Backend(#[from] BackendError),
     #[error("{0}")]
     Invalid(String),
+}
+
+impl From<diesel_error::Error> for WorkerError {
+    fn from(e: diesel_error::Error) -> Self {
+        WorkerError::Store(e.into())
+    }
 }
 
 pub struct Worker {
@@ -131,6 +138,7 @@ impl Worker {
         let ran = self.drain()?;
         self.follow_repopulates()?;
         self.follow_batches()?;
+        self.follow_staged()?;
         self.follow_power()?;
         self.monitor.sweep(
             &mut *self.store.conn()?,
@@ -336,6 +344,16 @@ impl Worker {
             lifetime: self.settings.guest_lifetime,
         };
         batch::place(&mut conn, &batch, &ctx, self.clock.now_ms())?;
+        Ok(())
+    }
+
+    fn follow_staged(&self) -> Result<(), WorkerError> {
+        let mut conn = self.store.conn()?;
+        let mut staged = jobs::unfinished(&mut conn, staged::STAGED_START)?;
+        staged.extend(jobs::unfinished(&mut conn, staged::STAGED_STOP)?);
+        for job in staged {
+            staged::advance(&mut conn, &*self.backend, &job, self.clock.now_ms())?;
+        }
         Ok(())
     }
 

@@ -611,3 +611,104 @@ fn a_dead_enabled_service_is_restarted_through_the_command_channel() {
             .any(|s| s.name == "apache" && s.state == herd_provisioner::backend::ServiceState::Up));
     }
 }
+
+/// Runs a staged operation to the end on the simulated clock, one tick per
+/// simulated second; returns the simulated time it took and the most guests
+/// seen in transition at once.
+fn run_staged(
+    w: &World,
+    worker: &Worker,
+    kind: &str,
+    batch: u32,
+    pace: herd_provisioner::staged::Pace,
+) -> (u64, usize) {
+    use herd_provisioner::staged::{self, Plan};
+    let mut conn = w.db.store.conn().unwrap();
+    let targets = staged::targets(&mut conn, kind).unwrap();
+    let plan = Plan::new(targets.clone(), batch, 30_000, pace, w.clock.now_ms());
+    let params = serde_json::to_string(&plan).unwrap();
+    let job = jobs::NewJob {
+        kind,
+        requested_by: None,
+        target: None,
+        params: &params,
+        total: 0,
+    };
+    let job = jobs::create(&mut conn, &job, w.clock.now_ms()).unwrap();
+    let (mut seconds, mut most) = (0, 0);
+    while jobs::find(&mut conn, job).unwrap().unwrap().status != "succeeded" {
+        worker.tick().unwrap();
+        let moving = targets
+            .iter()
+            .filter(|g| {
+                let power = w.zvm.status(&name(g)).unwrap().power;
+                matches!(
+                    power,
+                    herd_provisioner::backend::PowerState::Booting { .. }
+                        | herd_provisioner::backend::PowerState::Stopping { .. }
+                )
+            })
+            .count();
+        most = most.max(moving);
+        w.clock.advance(Duration::from_secs(1));
+        seconds += 1;
+        assert!(seconds < 3600, "staged operation did not finish");
+    }
+    (seconds, most)
+}
+
+#[test]
+fn staged_stop_and_start_keep_to_the_batch_size_and_adaptive_is_sooner() {
+    use herd_provisioner::staged::{Pace, STAGED_START, STAGED_STOP};
+    for db in test_db::all() {
+        let w = world(db);
+        let worker = worker(&w, 0);
+        let names: Vec<String> = (0..10).map(|i| format!("u{i:02}")).collect();
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        let users = students(&w, &refs);
+        run_batch(&w, &worker, &users, 1);
+        // Ten boots at once stall this small host (threshold 3) for a while.
+        for _ in 0..60 {
+            w.clock.advance(Duration::from_secs(10));
+            worker.tick().unwrap();
+        }
+        let running =
+            guests::in_states(&mut w.db.store.conn().unwrap(), &[GuestState::Running]).unwrap();
+        assert_eq!(running.len(), 10, "{}", w.db.label);
+
+        let (_, most) = run_staged(&w, &worker, STAGED_STOP, 3, Pace::Fixed);
+        assert!(
+            most <= 3,
+            "{}: {most} guests logging off at once",
+            w.db.label
+        );
+        let stopped =
+            guests::in_states(&mut w.db.store.conn().unwrap(), &[GuestState::Stopped]).unwrap();
+        assert_eq!(stopped.len(), 10, "{}", w.db.label);
+
+        let (fixed, most) = run_staged(&w, &worker, STAGED_START, 3, Pace::Fixed);
+        assert!(most <= 3, "{}: {most} guests booting at once", w.db.label);
+        assert!(
+            fixed >= 90,
+            "four batches 30 s apart take at least 90 s, took {fixed}"
+        );
+        run_staged(&w, &worker, STAGED_STOP, 10, Pace::Fixed);
+        let (adaptive, most) = run_staged(&w, &worker, STAGED_START, 3, Pace::Adaptive);
+        assert!(
+            most <= 3,
+            "{}: adaptive let {most} boot at once",
+            w.db.label
+        );
+        assert!(
+            adaptive < fixed,
+            "{}: adaptive {adaptive} s, fixed {fixed} s",
+            w.db.label
+        );
+        let running = guests::in_states(
+            &mut w.db.store.conn().unwrap(),
+            &[GuestState::Running, GuestState::Starting],
+        )
+        .unwrap();
+        assert_eq!(running.len(), 10);
+    }
+}

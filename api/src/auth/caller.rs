@@ -11,6 +11,7 @@ use super::token;
 use crate::problem::ApiError;
 use crate::state::AppState;
 
+#[derive(Clone)]
 pub struct Caller {
     pub user: User,
     /// Identifies the token in use, so it can be revoked.

@@ -11,6 +11,7 @@ pub mod guests;
 pub mod jobs;
 pub mod lans;
 pub mod me;
+pub mod operations;
 pub mod pool;
 pub mod services;
 pub mod system;
@@ -76,6 +77,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(firewall::close_lease)
         .service(firewall::renew_lease)
         .service(firewall::ruleset)
+        .service(operations::staged_start)
+        .service(operations::staged_stop)
         .service(jobs::list_jobs)
         .service(jobs::get_job);
 }

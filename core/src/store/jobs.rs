@@ -265,3 +265,11 @@ pub fn heartbeat_any(conn: &mut AnyConnection, id: i64, now: Millis) -> StoreRes
         .execute(conn)?;
     Ok(())
 }
+
+/// Replaces a job's parameters (a long job's own progress state).
+pub fn set_params(conn: &mut AnyConnection, id: i64, params: &str) -> StoreResult<()> {
+    diesel::update(jobs::table.find(id))
+        .set(jobs::params.eq(params))
+        .execute(conn)?;
+    Ok(())
+}

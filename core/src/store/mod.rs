@@ -71,6 +71,10 @@ impl StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// The database layer's raw error, for callers' error types that run their
+/// own work inside [`write_tx`].
+pub use diesel::result as diesel_error;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DbKind {
     Sqlite,

@@ -1,0 +1,135 @@
+//! `POST /api/v1/operations/staged-start|staged-stop` (admin): boot or stop
+//! the fleet in batches.
+
+use actix_web::{post, web, HttpResponse};
+use herd_core::domain::Role;
+use herd_core::store::events::Outcome;
+use herd_core::store::jobs;
+use herd_provisioner::staged::{self, Pace, Plan, STAGED_START, STAGED_STOP};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::audit::audit;
+use super::jobs::{created_job, JobView};
+use crate::auth::Caller;
+use crate::problem::{ApiError, ApiResult, Problem};
+use crate::state::AppState;
+
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct StagedRequest {
+    /// Guests per batch (default 15).
+    #[schema(minimum = 1, maximum = 1000)]
+    pub batch_size: Option<u32>,
+    /// Seconds between batches (default 30); `fixed` pace only.
+    #[schema(maximum = 3600)]
+    pub interval_seconds: Option<u32>,
+    /// `fixed` (default): the schedule above. `adaptive`: the next batch
+    /// goes as soon as the host's load leaves room, never more than
+    /// `batch_size` in transition.
+    #[schema(value_type = Option<String>, example = "fixed")]
+    pub pace: Option<Pace>,
+}
+
+pub const DEFAULT_BATCH: u32 = 15;
+pub const DEFAULT_INTERVAL_SECONDS: u32 = 30;
+
+/// Queues a staged operation over the guests it concerns now.
+pub async fn queue(
+    state: &AppState,
+    caller: Option<&Caller>,
+    kind: &'static str,
+    req: StagedRequest,
+) -> ApiResult<JobView> {
+    let batch_size = req.batch_size.unwrap_or(DEFAULT_BATCH);
+    let interval = req.interval_seconds.unwrap_or(DEFAULT_INTERVAL_SECONDS);
+    if !(1..=1000).contains(&batch_size) || interval > 3600 {
+        return Err(ApiError::Unprocessable(
+            "batch_size must be 1–1000 and interval_seconds at most 3600".into(),
+        ));
+    }
+    let now = state.now_ms();
+    let who = caller.cloned();
+    let actor = caller.map(|c| c.user.id);
+    let job = state
+        .db(move |c| {
+            let guests = staged::targets(c, kind).map_err(|e| ApiError::Internal(e.to_string()))?;
+            let plan = Plan::new(
+                guests,
+                batch_size,
+                i64::from(interval) * 1000,
+                req.pace.unwrap_or_default(),
+                now,
+            );
+            let params = serde_json::to_string(&plan).unwrap_or_default();
+            let new = jobs::NewJob {
+                kind,
+                requested_by: actor,
+                target: Some("fleet"),
+                params: &params,
+                total: plan.guests.len() as i32,
+            };
+            let id = jobs::create(c, &new, now)?;
+            if let Some(who) = &who {
+                let detail = format!("{} guests, {batch_size} a batch", plan.guests.len());
+                audit(
+                    c,
+                    who,
+                    kind,
+                    Some("fleet"),
+                    Outcome::Success,
+                    Some(&detail),
+                    now,
+                )?;
+            }
+            created_job(c, id)
+        })
+        .await?;
+    state.wake.notify();
+    Ok(job)
+}
+
+async fn staged_operation(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Bytes,
+    kind: &'static str,
+) -> ApiResult<HttpResponse> {
+    caller.require(Role::Admin)?;
+    let req: StagedRequest = crate::app::optional_json(&body)?;
+    Ok(HttpResponse::Accepted().json(queue(&state, Some(&caller), kind, req).await?))
+}
+
+/// Boot every stopped `auto_boot` guest in batches.
+#[utoipa::path(post, path = "/api/v1/operations/staged-start", tag = "operations", request_body(content = StagedRequest, description = "Optional"), security(("bearer" = [])),
+    responses(
+        (status = 202, description = "Staged start queued; progress in the job", body = JobView),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Admins only", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid batch size or interval", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[post("/api/v1/operations/staged-start")]
+pub async fn staged_start(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
+    staged_operation(state, caller, body, STAGED_START).await
+}
+
+/// Stop every running guest in batches (graceful HALT).
+#[utoipa::path(post, path = "/api/v1/operations/staged-stop", tag = "operations", request_body(content = StagedRequest, description = "Optional"), security(("bearer" = [])),
+    responses(
+        (status = 202, description = "Staged stop queued; progress in the job", body = JobView),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Admins only", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid batch size or interval", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[post("/api/v1/operations/staged-stop")]
+pub async fn staged_stop(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
+    staged_operation(state, caller, body, STAGED_STOP).await
+}

@@ -1,0 +1,199 @@
+//! Staged start and stop of the fleet (SPEC §5): guests boot or log off in
+//! batches, so the host never sees hundreds of transitions at once (the
+//! original saw 500 logoffs at once freeze z/VM for 10–15 minutes).
+//!
+//! `fixed` follows the operator's schedule: up to `batch_size` guests every
+//! `interval`, and never more than `batch_size` of them in transition.
+//! `adaptive` ignores the interval and starts the next guests as soon as
+//! the host's load leaves room under its stall threshold (with a margin),
+//! still at most `batch_size` at a time: it finishes sooner on a quiet host
+//! and holds back on a busy one.
+
+use herd_core::clock::Millis;
+use herd_core::domain::{GuestName, GuestState};
+use herd_core::store::{guests, jobs, serialize_in_tx, write_tx, AnyConnection};
+use serde::{Deserialize, Serialize};
+
+use crate::backend::{Backend, BackendError, PowerState};
+use crate::worker::WorkerError;
+
+pub const STAGED_START: &str = "staged_start";
+pub const STAGED_STOP: &str = "staged_stop";
+const STAGED_LOCK: i64 = 0x6865_7264_7374; // "herdst"
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Pace {
+    #[default]
+    Fixed,
+    Adaptive,
+}
+
+/// A staged operation's plan and progress, kept in its job's params.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Plan {
+    pub guests: Vec<String>,
+    pub batch_size: u32,
+    pub interval_ms: i64,
+    pub pace: Pace,
+    /// Guests already sent on their way.
+    pub next: usize,
+    pub next_at: Millis,
+}
+
+impl Plan {
+    pub fn new(
+        guests: Vec<String>,
+        batch_size: u32,
+        interval_ms: i64,
+        pace: Pace,
+        now: Millis,
+    ) -> Self {
+        Self {
+            guests,
+            batch_size: batch_size.max(1),
+            interval_ms,
+            pace,
+            next: 0,
+            next_at: now,
+        }
+    }
+}
+
+/// The guests a staged start boots: owned, `auto_boot`, stopped; a staged
+/// stop halts every guest that runs.
+pub fn targets(conn: &mut AnyConnection, kind: &str) -> Result<Vec<String>, WorkerError> {
+    let rows = if kind == STAGED_START {
+        guests::in_states(conn, &[GuestState::Stopped])?
+            .into_iter()
+            .filter(|g| g.owner_id.is_some() && g.auto_boot)
+            .collect::<Vec<_>>()
+    } else {
+        guests::in_states(
+            conn,
+            &[
+                GuestState::Running,
+                GuestState::Starting,
+                GuestState::Unresponsive,
+            ],
+        )?
+    };
+    Ok(rows.into_iter().map(|g| g.name).collect())
+}
+
+/// Advances one staged job as far as its pace allows now; true when done.
+pub fn advance(
+    conn: &mut AnyConnection,
+    backend: &dyn Backend,
+    job: &jobs::Job,
+    now: Millis,
+) -> Result<bool, WorkerError> {
+    write_tx(conn, |c| {
+        serialize_in_tx(c, STAGED_LOCK)?;
+        // Re-read under the lock: another process may have advanced it.
+        let Some(job) =
+            jobs::find(c, job.id)?.filter(|j| matches!(j.status.as_str(), "queued" | "running"))
+        else {
+            return Ok(true);
+        };
+        let mut plan: Plan = serde_json::from_str(&job.params).map_err(|e| {
+            WorkerError::Invalid(format!("job {} has an unreadable plan: {e}", job.id))
+        })?;
+        let starting = job.kind == STAGED_START;
+        let in_flight = in_transition(backend, &plan)?;
+        if plan.next < plan.guests.len() && now >= plan.next_at {
+            let room = room(backend, &plan, in_flight)?;
+            let end = (plan.next + room).min(plan.guests.len());
+            for name in &plan.guests[plan.next..end] {
+                send(c, backend, name, starting, now)?;
+            }
+            if end > plan.next {
+                plan.next = end;
+                plan.next_at = match plan.pace {
+                    Pace::Fixed => now + plan.interval_ms,
+                    Pace::Adaptive => now,
+                };
+            }
+        }
+        let done = plan.next >= plan.guests.len() && in_transition(backend, &plan)? == 0;
+        jobs::set_params(c, job.id, &serde_json::to_string(&plan).unwrap_or_default())?;
+        let settled = plan.next.saturating_sub(in_transition(backend, &plan)?);
+        jobs::set_progress(c, job.id, settled as i32, plan.guests.len() as i32)?;
+        if done {
+            jobs::finish(c, job.id, "succeeded", None, now)?;
+        }
+        Ok(done)
+    })
+}
+
+/// Guests of this plan already sent and still booting or logging off.
+fn in_transition(backend: &dyn Backend, plan: &Plan) -> Result<usize, WorkerError> {
+    let mut n = 0;
+    for name in &plan.guests[..plan.next] {
+        let Ok(g) = name.parse::<GuestName>() else {
+            continue;
+        };
+        match backend.status(&g) {
+            Ok(s)
+                if matches!(
+                    s.power,
+                    PowerState::Booting { .. } | PowerState::Stopping { .. }
+                ) =>
+            {
+                n += 1
+            }
+            Ok(_) | Err(BackendError::NotFound(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(n)
+}
+
+/// How many more guests may go now.
+fn room(backend: &dyn Backend, plan: &Plan, in_flight: usize) -> Result<usize, WorkerError> {
+    let by_batch = (plan.batch_size as usize).saturating_sub(in_flight);
+    Ok(match plan.pace {
+        Pace::Fixed => by_batch,
+        Pace::Adaptive => {
+            let load = backend.host_load()?;
+            if load.stalled_until.is_some() {
+                return Ok(0);
+            }
+            // Stay clear of the stall threshold: keep a quarter of it free.
+            let ceiling = (load.stall_threshold as usize * 3 / 4).max(1);
+            by_batch.min(ceiling.saturating_sub(load.in_transition as usize))
+        }
+    })
+}
+
+fn send(
+    c: &mut AnyConnection,
+    backend: &dyn Backend,
+    name: &str,
+    starting: bool,
+    now: Millis,
+) -> Result<(), WorkerError> {
+    let Ok(g) = name.parse::<GuestName>() else {
+        return Ok(());
+    };
+    let Some(guest) = guests::find_by_name(c, name)? else {
+        return Ok(());
+    };
+    let result = if starting {
+        backend.ipl(&g).map(drop)
+    } else {
+        backend.halt(&g).map(drop)
+    };
+    match result {
+        // Already up (or already down): nothing to do for this one.
+        Ok(()) | Err(BackendError::InvalidState { .. }) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let state = if starting {
+        GuestState::Starting
+    } else {
+        GuestState::Stopping
+    };
+    guests::set_state(c, guest.row.id, state, now)?;
+    Ok(())
+}
