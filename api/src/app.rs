@@ -7,7 +7,7 @@ use std::time::Duration;
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::{middleware, web, App, HttpRequest, HttpResponse, HttpServer};
 use herd_core::clock::{FileClock, SharedClock, SystemClock};
-use herd_core::store::{seed, Store};
+use herd_core::store::{notify, seed, Store};
 use herd_provisioner::backend::sim::{SimBackend, SimSettings};
 use herd_provisioner::backend::{Backend, CopyMethod};
 use herd_provisioner::dispatcher::Dispatcher;
@@ -210,6 +210,60 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
         let _ = web::block(move || thread.join()).await;
     }
     tracing::info!("herd-server stopped");
+    Ok(())
+}
+
+/// `herd-server dispatcher`: only the privileged dispatcher, for a web side
+/// that runs with `HERD_ROLES=api`. Woken by PostgreSQL `NOTIFY`; on SQLite
+/// it looks for commands every quarter second. Stops at SIGTERM or SIGINT
+/// once the command in hand is done.
+pub async fn run_dispatcher(settings: Settings) -> Result<(), StartError> {
+    let settings = Arc::new(settings);
+    let clock = clock(&settings);
+    let store = {
+        let s = settings.clone();
+        web::block(move || open_store(&s))
+            .await
+            .map_err(|e| StartError::Setup(e.to_string()))??
+    };
+    let backend = open_backend(&settings, &clock, &store).await?;
+    let wake = Arc::new(Wake::default());
+    let shutdown = Arc::new(AtomicBool::new(false));
+    let dispatcher = Dispatcher::new(store, backend, clock).spawn(
+        wake.clone(),
+        Duration::from_millis(250),
+        shutdown.clone(),
+    )?;
+    if let Some(mut listener) = notify::CommandListener::open(&settings.database_url())? {
+        let (wake, shutdown) = (wake.clone(), shutdown.clone());
+        std::thread::Builder::new().name("herd-listen".into()).spawn(move || {
+            // libpq offers no blocking wait here; checking the socket every
+            // 2 ms keeps the wake-up latency far below a request's.
+            while !shutdown.load(Ordering::SeqCst) {
+                match listener.pending() {
+                    Ok(true) => wake.notify(),
+                    Ok(false) => std::thread::sleep(Duration::from_millis(2)),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "LISTEN connection lost; falling back to the idle interval");
+                        return;
+                    }
+                }
+            }
+        })?;
+    }
+    println!("herd-server dispatcher running");
+    wait_for_stop_signal().await?;
+    shutdown.store(true, Ordering::SeqCst);
+    wake.notify();
+    let _ = web::block(move || dispatcher.join()).await;
+    Ok(())
+}
+
+async fn wait_for_stop_signal() -> std::io::Result<()> {
+    use actix_web::rt::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    futures_util::future::select(Box::pin(term.recv()), Box::pin(int.recv())).await;
     Ok(())
 }
 

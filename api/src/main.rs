@@ -24,6 +24,9 @@ enum Command {
     Migrate,
     /// Print the OpenAPI document (what openapi/openapi.json must hold)
     Openapi,
+    /// Run only the command dispatcher (the privileged side), for servers
+    /// started with HERD_ROLES=api
+    Dispatcher,
     /// Compare the database with the hypervisor, print every difference and
     /// repair what is safe to repair (also done at every start)
     Reconcile,
@@ -43,6 +46,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Some(Command::Migrate) => {
             app::open_store(&settings).map(|_| println!("migrations applied"))
+        }
+        Some(Command::Dispatcher) => {
+            actix_web::rt::System::new().block_on(app::run_dispatcher(settings))
         }
         _ => actix_web::rt::System::new().block_on(app::serve(settings)),
     };

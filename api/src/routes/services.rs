@@ -211,6 +211,7 @@ where
                 )?;
             }
             let id = last.ok_or_else(|| ApiError::Internal("no command to record".into()))?;
+            herd_core::store::notify::commands_waiting(c)?;
             let row = commands::find(c, id)?
                 .ok_or_else(|| ApiError::Internal("command vanished".into()))?;
             Ok(command_view(row))

@@ -12,6 +12,7 @@ pub mod jobs;
 pub mod lans;
 pub mod leases;
 pub mod login_failures;
+pub mod notify;
 pub mod schema;
 pub mod seed;
 pub mod settings;
