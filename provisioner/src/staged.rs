@@ -154,16 +154,19 @@ fn room(backend: &dyn Backend, plan: &Plan, in_flight: usize) -> Result<usize, W
     let by_batch = (plan.batch_size as usize).saturating_sub(in_flight);
     Ok(match plan.pace {
         Pace::Fixed => by_batch,
-        Pace::Adaptive => {
-            let load = backend.host_load()?;
-            if load.stalled_until.is_some() {
-                return Ok(0);
-            }
-            // Stay clear of the stall threshold: keep a quarter of it free.
-            let ceiling = (load.stall_threshold as usize * 3 / 4).max(1);
-            by_batch.min(ceiling.saturating_sub(load.in_transition as usize))
-        }
+        Pace::Adaptive => by_batch.min(host_room(backend)?),
     })
+}
+
+/// How many more guests may start booting or logging off without taking
+/// the host near its stall threshold (a quarter of it is kept free).
+pub fn host_room(backend: &dyn Backend) -> Result<usize, BackendError> {
+    let load = backend.host_load()?;
+    if load.stalled_until.is_some() {
+        return Ok(0);
+    }
+    let ceiling = (load.stall_threshold as usize * 3 / 4).max(1);
+    Ok(ceiling.saturating_sub(load.in_transition as usize))
 }
 
 fn send(

@@ -428,6 +428,9 @@ impl Worker {
             let now = self.clock.now_ms();
             let (state, services) = match (guest.state.as_str(), status.power) {
                 ("starting", PowerState::LoggedOff) => {
+                    if staged::host_room(&*self.backend)? == 0 {
+                        continue;
+                    }
                     match self.backend.ipl(&name) {
                         Ok(_) | Err(BackendError::InvalidState { .. }) => {}
                         Err(e) => return Err(e.into()),

@@ -667,7 +667,7 @@ fn staged_stop_and_start_keep_to_the_batch_size_and_adaptive_is_sooner() {
         let refs: Vec<&str> = names.iter().map(String::as_str).collect();
         let users = students(&w, &refs);
         run_batch(&w, &worker, &users, 1);
-        // Ten boots at once stall this small host (threshold 3) for a while.
+        // This small host (stall threshold 3) boots two at a time.
         for _ in 0..60 {
             w.clock.advance(Duration::from_secs(10));
             worker.tick().unwrap();
