@@ -11,6 +11,15 @@ pub struct Metrics {
     requests: IntCounterVec,
     latency: HistogramVec,
     db_connections: IntGaugeVec,
+    warm_pool: IntGaugeVec,
+}
+
+/// The warm pool as the metrics show it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PoolGauges {
+    pub target: u32,
+    pub available: u32,
+    pub provisioning: u32,
 }
 
 impl Metrics {
@@ -39,12 +48,21 @@ impl Metrics {
         )?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
+        let warm_pool = IntGaugeVec::new(
+            Opts::new(
+                "herd_pool_guests",
+                "Warm pool: target size, guests available, guests being cloned",
+            ),
+            &["kind"],
+        )?;
         registry.register(Box::new(db_connections.clone()))?;
+        registry.register(Box::new(warm_pool.clone()))?;
         Ok(Self {
             registry,
             requests,
             latency,
             db_connections,
+            warm_pool,
         })
     }
 
@@ -55,7 +73,18 @@ impl Metrics {
         self.latency.with_label_values(&[route]).observe(seconds);
     }
 
-    pub fn render(&self, store: &Store) -> String {
+    pub fn render(&self, store: &Store, pool: Option<PoolGauges>) -> String {
+        if let Some(p) = pool {
+            self.warm_pool
+                .with_label_values(&["target"])
+                .set(p.target.into());
+            self.warm_pool
+                .with_label_values(&["available"])
+                .set(p.available.into());
+            self.warm_pool
+                .with_label_values(&["provisioning"])
+                .set(p.provisioning.into());
+        }
         let (busy, idle) = store.pool_state();
         self.db_connections
             .with_label_values(&["busy"])

@@ -4,6 +4,9 @@ use actix_web::{get, web, HttpResponse};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use herd_provisioner::pool::{self, PoolSettings};
+
+use crate::metrics::PoolGauges;
 use crate::problem::{ApiError, ApiResult, Problem};
 use crate::state::AppState;
 
@@ -45,7 +48,22 @@ pub async fn readyz(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     responses((status = 200, description = "Metrics", body = String, content_type = "text/plain")))]
 #[get("/metrics")]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let defaults = state.pool_defaults;
+    // A database that does not answer leaves the pool gauges as they were:
+    // metrics must still be served.
+    let pool = state
+        .db(move |c| {
+            let settings = PoolSettings::load(c, defaults)?;
+            let status = pool::status(c)?;
+            Ok(PoolGauges {
+                target: settings.target_size,
+                available: status.available,
+                provisioning: status.provisioning,
+            })
+        })
+        .await
+        .ok();
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(state.metrics.render(&state.store))
+        .body(state.metrics.render(&state.store, pool))
 }
