@@ -507,3 +507,12 @@ pub fn in_states(conn: &mut AnyConnection, states: &[GuestState]) -> StoreResult
         .order(guests::name)
         .load(conn)?)
 }
+
+/// The id of the guest with this name, if any.
+pub fn id_of(conn: &mut AnyConnection, name: &str) -> StoreResult<Option<i64>> {
+    Ok(guests::table
+        .filter(guests::name.eq(name))
+        .select(guests::id)
+        .first(conn)
+        .optional()?)
+}
