@@ -8,7 +8,7 @@ use std::error::Error;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use herd_core::clock::{Clock, SharedClock, SystemClock};
+use herd_core::clock::{SharedClock, SystemClock};
 use herd_core::domain::{GuestName, Role};
 use herd_core::store::batches::{self, NewBatch};
 use herd_core::store::seed::{self, Seed, SeedImage, SeedLan};
@@ -18,6 +18,7 @@ use herd_provisioner::backend::sim::{write_synthetic_image, SimBackend, SimSetti
 use herd_provisioner::backend::{CopyMethod, Directory, DiskId, ImageName, Storage, UserSpec};
 use herd_provisioner::batch::{BATCH, CLONED};
 use herd_provisioner::bootstrap;
+use herd_provisioner::monitor::MonitorSettings;
 use herd_provisioner::pool::{PoolSettings, PoolShape};
 use herd_provisioner::worker::{Worker, WorkerSettings};
 
@@ -174,6 +175,8 @@ fn provision(db: Db, guests: usize, method: CopyMethod) -> Result<Duration, Box<
             memory_mb: 64,
         },
         guest_lifetime: Duration::from_secs(86_400),
+        expiry_grace: Duration::from_secs(7 * 86_400),
+        monitor: MonitorSettings::default(),
     };
     let worker = Worker::new(store.clone(), zvm, clock.clone(), settings)?;
 

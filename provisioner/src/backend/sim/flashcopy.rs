@@ -249,6 +249,7 @@ pub(super) fn write(
         &overlay.map.with_extension("map.tmp"),
         &overlay.map,
         &bitmap.0,
+        true,
     )
 }
 

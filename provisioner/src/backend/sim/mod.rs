@@ -52,7 +52,9 @@ impl SimBackend {
         let root = data_dir.join("zvm");
         let disks_dir = root.join("disks");
         std::fs::create_dir_all(&disks_dir)?;
-        let store = Store::open(&root, |state| disks::collect_garbage(&disks_dir, state))?;
+        let store = Store::open(&root, settings.durable_state, |state| {
+            disks::collect_garbage(&disks_dir, state)
+        })?;
         let backend = Self {
             disks_dir,
             clock,

@@ -145,6 +145,8 @@ impl State {
 #[derive(Debug)]
 pub(super) struct Store {
     dir: PathBuf,
+    /// fsync each new state (and its directory entry) before going on.
+    durable: bool,
     lock: File,
     cache: Mutex<Cached>,
 }
@@ -160,7 +162,11 @@ struct Cached {
 impl Store {
     /// Opens the state in `dir`, calling `recover` once under the lock so
     /// that leftovers of killed processes can be cleared.
-    pub fn open(dir: &Path, recover: impl FnOnce(&State) -> Result<()>) -> Result<Self> {
+    pub fn open(
+        dir: &Path,
+        durable: bool,
+        recover: impl FnOnce(&State) -> Result<()>,
+    ) -> Result<Self> {
         fs::create_dir_all(dir)?;
         let lock = OpenOptions::new()
             .create(true)
@@ -169,6 +175,7 @@ impl Store {
             .open(dir.join(LOCK_FILE))?;
         let store = Self {
             dir: dir.to_owned(),
+            durable,
             lock,
             cache: Mutex::new(Cached::default()),
         };
@@ -258,7 +265,7 @@ impl Store {
         let tmp = self
             .dir
             .join(format!("{STATE_FILE}.tmp-{}", std::process::id()));
-        atomic_write(&tmp, &self.dir.join(STATE_FILE), &bytes)?;
+        atomic_write(&tmp, &self.dir.join(STATE_FILE), &bytes, self.durable)?;
         Ok(())
     }
 }
@@ -290,15 +297,23 @@ fn remove_stray_temp_files(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Replaces `path` with `bytes` so that a crash leaves the old or the new
-/// content, never a mix: write a temp file, fsync it, rename it over the
-/// target, fsync the directory so the rename itself is durable.
-pub(super) fn atomic_write(tmp: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// Replaces `path` with `bytes` so that a killed process leaves the old or
+/// the new content, never a mix: write a temp file, rename it over the
+/// target. With `durable`, the file and the directory are also fsynced, so
+/// that the rename survives a crash of the machine itself.
+pub(super) fn atomic_write(
+    tmp: &Path,
+    path: &Path,
+    bytes: &[u8],
+    durable: bool,
+) -> std::io::Result<()> {
     let mut f = File::create(tmp)?;
     f.write_all(bytes)?;
-    f.sync_all()?;
+    if durable {
+        f.sync_all()?;
+    }
     fs::rename(tmp, path)?;
-    if let Some(dir) = path.parent() {
+    if let (true, Some(dir)) = (durable, path.parent()) {
         File::open(dir)?.sync_all()?;
     }
     Ok(())
