@@ -88,7 +88,7 @@ fn ddr(env: &Env) -> BenchResult {
     Ok(())
 }
 
-enum Db {
+pub enum Db {
     Sqlite,
     Postgres(PgDatabase),
 }
@@ -108,23 +108,34 @@ fn databases(
     std::iter::once(("sqlite", Ok(Db::Sqlite))).chain(pg)
 }
 
-/// Time from creating a batch that gives each of `guests` new users one
-/// guest, with an empty pool, to its job ending `succeeded`.
-fn provision(db: Db, guests: usize, method: CopyMethod) -> Result<Duration, Box<dyn Error>> {
+/// A store, a simulated host and a worker with `guests` users and an empty
+/// pool: what both the batch and the staged benchmarks start from.
+pub struct Fleet {
+    _dir: tempfile::TempDir,
+    pub store: Store,
+    pub zvm: Arc<SimBackend>,
+    pub worker: Worker,
+    pub members: Vec<(String, Option<i64>)>,
+    pub image_id: i64,
+    pub clock: SharedClock,
+}
+
+pub fn fleet(
+    db: &Db,
+    guests: usize,
+    method: CopyMethod,
+    clock: SharedClock,
+    sim: SimSettings,
+) -> Result<Fleet, Box<dyn Error>> {
     let dir = tempfile::Builder::new()
         .prefix("herd-bench-batch-")
         .tempdir()?;
-    let url = match &db {
+    let url = match db {
         Db::Sqlite => dir.path().join("herd.db").display().to_string(),
         Db::Postgres(pg) => pg.url.clone(),
     };
     let store = Store::open(&url, (CONCURRENCY * 2 + 4) as u32)?;
-    let clock: SharedClock = Arc::new(SystemClock);
-    let zvm = Arc::new(SimBackend::open(
-        dir.path(),
-        clock.clone(),
-        SimSettings::default(),
-    )?);
+    let zvm = Arc::new(SimBackend::open(dir.path(), clock.clone(), sim)?);
     let mut conn = store.conn()?;
     let seed = Seed {
         lan: SeedLan {
@@ -178,7 +189,38 @@ fn provision(db: Db, guests: usize, method: CopyMethod) -> Result<Duration, Box<
         expiry_grace: Duration::from_secs(7 * 86_400),
         monitor: MonitorSettings::default(),
     };
-    let worker = Worker::new(store.clone(), zvm, clock.clone(), settings)?;
+    let worker = Worker::new(store.clone(), zvm.clone(), clock.clone(), settings)?;
+    Ok(Fleet {
+        _dir: dir,
+        store,
+        zvm,
+        worker,
+        members,
+        image_id,
+        clock,
+    })
+}
+
+/// Time from creating a batch that gives each of the fleet's users one
+/// guest, with an empty pool, to its job ending `succeeded`.
+fn provision(db: Db, guests: usize, method: CopyMethod) -> Result<Duration, Box<dyn Error>> {
+    let f = fleet(
+        &db,
+        guests,
+        method,
+        Arc::new(SystemClock),
+        SimSettings::default(),
+    )?;
+    let took = run_batch(&f)?;
+    Ok(took)
+}
+
+/// Runs one batch for every user of the fleet to its end.
+pub fn run_batch(f: &Fleet) -> Result<Duration, Box<dyn Error>> {
+    let (store, worker, clock, members, image_id) =
+        (&f.store, &f.worker, &f.clock, &f.members, f.image_id);
+    let guests = members.len();
+    let mut conn = store.conn()?;
 
     let began = Instant::now();
     let new = NewBatch {
@@ -187,7 +229,7 @@ fn provision(db: Db, guests: usize, method: CopyMethod) -> Result<Duration, Box<
         guests_per_user: 1,
         image_id,
         expires_at: None,
-        users: &members,
+        users: members,
     };
     let batch = batches::create(&mut conn, &new, BATCH, clock.now_ms())?;
     loop {

@@ -1,10 +1,11 @@
-//! herd's benchmarks: `herd-bench [disk|pool|batch|all]` (default all)
+//! herd's benchmarks: `herd-bench [disk|pool|batch|staged|all]` (default all)
 //! prints one JSON object a line: `{"bench","metric","value","unit"}`.
 
 mod batch;
 mod disk;
 mod pg;
 mod pool;
+mod staged;
 
 use std::cell::OnceCell;
 use std::error::Error;
@@ -18,6 +19,7 @@ const BENCHES: &[Bench] = &[
     ("disk", disk::run),
     ("pool", pool::run),
     ("batch", batch::run),
+    ("staged", staged::run),
 ];
 
 /// What several benchmarks share: one PostgreSQL server for the whole run,

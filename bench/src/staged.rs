@@ -1,0 +1,120 @@
+//! Staged start of 500 guests (SPEC §5) on the simulated host with its
+//! default (quick) timings and contention model, in simulated time: the
+//! fixed schedule (15 guests every 30 s) as the baseline against the
+//! adaptive pace, which starts the next guests as soon as the host's load
+//! leaves room. Also the most guests seen in transition at once, against
+//! the host's stall threshold.
+
+use std::error::Error;
+use std::sync::Arc;
+use std::time::Duration;
+
+use herd_core::clock::{Clock, ManualClock, SharedClock};
+use herd_core::domain::GuestState;
+use herd_core::store::{guests, jobs};
+use herd_provisioner::backend::sim::SimSettings;
+use herd_provisioner::backend::{CopyMethod, Runtime};
+use herd_provisioner::staged::{self, Pace, Plan, STAGED_START, STAGED_STOP};
+
+use crate::batch::{fleet, run_batch, Db, Fleet};
+use crate::{emit, BenchResult, Env};
+
+const GUESTS: usize = 500;
+const BATCH: u32 = 15;
+const INTERVAL_MS: i64 = 30_000;
+/// Simulated time per worker tick.
+const STEP: Duration = Duration::from_secs(1);
+
+pub fn run(_env: &Env) -> BenchResult {
+    let clock = Arc::new(ManualClock::starting_now());
+    let shared: SharedClock = clock.clone();
+    let f = fleet(
+        &Db::Sqlite,
+        GUESTS,
+        CopyMethod::FlashCopy,
+        shared,
+        SimSettings::default(),
+    )?;
+    run_batch(&f)?;
+    settle(&f, &clock, GuestState::Running)?;
+    let threshold = f.zvm.host_load()?.stall_threshold;
+
+    let mut results = Vec::new();
+    for pace in [Pace::Fixed, Pace::Adaptive] {
+        staged_run(&f, &clock, STAGED_STOP, Pace::Adaptive)?;
+        let (seconds, most) = staged_run(&f, &clock, STAGED_START, pace)?;
+        let name = match pace {
+            Pace::Fixed => "fixed",
+            Pace::Adaptive => "adaptive",
+        };
+        emit(
+            "staged",
+            &format!("start_500_{name}_seconds"),
+            seconds,
+            "s (simulated)",
+        );
+        emit(
+            "staged",
+            &format!("start_500_{name}_most_in_transition"),
+            most as f64,
+            "guests",
+        );
+        results.push(seconds);
+    }
+    emit("staged", "stall_threshold", f64::from(threshold), "guests");
+    emit(
+        "staged",
+        "adaptive_vs_fixed",
+        results[1] / results[0],
+        "ratio (lower is sooner)",
+    );
+    Ok(())
+}
+
+/// Ticks until every guest of the fleet is in `state` (after the batch, the
+/// boots it started).
+fn settle(f: &Fleet, clock: &ManualClock, state: GuestState) -> Result<(), Box<dyn Error>> {
+    for _ in 0..10_000 {
+        let done = guests::in_states(&mut *f.store.conn()?, &[state])?.len();
+        if done >= GUESTS {
+            return Ok(());
+        }
+        f.worker.tick()?;
+        clock.advance(STEP);
+    }
+    Err(format!("guests did not all reach {}", state.as_str()).into())
+}
+
+/// Runs one staged operation to its end; simulated seconds taken and the
+/// most guests booting or logging off at once.
+fn staged_run(
+    f: &Fleet,
+    clock: &ManualClock,
+    kind: &'static str,
+    pace: Pace,
+) -> Result<(f64, usize), Box<dyn Error>> {
+    let mut conn = f.store.conn()?;
+    let targets = staged::targets(&mut conn, kind)?;
+    let plan = Plan::new(targets.clone(), BATCH, INTERVAL_MS, pace, clock.now_ms());
+    let params = serde_json::to_string(&plan)?;
+    let new = jobs::NewJob {
+        kind,
+        requested_by: None,
+        target: None,
+        params: &params,
+        total: targets.len() as i32,
+    };
+    let job = jobs::create(&mut conn, &new, clock.now_ms())?;
+    let began = clock.now_ms();
+    let mut most = 0;
+    while jobs::find(&mut conn, job)?.ok_or("job vanished")?.status != "succeeded" {
+        f.worker.tick()?;
+        let load = f.zvm.host_load()?;
+        most = most.max(load.in_transition as usize);
+        clock.advance(STEP);
+        if clock.now_ms() - began > 24 * 3_600_000 {
+            return Err("staged operation did not finish in a simulated day".into());
+        }
+    }
+    Ok(((clock.now_ms() - began) as f64 / 1000.0, most))
+}
