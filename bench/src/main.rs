@@ -1,10 +1,13 @@
-//! herd's benchmarks: `herd-bench [disk|pool|batch|staged|all]` (default all)
+//! herd's benchmarks: `herd-bench [disk|pool|batch|staged|commands|leases|all]` (default all)
 //! prints one JSON object a line: `{"bench","metric","value","unit"}`.
 
 mod batch;
+mod commands;
 mod disk;
+mod leases;
 mod pg;
 mod pool;
+mod server;
 mod staged;
 
 use std::cell::OnceCell;
@@ -20,6 +23,8 @@ const BENCHES: &[Bench] = &[
     ("pool", pool::run),
     ("batch", batch::run),
     ("staged", staged::run),
+    ("commands", commands::run),
+    ("leases", leases::run),
 ];
 
 /// What several benchmarks share: one PostgreSQL server for the whole run,

@@ -4,10 +4,7 @@
 //! handler answering a small JSON, hit by the same clients the same way.
 
 use std::error::Error;
-use std::fs::File;
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
 use std::sync::{mpsc, Barrier};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -18,7 +15,8 @@ use reqwest::blocking::Client;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::pg::PgDatabase;
+use crate::batch::Db;
+use crate::server::HerdServer;
 use crate::{emit, emit_skipped, BenchResult, Env};
 
 const CLIENTS: usize = 50;
@@ -31,8 +29,6 @@ const POOL_TARGET: usize = NEEDED + 50;
 /// The server refills the pool while the clients drain it: the LAN must
 /// hold both generations (the default /22 holds 1021 guests).
 const LAN_CIDR: &str = "10.10.0.0/21";
-const ADMIN_PASSWORD: &str = "bench-admin-password";
-const START_TIMEOUT: Duration = Duration::from_secs(60);
 const FILL_TIMEOUT: Duration = Duration::from_secs(300);
 
 fn record(metric: &str, value: f64, unit: &str) {
@@ -56,26 +52,20 @@ pub fn run(env: &Env) -> BenchResult {
     Ok(())
 }
 
-enum Db {
-    Sqlite,
-    Postgres(PgDatabase),
-}
-
 fn herd(db: Db) -> Result<Latencies, Box<dyn Error>> {
-    let server = HerdServer::start(db)?;
+    let server = HerdServer::start(
+        db,
+        &[
+            ("HERD_POOL_TARGET_SIZE", POOL_TARGET.to_string()),
+            ("HERD_IMAGE_SIZE_MB", "16".into()),
+            ("HERD_LAN_CIDR", LAN_CIDR.into()),
+        ],
+    )?;
     let client = Client::builder().no_proxy().build()?;
-    let token: serde_json::Value = client
-        .post(format!("{}/api/v1/auth/tokens", server.url))
-        .json(&json!({ "username": "admin", "password": ADMIN_PASSWORD }))
-        .send()?
-        .error_for_status()?
-        .json()?;
-    let token = token["token"]
-        .as_str()
-        .ok_or("no token in the login answer")?;
-    server.wait_for_pool(&client, token)?;
-    load(&format!("{}/api/v1/guests", server.url), token)
-        .map_err(|e| format!("{e}\n--- herd-server log (tail) ---\n{}", server.log_tail()).into())
+    let token = server.login(&client)?;
+    server.wait_for_pool(&client, &token, NEEDED, FILL_TIMEOUT)?;
+    load(&format!("{}/api/v1/guests", server.url), &token)
+        .map_err(|e| format!("{e}\n{}", server.log_tail("server.log")).into())
 }
 
 struct Latencies {
@@ -167,14 +157,14 @@ fn request(http: &Client, url: &str, token: &str) -> Result<Duration, String> {
 /// The least a JSON endpoint costs on this machine with actix-web: parse the
 /// body, answer a small object with the same status. Same default worker
 /// count as herd-server (one per core).
-struct Baseline {
-    url: String,
+pub struct Baseline {
+    pub url: String,
     handle: ServerHandle,
     thread: JoinHandle<std::io::Result<()>>,
 }
 
 impl Baseline {
-    fn start() -> Result<Self, Box<dyn Error>> {
+    pub fn start() -> Result<Self, Box<dyn Error>> {
         let (tx, rx) = mpsc::channel::<(SocketAddr, ServerHandle)>();
         let thread = std::thread::spawn(move || {
             actix_web::rt::System::new().block_on(async move {
@@ -201,7 +191,7 @@ impl Baseline {
         }
     }
 
-    fn stop(self) {
+    pub fn stop(self) {
         actix_web::rt::System::new().block_on(self.handle.stop(true));
         let _ = self.thread.join();
     }
@@ -210,135 +200,4 @@ impl Baseline {
 async fn answer(body: web::Json<serde_json::Value>) -> HttpResponse {
     HttpResponse::Created()
         .json(json!({ "name": "LX000001", "state": "starting", "owner": body["owner"] }))
-}
-
-/// `target/release/herd-server` with its own data directory; killed on drop.
-struct HerdServer {
-    url: String,
-    child: Child,
-    dir: tempfile::TempDir,
-    /// Dropped after the server is killed.
-    _db: Db,
-}
-
-impl HerdServer {
-    fn start(db: Db) -> Result<Self, Box<dyn Error>> {
-        let bin = std::env::current_exe()?.with_file_name("herd-server");
-        if !bin.is_file() {
-            return Err(format!(
-                "{} is missing: build it with `cargo build --release -p herd-api`",
-                bin.display()
-            )
-            .into());
-        }
-        let dir = tempfile::Builder::new()
-            .prefix("herd-bench-pool-")
-            .tempdir()?;
-        let mut cmd = Command::new(&bin);
-        cmd.arg("serve");
-        // Only what is set here configures the server, not the caller's shell.
-        for (key, _) in std::env::vars_os() {
-            if key.to_string_lossy().starts_with("HERD_") {
-                cmd.env_remove(key);
-            }
-        }
-        cmd.env("HERD_LISTEN", "127.0.0.1:0")
-            .env("HERD_DATA_DIR", dir.path())
-            .env("HERD_ADMIN_PASSWORD", ADMIN_PASSWORD)
-            .env("HERD_POOL_TARGET_SIZE", POOL_TARGET.to_string())
-            .env("HERD_IMAGE_SIZE_MB", "16")
-            .env("HERD_LAN_CIDR", LAN_CIDR);
-        if let Db::Postgres(pg) = &db {
-            cmd.env("HERD_DATABASE_URL", &pg.url);
-        }
-        let log = File::create(dir.path().join("server.log"))?;
-        let mut child = cmd
-            .current_dir(dir.path())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(log)
-            .spawn()?;
-        let url = match listening_url(&mut child) {
-            Ok(url) => url,
-            Err(e) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                let log = std::fs::read_to_string(dir.path().join("server.log"))?;
-                return Err(format!("{e}\n--- herd-server log ---\n{log}").into());
-            }
-        };
-        Ok(Self {
-            url,
-            child,
-            dir,
-            _db: db,
-        })
-    }
-
-    fn wait_for_pool(&self, client: &Client, token: &str) -> Result<(), Box<dyn Error>> {
-        let began = Instant::now();
-        loop {
-            let pool: serde_json::Value = client
-                .get(format!("{}/api/v1/pool", self.url))
-                .bearer_auth(token)
-                .send()?
-                .error_for_status()?
-                .json()?;
-            let available = pool["available"].as_u64().unwrap_or(0);
-            if available >= NEEDED as u64 {
-                eprintln!(
-                    "pool: {available} guests pooled after {:.1} s",
-                    began.elapsed().as_secs_f64()
-                );
-                return Ok(());
-            }
-            if began.elapsed() > FILL_TIMEOUT {
-                return Err(format!(
-                    "the pool holds {available} of {NEEDED} guests after {FILL_TIMEOUT:?}\n{}",
-                    self.log_tail()
-                )
-                .into());
-            }
-            std::thread::sleep(Duration::from_millis(250));
-        }
-    }
-
-    fn log_tail(&self) -> String {
-        let log = std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default();
-        let lines: Vec<&str> = log.lines().collect();
-        lines[lines.len().saturating_sub(30)..].join("\n")
-    }
-}
-
-impl Drop for HerdServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Waits for the line the server prints once it listens, then keeps
-/// reading its stdout so that the server never blocks on a full pipe.
-fn listening_url(child: &mut Child) -> Result<String, Box<dyn Error>> {
-    let stdout = child.stdout.take().ok_or("no stdout")?;
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some((_, url)) = line.split_once("herd-server listening on ") {
-                let _ = tx.send(url.trim().to_owned());
-            }
-        }
-    });
-    let began = Instant::now();
-    loop {
-        match rx.recv_timeout(Duration::from_millis(100)) {
-            Ok(url) => return Ok(url),
-            Err(mpsc::RecvTimeoutError::Timeout) if began.elapsed() < START_TIMEOUT => {
-                if let Some(status) = child.try_wait()? {
-                    return Err(format!("herd-server exited ({status}) before listening").into());
-                }
-            }
-            Err(_) => return Err("herd-server did not print its listening line".into()),
-        }
-    }
 }

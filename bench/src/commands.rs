@@ -1,0 +1,287 @@
+//! Click to service changed (SPEC §3): how long after a client asks a real
+//! `herd-server` to restart a guest's apache
+//! (`POST /api/v1/guests/{name}/services/apache/actions`, `202`) it sees
+//! the command `succeeded` (`GET /api/v1/commands/{id}`, polled every
+//! millisecond). An upper bound of the real latency: the poll interval and
+//! the last poll's round trip are included. At 1 and at 50 concurrent
+//! clients, each on its own guest; on SQLite, on PostgreSQL, and on
+//! PostgreSQL with the dispatcher in a separate `herd-server dispatcher`
+//! process. Baseline: the bare actix-web handler of the `pool` benchmark,
+//! one request a sample, hit by the same clients the same way.
+
+use std::error::Error;
+use std::sync::Barrier;
+use std::time::{Duration, Instant};
+
+use reqwest::blocking::Client;
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::batch::Db;
+use crate::pool::Baseline;
+use crate::server::HerdServer;
+use crate::{emit, emit_skipped, BenchResult, Env};
+
+const CLIENTS: [usize; 2] = [1, 50];
+const GUESTS: usize = 50;
+const POOL_TARGET: usize = GUESTS + 10;
+/// Per client count: (warm-up samples, measured samples) per client.
+fn samples(clients: usize) -> (usize, usize) {
+    if clients == 1 {
+        (5, 200)
+    } else {
+        (2, 10)
+    }
+}
+const POLL_EVERY: Duration = Duration::from_millis(1);
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
+const FILL_TIMEOUT: Duration = Duration::from_secs(300);
+const BOOT_TIMEOUT: Duration = Duration::from_secs(120);
+/// SPEC goal for the p99.
+const GOAL_MS: f64 = 50.0;
+
+fn record(metric: &str, value: f64, unit: &str) {
+    emit("commands", metric, value, unit);
+}
+
+pub fn run(env: &Env) -> BenchResult {
+    let baseline = {
+        let server = Baseline::start()?;
+        let result: Result<Vec<_>, Box<dyn Error>> = CLIENTS
+            .iter()
+            .map(|&n| load(n, |http, _| baseline_request(http, &server.url)))
+            .collect();
+        server.stop();
+        result?
+    };
+    for (n, l) in CLIENTS.iter().zip(&baseline) {
+        report("baseline", *n, l, None);
+    }
+
+    herd("sqlite", Db::Sqlite, false, &baseline)?;
+    match env.postgres() {
+        Ok(pg) => {
+            herd(
+                "postgres",
+                Db::Postgres(pg.fresh_database()?),
+                false,
+                &baseline,
+            )?;
+            herd(
+                "postgres_separate_dispatcher",
+                Db::Postgres(pg.fresh_database()?),
+                true,
+                &baseline,
+            )?;
+        }
+        Err(why) => emit_skipped("commands", "postgres_skipped", why),
+    }
+    Ok(())
+}
+
+fn herd(label: &str, db: Db, separate_dispatcher: bool, baseline: &[Vec<Duration>]) -> BenchResult {
+    let mut settings = vec![
+        ("HERD_POOL_TARGET_SIZE", POOL_TARGET.to_string()),
+        ("HERD_IMAGE_SIZE_MB", "4".into()),
+    ];
+    if separate_dispatcher {
+        settings.push(("HERD_ROLES", "provisioner".into()));
+    }
+    let mut server = HerdServer::start(db, &settings)?;
+    if separate_dispatcher {
+        server.start_dispatcher()?;
+    }
+    let with_logs = |e: Box<dyn Error>| -> Box<dyn Error> {
+        let mut msg = format!("{label}: {e}\n{}", server.log_tail("server.log"));
+        if separate_dispatcher {
+            msg += &format!("\n{}", server.log_tail("dispatcher.log"));
+        }
+        msg.into()
+    };
+    let client = Client::builder().no_proxy().build()?;
+    let token = server.login(&client)?;
+    let guests = guests(&server, &client, &token).map_err(with_logs)?;
+    for (&n, base) in CLIENTS.iter().zip(baseline) {
+        let latencies = load(n, |http, i| {
+            click(http, &server.url, &token, &guests[i % guests.len()])
+        })
+        .map_err(with_logs)?;
+        report(label, n, &latencies, Some(base));
+    }
+    Ok(())
+}
+
+/// `GUESTS` running guests of admin's, taken from the warm pool.
+fn guests(
+    server: &HerdServer,
+    client: &Client,
+    token: &str,
+) -> Result<Vec<String>, Box<dyn Error>> {
+    server.wait_for_pool(client, token, GUESTS, FILL_TIMEOUT)?;
+    let mut names = Vec::with_capacity(GUESTS);
+    for _ in 0..GUESTS {
+        let guest: serde_json::Value = client
+            .post(format!("{}/api/v1/guests", server.url))
+            .bearer_auth(token)
+            .json(&json!({ "owner": "admin" }))
+            .send()?
+            .error_for_status()?
+            .json()?;
+        let name = guest["name"].as_str().ok_or("no name in the guest")?;
+        names.push(name.to_owned());
+    }
+    let began = Instant::now();
+    for name in &names {
+        loop {
+            let guest: serde_json::Value = client
+                .get(format!("{}/api/v1/guests/{name}", server.url))
+                .bearer_auth(token)
+                .send()?
+                .error_for_status()?
+                .json()?;
+            if guest["state"] == "running" {
+                break;
+            }
+            if began.elapsed() > BOOT_TIMEOUT {
+                return Err(format!("{name} is {} after {BOOT_TIMEOUT:?}", guest["state"]).into());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    eprintln!(
+        "commands: {GUESTS} guests running {:.1} s after assignment",
+        began.elapsed().as_secs_f64()
+    );
+    Ok(names)
+}
+
+/// Every client keeps one connection (opened by its warm-up samples) and
+/// takes its samples one after the other; all start together. `sample`
+/// gets the client's index. Answers the measured samples, sorted.
+fn load<F>(clients: usize, sample: F) -> Result<Vec<Duration>, Box<dyn Error>>
+where
+    F: Fn(&Client, usize) -> Result<Duration, String> + Sync,
+{
+    let (warmup, measured) = samples(clients);
+    let start = Barrier::new(clients + 1);
+    let results: Result<Vec<Vec<Duration>>, String> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..clients)
+            .map(|i| {
+                let (start, sample) = (&start, &sample);
+                s.spawn(move || {
+                    let http = Client::builder()
+                        .no_proxy()
+                        .timeout(Duration::from_secs(60))
+                        .build();
+                    // Every client reaches the barrier, even a failed one.
+                    let warmed = http.map_err(|e| e.to_string()).and_then(|http| {
+                        (0..warmup).try_for_each(|_| sample(&http, i).map(drop))?;
+                        Ok(http)
+                    });
+                    start.wait();
+                    let http = warmed?;
+                    (0..measured).map(|_| sample(&http, i)).collect()
+                })
+            })
+            .collect();
+        start.wait();
+        handles
+            .into_iter()
+            .map(|h| h.join().map_err(|_| "a client panicked".to_owned())?)
+            .collect()
+    });
+    let mut all: Vec<Duration> = results?.into_iter().flatten().collect();
+    all.sort();
+    Ok(all)
+}
+
+/// One request to the bare handler.
+fn baseline_request(http: &Client, url: &str) -> Result<Duration, String> {
+    let began = Instant::now();
+    let response = http
+        .post(url)
+        .json(&json!({ "owner": "admin" }))
+        .send()
+        .map_err(|e| e.to_string())?;
+    let status = response.status();
+    response.bytes().map_err(|e| e.to_string())?;
+    if status != StatusCode::CREATED {
+        return Err(format!("baseline: {status}"));
+    }
+    Ok(began.elapsed())
+}
+
+/// From sending the restart to seeing its command `succeeded`.
+fn click(http: &Client, base: &str, token: &str, guest: &str) -> Result<Duration, String> {
+    let began = Instant::now();
+    let url = format!("{base}/api/v1/guests/{guest}/services/apache/actions");
+    let response = http
+        .post(&url)
+        .bearer_auth(token)
+        .json(&json!({ "action": "restart" }))
+        .send()
+        .map_err(|e| e.to_string())?;
+    let status = response.status();
+    let body: serde_json::Value = response.json().map_err(|e| e.to_string())?;
+    if status != StatusCode::ACCEPTED {
+        return Err(format!("POST {url}: {status}, expected 202: {body}"));
+    }
+    let id = body["command_id"]
+        .as_i64()
+        .ok_or_else(|| format!("no command_id in {body}"))?;
+    let url = format!("{base}/api/v1/commands/{id}");
+    loop {
+        let command: serde_json::Value = http
+            .get(&url)
+            .bearer_auth(token)
+            .send()
+            .and_then(|r| r.error_for_status())
+            .and_then(|r| r.json())
+            .map_err(|e| format!("GET {url}: {e}"))?;
+        match command["status"].as_str() {
+            Some("succeeded") => return Ok(began.elapsed()),
+            Some("queued" | "dispatched") => {}
+            _ => return Err(format!("command {id} ended: {command}")),
+        }
+        if began.elapsed() > COMMAND_TIMEOUT {
+            return Err(format!(
+                "command {id} not done after {COMMAND_TIMEOUT:?}: {command}"
+            ));
+        }
+        std::thread::sleep(POLL_EVERY);
+    }
+}
+
+/// Nearest rank, of sorted samples.
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    let rank = (p / 100.0 * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1].as_secs_f64() * 1e3
+}
+
+fn report(label: &str, clients: usize, sorted: &[Duration], baseline: Option<&Vec<Duration>>) {
+    for p in [50.0, 99.0] {
+        let value = percentile(sorted, p);
+        let name = format!("{label}_{clients}_clients_p{p}");
+        record(&format!("{name}_ms"), value, "ms");
+        if let Some(base) = baseline {
+            record(
+                &format!("{name}_vs_baseline"),
+                value / percentile(base, p),
+                "ratio",
+            );
+        }
+        if p == 99.0 && baseline.is_some() {
+            let met = if value < GOAL_MS { 1.0 } else { 0.0 };
+            record(
+                &format!("{name}_under_50ms"),
+                met,
+                "bool (SPEC goal: p99 < 50 ms)",
+            );
+        }
+    }
+    record(
+        &format!("{label}_{clients}_clients_samples"),
+        sorted.len() as f64,
+        "samples",
+    );
+}
