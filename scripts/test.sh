@@ -96,6 +96,19 @@ build_and_lint() {
 }
 [[ ${#WITH_SERVICES[@]} -gt 0 ]] || build_and_lint
 
+# Generated clients (clients/): regenerate into a temp dir with the pinned
+# tools and compare with the checked-in code (this also installs the npm and
+# pip tools the client tests use). Needs node/npm and python3.
+check_clients() {
+    if ! { command -v npm && command -v node && command -v python3; } >/dev/null 2>&1; then
+        FAILED+=("clients/regenerate.sh --check (needs node, npm and python3)")
+        return
+    fi
+    log "clients/regenerate.sh --check"
+    clients/regenerate.sh --check || FAILED+=("clients/regenerate.sh --check (run clients/regenerate.sh)")
+}
+[[ ${#WITH_SERVICES[@]} -gt 0 ]] || check_clients
+
 # --- 3. throwaway services -------------------------------------------------------
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/herd-test.XXXXXX")

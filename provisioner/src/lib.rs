@@ -10,6 +10,7 @@ pub mod lifecycle;
 pub mod monitor;
 
 pub mod pool;
+pub mod power;
 pub mod reconcile;
 pub mod saga;
 pub mod staged;

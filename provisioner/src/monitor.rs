@@ -184,7 +184,7 @@ impl Monitor {
                 backend.force(name)?;
             }
         }
-        backend.ipl(name)?;
+        crate::power::ipl(conn, backend, guest.id, name)?;
         guests::set_state(conn, guest.id, GuestState::Starting, now)?;
         Ok(event(
             conn,

@@ -96,6 +96,8 @@ pub fn advance(
         else {
             return Ok(true);
         };
+        jobs::mark_running(c, job.id, now)?;
+        jobs::mark_running(c, job.id, now)?;
         let mut plan: Plan = serde_json::from_str(&job.params).map_err(|e| {
             WorkerError::Invalid(format!("job {} has an unreadable plan: {e}", job.id))
         })?;
@@ -182,15 +184,14 @@ fn send(
     let Some(guest) = guests::find_by_name(c, name)? else {
         return Ok(());
     };
-    let result = if starting {
-        backend.ipl(&g).map(drop)
+    if starting {
+        crate::power::ensure_booting(c, backend, guest.row.id, &g)?;
     } else {
-        backend.halt(&g).map(drop)
-    };
-    match result {
-        // Already up (or already down): nothing to do for this one.
-        Ok(()) | Err(BackendError::InvalidState { .. }) => {}
-        Err(e) => return Err(e.into()),
+        match backend.halt(&g) {
+            // Already down: nothing to do for this one.
+            Ok(_) | Err(BackendError::InvalidState { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
     }
     let state = if starting {
         GuestState::Starting

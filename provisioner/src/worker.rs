@@ -431,10 +431,7 @@ impl Worker {
                     if staged::host_room(&*self.backend)? == 0 {
                         continue;
                     }
-                    match self.backend.ipl(&name) {
-                        Ok(_) | Err(BackendError::InvalidState { .. }) => {}
-                        Err(e) => return Err(e.into()),
-                    }
+                    crate::power::ensure_booting(&mut conn, &*self.backend, guest.id, &name)?;
                     continue;
                 }
                 // Running once its enabled services are up (as after the

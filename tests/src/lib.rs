@@ -949,6 +949,124 @@ impl TestServer {
     }
 }
 
+/// A `herd-server dispatcher` process started by
+/// [`TestServer::spawn_dispatcher`]: the command dispatcher on its own, with
+/// the server's settings. Killed on drop.
+pub struct DispatcherProcess {
+    child: Option<Child>,
+    log: PathBuf,
+}
+
+impl DispatcherProcess {
+    /// The last `lines` lines of the dispatcher's stderr.
+    pub fn stderr_tail(&self, lines: usize) -> String {
+        let text = fs::read_to_string(&self.log).unwrap_or_default();
+        let all: Vec<&str> = text.lines().collect();
+        all[all.len().saturating_sub(lines)..].join("\n")
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+}
+
+impl Drop for DispatcherProcess {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        if std::thread::panicking() {
+            eprintln!(
+                "--- herd-server dispatcher stderr (tail, {}) ---\n{}",
+                self.log.display(),
+                self.stderr_tail(40)
+            );
+        }
+    }
+}
+
+impl TestServer {
+    /// Starts `herd-server dispatcher` with exactly this server's settings
+    /// (database, data directory, clock file, …) and waits (60 s at most)
+    /// for its `herd-server dispatcher running` line. Meant for a server
+    /// started with `HERD_ROLES` that leaves the dispatcher out. Drop the
+    /// answer before the server.
+    pub fn spawn_dispatcher(&self) -> DispatcherProcess {
+        let n = fs::read_dir(self.dir.path())
+            .map(|d| d.count())
+            .unwrap_or(0);
+        let log = self.dir.path().join(format!("dispatcher-{n}.stderr.log"));
+        let stderr = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .expect("open dispatcher log");
+        let mut cmd = Command::new(&self.bin);
+        cmd.arg("dispatcher");
+        for (k, _) in std::env::vars_os() {
+            if k.to_string_lossy().starts_with("HERD_") {
+                cmd.env_remove(k);
+            }
+        }
+        // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
+        unsafe {
+            use std::os::unix::process::CommandExt;
+            cmd.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        cmd.envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .current_dir(self.dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(stderr));
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn {} dispatcher: {e}", self.bin.display()));
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, rx) = mpsc::channel::<()>();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if line.contains("herd-server dispatcher running") {
+                    let _ = tx.send(());
+                }
+            }
+        });
+        let mut process = DispatcherProcess {
+            child: Some(child),
+            log,
+        };
+        let started = Instant::now();
+        loop {
+            match rx.recv_timeout(Duration::from_millis(50)) {
+                Ok(()) => return process,
+                Err(e) => {
+                    let exited = process
+                        .child
+                        .as_mut()
+                        .and_then(|c| c.try_wait().ok().flatten());
+                    if exited.is_some()
+                        || started.elapsed() > START_TIMEOUT
+                        || e == mpsc::RecvTimeoutError::Disconnected
+                    {
+                        let tail = process.stderr_tail(60);
+                        drop(process);
+                        panic!(
+                            "herd-server dispatcher did not start (exit: {exited:?}, \
+                             after {:?})\n--- stderr (tail) ---\n{tail}",
+                            started.elapsed()
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
 impl Drop for TestServer {
     fn drop(&mut self) {
         if let Some(mut child) = self.child.take() {

@@ -273,3 +273,12 @@ pub fn set_params(conn: &mut AnyConnection, id: i64, params: &str) -> StoreResul
         .execute(conn)?;
     Ok(())
 }
+
+/// A job that settles over many rounds (staged operations) shows `running`
+/// from its first round on.
+pub fn mark_running(conn: &mut AnyConnection, id: i64, now: Millis) -> StoreResult<()> {
+    diesel::update(jobs::table.find(id).filter(jobs::status.eq("queued")))
+        .set((jobs::status.eq("running"), jobs::started_at.eq(now)))
+        .execute(conn)?;
+    Ok(())
+}

@@ -153,15 +153,11 @@ impl Dispatcher {
                 })
             }
         }
-        // Boot-time enablement lives in the database; the guest learns it
-        // before it boots.
-        for (service, enabled, _) in
-            guests::services(conn, guest.row.id).map_err(store_to_backend)?
-        {
-            self.backend
-                .set_service_enabled(&name, &service.name, enabled)?;
-        }
-        let ready_at = self.backend.ipl(&name)?;
+        let ready_at =
+            crate::power::ipl(conn, &*self.backend, guest.row.id, &name).map_err(|e| match e {
+                crate::worker::WorkerError::Backend(b) => b,
+                other => store_to_backend_msg(other.to_string()),
+            })?;
         guests::set_state(conn, guest.row.id, GuestState::Starting, now)
             .map_err(store_to_backend)?;
         Ok(Outcome::Done {
@@ -216,7 +212,11 @@ fn refused(result: String) -> Outcome {
 }
 
 fn store_to_backend(e: herd_core::store::StoreError) -> BackendError {
-    BackendError::Io(std::io::Error::other(e.to_string()))
+    store_to_backend_msg(e.to_string())
+}
+
+fn store_to_backend_msg(msg: String) -> BackendError {
+    BackendError::Io(std::io::Error::other(msg))
 }
 
 /// Every service of the guest in one observed state (a guest logged off).

@@ -1,0 +1,1171 @@
+//! `herd`: the command-line tool for the herd API, on the generated
+//! `herd-client` crate.
+//!
+//! Exit codes: 0 success, 1 API or connection error (the problem's title and
+//! detail go to stderr), 2 usage error.
+
+mod output;
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{ArgGroup, CommandFactory, Parser, Subcommand, ValueEnum};
+use herd_client::{types, Client};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use output::{print_table, Out};
+
+#[derive(Parser)]
+#[command(
+    name = "herd",
+    version,
+    about = "Command-line tool for the herd guest manager",
+    long_about = "Command-line tool for the herd guest manager.\n\n\
+        Log in once with `herd login --server URL --username U`; the token is kept in \
+        the user's config directory. HERD_URL and HERD_TOKEN override the saved server \
+        and token.\n\nExit codes: 0 success, 1 API error (problem on stderr), 2 usage error."
+)]
+struct Cli {
+    /// Output format (default: table on a terminal, json otherwise)
+    #[arg(long, short = 'o', global = true, value_enum)]
+    output: Option<Format>,
+
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum Format {
+    Table,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Log in and save the token (password from HERD_PASSWORD or a prompt)
+    Login {
+        /// Server base URL, e.g. https://herd.example.edu
+        #[arg(long, env = "HERD_URL")]
+        server: String,
+        /// User name
+        #[arg(long, short = 'u')]
+        username: String,
+        /// Token lifetime in seconds (server default when left out)
+        #[arg(long)]
+        ttl_seconds: Option<i64>,
+    },
+    /// Revoke the saved token and forget it
+    Logout,
+    /// Who am I (user, role, quota)
+    Whoami,
+    /// Guests: list, request, show, delete, power
+    #[command(subcommand)]
+    Guests(GuestsCmd),
+    /// Services on a guest
+    #[command(subcommand)]
+    Services(ServicesCmd),
+    /// Timed firewall openings (ports) of a guest
+    #[command(subcommand)]
+    Ports(PortsCmd),
+    /// The warm pool (admin)
+    #[command(subcommand)]
+    Pool(PoolCmd),
+    /// Provisioning batches (staff, admin)
+    #[command(subcommand)]
+    Batch(BatchCmd),
+    /// Fleet operations (admin)
+    #[command(subcommand)]
+    Ops(OpsCmd),
+    /// Print shell completions
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Subcommand)]
+enum GuestsCmd {
+    /// List guests (your own; staff and admins see all)
+    List {
+        #[arg(long)]
+        owner: Option<String>,
+        #[arg(long)]
+        state: Option<String>,
+    },
+    /// Request a guest (from the pool at once, or provisioned)
+    Request {
+        /// Owner (staff, admin only; default: yourself)
+        #[arg(long)]
+        owner: Option<String>,
+        #[arg(long)]
+        image: Option<String>,
+        #[arg(long)]
+        lan: Option<String>,
+        /// Wait until a provisioned guest is ready
+        #[arg(long)]
+        wait: bool,
+    },
+    /// Show one guest
+    Show { name: String },
+    /// Decommission a guest
+    Delete {
+        name: String,
+        #[arg(long)]
+        wait: bool,
+    },
+    /// Start a guest
+    Start {
+        name: String,
+        #[arg(long)]
+        wait: bool,
+    },
+    /// Stop a guest (--force: force off)
+    Stop {
+        name: String,
+        #[arg(long)]
+        force: bool,
+        #[arg(long)]
+        wait: bool,
+    },
+    /// Restart a guest
+    Restart {
+        name: String,
+        #[arg(long)]
+        wait: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum ServicesCmd {
+    /// List the catalog services of a guest with their state
+    List { guest: String },
+    /// Start a service
+    Start(ServiceArgs),
+    /// Stop a service
+    Stop(ServiceArgs),
+    /// Restart a service
+    Restart(ServiceArgs),
+    /// Enable a service at boot
+    Enable { guest: String, service: String },
+    /// Disable a service at boot
+    Disable { guest: String, service: String },
+}
+
+#[derive(clap::Args)]
+struct ServiceArgs {
+    guest: String,
+    service: String,
+    /// Wait until the command has run on the guest
+    #[arg(long)]
+    wait: bool,
+}
+
+#[derive(Subcommand)]
+enum PortsCmd {
+    /// List open ports with the minutes they stay open (all leases when no guest is given; admin)
+    List { guest: Option<String> },
+    /// Open a port for a while
+    Open {
+        guest: String,
+        /// Port number (the server checks it against the policy)
+        #[arg(allow_negative_numbers = true)]
+        port: i64,
+        /// UDP instead of TCP
+        #[arg(long)]
+        udp: bool,
+        /// How long, in minutes (server default when left out)
+        #[arg(long)]
+        minutes: Option<i64>,
+        /// Only this source network may connect (default: anyone)
+        #[arg(long = "from", value_name = "CIDR")]
+        from: Option<String>,
+    },
+    /// Close an open port: by lease id, or GUEST PORT [--udp]
+    Close {
+        /// Lease id, or a guest name followed by PORT
+        target: String,
+        port: Option<i64>,
+        #[arg(long)]
+        udp: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum PoolCmd {
+    /// Pool status
+    Show,
+    /// Change the pool settings
+    Set {
+        #[arg(long)]
+        target_size: Option<i32>,
+        #[arg(long, value_parser = ["flashcopy", "ddr"])]
+        copy_method: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum BatchCmd {
+    /// Make sure every user has at least N guests
+    #[command(group(ArgGroup::new("who").required(true).args(["group", "users"])))]
+    Create {
+        /// Directory group whose members get guests
+        #[arg(long)]
+        group: Option<String>,
+        /// Comma-separated user names
+        #[arg(long, value_delimiter = ',')]
+        users: Option<Vec<String>>,
+        /// Guests each user should have
+        #[arg(long)]
+        per_user: i32,
+        #[arg(long)]
+        image: Option<String>,
+        /// RFC 3339 expiry of the guests
+        #[arg(long)]
+        expires_at: Option<String>,
+        /// Only show the plan and the capacity check
+        #[arg(long)]
+        dry_run: bool,
+        /// Wait until the batch has finished (progress bar)
+        #[arg(long)]
+        wait: bool,
+    },
+    /// Show a batch with its items
+    Show { id: i64 },
+}
+
+#[derive(Subcommand)]
+enum OpsCmd {
+    /// Start all auto-boot guests in batches
+    StagedStart(StagedArgs),
+    /// Stop all running guests in batches
+    StagedStop(StagedArgs),
+}
+
+#[derive(clap::Args)]
+struct StagedArgs {
+    #[arg(long)]
+    batch_size: Option<i32>,
+    #[arg(long)]
+    interval_seconds: Option<i32>,
+    #[arg(long)]
+    wait: bool,
+}
+
+// ---------------------------------------------------------------------------
+// errors
+// ---------------------------------------------------------------------------
+
+/// What ends a command with exit code 1.
+enum Failure {
+    /// The API answered with a problem.
+    Problem {
+        status: u16,
+        title: String,
+        detail: String,
+    },
+    /// Anything else (connection, configuration).
+    Other(String),
+}
+
+type Res<T> = Result<T, Failure>;
+
+impl<E: std::fmt::Debug> From<herd_client::Error<E>> for Failure
+where
+    E: serde::Serialize,
+{
+    fn from(e: herd_client::Error<E>) -> Self {
+        match e {
+            herd_client::Error::ErrorResponse(rv) => {
+                let status = rv.status().as_u16();
+                let v = serde_json::to_value(rv.into_inner()).unwrap_or(Value::Null);
+                Failure::Problem {
+                    status,
+                    title: v["title"].as_str().unwrap_or("error").to_string(),
+                    detail: v["detail"].as_str().unwrap_or("").to_string(),
+                }
+            }
+            herd_client::Error::UnexpectedResponse(r) => {
+                let status = r.status();
+                Failure::Problem {
+                    status: status.as_u16(),
+                    title: status.canonical_reason().unwrap_or("error").to_string(),
+                    detail: format!("unexpected response from {}", r.url()),
+                }
+            }
+            other => Failure::Other(other.to_string()),
+        }
+    }
+}
+
+/// A positive count for the API (`0` and negative numbers are refused here).
+fn nonzero(n: i32, what: &str) -> Res<std::num::NonZeroU32> {
+    u32::try_from(n)
+        .ok()
+        .and_then(std::num::NonZeroU32::new)
+        .ok_or_else(|| other(format!("{what} must be at least 1")))
+}
+
+fn other(msg: impl Into<String>) -> Failure {
+    Failure::Other(msg.into())
+}
+
+// ---------------------------------------------------------------------------
+// configuration
+// ---------------------------------------------------------------------------
+
+#[derive(Serialize, Deserialize, Default)]
+struct Config {
+    server: Option<String>,
+    token: Option<String>,
+    username: Option<String>,
+}
+
+fn config_path() -> Res<PathBuf> {
+    if let Some(dir) = std::env::var_os("HERD_CONFIG_DIR").filter(|v| !v.is_empty()) {
+        return Ok(PathBuf::from(dir).join("config.json"));
+    }
+    let dir = dirs::config_dir().ok_or_else(|| other("no config directory for this user"))?;
+    Ok(dir.join("herd").join("config.json"))
+}
+
+fn load_config() -> Config {
+    config_path()
+        .ok()
+        .and_then(|p| std::fs::read(p).ok())
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
+}
+
+fn save_config(cfg: &Config) -> Res<PathBuf> {
+    let path = config_path()?;
+    let dir = path.parent().expect("config path has a parent");
+    std::fs::create_dir_all(dir).map_err(|e| other(format!("{}: {e}", dir.display())))?;
+    let data = serde_json::to_vec_pretty(cfg).expect("config serializes");
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts
+        .open(&path)
+        .map_err(|e| other(format!("{}: {e}", path.display())))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        f.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| other(format!("{}: {e}", path.display())))?;
+    }
+    f.write_all(&data)
+        .map_err(|e| other(format!("{}: {e}", path.display())))?;
+    Ok(path)
+}
+
+fn env_nonempty(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+fn server_url(cfg: &Config) -> Res<String> {
+    env_nonempty("HERD_URL")
+        .or_else(|| cfg.server.clone())
+        .ok_or_else(|| {
+            other("no server: run `herd login --server URL --username U` or set HERD_URL")
+        })
+}
+
+fn client() -> Res<Client> {
+    let cfg = load_config();
+    let server = server_url(&cfg)?;
+    let token = env_nonempty("HERD_TOKEN")
+        .or(cfg.token)
+        .ok_or_else(|| other("not logged in: run `herd login` or set HERD_TOKEN"))?;
+    Client::with_token(&server, &token).map_err(|e| other(e.to_string()))
+}
+
+// ---------------------------------------------------------------------------
+// main
+// ---------------------------------------------------------------------------
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let out = Out {
+        json: match cli.output {
+            Some(Format::Json) => true,
+            Some(Format::Table) => false,
+            None => !std::io::stdout().is_terminal(),
+        },
+    };
+    if let Cmd::Completions { shell } = cli.command {
+        let mut cmd = Cli::command();
+        clap_complete::generate(shell, &mut cmd, "herd", &mut std::io::stdout());
+        return ExitCode::SUCCESS;
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    match rt.block_on(run(cli.command, out)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Problem {
+            status,
+            title,
+            detail,
+        }) => {
+            if detail.is_empty() {
+                eprintln!("error: {title} ({status})");
+            } else {
+                eprintln!("error: {title} ({status}): {detail}");
+            }
+            ExitCode::from(1)
+        }
+        Err(Failure::Other(msg)) => {
+            eprintln!("error: {msg}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn run(cmd: Cmd, out: Out) -> Res<()> {
+    match cmd {
+        Cmd::Login {
+            server,
+            username,
+            ttl_seconds,
+        } => login(&server, &username, ttl_seconds, out).await,
+        Cmd::Logout => {
+            let mut cfg = load_config();
+            if cfg.token.is_some() {
+                if let Ok(c) = client() {
+                    // A token that is already invalid is fine to forget.
+                    let _ = c.revoke_current_token().send().await;
+                }
+                cfg.token = None;
+                save_config(&cfg)?;
+            }
+            out.message("logged out");
+            Ok(())
+        }
+        Cmd::Whoami => {
+            let me = client()?.me().send().await?.into_inner();
+            out.object(&me, |v| {
+                vec![
+                    ("username", s(&v["username"])),
+                    ("name", s(&v["display_name"])),
+                    ("role", s(&v["role"])),
+                    ("email", s(&v["email"])),
+                    (
+                        "guests",
+                        format!("{} of {}", s(&v["quota"]["used"]), {
+                            let m = s(&v["quota"]["max_guests"]);
+                            if m.is_empty() {
+                                "unlimited".to_string()
+                            } else {
+                                m
+                            }
+                        }),
+                    ),
+                ]
+            });
+            Ok(())
+        }
+        Cmd::Guests(c) => guests(c, out).await,
+        Cmd::Services(c) => services(c, out).await,
+        Cmd::Ports(c) => ports(c, out).await,
+        Cmd::Pool(c) => pool(c, out).await,
+        Cmd::Batch(c) => batch(c, out).await,
+        Cmd::Ops(c) => ops(c, out).await,
+        Cmd::Completions { .. } => unreachable!("handled in main"),
+    }
+}
+
+/// A JSON value as a table cell (`""` for null).
+fn s(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::String(x) => x.clone(),
+        other => other.to_string(),
+    }
+}
+
+async fn login(server: &str, username: &str, ttl_seconds: Option<i64>, out: Out) -> Res<()> {
+    let password = match env_nonempty("HERD_PASSWORD") {
+        Some(p) => p,
+        None => rpassword::prompt_password(format!("Password for {username}: "))
+            .map_err(|e| other(format!("cannot read the password: {e}")))?,
+    };
+    let c = Client::anonymous(server).map_err(|e| other(e.to_string()))?;
+    let resp = c
+        .create_token()
+        .body(types::TokenRequest {
+            username: username.to_string(),
+            password,
+            ttl_seconds,
+        })
+        .send()
+        .await?
+        .into_inner();
+    let mut cfg = load_config();
+    cfg.server = Some(server.trim_end_matches('/').to_string());
+    cfg.token = Some(resp.token.clone());
+    cfg.username = Some(username.to_string());
+    let path = save_config(&cfg)?;
+    if out.json {
+        out.json_value(&json!({
+            "username": username,
+            "server": cfg.server,
+            "expires_at": resp.expires_at,
+            "config": path,
+        }));
+    } else {
+        outln!(
+            "logged in as {username} ({}), token valid until {}, saved in {}",
+            resp.user.role,
+            resp.expires_at,
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+const GUEST_COLUMNS: &[(&str, &str)] = &[
+    ("NAME", "name"),
+    ("OWNER", "owner"),
+    ("STATE", "state"),
+    ("HOSTNAME", "hostname"),
+    ("IP", "ip_address"),
+    ("LAN", "lan"),
+    ("IMAGE", "image"),
+];
+
+fn guest_fields(v: &Value) -> Vec<(&'static str, String)> {
+    [
+        "name",
+        "owner",
+        "state",
+        "hostname",
+        "ip_address",
+        "lan",
+        "image",
+        "memory_mb",
+        "auto_boot",
+        "description",
+        "created_at",
+        "assigned_at",
+        "expires_at",
+    ]
+    .into_iter()
+    .map(|k| (k, s(&v[k])))
+    .collect()
+}
+
+async fn guests(cmd: GuestsCmd, out: Out) -> Res<()> {
+    let c = client()?;
+    match cmd {
+        GuestsCmd::List { owner, state } => {
+            let state = match state {
+                Some(st) => Some(
+                    st.parse::<types::GuestState>()
+                        .map_err(|_| other(format!("unknown guest state {st:?}")))?,
+                ),
+                None => None,
+            };
+            let mut items = Vec::new();
+            let mut cursor: Option<String> = None;
+            loop {
+                let mut req = c.list_guests();
+                if let Some(o) = &owner {
+                    req = req.owner(o.clone());
+                }
+                if let Some(st) = state {
+                    req = req.state(st);
+                }
+                if let Some(cur) = &cursor {
+                    req = req.cursor(cur.clone());
+                }
+                let page = req.send().await?.into_inner();
+                items.extend(page.items);
+                match page.next_cursor {
+                    Some(n) if !n.is_empty() => cursor = Some(n),
+                    _ => break,
+                }
+            }
+            out.list(&items, GUEST_COLUMNS);
+            Ok(())
+        }
+        GuestsCmd::Request {
+            owner,
+            image,
+            lan,
+            wait,
+        } => {
+            let resp = c
+                .request_guest()
+                .body(types::GuestRequest { owner, image, lan })
+                .send()
+                .await?;
+            match resp.into_inner() {
+                types::RequestGuestResponse::Guest(g) => {
+                    out.object(&g, guest_fields);
+                }
+                types::RequestGuestResponse::ProvisioningStarted(p) => {
+                    if wait {
+                        wait_job(&c, p.job.id, &format!("provisioning {}", p.guest)).await?;
+                        let g = c
+                            .get_guest()
+                            .name(p.guest.clone())
+                            .send()
+                            .await?
+                            .into_inner();
+                        out.object(&g, guest_fields);
+                    } else {
+                        out.object(&p, |v| {
+                            vec![
+                                ("guest", s(&v["guest"])),
+                                ("job", s(&v["job"]["id"])),
+                                ("status", s(&v["job"]["status"])),
+                            ]
+                        });
+                    }
+                }
+            }
+            Ok(())
+        }
+        GuestsCmd::Show { name } => {
+            let g = c.get_guest().name(name).send().await?.into_inner();
+            out.object(&g, guest_fields);
+            Ok(())
+        }
+        GuestsCmd::Delete { name, wait } => {
+            let job = c
+                .delete_guest()
+                .name(name.clone())
+                .send()
+                .await?
+                .into_inner();
+            if wait {
+                wait_job(&c, job.id, &format!("decommissioning {name}")).await?;
+            } else {
+                out.object(&job, job_fields);
+            }
+            Ok(())
+        }
+        GuestsCmd::Start { name, wait } => power(&c, name, "start", wait, out).await,
+        GuestsCmd::Stop { name, force, wait } => {
+            let action = if force { "force_off" } else { "stop" };
+            power(&c, name, action, wait, out).await
+        }
+        GuestsCmd::Restart { name, wait } => power(&c, name, "restart", wait, out).await,
+    }
+}
+
+async fn power(c: &Client, name: String, action: &str, wait: bool, out: Out) -> Res<()> {
+    let cmd = c
+        .power()
+        .name(name)
+        .body(types::PowerRequest {
+            action: action.to_string(),
+        })
+        .send()
+        .await?
+        .into_inner();
+    finish_command(c, cmd, wait, out).await
+}
+
+fn command_fields(v: &Value) -> Vec<(&'static str, String)> {
+    [
+        "command_id",
+        "status",
+        "text",
+        "result",
+        "created_at",
+        "finished_at",
+    ]
+    .into_iter()
+    .map(|k| (k, s(&v[k])))
+    .collect()
+}
+
+fn job_fields(v: &Value) -> Vec<(&'static str, String)> {
+    vec![
+        ("job", s(&v["id"])),
+        ("kind", s(&v["kind"])),
+        ("status", s(&v["status"])),
+        (
+            "progress",
+            format!(
+                "{}/{}",
+                s(&v["progress"]["done"]),
+                s(&v["progress"]["total"])
+            ),
+        ),
+        ("target", s(&v["target"])),
+        ("error", s(&v["error"])),
+    ]
+}
+
+async fn finish_command(c: &Client, cmd: types::CommandView, wait: bool, out: Out) -> Res<()> {
+    let mut cmd = cmd;
+    if wait {
+        let bar = spinner(&format!("command {}", cmd.command_id));
+        while cmd.status == "queued" || cmd.status == "dispatched" {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            cmd = c
+                .get_command()
+                .id(cmd.command_id)
+                .send()
+                .await?
+                .into_inner();
+            bar.set_message(format!("command {}: {}", cmd.command_id, cmd.status));
+        }
+        bar.finish_and_clear();
+    }
+    let failed = cmd.status == "failed";
+    out.object(&cmd, command_fields);
+    if failed {
+        return Err(other(format!(
+            "command {} failed: {}",
+            cmd.command_id,
+            cmd.result.unwrap_or_default()
+        )));
+    }
+    Ok(())
+}
+
+fn spinner(msg: &str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_message(msg.to_string());
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
+}
+
+fn progress_bar(msg: &str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} {elapsed}")
+            .expect("progress template")
+            .progress_chars("=> "),
+    );
+    bar.set_message(msg.to_string());
+    bar
+}
+
+const TERMINAL: &[&str] = &["succeeded", "failed", "cancelled"];
+
+/// Polls a job until it has ended, with a progress bar; a failed or
+/// cancelled job is an error.
+async fn wait_job(c: &Client, id: i64, msg: &str) -> Res<types::JobView> {
+    let bar = progress_bar(msg);
+    loop {
+        let job = c.get_job().id(id).send().await?.into_inner();
+        bar.set_length(job.progress.total.max(0) as u64);
+        bar.set_position(job.progress.done.max(0) as u64);
+        if TERMINAL.contains(&job.status.as_str()) {
+            bar.finish_and_clear();
+            if job.status != "succeeded" {
+                return Err(other(format!(
+                    "job {id} {}: {}",
+                    job.status,
+                    job.error.clone().unwrap_or_default()
+                )));
+            }
+            return Ok(job);
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+async fn services(cmd: ServicesCmd, out: Out) -> Res<()> {
+    let c = client()?;
+    let (args, action) = match cmd {
+        ServicesCmd::List { guest } => {
+            let page = c.list_services().name(guest).send().await?.into_inner();
+            out.list(
+                &page.items,
+                &[
+                    ("SERVICE", "name"),
+                    ("ENABLED", "enabled"),
+                    ("STATE", "state"),
+                    ("PRIORITY", "priority"),
+                ],
+            );
+            return Ok(());
+        }
+        ServicesCmd::Enable { guest, service } => {
+            return set_enabled(&c, guest, service, true, out).await
+        }
+        ServicesCmd::Disable { guest, service } => {
+            return set_enabled(&c, guest, service, false, out).await
+        }
+        ServicesCmd::Start(a) => (a, "start"),
+        ServicesCmd::Stop(a) => (a, "stop"),
+        ServicesCmd::Restart(a) => (a, "restart"),
+    };
+    let cmd = c
+        .service_action()
+        .name(args.guest)
+        .service(args.service)
+        .body(types::ServiceActionRequest {
+            action: action.to_string(),
+        })
+        .send()
+        .await?
+        .into_inner();
+    finish_command(&c, cmd, args.wait, out).await
+}
+
+async fn set_enabled(
+    c: &Client,
+    guest: String,
+    service: String,
+    enabled: bool,
+    out: Out,
+) -> Res<()> {
+    let svc = c
+        .patch_service()
+        .name(guest)
+        .service(service)
+        .body(types::ServicePatch { enabled })
+        .send()
+        .await?
+        .into_inner();
+    out.object(&svc, |v| {
+        ["name", "enabled", "state", "priority"]
+            .into_iter()
+            .map(|k| (k, s(&v[k])))
+            .collect()
+    });
+    Ok(())
+}
+
+fn lease_rows(leases: &[types::Lease]) -> Vec<Value> {
+    leases
+        .iter()
+        .map(|l| {
+            let mut v = serde_json::to_value(l).expect("lease serializes");
+            let secs = l.remaining_seconds.max(0);
+            v["remaining"] = json!(format!("{}m {:02}s", secs / 60, secs % 60));
+            v
+        })
+        .collect()
+}
+
+const LEASE_COLUMNS: &[(&str, &str)] = &[
+    ("ID", "id"),
+    ("GUEST", "guest"),
+    ("PROTO", "protocol"),
+    ("PORT", "port"),
+    ("FROM", "source_cidr"),
+    ("REMAINING", "remaining"),
+    ("EXPIRES", "expires_at"),
+];
+
+async fn ports(cmd: PortsCmd, out: Out) -> Res<()> {
+    let c = client()?;
+    match cmd {
+        PortsCmd::List { guest } => {
+            let page = match guest {
+                Some(g) => c.list_guest_leases().name(g).send().await?.into_inner(),
+                None => c.list_leases().send().await?.into_inner(),
+            };
+            if out.json {
+                out.json_value(&serde_json::to_value(&page.items).expect("serializes"));
+            } else {
+                print_table(&lease_rows(&page.items), LEASE_COLUMNS);
+            }
+            Ok(())
+        }
+        PortsCmd::Open {
+            guest,
+            port,
+            udp,
+            minutes,
+            from,
+        } => {
+            let lease = c
+                .open_lease()
+                .name(guest)
+                .body(types::OpenLease {
+                    port: u64::try_from(port)
+                        .ok()
+                        .and_then(std::num::NonZeroU64::new)
+                        .ok_or_else(|| {
+                            other(format!("invalid port {port}: ports are 1 to 65535"))
+                        })?,
+                    protocol: if udp {
+                        types::Protocol::Udp
+                    } else {
+                        types::Protocol::Tcp
+                    },
+                    duration_minutes: minutes,
+                    source_cidr: from,
+                })
+                .send()
+                .await?
+                .into_inner();
+            if out.json {
+                out.json_value(&serde_json::to_value(&lease).expect("serializes"));
+            } else {
+                print_table(&lease_rows(std::slice::from_ref(&lease)), LEASE_COLUMNS);
+            }
+            Ok(())
+        }
+        PortsCmd::Close { target, port, udp } => {
+            let id = match (target.parse::<i64>(), port) {
+                (Ok(id), None) => id,
+                (_, Some(port)) => {
+                    let proto = if udp { "udp" } else { "tcp" };
+                    let page = c
+                        .list_guest_leases()
+                        .name(target.clone())
+                        .send()
+                        .await?
+                        .into_inner();
+                    page.items
+                        .iter()
+                        .find(|l| {
+                            i64::from(l.port.get()) == port && l.protocol.to_string() == proto
+                        })
+                        .map(|l| l.id)
+                        .ok_or_else(|| other(format!("{target} has no open {proto} port {port}")))?
+                }
+                (Err(_), None) => {
+                    return Err(other(
+                        "give a lease id, or a guest and a port: herd ports close GUEST PORT",
+                    ))
+                }
+            };
+            c.close_lease().id(id).send().await?;
+            out.message(&format!("closed lease {id}"));
+            Ok(())
+        }
+    }
+}
+
+fn pool_fields(v: &Value) -> Vec<(&'static str, String)> {
+    ["target_size", "available", "provisioning", "copy_method"]
+        .into_iter()
+        .map(|k| (k, s(&v[k])))
+        .collect()
+}
+
+async fn pool(cmd: PoolCmd, out: Out) -> Res<()> {
+    let c = client()?;
+    match cmd {
+        PoolCmd::Show => {
+            let p = c.get_pool().send().await?.into_inner();
+            out.object(&p, pool_fields);
+        }
+        PoolCmd::Set {
+            target_size,
+            copy_method,
+        } => {
+            if target_size.is_none() && copy_method.is_none() {
+                return Err(other(
+                    "nothing to change: give --target-size and/or --copy-method",
+                ));
+            }
+            let cur = c.get_pool().send().await?.into_inner();
+            let copy_method = match copy_method.as_deref() {
+                Some("ddr") => types::PoolCopyMethod::Ddr,
+                Some(_) => types::PoolCopyMethod::Flashcopy,
+                None => cur.copy_method,
+            };
+            let p = c
+                .put_pool()
+                .body(types::PoolUpdate {
+                    target_size: target_size.unwrap_or(cur.target_size),
+                    copy_method,
+                })
+                .send()
+                .await?
+                .into_inner();
+            out.object(&p, pool_fields);
+        }
+    }
+    Ok(())
+}
+
+fn batch_fields(v: &Value) -> Vec<(&'static str, String)> {
+    let t = &v["totals"];
+    vec![
+        ("batch", s(&v["id"])),
+        ("job", s(&v["job_id"])),
+        ("status", s(&v["status"])),
+        ("group", s(&v["ldap_group"])),
+        ("guests_per_user", s(&v["guests_per_user"])),
+        (
+            "progress",
+            format!(
+                "{}/{}",
+                s(&v["progress"]["done"]),
+                s(&v["progress"]["total"])
+            ),
+        ),
+        (
+            "totals",
+            format!(
+                "users {}, guests {}, assigned {}, cloned {}, skipped {}, pending {}, failed {}",
+                s(&t["users"]),
+                s(&t["guests"]),
+                s(&t["assigned"]),
+                s(&t["cloned"]),
+                s(&t["skipped"]),
+                s(&t["pending"]),
+                s(&t["failed"])
+            ),
+        ),
+    ]
+}
+
+fn show_batch(b: &types::BatchView, out: Out) {
+    if out.json {
+        out.json_value(&serde_json::to_value(b).expect("serializes"));
+        return;
+    }
+    let v = serde_json::to_value(b).expect("serializes");
+    for (k, val) in batch_fields(&v) {
+        outln!("{k:<16} {val}");
+    }
+    if !b.items.is_empty() {
+        outln!();
+        let rows: Vec<Value> = b
+            .items
+            .iter()
+            .map(|i| {
+                json!({
+                    "username": i.username,
+                    "status": i.status,
+                    "guests": i.guests.join(","),
+                    "error": i.error,
+                })
+            })
+            .collect();
+        print_table(
+            &rows,
+            &[
+                ("USER", "username"),
+                ("STATUS", "status"),
+                ("GUESTS", "guests"),
+                ("ERROR", "error"),
+            ],
+        );
+    }
+}
+
+async fn batch(cmd: BatchCmd, out: Out) -> Res<()> {
+    let c = client()?;
+    match cmd {
+        BatchCmd::Create {
+            group,
+            users,
+            per_user,
+            image,
+            expires_at,
+            dry_run,
+            wait,
+        } => {
+            let resp = c
+                .create_batch()
+                .body(types::BatchRequest {
+                    users,
+                    ldap_group: group,
+                    guests_per_user: nonzero(per_user, "--per-user")?,
+                    image,
+                    expires_at,
+                    dry_run: Some(dry_run),
+                })
+                .send()
+                .await?
+                .into_inner();
+            match resp {
+                types::CreateBatchResponse::Plan(plan) => {
+                    if out.json {
+                        out.json_value(&serde_json::to_value(&plan).expect("serializes"));
+                    } else {
+                        let cap = &plan.capacity;
+                        outln!(
+                            "plan: {} guests needed ({} from the pool, {} to clone), {} users skipped, fits: {}",
+                            cap.guests_needed, cap.from_pool, cap.to_clone, plan.skipped, cap.fits
+                        );
+                        let rows: Vec<Value> = plan
+                            .users
+                            .iter()
+                            .map(|u| serde_json::to_value(u).expect("serializes"))
+                            .collect();
+                        print_table(
+                            &rows,
+                            &[
+                                ("USER", "username"),
+                                ("KNOWN", "known"),
+                                ("HAS", "has"),
+                                ("NEEDS", "needs"),
+                            ],
+                        );
+                    }
+                    Ok(())
+                }
+                types::CreateBatchResponse::View(b) => {
+                    if !wait {
+                        show_batch(&b, out);
+                        return Ok(());
+                    }
+                    let bar = progress_bar(&format!("batch {}", b.id));
+                    let mut b = b;
+                    loop {
+                        bar.set_length(b.progress.total.max(0) as u64);
+                        bar.set_position(b.progress.done.max(0) as u64);
+                        if TERMINAL.contains(&b.status.as_str()) {
+                            break;
+                        }
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                        b = c.get_batch().id(b.id).send().await?.into_inner();
+                    }
+                    bar.finish_and_clear();
+                    show_batch(&b, out);
+                    if b.status != "succeeded" {
+                        return Err(other(format!("batch {} {}", b.id, b.status)));
+                    }
+                    Ok(())
+                }
+            }
+        }
+        BatchCmd::Show { id } => {
+            let b = c.get_batch().id(id).send().await?.into_inner();
+            show_batch(&b, out);
+            Ok(())
+        }
+    }
+}
+
+async fn ops(cmd: OpsCmd, out: Out) -> Res<()> {
+    let c = client()?;
+    let (args, stop) = match cmd {
+        OpsCmd::StagedStart(a) => (a, false),
+        OpsCmd::StagedStop(a) => (a, true),
+    };
+    let body = types::StagedRequest {
+        batch_size: match args.batch_size {
+            Some(n) => Some(nonzero(n, "--batch-size")?),
+            None => None,
+        },
+        interval_seconds: args.interval_seconds,
+        pace: None,
+    };
+    let job = if stop {
+        c.staged_stop().body(body).send().await?.into_inner()
+    } else {
+        c.staged_start().body(body).send().await?.into_inner()
+    };
+    let job = if args.wait {
+        let what = if stop { "staged stop" } else { "staged start" };
+        wait_job(&c, job.id, what).await?
+    } else {
+        job
+    };
+    out.object(&job, job_fields);
+    Ok(())
+}

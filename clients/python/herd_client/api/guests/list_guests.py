@@ -1,0 +1,253 @@
+from http import HTTPStatus
+from typing import Any, cast
+from urllib.parse import quote
+
+import httpx
+
+from ...client import AuthenticatedClient, Client
+from ...types import Response, UNSET
+from ... import errors
+
+from ...models.guest_state import GuestState
+from ...models.page_guest import PageGuest
+from ...models.problem import Problem
+from ...types import UNSET, Unset
+from typing import cast
+
+
+
+def _get_kwargs(
+    *,
+    owner: str | Unset = UNSET,
+    state: GuestState | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    cursor: str | Unset = UNSET,
+
+) -> dict[str, Any]:
+    
+
+    
+
+    params: dict[str, Any] = {}
+
+    params["owner"] = owner
+
+    json_state: str | Unset = UNSET
+    if not isinstance(state, Unset):
+        json_state = state.value
+
+    params["state"] = json_state
+
+    params["limit"] = limit
+
+    params["cursor"] = cursor
+
+
+    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
+
+
+    _kwargs: dict[str, Any] = {
+        "method": "get",
+        "url": "/api/v1/guests",
+        "params": params,
+    }
+
+
+    return _kwargs
+
+
+
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> PageGuest | Problem | None:
+    if response.status_code == 200:
+        response_200 = PageGuest.from_dict(response.json())
+
+
+
+        return response_200
+
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+
+
+        return response_401
+
+    if response.status_code == 422:
+        response_422 = Problem.from_dict(response.json())
+
+
+
+        return response_422
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[PageGuest | Problem]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    *,
+    client: AuthenticatedClient,
+    owner: str | Unset = UNSET,
+    state: GuestState | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    cursor: str | Unset = UNSET,
+
+) -> Response[PageGuest | Problem]:
+    """ Guests, in name order, a page at a time.
+
+    Args:
+        owner (str | Unset):
+        state (GuestState | Unset): The life of a guest (SPEC §1). Stored as its lower-case name;
+            the
+            database's check constraint lists the same values.
+        limit (int | Unset):
+        cursor (str | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[PageGuest | Problem]
+     """
+
+
+    kwargs = _get_kwargs(
+        owner=owner,
+state=state,
+limit=limit,
+cursor=cursor,
+
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+def sync(
+    *,
+    client: AuthenticatedClient,
+    owner: str | Unset = UNSET,
+    state: GuestState | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    cursor: str | Unset = UNSET,
+
+) -> PageGuest | Problem | None:
+    """ Guests, in name order, a page at a time.
+
+    Args:
+        owner (str | Unset):
+        state (GuestState | Unset): The life of a guest (SPEC §1). Stored as its lower-case name;
+            the
+            database's check constraint lists the same values.
+        limit (int | Unset):
+        cursor (str | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        PageGuest | Problem
+     """
+
+
+    return sync_detailed(
+        client=client,
+owner=owner,
+state=state,
+limit=limit,
+cursor=cursor,
+
+    ).parsed
+
+async def asyncio_detailed(
+    *,
+    client: AuthenticatedClient,
+    owner: str | Unset = UNSET,
+    state: GuestState | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    cursor: str | Unset = UNSET,
+
+) -> Response[PageGuest | Problem]:
+    """ Guests, in name order, a page at a time.
+
+    Args:
+        owner (str | Unset):
+        state (GuestState | Unset): The life of a guest (SPEC §1). Stored as its lower-case name;
+            the
+            database's check constraint lists the same values.
+        limit (int | Unset):
+        cursor (str | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[PageGuest | Problem]
+     """
+
+
+    kwargs = _get_kwargs(
+        owner=owner,
+state=state,
+limit=limit,
+cursor=cursor,
+
+    )
+
+    response = await client.get_async_httpx_client().request(
+        **kwargs
+    )
+
+    return _build_response(client=client, response=response)
+
+async def asyncio(
+    *,
+    client: AuthenticatedClient,
+    owner: str | Unset = UNSET,
+    state: GuestState | Unset = UNSET,
+    limit: int | Unset = UNSET,
+    cursor: str | Unset = UNSET,
+
+) -> PageGuest | Problem | None:
+    """ Guests, in name order, a page at a time.
+
+    Args:
+        owner (str | Unset):
+        state (GuestState | Unset): The life of a guest (SPEC §1). Stored as its lower-case name;
+            the
+            database's check constraint lists the same values.
+        limit (int | Unset):
+        cursor (str | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        PageGuest | Problem
+     """
+
+
+    return (await asyncio_detailed(
+        client=client,
+owner=owner,
+state=state,
+limit=limit,
+cursor=cursor,
+
+    )).parsed

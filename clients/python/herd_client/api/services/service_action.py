@@ -1,0 +1,226 @@
+from http import HTTPStatus
+from typing import Any, cast
+from urllib.parse import quote
+
+import httpx
+
+from ...client import AuthenticatedClient, Client
+from ...types import Response, UNSET
+from ... import errors
+
+from ...models.command_view import CommandView
+from ...models.problem import Problem
+from ...models.service_action_request import ServiceActionRequest
+from typing import cast
+
+
+
+def _get_kwargs(
+    name: str,
+    service: str,
+    *,
+    body: ServiceActionRequest,
+
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+
+
+    
+
+    
+
+    _kwargs: dict[str, Any] = {
+        "method": "post",
+        "url": "/api/v1/guests/{name}/services/{service}/actions".format(name=quote(str(name), safe=""),service=quote(str(service), safe=""),),
+    }
+
+    _kwargs["json"] = body.to_dict()
+
+    headers["Content-Type"] = "application/json"
+
+    _kwargs["headers"] = headers
+    return _kwargs
+
+
+
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> CommandView | Problem | None:
+    if response.status_code == 202:
+        response_202 = CommandView.from_dict(response.json())
+
+
+
+        return response_202
+
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+
+
+        return response_401
+
+    if response.status_code == 404:
+        response_404 = Problem.from_dict(response.json())
+
+
+
+        return response_404
+
+    if response.status_code == 422:
+        response_422 = Problem.from_dict(response.json())
+
+
+
+        return response_422
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[CommandView | Problem]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    name: str,
+    service: str,
+    *,
+    client: AuthenticatedClient,
+    body: ServiceActionRequest,
+
+) -> Response[CommandView | Problem]:
+    """ Start, stop or restart a service now, through the command channel.
+
+    Args:
+        name (str):
+        service (str):
+        body (ServiceActionRequest):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[CommandView | Problem]
+     """
+
+
+    kwargs = _get_kwargs(
+        name=name,
+service=service,
+body=body,
+
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+def sync(
+    name: str,
+    service: str,
+    *,
+    client: AuthenticatedClient,
+    body: ServiceActionRequest,
+
+) -> CommandView | Problem | None:
+    """ Start, stop or restart a service now, through the command channel.
+
+    Args:
+        name (str):
+        service (str):
+        body (ServiceActionRequest):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        CommandView | Problem
+     """
+
+
+    return sync_detailed(
+        name=name,
+service=service,
+client=client,
+body=body,
+
+    ).parsed
+
+async def asyncio_detailed(
+    name: str,
+    service: str,
+    *,
+    client: AuthenticatedClient,
+    body: ServiceActionRequest,
+
+) -> Response[CommandView | Problem]:
+    """ Start, stop or restart a service now, through the command channel.
+
+    Args:
+        name (str):
+        service (str):
+        body (ServiceActionRequest):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[CommandView | Problem]
+     """
+
+
+    kwargs = _get_kwargs(
+        name=name,
+service=service,
+body=body,
+
+    )
+
+    response = await client.get_async_httpx_client().request(
+        **kwargs
+    )
+
+    return _build_response(client=client, response=response)
+
+async def asyncio(
+    name: str,
+    service: str,
+    *,
+    client: AuthenticatedClient,
+    body: ServiceActionRequest,
+
+) -> CommandView | Problem | None:
+    """ Start, stop or restart a service now, through the command channel.
+
+    Args:
+        name (str):
+        service (str):
+        body (ServiceActionRequest):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        CommandView | Problem
+     """
+
+
+    return (await asyncio_detailed(
+        name=name,
+service=service,
+client=client,
+body=body,
+
+    )).parsed

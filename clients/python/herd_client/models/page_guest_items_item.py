@@ -1,0 +1,231 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar, BinaryIO, TextIO, TYPE_CHECKING, Generator
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+from ..types import UNSET, Unset
+
+from ..models.guest_state import GuestState
+from ..types import UNSET, Unset
+from typing import cast
+
+
+
+
+
+
+T = TypeVar("T", bound="PageGuestItemsItem")
+
+
+
+@_attrs_define
+class PageGuestItemsItem:
+    """ 
+        Attributes:
+            auto_boot (bool):
+            created_at (str):
+            description (str):
+            hostname (str):  Example: lx000042.herd.local.
+            image (str):  Example: golden.
+            lan (str):  Example: LNXLAN1.
+            memory_mb (int):
+            name (str):  Example: LX000042.
+            state (GuestState): The life of a guest (SPEC §1). Stored as its lower-case name; the
+                database's check constraint lists the same values.
+            assigned_at (None | str | Unset):
+            expires_at (None | str | Unset):
+            ip_address (None | str | Unset):  Example: 10.10.0.44.
+            owner (None | str | Unset): `null` while pooled. Example: alice.
+     """
+
+    auto_boot: bool
+    created_at: str
+    description: str
+    hostname: str
+    image: str
+    lan: str
+    memory_mb: int
+    name: str
+    state: GuestState
+    assigned_at: None | str | Unset = UNSET
+    expires_at: None | str | Unset = UNSET
+    ip_address: None | str | Unset = UNSET
+    owner: None | str | Unset = UNSET
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+
+
+
+
+    def to_dict(self) -> dict[str, Any]:
+        auto_boot = self.auto_boot
+
+        created_at = self.created_at
+
+        description = self.description
+
+        hostname = self.hostname
+
+        image = self.image
+
+        lan = self.lan
+
+        memory_mb = self.memory_mb
+
+        name = self.name
+
+        state = self.state.value
+
+        assigned_at: None | str | Unset
+        if isinstance(self.assigned_at, Unset):
+            assigned_at = UNSET
+        else:
+            assigned_at = self.assigned_at
+
+        expires_at: None | str | Unset
+        if isinstance(self.expires_at, Unset):
+            expires_at = UNSET
+        else:
+            expires_at = self.expires_at
+
+        ip_address: None | str | Unset
+        if isinstance(self.ip_address, Unset):
+            ip_address = UNSET
+        else:
+            ip_address = self.ip_address
+
+        owner: None | str | Unset
+        if isinstance(self.owner, Unset):
+            owner = UNSET
+        else:
+            owner = self.owner
+
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update({
+            "auto_boot": auto_boot,
+            "created_at": created_at,
+            "description": description,
+            "hostname": hostname,
+            "image": image,
+            "lan": lan,
+            "memory_mb": memory_mb,
+            "name": name,
+            "state": state,
+        })
+        if assigned_at is not UNSET:
+            field_dict["assigned_at"] = assigned_at
+        if expires_at is not UNSET:
+            field_dict["expires_at"] = expires_at
+        if ip_address is not UNSET:
+            field_dict["ip_address"] = ip_address
+        if owner is not UNSET:
+            field_dict["owner"] = owner
+
+        return field_dict
+
+
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        d = dict(src_dict)
+        auto_boot = d.pop("auto_boot")
+
+        created_at = d.pop("created_at")
+
+        description = d.pop("description")
+
+        hostname = d.pop("hostname")
+
+        image = d.pop("image")
+
+        lan = d.pop("lan")
+
+        memory_mb = d.pop("memory_mb")
+
+        name = d.pop("name")
+
+        state = GuestState(d.pop("state"))
+
+
+
+
+        def _parse_assigned_at(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        assigned_at = _parse_assigned_at(d.pop("assigned_at", UNSET))
+
+
+        def _parse_expires_at(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        expires_at = _parse_expires_at(d.pop("expires_at", UNSET))
+
+
+        def _parse_ip_address(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        ip_address = _parse_ip_address(d.pop("ip_address", UNSET))
+
+
+        def _parse_owner(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        owner = _parse_owner(d.pop("owner", UNSET))
+
+
+        page_guest_items_item = cls(
+            auto_boot=auto_boot,
+            created_at=created_at,
+            description=description,
+            hostname=hostname,
+            image=image,
+            lan=lan,
+            memory_mb=memory_mb,
+            name=name,
+            state=state,
+            assigned_at=assigned_at,
+            expires_at=expires_at,
+            ip_address=ip_address,
+            owner=owner,
+        )
+
+
+        page_guest_items_item.additional_properties = d
+        return page_guest_items_item
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties

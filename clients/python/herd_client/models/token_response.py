@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar, BinaryIO, TextIO, TYPE_CHECKING, Generator
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+from ..types import UNSET, Unset
+
+from typing import cast
+
+if TYPE_CHECKING:
+  from ..models.me import Me
+
+
+
+
+
+T = TypeVar("T", bound="TokenResponse")
+
+
+
+@_attrs_define
+class TokenResponse:
+    """ 
+        Attributes:
+            expires_at (str): RFC 3339 UTC. Example: 2026-11-27T15:00:00Z.
+            token (str): Send as `Authorization: Bearer <token>`. Shown only once.
+            user (Me):
+     """
+
+    expires_at: str
+    token: str
+    user: Me
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+
+
+
+
+    def to_dict(self) -> dict[str, Any]:
+        from ..models.me import Me # noqa: PLC0415
+        expires_at = self.expires_at
+
+        token = self.token
+
+        user = self.user.to_dict()
+
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update({
+            "expires_at": expires_at,
+            "token": token,
+            "user": user,
+        })
+
+        return field_dict
+
+
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.me import Me # noqa: PLC0415
+        d = dict(src_dict)
+        expires_at = d.pop("expires_at")
+
+        token = d.pop("token")
+
+        user = Me.from_dict(d.pop("user"))
+
+
+
+
+        token_response = cls(
+            expires_at=expires_at,
+            token=token,
+            user=user,
+        )
+
+
+        token_response.additional_properties = d
+        return token_response
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties

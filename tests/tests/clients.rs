@@ -1,0 +1,450 @@
+//! The generated clients and the `herd` CLI (issue 6) against a real
+//! `herd-server`:
+//!
+//! - the checked-in generated code matches `openapi/openapi.json`
+//!   (`clients/GENERATED.sha256`, written by `clients/regenerate.sh`);
+//! - the `herd` CLI (on the progenitor client `clients/rust`): login with
+//!   `HERD_PASSWORD`, request a guest, restart a service, open and close a
+//!   port (and have an invalid one refused), a small batch with `--wait`;
+//! - the Python client: `pip install clients/python` into a throwaway venv,
+//!   list guests and open a port through `AuthenticatedClient`;
+//! - the TypeScript client: `tsc --strict`, then one call run with node.
+//!
+//! Python and node tests need `python3` and `npm`/`node` (and the package
+//! registries for `pip install`/`npm ci`); without them they print
+//! `skipping:` (or fail under CI).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use herd_tests::{services, Db, TestServer, Value, ADMIN_PASSWORD};
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+/// `target/<profile>/herd`, next to `herd-server`.
+fn herd_binary() -> PathBuf {
+    let server = herd_tests::server_binary();
+    let bin = server.with_file_name(format!("herd{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        bin.is_file(),
+        "herd CLI not found at {}: build it first (`cargo build --workspace`)",
+        bin.display()
+    );
+    bin
+}
+
+/// True when `cmd --version` runs; otherwise reports a skip (or panics in CI).
+fn have_tool(cmd: &str) -> bool {
+    let ok = Command::new(cmd)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        services::missing(&format!("`{cmd}`"), &[cmd]);
+    }
+    ok
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn show(o: &Output) -> String {
+    format!(
+        "exit {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+        o.status.code(),
+        text(&o.stdout),
+        text(&o.stderr)
+    )
+}
+
+/// Runs `cmd`; panics with its output unless it exits with `code`.
+fn expect_code(cmd: &mut Command, code: i32, what: &str) -> Output {
+    let o = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("{what}: cannot run: {e}"));
+    assert_eq!(o.status.code(), Some(code), "{what}: {}", show(&o));
+    o
+}
+
+// ---------------------------------------------------------------------------
+// stale check
+// ---------------------------------------------------------------------------
+
+/// `clients/GENERATED.sha256` lists the checksum of `openapi/openapi.json`
+/// and of every generated file at generation time: a changed document (not
+/// followed by `clients/regenerate.sh`) or a hand-edited generated file fails.
+#[test]
+fn generated_clients_match_the_document() {
+    let root = repo_root();
+    let manifest = std::fs::read_to_string(root.join("clients/GENERATED.sha256"))
+        .expect("clients/GENERATED.sha256 (run clients/regenerate.sh)");
+    assert!(
+        manifest.contains("  openapi/openapi.json\n"),
+        "the manifest does not list openapi/openapi.json"
+    );
+    let o = Command::new("sha256sum")
+        .args(["--check", "--strict", "--quiet", "clients/GENERATED.sha256"])
+        .current_dir(&root)
+        .output()
+        .expect("run sha256sum");
+    assert!(
+        o.status.success(),
+        "generated clients are stale or were edited by hand: run clients/regenerate.sh\n{}",
+        show(&o)
+    );
+}
+
+// ---------------------------------------------------------------------------
+// the herd CLI
+// ---------------------------------------------------------------------------
+
+fn server() -> Option<TestServer> {
+    TestServer::builder(Db::Sqlite)
+        .env("HERD_POOL_TARGET_SIZE", "1")
+        .env("HERD_IMAGE_SIZE_MB", "4")
+        .start()
+}
+
+struct Cli {
+    bin: PathBuf,
+    config: tempfile::TempDir,
+    url: String,
+}
+
+impl Cli {
+    fn new(srv: &TestServer) -> Cli {
+        Cli {
+            bin: herd_binary(),
+            config: tempfile::tempdir().expect("temp dir"),
+            url: srv.base_url().to_string(),
+        }
+    }
+
+    /// `herd ARGS` with a private config dir and no inherited HERD_* settings.
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(&self.bin);
+        for (k, _) in std::env::vars_os() {
+            if k.to_string_lossy().starts_with("HERD_") {
+                c.env_remove(k);
+            }
+        }
+        c.args(args)
+            .env("HERD_CONFIG_DIR", self.config.path())
+            .env("NO_COLOR", "1");
+        c
+    }
+
+    fn ok(&self, args: &[&str]) -> Output {
+        expect_code(&mut self.cmd(args), 0, &format!("herd {}", args.join(" ")))
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let mut all = args.to_vec();
+        all.extend(["--output", "json"]);
+        let o = self.ok(&all);
+        serde_json::from_slice(&o.stdout)
+            .unwrap_or_else(|e| panic!("herd {}: not JSON ({e}): {}", all.join(" "), show(&o)))
+    }
+
+    fn fails(&self, args: &[&str], code: i32) -> String {
+        let o = expect_code(
+            &mut self.cmd(args),
+            code,
+            &format!("herd {}", args.join(" ")),
+        );
+        text(&o.stderr)
+    }
+}
+
+#[test]
+fn cli_full_flow() {
+    let Some(srv) = server() else { return };
+    let cli = Cli::new(&srv);
+
+    // help, usage errors, completions
+    let help = text(&cli.ok(&["--help"]).stdout);
+    for word in [
+        "login", "guests", "services", "ports", "pool", "batch", "ops",
+    ] {
+        assert!(help.contains(word), "--help lacks {word}: {help}");
+    }
+    cli.fails(&["ports", "open"], 2);
+    cli.fails(&["frobnicate"], 2);
+    cli.fails(&["batch", "create", "--per-user", "1"], 2); // needs --group or --users
+    assert!(text(&cli.ok(&["completions", "bash"]).stdout).contains("herd"));
+
+    // not logged in yet: exit 1 with a hint
+    let err = cli.fails(&["guests", "list"], 1);
+    assert!(err.contains("herd login"), "{err}");
+
+    // login: password from HERD_PASSWORD, token saved with mode 0600
+    let o = expect_code(
+        cli.cmd(&["login", "--server", &cli.url, "--username", "admin"])
+            .env("HERD_PASSWORD", ADMIN_PASSWORD),
+        0,
+        "herd login",
+    );
+    let cfg = cli.config.path().join("config.json");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&cfg)
+            .expect("config file")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "config mode {mode:o}; {}", show(&o));
+    }
+    let bad = expect_code(
+        cli.cmd(&["login", "--server", &cli.url, "--username", "admin"])
+            .env("HERD_PASSWORD", "wrong-password"),
+        1,
+        "herd login with a wrong password",
+    );
+    assert!(text(&bad.stderr).contains("401"), "{}", show(&bad));
+
+    let me = cli.json(&["whoami"]);
+    assert_eq!(me["role"], "admin", "{me}");
+
+    // request a guest (--wait: pooled or provisioned, the answer is the guest)
+    let g = cli.json(&["guests", "request", "--wait"]);
+    let name = g["name"].as_str().expect("guest name").to_string();
+    let list = cli.json(&["guests", "list"]);
+    assert!(
+        list.as_array()
+            .expect("list is an array")
+            .iter()
+            .any(|x| x["name"] == name.as_str()),
+        "{name} not in {list}"
+    );
+    // wait until it runs (the simulated boot follows the server's clock)
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let st = cli.json(&["guests", "show", &name]);
+        if st["state"] == "running" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{name} never ran: {st}");
+        srv.advance_clock(Duration::from_secs(30));
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    // restart a service and wait for the command
+    let services = cli.json(&["services", "list", &name]);
+    let svc = services[0]["name"]
+        .as_str()
+        .expect("a catalog service")
+        .to_string();
+    let cmd = cli.json(&["services", "restart", &name, &svc, "--wait"]);
+    assert_eq!(cmd["status"], "succeeded", "{cmd}");
+
+    // open a valid port, refuse invalid ones with the problem on stderr
+    let lease = cli.json(&["ports", "open", &name, "8080", "--minutes", "30"]);
+    assert_eq!(lease["port"], 8080, "{lease}");
+    let err = cli.fails(&["ports", "open", &name, "22"], 1);
+    assert!(err.contains("422") && err.contains("22"), "{err}");
+    let err = cli.fails(&["ports", "open", &name, "70000"], 1);
+    assert!(err.contains("422"), "{err}");
+    let leases = cli.json(&["ports", "list", &name]);
+    assert_eq!(leases.as_array().map(Vec::len), Some(1), "{leases}");
+    let table = text(
+        &cli.ok(&["ports", "list", &name, "--output", "table"])
+            .stdout,
+    );
+    assert!(
+        table.contains("REMAINING") && table.contains("8080"),
+        "{table}"
+    );
+    cli.ok(&["ports", "close", &name, "8080"]);
+    let leases = cli.json(&["ports", "list", &name]);
+    assert_eq!(leases.as_array().map(Vec::len), Some(0), "{leases}");
+
+    // HERD_URL and HERD_TOKEN override the saved settings
+    let token = srv.admin_token();
+    let other = Cli::new(&srv);
+    let o = expect_code(
+        other
+            .cmd(&["guests", "show", &name, "-o", "json"])
+            .env("HERD_URL", &cli.url)
+            .env("HERD_TOKEN", &token),
+        0,
+        "herd with HERD_URL/HERD_TOKEN",
+    );
+    assert!(text(&o.stdout).contains(&name), "{}", show(&o));
+    let bad = expect_code(
+        cli.cmd(&["guests", "list"])
+            .env("HERD_TOKEN", "not-a-token"),
+        1,
+        "herd with a bad HERD_TOKEN",
+    );
+    assert!(text(&bad.stderr).contains("401"), "{}", show(&bad));
+
+    // a small batch: dry run, then for real with --wait
+    let plan = cli.json(&[
+        "batch",
+        "create",
+        "--users",
+        "admin",
+        "--per-user",
+        "2",
+        "--dry-run",
+    ]);
+    assert_eq!(plan["dry_run"], true, "{plan}");
+    let batch = cli.json(&[
+        "batch",
+        "create",
+        "--users",
+        "admin",
+        "--per-user",
+        "2",
+        "--wait",
+    ]);
+    assert_eq!(batch["status"], "succeeded", "{batch}");
+    let id = batch["id"].as_i64().expect("batch id").to_string();
+    let again = cli.json(&["batch", "show", &id]);
+    assert_eq!(again["status"], "succeeded", "{again}");
+
+    // pool
+    let pool = cli.json(&["pool", "show"]);
+    assert_eq!(pool["target_size"], 1, "{pool}");
+    let pool = cli.json(&["pool", "set", "--target-size", "2"]);
+    assert_eq!(pool["target_size"], 2, "{pool}");
+
+    // logout forgets the token
+    cli.ok(&["logout"]);
+    cli.fails(&["guests", "list"], 1);
+}
+
+// ---------------------------------------------------------------------------
+// Python
+// ---------------------------------------------------------------------------
+
+#[test]
+fn python_client_lists_guests_and_opens_a_port() {
+    if !have_tool("python3") {
+        return;
+    }
+    let Some(srv) = server() else { return };
+    let root = repo_root();
+    let token = srv.admin_token();
+    let g = srv
+        .post_json("/api/v1/guests", Some(&token), &herd_tests::json!({}))
+        .json();
+    let name = g["name"]
+        .as_str()
+        .or_else(|| g["guest"].as_str())
+        .unwrap_or_else(|| panic!("no guest in {g}"))
+        .to_string();
+
+    let venv = tempfile::tempdir().expect("temp dir");
+    expect_code(
+        Command::new("python3")
+            .arg("-m")
+            .arg("venv")
+            .arg(venv.path()),
+        0,
+        "python3 -m venv",
+    );
+    let bin = venv.path().join("bin");
+    // pip builds in a temp copy, so clients/python stays clean
+    expect_code(
+        Command::new(bin.join("pip"))
+            .args(["install", "-q", "--disable-pip-version-check"])
+            .arg(root.join("clients/python")),
+        0,
+        "pip install clients/python",
+    );
+    let o = expect_code(
+        Command::new(bin.join("python"))
+            .arg(root.join("clients/tests/python_smoke.py"))
+            .env("HERD_URL", srv.base_url())
+            .env("HERD_PASSWORD", ADMIN_PASSWORD)
+            .env("HERD_GUEST", &name),
+        0,
+        "python smoke",
+    );
+    let v: Value = serde_json::from_slice(&o.stdout).expect("smoke prints JSON");
+    assert!(
+        v["guests"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|x| x == name.as_str())),
+        "{v}"
+    );
+    assert_eq!(v["lease"]["port"], 8080, "{v}");
+    assert_eq!(v["refused"]["status"], 422, "{v}");
+    assert_eq!(v["closed"], 204, "{v}");
+}
+
+// ---------------------------------------------------------------------------
+// TypeScript
+// ---------------------------------------------------------------------------
+
+#[test]
+fn typescript_client_typechecks_and_calls() {
+    if !have_tool("node") || !have_tool("npm") {
+        return;
+    }
+    let ts = repo_root().join("clients/typescript");
+    if !ts.join("node_modules/.bin/tsc").is_file() {
+        expect_code(
+            Command::new("npm")
+                .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+                .current_dir(&ts),
+            0,
+            "npm ci in clients/typescript",
+        );
+    }
+    // Compile into a directory inside clients/typescript, so that node
+    // resolves openapi-fetch from its node_modules.
+    let build = ts.join(format!(".test-build-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&build);
+    expect_code(
+        Command::new(ts.join("node_modules/.bin/tsc"))
+            .args(["-p", "tsconfig.json", "--strict", "--outDir"])
+            .arg(&build)
+            .current_dir(&ts),
+        0,
+        "tsc --strict",
+    );
+    let _cleanup = RemoveOnDrop(build.clone());
+    let Some(srv) = server() else { return };
+    let token = srv.admin_token();
+    let g = srv
+        .post_json("/api/v1/guests", Some(&token), &herd_tests::json!({}))
+        .json();
+    let name = g["name"]
+        .as_str()
+        .or_else(|| g["guest"].as_str())
+        .unwrap_or_else(|| panic!("no guest in {g}"))
+        .to_string();
+    let o = Command::new("node")
+        .arg(build.join("test/smoke.js"))
+        .env("HERD_URL", srv.base_url())
+        .env("HERD_PASSWORD", ADMIN_PASSWORD)
+        .output()
+        .expect("run node");
+    assert!(o.status.success(), "node smoke: {}", show(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).expect("smoke prints JSON");
+    assert_eq!(v["role"], "admin", "{v}");
+    assert!(
+        v["guests"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|x| x == name.as_str())),
+        "{v}"
+    );
+}
+
+/// Removes a directory when dropped (also when the test panics).
+struct RemoveOnDrop(PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
