@@ -99,15 +99,18 @@ fn seed(store: &Store, settings: &Settings, clock: &SharedClock) -> Result<(), S
     Ok(())
 }
 
+/// [`open_store`] on the blocking pool: migrations may take a while.
+async fn open_store_off_thread(settings: &Arc<Settings>) -> Result<Store, StartError> {
+    let s = settings.clone();
+    web::block(move || open_store(&s))
+        .await
+        .map_err(|e| StartError::Setup(e.to_string()))?
+}
+
 pub async fn serve(settings: Settings) -> Result<(), StartError> {
     let settings = Arc::new(settings);
     let clock = clock(&settings);
-    let store = {
-        let s = settings.clone();
-        web::block(move || open_store(&s))
-            .await
-            .map_err(|e| StartError::Setup(e.to_string()))??
-    };
+    let store = open_store_off_thread(&settings).await?;
     {
         let (store, s, c) = (store.clone(), settings.clone(), clock.clone());
         web::block(move || seed(&store, &s, &c))
@@ -220,12 +223,7 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
 pub async fn run_dispatcher(settings: Settings) -> Result<(), StartError> {
     let settings = Arc::new(settings);
     let clock = clock(&settings);
-    let store = {
-        let s = settings.clone();
-        web::block(move || open_store(&s))
-            .await
-            .map_err(|e| StartError::Setup(e.to_string()))??
-    };
+    let store = open_store_off_thread(&settings).await?;
     let backend = open_backend(&settings, &clock, &store).await?;
     let wake = Arc::new(Wake::default());
     let shutdown = Arc::new(AtomicBool::new(false));

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use herd_core::clock::Millis;
 use herd_core::domain::GuestState;
-use herd_core::store::events::{self, NewEvent, Outcome};
+use herd_core::store::events::{GuestWork, Outcome};
 use herd_core::store::guests::{self, GuestRow};
 use herd_core::store::{jobs, write_tx, AnyConnection, StoreResult};
 
@@ -63,16 +63,10 @@ fn event(
     detail: &str,
     now: Millis,
 ) -> StoreResult<()> {
-    let e = NewEvent {
+    let work = GuestWork {
         kind: "lifecycle",
-        actor_id: None,
-        actor: "system",
-        action,
-        target: Some(&g.name),
-        guest_id: Some(g.id),
-        client_addr: None,
-        outcome,
-        detail: Some(detail),
+        guest_id: g.id,
+        guest: &g.name,
     };
-    events::record(c, &e, now)
+    work.record(c, action, outcome, Some(detail), now)
 }

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use herd_core::clock::Millis;
 use herd_core::domain::{GuestName, GuestState};
-use herd_core::store::events::{self, NewEvent, Outcome};
+use herd_core::store::events::{GuestWork, Outcome};
 use herd_core::store::guests::{self, GuestRow};
 use herd_core::store::{commands, AnyConnection, StoreResult};
 
@@ -289,16 +289,10 @@ fn event(
     detail: &str,
     now: Millis,
 ) -> StoreResult<()> {
-    let e = NewEvent {
+    let work = GuestWork {
         kind: "monitor",
-        actor_id: None,
-        actor: "system",
-        action,
-        target: Some(&g.name),
-        guest_id: Some(g.id),
-        client_addr: None,
-        outcome,
-        detail: Some(detail),
+        guest_id: g.id,
+        guest: &g.name,
     };
-    events::record(c, &e, now)
+    work.record(c, action, outcome, Some(detail), now)
 }

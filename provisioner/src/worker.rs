@@ -11,7 +11,7 @@ use std::time::Duration;
 use herd_core::clock::SharedClock;
 use herd_core::domain::{GuestName, GuestState};
 use herd_core::store::diesel_error;
-use herd_core::store::events::{self, NewEvent, Outcome};
+use herd_core::store::events::{GuestWork, Outcome};
 use herd_core::store::guests::{self, Guest};
 use herd_core::store::jobs::{self, Job};
 use herd_core::store::{batches, commands, lans, Store, StoreError, StoreResult};
@@ -471,18 +471,12 @@ impl Worker {
         outcome: Outcome,
         detail: Option<&str>,
     ) -> StoreResult<()> {
-        let e = NewEvent {
+        let work = GuestWork {
             kind: "provisioning",
-            actor_id: None,
-            actor: "system",
-            action,
-            target: Some(&guest.row.name),
-            guest_id: Some(guest.row.id),
-            client_addr: None,
-            outcome,
-            detail,
+            guest_id: guest.row.id,
+            guest: &guest.row.name,
         };
-        events::record(conn, &e, self.clock.now_ms())
+        work.record(conn, action, outcome, detail, self.clock.now_ms())
     }
 }
 

@@ -406,12 +406,7 @@ pub async fn list_batches(
 ) -> ApiResult<HttpResponse> {
     caller.require(Role::Staff)?;
     let limit = page_limit(query.limit)?;
-    let before = match &query.cursor {
-        Some(c) => Some(c.parse::<i64>().map_err(|_| {
-            ApiError::Unprocessable("cursor is not one this server handed out".into())
-        })?),
-        None => None,
-    };
+    let before = super::id_cursor(query.cursor.as_deref())?;
     let page = state
         .db(move |c| {
             let (rows, more) = batches::list(c, before, limit)?;

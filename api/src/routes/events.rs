@@ -61,12 +61,7 @@ pub async fn list_events(
 ) -> ApiResult<HttpResponse> {
     let q = query.into_inner();
     let limit = page_limit(q.limit)?;
-    let before = match &q.cursor {
-        Some(c) => Some(c.parse::<i64>().map_err(|_| {
-            ApiError::Unprocessable("cursor is not one this server handed out".into())
-        })?),
-        None => None,
-    };
+    let before = super::id_cursor(q.cursor.as_deref())?;
     let page = state
         .db(move |c| {
             let admin = caller.user.role == Role::Admin;

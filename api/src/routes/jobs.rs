@@ -83,12 +83,7 @@ pub async fn list_jobs(
     query: web::Query<JobsQuery>,
 ) -> ApiResult<HttpResponse> {
     let limit = page_limit(query.limit)?;
-    let before = match &query.cursor {
-        Some(c) => Some(c.parse::<i64>().map_err(|_| {
-            ApiError::Unprocessable("cursor is not one this server handed out".into())
-        })?),
-        None => None,
-    };
+    let before = super::id_cursor(query.cursor.as_deref())?;
     let requested_by = (caller.user.role != Role::Admin).then_some(caller.user.id);
     let (rows, more) = state
         .db(move |c| Ok(jobs::list(c, requested_by, before, limit)?))

@@ -38,6 +38,19 @@ impl<T> Page<T> {
     }
 }
 
+/// A cursor that is an id (lists newest first): the last id of a page.
+pub fn id_cursor(cursor: Option<&str>) -> crate::problem::ApiResult<Option<i64>> {
+    cursor
+        .map(|c| {
+            c.parse::<i64>().map_err(|_| {
+                crate::problem::ApiError::Unprocessable(
+                    "cursor is not one this server handed out".into(),
+                )
+            })
+        })
+        .transpose()
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(system::healthz)
         .service(system::readyz)

@@ -41,6 +41,38 @@ pub struct NewEvent<'a> {
     pub detail: Option<&'a str>,
 }
 
+/// Background work (provisioning, monitor, lifecycle) acting on one guest.
+#[derive(Debug, Clone, Copy)]
+pub struct GuestWork<'a> {
+    pub kind: &'a str,
+    pub guest_id: i64,
+    pub guest: &'a str,
+}
+
+impl GuestWork<'_> {
+    pub fn record(
+        &self,
+        conn: &mut AnyConnection,
+        action: &str,
+        outcome: Outcome,
+        detail: Option<&str>,
+        at: Millis,
+    ) -> StoreResult<()> {
+        let e = NewEvent {
+            kind: self.kind,
+            actor_id: None,
+            actor: "system",
+            action,
+            target: Some(self.guest),
+            guest_id: Some(self.guest_id),
+            client_addr: None,
+            outcome,
+            detail,
+        };
+        record(conn, &e, at)
+    }
+}
+
 pub fn record(conn: &mut AnyConnection, e: &NewEvent, at: Millis) -> StoreResult<()> {
     diesel::insert_into(events::table)
         .values((
