@@ -118,7 +118,9 @@ fn settle_item(
     for (name, state) in &made {
         if state != GuestState::Provisioning.as_str() {
             if let Some(job) = jobs::latest_for_target(conn, crate::worker::PROVISION, name)? {
-                cloned |= job.created_at >= batch.created_at;
+                // Queued after the batch's own job: cloned for it (ids
+                // grow; clock readings may tie).
+                cloned |= job.id > batch.job_id;
             }
             continue;
         }
