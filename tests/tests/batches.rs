@@ -117,4 +117,46 @@ fn a_course_group_gets_its_guests_once(layout: Layout, db: Db) {
         1,
         "alice sees her one guest: {mine}"
     );
+
+    // End of term: the same group's guests go, after a dry run that lists them.
+    let reclaim = json!({ "ldap_group": COURSE, "dry_run": true });
+    let plan = srv
+        .post_json("/api/v1/provisioning/reclaims", Some(&staff), &reclaim)
+        .ok(200);
+    let planned: BTreeSet<String> = plan["guests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(planned, names, "{plan}");
+    let job = srv
+        .post_json(
+            "/api/v1/provisioning/reclaims",
+            Some(&staff),
+            &json!({ "ldap_group": COURSE }),
+        )
+        .ok(202);
+    let id = job["id"].as_i64().unwrap();
+    let job = srv.wait_for("the reclaim to finish", Duration::from_secs(60), || {
+        let j = srv.get(&format!("/api/v1/jobs/{id}"), Some(&staff)).ok(200);
+        (j["status"] == "succeeded" || j["status"] == "failed").then_some(j)
+    });
+    assert_eq!(job["status"], "succeeded", "{job}");
+    let gone = srv
+        .get(
+            "/api/v1/guests?state=decommissioned&limit=500",
+            Some(&staff),
+        )
+        .ok(200);
+    let gone: BTreeSet<String> = gone["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        names.is_subset(&gone),
+        "every course guest is decommissioned: {gone:?}"
+    );
 }
