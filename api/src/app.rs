@@ -7,13 +7,13 @@ use std::time::Duration;
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::{middleware, web, App, HttpRequest, HttpResponse, HttpServer};
 use herd_core::clock::{FileClock, SharedClock, SystemClock};
-use herd_core::store::{notify, seed, Store};
+use herd_core::store::{jobs, notify, seed, Store};
 use herd_provisioner::backend::sim::{SimBackend, SimSettings};
 use herd_provisioner::backend::{Backend, CopyMethod};
 use herd_provisioner::dispatcher::Dispatcher;
 use herd_provisioner::monitor::MonitorSettings;
 use herd_provisioner::pool::{PoolSettings, PoolShape};
-use herd_provisioner::staged::STAGED_START;
+use herd_provisioner::staged::{STAGED_START, STAGED_STOP};
 use herd_provisioner::wake::Wake;
 use herd_provisioner::worker::{Worker, WorkerSettings};
 use herd_provisioner::{bootstrap, reconcile};
@@ -123,8 +123,9 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
     let wake = Arc::new(Wake::default());
     let shutdown = Arc::new(AtomicBool::new(false));
     let worker = if settings.has_role("provisioner") {
+        let concurrency = settings.provision_concurrency.max(1);
         let worker_settings = WorkerSettings {
-            concurrency: settings.provision_concurrency.max(1),
+            concurrency,
             stale_after: Duration::from_secs(60),
             idle_wait: Duration::from_millis(500),
             pool_defaults,
@@ -137,20 +138,21 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
                 service_retry: Duration::from_secs(settings.monitor_service_retry_seconds),
             },
         };
-        let worker = Worker::new(
-            store.clone(),
-            backend.clone(),
-            clock.clone(),
-            worker_settings,
-        )
-        .map_err(|e| StartError::Setup(e.to_string()))?;
+        // Its own connections: sagas hold one through a long copy, and
+        // requests must not wait for them (nor they for requests). Room for
+        // two per saga and the tick's own.
+        let own = store.with_own_pool(concurrency as u32 * 2 + 2)?;
+        let worker = Worker::new(own, backend.clone(), clock.clone(), worker_settings)
+            .map_err(|e| StartError::Setup(e.to_string()))?;
         Some(worker.spawn(wake.clone(), shutdown.clone())?)
     } else {
         None
     };
     let dispatch_wake = Arc::new(Wake::default());
     let dispatcher = if settings.has_role("dispatcher") {
-        let d = Dispatcher::new(store.clone(), backend.clone(), clock.clone());
+        let own = store.with_own_pool(Dispatcher::CONNECTIONS)?;
+        let d = Dispatcher::new(own, backend.clone(), clock.clone())
+            .map_err(|e| StartError::Setup(e.to_string()))?;
         Some(d.spawn(
             dispatch_wake.clone(),
             Duration::from_millis(250),
@@ -182,6 +184,7 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
             "staged start queued"
         );
     }
+    let shutdown_state = state.clone();
     let max_body = settings.max_body_bytes;
     let mut server = HttpServer::new(move || {
         App::new()
@@ -205,6 +208,9 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
     }
     tracing::info!(listen = %settings.listen, db = ?DbLabel(&settings), "herd-server started");
     server.run().await?;
+    if settings.staged_stop_on_shutdown && settings.has_role("provisioner") {
+        stop_the_fleet(&shutdown_state).await;
+    }
     shutdown.store(true, Ordering::SeqCst);
     wake.notify();
     dispatch_wake.notify();
@@ -214,6 +220,50 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
     }
     tracing::info!("herd-server stopped");
     Ok(())
+}
+
+/// The staged stop of `HERD_STAGED_STOP_ON_SHUTDOWN`: queued once requests
+/// are done, driven by the worker still running, awaited to its end. A kill
+/// meanwhile leaves the job to resume at the next start (or to be
+/// superseded by a staged start there).
+async fn stop_the_fleet(state: &web::Data<AppState>) {
+    let job = match routes::operations::queue(state, None, STAGED_STOP, Default::default()).await {
+        Ok(job) => job,
+        Err(e) => {
+            tracing::error!(error = %e, "staged stop at shutdown could not be queued");
+            return;
+        }
+    };
+    tracing::info!(
+        job = job.id,
+        guests = job.progress.total,
+        "staged stop at shutdown"
+    );
+    let mut reported = None;
+    loop {
+        let id = job.id;
+        let seen = state.db(move |c| Ok(jobs::find(c, id)?)).await;
+        match seen {
+            Ok(Some(j)) if j.finished_at.is_some() => {
+                tracing::info!(job = id, status = %j.status, "staged stop at shutdown ended");
+                return;
+            }
+            Ok(Some(j)) => {
+                if reported != Some(j.progress_done) {
+                    tracing::info!(
+                        job = id,
+                        done = j.progress_done,
+                        total = j.progress_total,
+                        "staged stop at shutdown"
+                    );
+                    reported = Some(j.progress_done);
+                }
+            }
+            Ok(None) => return,
+            Err(e) => tracing::warn!(error = %e, "staged stop at shutdown: reading the job"),
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// `herd-server dispatcher`: only the privileged dispatcher, for a web side
@@ -227,11 +277,9 @@ pub async fn run_dispatcher(settings: Settings) -> Result<(), StartError> {
     let backend = open_backend(&settings, &clock, &store).await?;
     let wake = Arc::new(Wake::default());
     let shutdown = Arc::new(AtomicBool::new(false));
-    let dispatcher = Dispatcher::new(store, backend, clock).spawn(
-        wake.clone(),
-        Duration::from_millis(250),
-        shutdown.clone(),
-    )?;
+    let dispatcher = Dispatcher::new(store, backend, clock)
+        .map_err(|e| StartError::Setup(e.to_string()))?
+        .spawn(wake.clone(), Duration::from_millis(250), shutdown.clone())?;
     if let Some(mut listener) = notify::CommandListener::open(&settings.database_url())? {
         let (wake, shutdown) = (wake.clone(), shutdown.clone());
         std::thread::Builder::new().name("herd-listen".into()).spawn(move || {

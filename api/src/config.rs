@@ -67,6 +67,7 @@ pub struct Settings {
     pub guest_expiry_grace_days: u32,
     pub monitor_unresponsive_seconds: u64,
     pub staged_start_on_boot: bool,
+    pub staged_stop_on_shutdown: bool,
     pub monitor_halt_grace_seconds: u64,
     pub monitor_service_retry_seconds: u64,
     pub pool_target_size: u32,
@@ -123,6 +124,7 @@ impl Default for Settings {
             guest_expiry_grace_days: 14,
             monitor_unresponsive_seconds: 300,
             staged_start_on_boot: false,
+            staged_stop_on_shutdown: false,
             monitor_halt_grace_seconds: 120,
             monitor_service_retry_seconds: 60,
             pool_target_size: 5,
@@ -181,6 +183,7 @@ overridden by its environment variable.
   HERD_GUEST_EXPIRY_GRACE_DAYS       warning at expiry, decommission this much later [14]
   HERD_MONITOR_UNRESPONSIVE_SECONDS  no heartbeat this long: HALT [300]
   HERD_STAGED_START_ON_BOOT          boot the auto_boot guests in batches at start [false]
+  HERD_STAGED_STOP_ON_SHUTDOWN       at SIGTERM, stop every guest in batches, then exit [false]
   HERD_MONITOR_HALT_GRACE_SECONDS    still unresponsive this long after HALT: FORCE, IPL [120]
   HERD_MONITOR_SERVICE_RETRY_SECONDS between restarts of an enabled service that is down [60]
   HERD_POOL_TARGET_SIZE              warm pool size until changed by PUT /pool [5]

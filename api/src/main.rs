@@ -50,6 +50,12 @@ fn main() -> ExitCode {
         Some(Command::Dispatcher) => {
             actix_web::rt::System::new().block_on(app::run_dispatcher(settings))
         }
+        Some(Command::Reconcile) => app::reconcile_once(&settings).map(|found| {
+            for d in &found {
+                println!("difference: {d}");
+            }
+            println!("reconcile: {} differences found and repaired", found.len());
+        }),
         _ => actix_web::rt::System::new().block_on(app::serve(settings)),
     };
     match result {

@@ -16,6 +16,8 @@ use std::time::{Duration, Instant};
 use reqwest::blocking::Client;
 use reqwest::StatusCode;
 use serde_json::json;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
 
 use crate::batch::Db;
 use crate::pool::Baseline;
@@ -49,7 +51,11 @@ pub fn run(env: &Env) -> BenchResult {
         let server = Baseline::start()?;
         let result: Result<Vec<_>, Box<dyn Error>> = CLIENTS
             .iter()
-            .map(|&n| load(n, |http, _| baseline_request(http, &server.url)))
+            .map(|&n| {
+                let mut samples = load(n, |http, _| baseline_request(http, &server.url))?;
+                samples.sort();
+                Ok(samples)
+            })
             .collect();
         server.stop();
         result?
@@ -102,11 +108,15 @@ fn herd(label: &str, db: Db, separate_dispatcher: bool, baseline: &[Vec<Duration
     let token = server.login(&client)?;
     let guests = guests(&server, &client, &token).map_err(with_logs)?;
     for (&n, base) in CLIENTS.iter().zip(baseline) {
-        let latencies = load(n, |http, i| {
+        let samples = load(n, |http, i| {
             click(http, &server.url, &token, &guests[i % guests.len()])
         })
         .map_err(with_logs)?;
-        report(label, n, &latencies, Some(base));
+        let (mut seen, mut recorded): (Vec<_>, Vec<_>) = samples.into_iter().unzip();
+        seen.sort();
+        recorded.sort();
+        report(label, n, &seen, Some(base));
+        report(&format!("{label}_server_side"), n, &recorded, None);
     }
     Ok(())
 }
@@ -157,14 +167,15 @@ fn guests(
 
 /// Every client keeps one connection (opened by its warm-up samples) and
 /// takes its samples one after the other; all start together. `sample`
-/// gets the client's index. Answers the measured samples, sorted.
-fn load<F>(clients: usize, sample: F) -> Result<Vec<Duration>, Box<dyn Error>>
+/// gets the client's index. Answers the measured samples.
+fn load<F, T>(clients: usize, sample: F) -> Result<Vec<T>, Box<dyn Error>>
 where
-    F: Fn(&Client, usize) -> Result<Duration, String> + Sync,
+    F: Fn(&Client, usize) -> Result<T, String> + Sync,
+    T: Send,
 {
     let (warmup, measured) = samples(clients);
     let start = Barrier::new(clients + 1);
-    let results: Result<Vec<Vec<Duration>>, String> = std::thread::scope(|s| {
+    let results: Result<Vec<Vec<T>>, String> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..clients)
             .map(|i| {
                 let (start, sample) = (&start, &sample);
@@ -190,9 +201,7 @@ where
             .map(|h| h.join().map_err(|_| "a client panicked".to_owned())?)
             .collect()
     });
-    let mut all: Vec<Duration> = results?.into_iter().flatten().collect();
-    all.sort();
-    Ok(all)
+    Ok(results?.into_iter().flatten().collect())
 }
 
 /// One request to the bare handler.
@@ -211,8 +220,15 @@ fn baseline_request(http: &Client, url: &str) -> Result<Duration, String> {
     Ok(began.elapsed())
 }
 
-/// From sending the restart to seeing its command `succeeded`.
-fn click(http: &Client, base: &str, token: &str, guest: &str) -> Result<Duration, String> {
+/// From sending the restart to seeing its command `succeeded`, and from
+/// the server recording the command to the dispatcher recording it done
+/// (its own timestamps: no HTTP queueing, no polling).
+fn click(
+    http: &Client,
+    base: &str,
+    token: &str,
+    guest: &str,
+) -> Result<(Duration, Duration), String> {
     let began = Instant::now();
     let url = format!("{base}/api/v1/guests/{guest}/services/apache/actions");
     let response = http
@@ -239,7 +255,7 @@ fn click(http: &Client, base: &str, token: &str, guest: &str) -> Result<Duration
             .and_then(|r| r.json())
             .map_err(|e| format!("GET {url}: {e}"))?;
         match command["status"].as_str() {
-            Some("succeeded") => return Ok(began.elapsed()),
+            Some("succeeded") => return Ok((began.elapsed(), recorded(&command)?)),
             Some("queued" | "dispatched") => {}
             _ => return Err(format!("command {id} ended: {command}")),
         }
@@ -250,6 +266,17 @@ fn click(http: &Client, base: &str, token: &str, guest: &str) -> Result<Duration
         }
         std::thread::sleep(POLL_EVERY);
     }
+}
+
+/// `finished_at − created_at` of a finished command.
+fn recorded(command: &serde_json::Value) -> Result<Duration, String> {
+    let at = |field: &str| {
+        command[field]
+            .as_str()
+            .and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok())
+            .ok_or_else(|| format!("no {field} in {command}"))
+    };
+    Ok((at("finished_at")? - at("created_at")?).unsigned_abs())
 }
 
 /// Nearest rank, of sorted samples.

@@ -8,7 +8,9 @@ use herd_core::clock::{after, Millis};
 use herd_core::domain::GuestState;
 use herd_core::store::batches::{self, Batch, Item};
 use herd_core::store::guests::{self, Assignment};
-use herd_core::store::{catalog, jobs, lans, users, AnyConnection, StoreError, StoreResult};
+use herd_core::store::{
+    catalog, diesel_error, jobs, lans, users, write_tx, AnyConnection, StoreError, StoreResult,
+};
 
 use crate::backend::CopyMethod;
 use crate::pool::{self, CloneFor, PoolShape};
@@ -69,40 +71,50 @@ fn place_item(
     let user_id = item
         .user_id
         .ok_or_else(|| StoreError::Exhausted(format!("unknown user {}", item.username)))?;
-    let held = users::guests_held(conn, user_id)?;
-    let missing = i64::from(batch.guests_per_user) - held;
     let expires_at = batch.expires_at.unwrap_or_else(|| after(now, ctx.lifetime));
     let lan = lans::find_by_name(conn, &shape.lan)?
         .ok_or_else(|| StoreError::Exhausted(format!("no LAN named {}", shape.lan)))?;
-    for _ in 0..missing.max(0) {
-        // Capacity, not the student's quota, bounds what staff place.
-        let a = Assignment {
-            owner_id: user_id,
-            max_guests: None,
-            lan_id: lan.id,
-            image_id: batch.image_id,
-            expires_at,
-            next_state: GuestState::Starting,
-        };
-        let from_pool = guests::assign_from_pool(conn, &a, now).map_err(|e| match e {
-            guests::AssignError::Store(e) => e,
-            other => StoreError::Exhausted(other.to_string()),
-        })?;
-        if from_pool.is_none() {
-            let purpose = CloneFor {
-                owner_id: Some(user_id),
-                requested_by: batch.requested_by,
-                expires_at: Some(expires_at),
-            };
-            pool::queue_clone(conn, shape, ctx.method, purpose, now)?;
+    // One transaction per item: its guests are placed all or none, and
+    // never after the item was cancelled.
+    write_tx(conn, |c| {
+        if batches::lock_item(c, item.id)?.as_deref() != Some(PENDING) {
+            return Ok(());
         }
-    }
+        let held = users::guests_held(c, user_id)?;
+        let missing = i64::from(batch.guests_per_user) - held;
+        for _ in 0..missing.max(0) {
+            // Capacity, not the student's quota, bounds what staff place.
+            let a = Assignment {
+                owner_id: user_id,
+                max_guests: None,
+                lan_id: lan.id,
+                image_id: batch.image_id,
+                expires_at,
+                next_state: GuestState::Starting,
+            };
+            let from_pool = guests::assign_in_tx(c, &a, now).map_err(|e| match e {
+                guests::AssignError::Store(e) => e,
+                other => StoreError::Exhausted(other.to_string()),
+            })?;
+            if from_pool.is_none() {
+                let purpose = CloneFor {
+                    owner_id: Some(user_id),
+                    requested_by: batch.requested_by,
+                    expires_at: Some(expires_at),
+                };
+                pool::queue_clone_in_tx(c, shape, ctx.method, purpose, now)?;
+            }
+        }
+        Ok::<_, StoreError>(())
+    })?;
     settle_item(conn, batch, item, now)
 }
 
 /// Settles an item from what exists: no new guest and enough held means
 /// `skipped`; new guests all ready means `assigned` (all from the pool) or
-/// `cloned`; a failed clone means `failed`; clones in flight leave it pending.
+/// `cloned`; a failed clone that left the user short means `failed` (a
+/// retried item whose new clone succeeded is no longer short); clones in
+/// flight leave it pending.
 fn settle_item(
     conn: &mut AnyConnection,
     batch: &Batch,
@@ -126,21 +138,20 @@ fn settle_item(
         }
         return Ok(()); // still being cloned
     }
-    let failed = failed_clone(conn, batch, user_id)?;
+    let enough = users::guests_held(conn, user_id)? >= i64::from(batch.guests_per_user);
+    let failed = if enough {
+        None
+    } else {
+        failed_clone(conn, batch, user_id)?
+    };
     let (status, error) = match (names.is_empty(), failed) {
         (_, Some(error)) => (FAILED, Some(error)),
-        (true, None) => {
-            let held = users::guests_held(conn, user_id)?;
-            if held >= i64::from(batch.guests_per_user) {
-                (SKIPPED, None)
-            } else {
-                return Ok(());
-            }
-        }
+        (true, None) if enough => (SKIPPED, None),
+        (true, None) => return Ok(()),
         (false, None) if cloned => (CLONED, None),
         (false, None) => (ASSIGNED, None),
     };
-    batches::set_item(conn, item.id, status, &names, error.as_deref(), now)
+    batches::set_item(conn, item.id, status, &names, error.as_deref(), now).map(drop)
 }
 
 /// A clone for this user in this batch that failed (its guest was retired).
@@ -159,8 +170,10 @@ fn failed_clone(
         },
     )?
     .0;
+    // newest first: after a retry, the latest failure is the one to tell
     for g in retired
         .into_iter()
+        .rev()
         .filter(|g| g.row.assigned_at.is_some_and(|t| t >= batch.created_at))
     {
         if let Some(job) = jobs::latest_for_target(conn, crate::worker::PROVISION, &g.row.name)? {
@@ -174,6 +187,83 @@ fn failed_clone(
         }
     }
     Ok(None)
+}
+
+/// Why an item could not be cancelled.
+enum NotCancelled {
+    /// One of its clones is being made: the item finishes instead.
+    InFlight,
+    Store(StoreError),
+}
+
+impl From<StoreError> for NotCancelled {
+    fn from(e: StoreError) -> Self {
+        Self::Store(e)
+    }
+}
+
+impl From<diesel_error::Error> for NotCancelled {
+    fn from(e: diesel_error::Error) -> Self {
+        Self::Store(e.into())
+    }
+}
+
+/// Cancels a batch's pending items (SPEC §4: "stop pending items, finished
+/// ones stay"): an item none of whose clones has been started becomes
+/// `cancelled`, its queued clones are cancelled jobs and their reserved
+/// guests are retired (name and address released; nothing was made on the
+/// hypervisor). Guests it already got from the pool stay the user's. An item
+/// with a clone already being made stays `pending` and finishes. Each item
+/// is one transaction, taking turns with its placement and with workers
+/// claiming its clones. Answers how many items were cancelled.
+pub fn cancel(conn: &mut AnyConnection, batch: &Batch, now: Millis) -> StoreResult<usize> {
+    let mut cancelled = 0;
+    for item in batches::items(conn, batch.id)?
+        .into_iter()
+        .filter(|i| i.status == PENDING)
+    {
+        match write_tx(conn, |c| cancel_item(c, batch, &item, now)) {
+            Ok(true) => cancelled += 1,
+            Ok(false) | Err(NotCancelled::InFlight) => {}
+            Err(NotCancelled::Store(e)) => return Err(e),
+        }
+    }
+    Ok(cancelled)
+}
+
+fn cancel_item(
+    c: &mut AnyConnection,
+    batch: &Batch,
+    item: &Item,
+    now: Millis,
+) -> Result<bool, NotCancelled> {
+    if batches::lock_item(c, item.id)?.as_deref() != Some(PENDING) {
+        return Ok(false);
+    }
+    let mut kept = Vec::new();
+    if let Some(user_id) = item.user_id {
+        for (name, state) in guests::assigned_since(c, user_id, batch.created_at)? {
+            if state != GuestState::Provisioning.as_str() {
+                kept.push(name);
+                continue;
+            }
+            let Some(job) = jobs::latest_for_target(c, crate::worker::PROVISION, &name)? else {
+                continue;
+            };
+            // The batch's clones were queued after its job, by its requester;
+            // anything else is the user's own request.
+            if job.id < batch.job_id || job.requested_by != batch.requested_by {
+                continue;
+            }
+            if !jobs::cancel_queued(c, job.id, now)? {
+                return Err(NotCancelled::InFlight);
+            }
+            if let Some(id) = guests::id_of(c, &name)? {
+                guests::retire_in_tx(c, id, now)?;
+            }
+        }
+    }
+    Ok(batches::set_item(c, item.id, CANCELLED, &kept, None, now)?)
 }
 
 /// Settles pending items whose clones finished, and ends the batch's job

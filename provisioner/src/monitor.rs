@@ -5,7 +5,8 @@
 //!   unresponsive `halt_grace` later, a FORCE logoff; then an IPL if
 //!   `auto_boot`.
 //! - A guest that should run (`running`, `unresponsive`) but is logged off,
-//!   or stuck in a disabled wait, is booted again.
+//!   or stuck in a disabled wait, is booted again; so is a `starting` guest
+//!   whose boot ended in a disabled wait.
 //! - An enabled service that is down on a running guest is restarted
 //!   through the command channel, like a user's request.
 //!
@@ -74,7 +75,14 @@ impl Monitor {
         backend: &dyn Backend,
         now: Millis,
     ) -> Result<(), WorkerError> {
-        let watched = guests::in_states(conn, &[GuestState::Running, GuestState::Unresponsive])?;
+        let watched = guests::in_states(
+            conn,
+            &[
+                GuestState::Running,
+                GuestState::Unresponsive,
+                GuestState::Starting,
+            ],
+        )?;
         for guest in watched {
             let Ok(name) = guest.name.parse::<GuestName>() else {
                 continue;
@@ -85,6 +93,14 @@ impl Monitor {
                 Err(e) => return Err(e.into()),
             };
             match status.power {
+                // A failed boot: whoever asked for it (an assignment, a
+                // user, the monitor itself) no longer watches it.
+                PowerState::DisabledWait { .. } => {
+                    self.reboot(conn, backend, &guest, &name, now)?
+                }
+                // Otherwise a `starting` guest is the worker's: it boots it
+                // when the host has room and sees it come up.
+                _ if guest.state == GuestState::Starting.as_str() => {}
                 PowerState::Running { since } => {
                     let last_sign = status.last_heartbeat.unwrap_or(since);
                     if now - last_sign >= self.settings.unresponsive_after.as_millis() as Millis {
@@ -94,9 +110,7 @@ impl Monitor {
                         self.restart_down_services(conn, &guest, &name, &status.services, now)?;
                     }
                 }
-                PowerState::LoggedOff | PowerState::DisabledWait { .. } => {
-                    self.reboot(conn, backend, &guest, &name, now)?
-                }
+                PowerState::LoggedOff => self.reboot(conn, backend, &guest, &name, now)?,
                 PowerState::Booting { .. } | PowerState::Stopping { .. } => {}
             }
         }

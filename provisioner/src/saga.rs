@@ -62,11 +62,12 @@ impl Recorder<'_> {
     }
 }
 
+fn step_at(recorded: &[Step], seq: usize) -> Option<&Step> {
+    recorded.iter().find(|s| s.seq == seq as i32 + 1)
+}
+
 fn status_of(recorded: &[Step], seq: usize) -> Option<&str> {
-    recorded
-        .iter()
-        .find(|s| s.seq == seq as i32 + 1)
-        .map(|s| s.status.as_str())
+    step_at(recorded, seq).map(|s| s.status.as_str())
 }
 
 /// Makes the guest of `plan` on the hypervisor.
@@ -89,18 +90,16 @@ pub fn provision(
         .into_iter()
         .filter(|s| s.applies_to(plan))
         .collect();
-    if let Some(failed) = first_failed(&recorded) {
-        // Died while undoing: finish the undo, then report the old failure.
-        undo(&rec, backend, plan, &steps[..failed.min(steps.len())])?;
-        let detail = recorded
-            .iter()
-            .find(|s| s.status == FAILED)
-            .and_then(|s| s.detail.clone());
+    if let Some(failed) = failed_step(&recorded) {
+        // Died while undoing: finish the undo (the failed step may have
+        // half-happened, as below), then report the old failure.
+        let seq = (failed.seq - 1) as usize;
+        undo(&rec, backend, plan, &steps[..(seq + 1).min(steps.len())])?;
         return Err(SagaError::Step {
-            step: steps.get(failed).map_or("unknown", |s| s.name()),
+            step: steps.get(seq).map_or("unknown", |s| s.name()),
             error: BackendError::InvalidState {
                 what: plan.name.to_string(),
-                why: detail.unwrap_or_default(),
+                why: failed.detail.clone().unwrap_or_default(),
             },
         });
     }
@@ -125,11 +124,17 @@ pub fn provision(
     Ok(())
 }
 
-fn first_failed(recorded: &[Step]) -> Option<usize> {
+/// The step a failed saga failed at, if it failed. Running forward records
+/// neither `failed` nor `undone`, and stops at the failed step, which is
+/// therefore the last one recorded. Its undo comes first and overwrites
+/// `failed` with `undone`: a run that died after that must still see the
+/// failure, or it would provision the half-undone guest again.
+fn failed_step(recorded: &[Step]) -> Option<&Step> {
     recorded
         .iter()
-        .find(|s| s.status == FAILED)
-        .map(|s| (s.seq - 1) as usize)
+        .any(|s| s.status == FAILED || s.status == UNDONE)
+        .then(|| recorded.iter().max_by_key(|s| s.seq))
+        .flatten()
 }
 
 fn undo(
@@ -147,7 +152,9 @@ fn undo(
             step: step.name(),
             error,
         })?;
-        rec.record(seq, step.name(), UNDONE, None)?;
+        // The failed step keeps its error, for a run that finishes the undo.
+        let detail = step_at(&recorded, seq).and_then(|s| s.detail.clone());
+        rec.record(seq, step.name(), UNDONE, detail)?;
     }
     Ok(())
 }

@@ -81,6 +81,31 @@ pub fn targets(conn: &mut AnyConnection, kind: &str) -> Result<Vec<String>, Work
     Ok(rows.into_iter().map(|g| g.name).collect())
 }
 
+/// A new staged operation cancels the unfinished ones of the other kind:
+/// the operator's latest word wins, and a boot must not race a stop (a stop
+/// at shutdown left unfinished by a crash, then a start at boot).
+pub fn supersede(
+    conn: &mut AnyConnection,
+    kind: &str,
+    now: Millis,
+) -> Result<Vec<i64>, WorkerError> {
+    let other = if kind == STAGED_START {
+        STAGED_STOP
+    } else {
+        STAGED_START
+    };
+    write_tx(conn, |c| {
+        serialize_in_tx(c, STAGED_LOCK)?;
+        let mut cancelled = Vec::new();
+        for job in jobs::unfinished(c, other)? {
+            let why = format!("superseded by a {kind}");
+            jobs::finish(c, job.id, "cancelled", Some(&why), now)?;
+            cancelled.push(job.id);
+        }
+        Ok(cancelled)
+    })
+}
+
 /// Advances one staged job as far as its pace allows now; true when done.
 pub fn advance(
     conn: &mut AnyConnection,

@@ -171,6 +171,9 @@ impl Worker {
             ran += batch.len();
             self.threads
                 .install(|| batch.par_iter().for_each(|job| self.run(job)));
+            // Batches show their progress as their clones finish, not only
+            // once the whole queue is drained.
+            self.follow_batches()?;
         }
     }
 

@@ -2,12 +2,15 @@
 
 mod common;
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use common::Host;
-use herd_provisioner::backend::sim::{Fault, FaultRates, SimSettings};
+use herd_core::domain::GuestName;
+use herd_provisioner::backend::sim::{Fault, FaultRates, SimBackend, SimOp, SimSettings};
 use herd_provisioner::backend::{
-    BackendError, ConsoleReply, CopyMethod, DiskId, PowerState, Runtime, ServiceState, Storage,
+    BackendError, ConsoleReply, CopyMethod, Directory, DiskId, LanName, Network, PowerState,
+    Runtime, ServiceState, Storage, Tags, UserSpec,
 };
 
 fn is_fault<T: std::fmt::Debug>(r: Result<T, BackendError>) -> bool {
@@ -309,4 +312,73 @@ fn cleared_faults_do_not_fire() {
         host.zvm.status(&g).unwrap().power,
         PowerState::Running { .. }
     ));
+}
+
+fn students_lan() -> LanName {
+    "STUDENTS".parse().unwrap()
+}
+
+/// An operation on one guest.
+type Op = fn(&SimBackend, &GuestName) -> Result<(), BackendError>;
+
+/// Each operation a `Fails` fault can refuse.
+const REFUSABLE: [(SimOp, Op); 5] = [
+    (SimOp::AddUser, |zvm, g| {
+        let spec = UserSpec {
+            name: g.clone(),
+            memory_mb: 64,
+            services: common::catalog(),
+        };
+        zvm.add_user(&spec)
+    }),
+    (SimOp::Grant, |zvm, g| zvm.grant(&students_lan(), g)),
+    (SimOp::Revoke, |zvm, g| zvm.revoke(&students_lan(), g)),
+    (SimOp::SetTags, |zvm, g| {
+        zvm.set_tags(g, &BTreeMap::from([("OWNER".into(), "ann".into())]))
+    }),
+    (SimOp::Ipl, |zvm, g| zvm.ipl(g).map(drop)),
+];
+
+/// What a refused operation must leave as it was.
+fn visible_state(zvm: &SimBackend, g: &GuestName) -> String {
+    let users = zvm.list_users().unwrap();
+    let power = zvm.status(g).map(|s| s.power);
+    format!("{users:?} {:?} {:?} {power:?}", zvm.lans(), zvm.tags(g))
+}
+
+#[test]
+fn a_refused_operation_changes_nothing_and_fires_once_for_its_guest() {
+    for (op, run) in REFUSABLE {
+        let host = Host::new();
+        let image = host.image("golden", 64 << 10);
+        host.zvm.define_lan(&students_lan(), 10).unwrap();
+        let (a, b) = (common::guest("A"), common::guest("B"));
+        if op != SimOp::AddUser {
+            host.bootable_guest("A", &image);
+            host.bootable_guest("B", &image);
+        }
+        if op == SimOp::Revoke {
+            // Something to revoke.
+            for g in [&a, &b] {
+                host.zvm.grant(&students_lan(), g).unwrap();
+            }
+        }
+        let guest = Some(a.clone());
+        host.zvm.inject(Fault::Fails { op, guest }).unwrap();
+
+        run(&host.zvm, &b).unwrap_or_else(|e| panic!("{op}: another guest is not concerned: {e}"));
+        let before = visible_state(&host.zvm, &a);
+        let err = run(&host.zvm, &a).unwrap_err();
+        assert!(
+            matches!(&err, BackendError::FaultInjected(m) if m.contains(&op.to_string())),
+            "{op}: {err}"
+        );
+        assert_eq!(
+            visible_state(&host.zvm, &a),
+            before,
+            "{op} changed something"
+        );
+        // Consumed for every process sharing the host, not only this one.
+        run(&host.reopen(), &a).unwrap_or_else(|e| panic!("{op} fired twice: {e}"));
+    }
 }

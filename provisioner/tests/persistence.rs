@@ -72,26 +72,84 @@ fn everything_survives_a_restart() {
 fn a_kill_mid_write_leaves_a_loadable_state() {
     let host = Host::new();
     host.add_guest("LX000001");
+    let reader = host.reopen();
+    host.add_guest("LX000002");
     let zvm_dir = host.dir.path().join("zvm");
-    let state = fs::read(zvm_dir.join("state.json")).unwrap();
-    // A writer killed before its rename leaves a partial temp file behind.
-    fs::write(
-        zvm_dir.join("state.json.tmp-4242"),
-        &state[..state.len() / 2],
-    )
-    .unwrap();
+    let journal = journals(&zvm_dir).pop().expect("a journal");
+    let text = fs::read(&journal).unwrap();
+    // A writer killed in the middle of its line leaves it without newline.
+    let last_line = text[..text.len() - 1]
+        .rsplit(|&b| b == b'\n')
+        .next()
+        .unwrap();
+    let mut torn = text.clone();
+    torn.extend_from_slice(&last_line[..last_line.len() / 2]);
+    fs::write(&journal, &torn).unwrap();
+    // One killed while compacting leaves a partial temp snapshot behind.
+    fs::write(zvm_dir.join("state.json.tmp-4242"), &text[..text.len() / 3]).unwrap();
     fs::write(zvm_dir.join("state.json.tmp-4243"), b"").unwrap();
 
+    assert_eq!(reader.list_users().unwrap().len(), 2);
+    add_guest(&reader, "LX000003");
+    assert_eq!(host.zvm.list_users().unwrap().len(), 3);
     let restarted = host.reopen();
-    assert_eq!(restarted.list_users().unwrap().len(), 1);
+    assert_eq!(restarted.list_users().unwrap().len(), 3);
     let leftovers: Vec<_> = fs::read_dir(&zvm_dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .filter(|n| n.contains(".tmp"))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
-    add_guest(&restarted, "LX000002");
-    assert_eq!(host.reopen().list_users().unwrap().len(), 2);
+    add_guest(&restarted, "LX000004");
+    assert_eq!(host.reopen().list_users().unwrap().len(), 4);
+}
+
+#[test]
+fn readers_follow_the_journal_across_compactions() {
+    let host = Host::new();
+    let reader = host.reopen();
+    const GUESTS: usize = 3_000;
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            for i in 0..GUESTS {
+                host.add_guest(&format!("G{i:05}"));
+            }
+        });
+        let mut seen = 0;
+        while seen < GUESTS {
+            let now = reader.list_users().unwrap().len();
+            assert!(now >= seen, "went back from {seen} to {now} guests");
+            seen = now;
+        }
+    });
+    let zvm_dir = host.dir.path().join("zvm");
+    let snapshot = fs::read_to_string(zvm_dir.join("state.json")).expect("a snapshot");
+    let generation: usize = snapshot
+        .lines()
+        .next()
+        .and_then(|header| header.rsplit(' ').next()?.parse().ok())
+        .expect("a header with the generation");
+    assert!(
+        generation > GUESTS / 2,
+        "not compacted while writing: {generation}"
+    );
+    assert_eq!(journals(&zvm_dir).len(), 1, "old journals stay behind");
+    assert_eq!(host.reopen().list_users().unwrap().len(), GUESTS);
+}
+
+fn journals(zvm_dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found: Vec<_> = fs::read_dir(zvm_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("state.journal")
+        })
+        .collect();
+    found.sort();
+    found
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! Provisioning sagas against the simulated host, on SQLite and PostgreSQL:
-//! the pool fills, a failed step leaves nothing behind, decommission mirrors
-//! provisioning, and a saga interrupted mid-way resumes.
+//! the pool fills, a failure at any step leaves nothing behind (also when a
+//! crash cuts its undo short), decommission mirrors provisioning, and a saga
+//! interrupted mid-way resumes.
 
 mod common;
 
@@ -14,10 +15,11 @@ use herd_core::store::guests::{self, Assignment};
 use herd_core::store::seed::{self, Seed, SeedImage, SeedLan};
 use herd_core::store::test_db::{self, TestDb};
 use herd_core::store::{catalog, jobs, lans, Store};
-use herd_provisioner::backend::sim::{Fault, SimBackend};
+use herd_provisioner::backend::sim::{Fault, SimBackend, SimOp};
 use herd_provisioner::backend::{CopyMethod, Directory, DiskId, Network, Runtime, Storage, Tags};
 use herd_provisioner::bootstrap;
 use herd_provisioner::pool::{self, CloneFor, PoolSettings, PoolShape};
+use herd_provisioner::steps::ProvisionStep;
 use herd_provisioner::worker::{Worker, WorkerSettings, DECOMMISSION};
 
 struct World {
@@ -139,42 +141,322 @@ fn the_pool_fills_with_cloned_granted_tagged_guests() {
     }
 }
 
-#[test]
-fn a_failed_copy_is_undone_and_releases_the_address() {
+/// Reserves one guest (for `owner`, or for the pool) and queues its
+/// provisioning; answers the guest and the job.
+fn queue(w: &World, owner: Option<i64>, method: CopyMethod) -> (String, i64) {
+    let purpose = CloneFor {
+        owner_id: owner,
+        ..CloneFor::default()
+    };
+    let mut conn = w.db.store.conn().unwrap();
+    pool::queue_clone(&mut conn, &shape(), method, purpose, w.clock.now_ms()).unwrap()
+}
+
+fn row(w: &World, guest: &str) -> guests::Guest {
+    guests::find_by_name(&mut w.db.store.conn().unwrap(), guest)
+        .unwrap()
+        .unwrap()
+}
+
+fn job(w: &World, id: i64) -> jobs::Job {
+    jobs::find(&mut w.db.store.conn().unwrap(), id)
+        .unwrap()
+        .unwrap()
+}
+
+/// The provisioning events of `guest`, oldest first, as (outcome, detail).
+fn provisioning_events(w: &World, guest: &guests::Guest) -> Vec<(String, String)> {
+    use herd_core::store::events::{self, EventFilter};
+    let f = EventFilter {
+        guest_id: Some(guest.row.id),
+        kind: Some("provisioning".into()),
+        limit: 100,
+        ..Default::default()
+    };
+    let (rows, _) = events::list(&mut w.db.store.conn().unwrap(), &f).unwrap();
+    rows.into_iter()
+        .rev()
+        .filter(|e| e.action == "guest.provision")
+        .map(|e| (e.outcome, e.detail.unwrap_or_default()))
+        .collect()
+}
+
+/// One provisioning set up to fail at `step`.
+struct Failing {
+    /// A student's guest, whose saga ends with an IPL; else a pool guest.
+    owned: bool,
+    method: CopyMethod,
+    /// The fault that makes `step` fail, for the guest being made.
+    fault: fn(GuestName) -> Fault,
+    step: &'static str,
+    /// Part of the error the fault causes.
+    cause: &'static str,
+}
+
+/// Runs the provisioning of `failing` on every database and checks what
+/// users rely on when a step fails.
+fn assert_failure_is_undone(failing: Failing) {
     for db in test_db::all() {
         let w = world(db);
+        let owner = failing.owned.then(|| students(&w, &["ann"])[0].1.unwrap());
+        let (guest, id) = queue(&w, owner, failing.method);
+        let address = row(&w, &guest).row.ip_address.unwrap();
+        w.zvm.inject((failing.fault)(name(&guest))).unwrap();
+        worker(&w, 0).drain().unwrap();
+        assert_undone(&w, &guest, &job(&w, id), failing.step, failing.cause);
+        assert_address_reused(&w, &address);
+    }
+}
+
+/// The job failed naming the step and its cause; every step up to the
+/// failed one is undone, on the hypervisor and in the job's record (the
+/// failed step keeping its error); the guest row is retired without an
+/// address; the failure is an event.
+fn assert_undone(w: &World, guest: &str, job: &jobs::Job, step: &str, cause: &str) {
+    let label = w.db.label;
+    assert_eq!(job.status, "failed", "{label}");
+    let error = job.error.clone().unwrap_or_default();
+    let named = format!("step {step} failed");
+    assert!(
+        error.contains(&named) && error.contains(cause),
+        "{label}: {error}"
+    );
+    assert_gone(&w.zvm, guest);
+    let row = row(w, guest);
+    assert_eq!(row.state(), GuestState::Decommissioned, "{label}");
+    assert_eq!(row.row.ip_address, None, "{label}: the address is released");
+    let steps = jobs::steps(&mut w.db.store.conn().unwrap(), job.id, row.row.id).unwrap();
+    let recorded: Vec<_> = steps
+        .iter()
+        .map(|s| (s.name.as_str(), s.status.as_str()))
+        .collect();
+    let reached = ProvisionStep::ORDER
+        .iter()
+        .position(|s| s.name() == step)
+        .unwrap();
+    let expected: Vec<_> = ProvisionStep::ORDER[..=reached]
+        .iter()
+        .map(|s| (s.name(), "undone"))
+        .collect();
+    assert_eq!(recorded, expected, "{label}");
+    let detail = steps[reached].detail.as_deref().unwrap_or_default();
+    assert!(detail.contains(cause), "{label}: {detail}");
+    let events = provisioning_events(w, &row);
+    assert!(
+        matches!(&events[..], [(outcome, detail)] if outcome == "failure" && detail.contains(&named)),
+        "{label}: {events:?}"
+    );
+}
+
+/// The next guest gets the failed one's address, and provisioning works
+/// again: the fault fired once.
+fn assert_address_reused(w: &World, address: &str) {
+    let (next, id) = queue(w, None, CopyMethod::FlashCopy);
+    worker(w, 0).drain().unwrap();
+    assert_eq!(job(w, id).status, "succeeded", "{}", w.db.label);
+    assert_eq!(row(w, &next).row.ip_address.as_deref(), Some(address));
+}
+
+#[test]
+fn a_failed_directory_entry_is_undone_and_releases_the_address() {
+    assert_failure_is_undone(Failing {
+        owned: false,
+        method: CopyMethod::FlashCopy,
+        fault: |g| Fault::Fails {
+            op: SimOp::AddUser,
+            guest: Some(g),
+        },
+        step: "directory_entry",
+        cause: "DIRMAINT ADD",
+    });
+}
+
+#[test]
+fn a_failed_copy_is_undone_and_releases_the_address() {
+    assert_failure_is_undone(Failing {
+        owned: false,
+        method: CopyMethod::Ddr,
+        fault: |g| Fault::CopyFails {
+            target: Some(g),
+            at_fraction: 0.5,
+        },
+        step: "disk_copy",
+        cause: "copy failed after",
+    });
+}
+
+#[test]
+fn a_failed_lan_grant_is_undone_and_releases_the_address() {
+    assert_failure_is_undone(Failing {
+        owned: false,
+        method: CopyMethod::FlashCopy,
+        fault: |g| Fault::Fails {
+            op: SimOp::Grant,
+            guest: Some(g),
+        },
+        step: "lan_grant",
+        cause: "SET LAN GRANT",
+    });
+}
+
+/// A student's guest: the IPL that was to follow is never tried.
+#[test]
+fn failed_tags_are_undone_and_release_the_address() {
+    assert_failure_is_undone(Failing {
+        owned: true,
+        method: CopyMethod::FlashCopy,
+        fault: |g| Fault::Fails {
+            op: SimOp::SetTags,
+            guest: Some(g),
+        },
+        step: "tags",
+        cause: "TAG SET",
+    });
+}
+
+/// XAUTOLOG refused: the IPL step fails outright, so the guest is undone
+/// like at any other step (its undo, a FORCE, finds it logged off).
+#[test]
+fn a_refused_ipl_of_an_assigned_guest_is_undone_and_releases_the_address() {
+    assert_failure_is_undone(Failing {
+        owned: true,
+        method: CopyMethod::FlashCopy,
+        fault: |g| Fault::Fails {
+            op: SimOp::Ipl,
+            guest: Some(g),
+        },
+        step: "ipl",
+        cause: "IPL",
+    });
+}
+
+/// The IPL step only starts the boot, so a boot that ends in a disabled
+/// wait is no failed provisioning: the guest is complete and the student's,
+/// nothing is undone. Like any guest that should run but is down, the
+/// monitor FORCEs it and boots it again.
+#[test]
+fn an_assigned_guest_whose_first_boot_fails_is_kept_and_booted_again() {
+    use herd_provisioner::backend::PowerState;
+    for db in test_db::all() {
+        let w = world(db);
+        let worker = worker(&w, 0);
+        let ann = students(&w, &["ann"])[0].1;
+        let (guest, id) = queue(&w, ann, CopyMethod::FlashCopy);
+        let g = name(&guest);
         w.zvm
-            .inject(Fault::CopyFails {
-                target: Some(name("LX000001")),
-                at_fraction: 0.5,
+            .inject(Fault::IplFails {
+                guest: Some(g.clone()),
             })
             .unwrap();
-        let mut conn = w.db.store.conn().unwrap();
-        let (guest, job) = pool::queue_clone(
-            &mut conn,
-            &shape(),
-            CopyMethod::Ddr,
-            CloneFor::default(),
-            T0,
-        )
-        .unwrap();
-        worker(&w, 0).drain().unwrap();
-        let job = jobs::find(&mut conn, job).unwrap().unwrap();
-        assert_eq!(job.status, "failed", "{}", w.db.label);
-        assert!(job.error.unwrap().contains("disk_copy"));
-        assert_gone(&w.zvm, &guest);
-        let row = guests::find_by_name(&mut conn, &guest).unwrap().unwrap();
-        assert_eq!(row.state(), GuestState::Decommissioned);
-        assert_eq!(row.row.ip_address, None, "the address is free again");
-        let steps = jobs::steps(&mut conn, job.id, row.row.id).unwrap();
-        let statuses: Vec<_> = steps
-            .iter()
-            .map(|s| (s.name.as_str(), s.status.as_str()))
-            .collect();
-        assert_eq!(
-            statuses,
-            [("directory_entry", "undone"), ("disk_copy", "undone")]
+        worker.drain().unwrap();
+        assert_eq!(job(&w, id).status, "succeeded", "{}", w.db.label);
+        assert_eq!(state_of(&w.db.store, &guest), GuestState::Starting);
+        w.clock.advance(Duration::from_secs(5));
+        worker.tick().unwrap();
+        let power = w.zvm.status(&g).unwrap().power;
+        assert!(
+            matches!(power, PowerState::Booting { .. }),
+            "{}: {power:?}",
+            w.db.label
         );
+        assert_eq!(monitor_actions(&w.db.store), ["monitor.ipl"]);
+        w.clock.advance(Duration::from_secs(5));
+        worker.tick().unwrap();
+        assert_eq!(
+            state_of(&w.db.store, &guest),
+            GuestState::Running,
+            "{}",
+            w.db.label
+        );
+        assert!(row(&w, &guest).row.ip_address.is_some());
+        let events = provisioning_events(&w, &row(&w, &guest));
+        assert_eq!(events, [("success".to_owned(), String::new())]);
+    }
+}
+
+/// An undo that fails in turn stops there: the job fails (its error names
+/// the step whose undo failed, not the tags that failed first), the guest
+/// row is retired all the same, and what the undo left on the hypervisor is
+/// an orphan that reconciliation (at every start) removes.
+#[test]
+fn what_a_failed_undo_leaves_is_removed_by_reconciliation() {
+    for db in test_db::all() {
+        let w = world(db);
+        let (guest, id) = queue(&w, None, CopyMethod::FlashCopy);
+        arm_failing_undo(&w, &name(&guest));
+        worker(&w, 0).drain().unwrap();
+        let job = job(&w, id);
+        assert_eq!(job.status, "failed", "{}", w.db.label);
+        assert!(job.error.unwrap().contains("step lan_grant failed"));
+        assert_eq!(row(&w, &guest).state(), GuestState::Decommissioned);
+        assert!(w.zvm.lans().unwrap()[0].granted.contains(&name(&guest)));
+        let mut conn = w.db.store.conn().unwrap();
+        let found = herd_provisioner::reconcile::run(&mut conn, &*w.zvm, T0).unwrap();
+        assert_eq!(
+            found,
+            [herd_provisioner::reconcile::Difference::OrphanedGuest(
+                name(&guest)
+            )],
+            "{}",
+            w.db.label
+        );
+        assert_gone(&w.zvm, &guest);
+    }
+}
+
+/// Tags fail, and the undo, after undoing the failed step, fails at
+/// revoking the grant: the undo stops half-way.
+fn arm_failing_undo(w: &World, g: &GuestName) {
+    for op in [SimOp::SetTags, SimOp::Revoke] {
+        let guest = Some(g.clone());
+        w.zvm.inject(Fault::Fails { op, guest }).unwrap();
+    }
+}
+
+/// A process claims `job`, runs its saga and dies in the middle of the
+/// undo: the refused REVOKE stops the undo where a crash would, and what
+/// the worker does after a saga (retire the row, finish the job) never
+/// happens.
+fn die_mid_undo(w: &World, guest: &str, job: i64) {
+    use herd_provisioner::steps::GuestPlan;
+    let mut conn = w.db.store.conn().unwrap();
+    let claimed = jobs::claim(&mut conn, &["provision"], "dead", w.clock.now_ms(), 0).unwrap();
+    assert_eq!(claimed.map(|j| j.id), Some(job));
+    let g = name(guest);
+    arm_failing_undo(w, &g);
+    let plan = GuestPlan {
+        name: g.clone(),
+        memory_mb: 64,
+        services: vec![],
+        image: "golden".parse().unwrap(),
+        lan: "LNXLAN1".parse().unwrap(),
+        method: CopyMethod::FlashCopy,
+        tags: Default::default(),
+        boot: false,
+    };
+    let id = row(w, guest).row.id;
+    let clock: &dyn Clock = &*w.clock;
+    herd_provisioner::saga::provision(&w.db.store, &*w.zvm, clock, job, id, &plan).unwrap_err();
+    assert!(
+        w.zvm.lans().unwrap()[0].granted.contains(&g),
+        "the undo stopped before revoking the grant"
+    );
+}
+
+/// The worker that takes over a job whose process died mid-undo finishes
+/// the undo and fails the job, as if nothing had interrupted it.
+#[test]
+fn an_undo_cut_short_by_a_crash_is_finished_by_the_next_worker() {
+    for db in test_db::all() {
+        let w = world(db);
+        let (guest, id) = queue(&w, None, CopyMethod::FlashCopy);
+        let address = row(&w, &guest).row.ip_address.unwrap();
+        die_mid_undo(&w, &guest, id);
+        // The dead process's claim goes stale.
+        w.clock.advance(Duration::from_secs(60));
+        worker(&w, 0).drain().unwrap();
+        assert_undone(&w, &guest, &job(&w, id), "tags", "TAG SET");
+        assert_address_reused(&w, &address);
     }
 }
 
@@ -591,7 +873,7 @@ fn a_dead_enabled_service_is_restarted_through_the_command_channel() {
             w.db.label
         );
         let clock: SharedClock = w.clock.clone();
-        let dispatcher = Dispatcher::new(w.db.store.clone(), w.zvm.clone(), clock);
+        let dispatcher = Dispatcher::new(w.db.store.clone(), w.zvm.clone(), clock).unwrap();
         assert_eq!(dispatcher.drain().unwrap(), 1);
         let id = guests::find_by_name(&mut w.db.store.conn().unwrap(), &guest)
             .unwrap()

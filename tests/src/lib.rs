@@ -24,13 +24,16 @@
 //! assert_eq!(srv.get("/api/v1/me", Some(&token)).ok(200)["role"], "admin");
 //! ```
 
+use std::collections::BTreeSet;
 use std::fs::{self, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
+/// Scripted faults of the simulated hypervisor, for [`TestServer::inject_fault`].
+pub use herd_provisioner::backend::sim::Fault;
 pub use reqwest::Method;
 pub use serde_json::{json, Value};
 
@@ -41,6 +44,8 @@ pub const ADMIN_PASSWORD: &str = "admin-test-pw-3141";
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a server may take to exit after SIGTERM before it is killed.
 const STOP_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a maintenance command (`herd-server reconcile`, …) may take.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 
 // ---------------------------------------------------------------------------
 // external services
@@ -740,6 +745,12 @@ impl TestServer {
     /// exit status after SIGTERM, or `None` when it had to be killed (or was
     /// not running).
     pub fn stop(&mut self) -> Option<std::process::ExitStatus> {
+        self.stop_while(|| {})
+    }
+
+    /// [`stop`](Self::stop), calling `meanwhile` while the server is still
+    /// shutting down (to move its clock on, for instance).
+    pub fn stop_while(&mut self, mut meanwhile: impl FnMut()) -> Option<std::process::ExitStatus> {
         let mut child = self.child.take()?;
         let _ = Command::new("kill")
             .args(["-TERM", &child.id().to_string()])
@@ -749,6 +760,7 @@ impl TestServer {
             match child.try_wait() {
                 Ok(Some(status)) => return Some(status),
                 Ok(None) if Instant::now() < deadline => {
+                    meanwhile();
                     std::thread::sleep(Duration::from_millis(20))
                 }
                 _ => break,
@@ -791,17 +803,19 @@ impl TestServer {
 
     /// The server's current time (ms since the epoch) from the clock file.
     pub fn now_ms(&self) -> i64 {
-        fs::read_to_string(self.clock_path())
-            .expect("read clock file")
-            .trim()
-            .parse()
-            .expect("clock file holds an integer")
+        read_clock_file(&self.clock_path())
     }
 
     /// Moves the server's clock forward.
     pub fn advance_clock(&self, by: Duration) {
-        let next = self.now_ms() + by.as_millis() as i64;
-        herd_core::clock::FileClock::write(&self.clock_path(), next).expect("write clock file");
+        advance_clock_file(&self.clock_path(), by);
+    }
+
+    /// A closure moving the server's clock on by `by` each call, usable
+    /// while the server itself is borrowed (see [`stop_while`](Self::stop_while)).
+    pub fn clock_stepper(&self, by: Duration) -> impl FnMut() {
+        let path = self.clock_path();
+        move || advance_clock_file(&path, by)
     }
 
     // --- HTTP --------------------------------------------------------------
@@ -886,18 +900,11 @@ impl TestServer {
         }
     }
 
-    /// The simulated hypervisor's state (`<data dir>/zvm/state.json`, after
-    /// its one-line header) as JSON.
+    /// The simulated hypervisor's saved state (snapshot and journal under
+    /// `<data dir>/zvm`) as JSON.
     pub fn zvm_state(&self) -> Value {
-        let path = self.data_dir().join("zvm").join("state.json");
-        let text =
-            fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
-        let body = match text.split_once('\n') {
-            Some((header, rest)) if header.starts_with("herd-zvm-state") => rest,
-            _ => text.as_str(),
-        };
-        serde_json::from_str(body)
-            .unwrap_or_else(|e| panic!("{} is not JSON after its header: {e}", path.display()))
+        herd_provisioner::backend::sim::SimBackend::saved_state(&self.data_dir())
+            .unwrap_or_else(|e| panic!("read the simulated host's state: {e}"))
     }
 
     /// POST with a raw body and content type (for malformed or huge bodies).
@@ -1067,6 +1074,140 @@ impl TestServer {
     }
 }
 
+// ---------------------------------------------------------------------------
+// maintenance commands and the simulated hypervisor
+// ---------------------------------------------------------------------------
+
+impl TestServer {
+    /// Runs `herd-server ARGS…` with exactly this server's settings
+    /// (database, data directory, clock file, …) and waits for it to exit
+    /// (60 s at most; a command that does not exit by then fails the test).
+    pub fn run_command(&self, args: &[&str]) -> std::process::Output {
+        let mut cmd = Command::new(&self.bin);
+        cmd.args(args);
+        for (k, _) in std::env::vars_os() {
+            if k.to_string_lossy().starts_with("HERD_") {
+                cmd.env_remove(k);
+            }
+        }
+        // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
+        unsafe {
+            use std::os::unix::process::CommandExt;
+            cmd.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        cmd.envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .current_dir(self.dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn {} {args:?}: {e}", self.bin.display()));
+        let pid = child.id();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(child.wait_with_output());
+        });
+        match rx.recv_timeout(COMMAND_TIMEOUT) {
+            Ok(out) => out.unwrap_or_else(|e| panic!("herd-server {args:?}: {e}")),
+            Err(_) => {
+                // SAFETY: kill(2) on our own child, which has not been reaped
+                // (the waiting thread still waits for it).
+                unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+                panic!("herd-server {args:?} did not exit within {COMMAND_TIMEOUT:?}");
+            }
+        }
+    }
+
+    /// `herd-server reconcile` against this server's database and
+    /// hypervisor: asserts it ran and answers the differences it reported
+    /// (and repaired), one line each. Empty means the two agree.
+    pub fn reconcile(&self) -> Vec<String> {
+        let out = self.run_command(&["reconcile"]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success(),
+            "herd-server reconcile failed ({})\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}",
+            out.status
+        );
+        assert!(
+            stdout.lines().any(|l| l.starts_with("reconcile: ")),
+            "herd-server reconcile printed no summary\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}"
+        );
+        stdout
+            .lines()
+            .filter_map(|l| l.strip_prefix("difference: "))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Arms a scripted fault in the simulated hypervisor (e.g.
+    /// `Fault::CopyFails`), the way any process of the machine may: the
+    /// simulation's state is shared through its data directory, so the
+    /// running server meets the fault at its next occasion.
+    pub fn inject_fault(&self, fault: Fault) {
+        use herd_provisioner::backend::sim::{SimBackend, SimSettings};
+        let clock: herd_core::clock::SharedClock =
+            Arc::new(herd_core::clock::FileClock::new(self.clock_path()));
+        let sim = SimBackend::open(&self.data_dir, clock, SimSettings::default())
+            .unwrap_or_else(|e| panic!("open the simulated hypervisor: {e}"));
+        sim.inject(fault.clone())
+            .unwrap_or_else(|e| panic!("inject {fault:?}: {e}"));
+    }
+
+    /// Asserts that the hypervisor holds exactly `guests`: one directory
+    /// entry and one root disk (`NAME.0100`) each, no disk or LAN grant of
+    /// anybody else (no orphans of failed, cancelled or interrupted work).
+    pub fn assert_hypervisor_holds(&self, guests: &BTreeSet<String>) {
+        let zvm = self.zvm_state();
+        let users: BTreeSet<String> = zvm["users"]
+            .as_object()
+            .expect("zvm users")
+            .keys()
+            .cloned()
+            .collect();
+        let extra: Vec<&String> = users.difference(guests).collect();
+        let missing: Vec<&String> = guests.difference(&users).collect();
+        assert!(
+            extra.is_empty() && missing.is_empty(),
+            "the z/VM directory differs from the guests: orphaned {extra:?}, missing {missing:?}"
+        );
+        let disks: Vec<&String> = zvm["disks"]
+            .as_object()
+            .expect("zvm disks")
+            .keys()
+            .collect();
+        for name in guests {
+            let own: Vec<&&String> = disks
+                .iter()
+                .filter(|d| d.split('.').next() == Some(name.as_str()))
+                .collect();
+            assert_eq!(
+                own,
+                vec![&&format!("{name}.0100")],
+                "{name} should have exactly one root disk: {disks:?}"
+            );
+        }
+        let orphans: Vec<&&String> = disks
+            .iter()
+            .filter(|d| !d.starts_with("image:") && !guests.contains(d.split('.').next().unwrap()))
+            .collect();
+        assert!(orphans.is_empty(), "orphaned disks: {orphans:?}");
+        for (lan, state) in zvm["lans"].as_object().expect("zvm lans") {
+            let granted: Vec<&str> = state["granted"]
+                .as_array()
+                .map(|a| a.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            let stray: Vec<&&str> = granted.iter().filter(|g| !guests.contains(**g)).collect();
+            assert!(stray.is_empty(), "{lan} grants unknown guests {stray:?}");
+        }
+    }
+}
+
 impl Drop for TestServer {
     fn drop(&mut self) {
         if let Some(mut child) = self.child.take() {
@@ -1141,6 +1282,19 @@ macro_rules! ldap_db_tests {
             }
         )*
     };
+}
+
+fn read_clock_file(path: &Path) -> i64 {
+    fs::read_to_string(path)
+        .expect("read clock file")
+        .trim()
+        .parse()
+        .expect("clock file holds an integer")
+}
+
+fn advance_clock_file(path: &Path, by: Duration) {
+    let next = read_clock_file(path) + by.as_millis() as i64;
+    herd_core::clock::FileClock::write(path, next).expect("write clock file");
 }
 
 #[cfg(test)]

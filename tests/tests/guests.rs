@@ -1055,27 +1055,8 @@ fn killed_server_resumes_its_clones(db: Db) {
     assert_eq!(ips.len(), 8, "an address given twice: {all:?}");
     all.iter().for_each(check_guest_shape);
 
-    // the hypervisor: exactly these guests, one root disk each
-    let zvm = srv.zvm_state();
-    let users: BTreeSet<String> = zvm["users"].as_object().unwrap().keys().cloned().collect();
-    assert_eq!(users, names, "orphaned or missing directory entries");
-    let disks: Vec<&String> = zvm["disks"].as_object().unwrap().keys().collect();
-    for name in &names {
-        let own: Vec<&&String> = disks
-            .iter()
-            .filter(|d| d.split('.').next() == Some(name.as_str()))
-            .collect();
-        assert_eq!(
-            own,
-            vec![&&format!("{name}.0100")],
-            "{name} should have exactly one root disk: {disks:?}"
-        );
-    }
-    let orphans: Vec<&&String> = disks
-        .iter()
-        .filter(|d| !d.starts_with("image:") && !names.contains(d.split('.').next().unwrap()))
-        .collect();
-    assert!(orphans.is_empty(), "orphaned disks: {orphans:?}");
+    // the hypervisor: exactly these guests, one root disk each, no orphans
+    srv.assert_hypervisor_holds(&names);
 
     // no job is left running
     let jobs = srv.wait_for("every job to finish", SETTLE, || {

@@ -19,6 +19,8 @@ db_tests!(
     staged_stop_and_start_go_in_batches,
     who_may_run_staged_operations,
     staged_start_on_boot_boots_auto_boot_guests,
+    staged_stop_on_shutdown_stops_the_fleet_then_exits,
+    a_staged_start_supersedes_an_unfinished_stop,
     events_are_audited_and_scoped_to_the_owner,
     events_about_a_guest_include_its_audit_trail,
     dns_zone_lists_assigned_guests,
@@ -790,6 +792,78 @@ fn drive_job(srv: &TestServer, admin: &str, id: &Value, step: Duration) -> Value
         );
         srv.advance_clock(step);
     }
+}
+
+/// SPEC §5: "stop all guests on shutdown — in batches": with
+/// `HERD_STAGED_STOP_ON_SHUTDOWN`, SIGTERM logs every running guest off
+/// through a staged stop job before the process exits.
+fn staged_stop_on_shutdown_stops_the_fleet_then_exits(db: Db) {
+    let Some(mut srv) = builder(db)
+        .env("HERD_STAGED_STOP_ON_SHUTDOWN", "true")
+        .env("HERD_POOL_TARGET_SIZE", "3")
+        .start()
+    else {
+        return;
+    };
+    let admin = login(&srv, "admin");
+    let names = ["s01", "s02", "s03"].map(|owner| take_for(&srv, &admin, owner));
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    wait_running(&srv, &admin, &names);
+
+    let status = srv.stop_while(srv.clock_stepper(Duration::from_secs(1)));
+    let status = status.expect("herd-server exits by itself once the fleet is stopped");
+    assert!(status.success(), "{status}\n{}", srv.stderr_tail(40));
+
+    srv.restart();
+    let admin = login(&srv, "admin");
+    for name in &names {
+        assert_eq!(state_of(&srv, &admin, name), "stopped", "{name}");
+    }
+    let jobs = srv.get("/api/v1/jobs?limit=500", Some(&admin)).ok(200);
+    let stop = jobs["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|j| j["kind"] == "staged_stop")
+        .unwrap_or_else(|| panic!("no staged_stop job: {jobs}"))
+        .clone();
+    assert_eq!(stop["status"], "succeeded", "{stop}");
+    assert_eq!(stop["progress"]["total"], 3, "{stop}");
+}
+
+/// The operator's latest word wins: a staged start cancels a staged stop
+/// still under way (also a stop at shutdown that a crash left unfinished,
+/// met by the start at boot), and boots what that stop had halted.
+fn a_staged_start_supersedes_an_unfinished_stop(db: Db) {
+    let Some(srv) = builder(db).env("HERD_POOL_TARGET_SIZE", "2").start() else {
+        return;
+    };
+    let admin = login(&srv, "admin");
+    let names = ["s01", "s02"].map(|owner| take_for(&srv, &admin, owner));
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    wait_running(&srv, &admin, &names);
+    let slow = json!({ "batch_size": 1, "interval_seconds": 3600 });
+    let stop = staged(&srv, Some(&admin), "staged-stop", Some(slow)).ok(202);
+    srv.wait_for("the first batch to halt", SETTLE, || {
+        (count_in(&srv, &admin, &names, "running") == 1).then_some(())
+    });
+
+    srv.advance_clock(Duration::from_secs(10));
+    srv.wait_for("the halted guest to stop", SETTLE, || {
+        (count_in(&srv, &admin, &names, "stopped") == 1).then_some(())
+    });
+    let start = staged(&srv, Some(&admin), "staged-start", None).ok(202);
+    let stop = job(&srv, &admin, &stop["id"]);
+    assert_eq!(stop["status"], "cancelled", "{stop}");
+    assert!(
+        stop["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("superseded")),
+        "{stop}"
+    );
+    assert_eq!(start["progress"]["total"], 1, "{start}");
+    drive_job(&srv, &admin, &start["id"], Duration::from_secs(1));
+    wait_running(&srv, &admin, &names);
 }
 
 fn count_in(srv: &TestServer, token: &str, names: &[&str], state: &str) -> usize {

@@ -10,7 +10,7 @@ use herd_core::store::guests::{self, GuestFilter};
 use herd_core::store::users::{self, DirectoryUser};
 use herd_core::store::{catalog, jobs, lans, AnyConnection};
 use herd_provisioner::backend::CopyMethod;
-use herd_provisioner::batch::{BATCH, CANCELLED, FAILED, PENDING};
+use herd_provisioner::batch::{BATCH, FAILED, PENDING};
 use herd_provisioner::pool::{self, PoolSettings};
 use herd_provisioner::worker::{DECOMMISSION, RECLAIM};
 use serde::{Deserialize, Serialize};
@@ -474,9 +474,14 @@ pub async fn cancel_batch(
     let view = state
         .db(move |c| {
             let batch = load_batch(c, id)?;
-            let moved = batches::move_items(c, batch.id, PENDING, CANCELLED, now)?;
+            let moved = herd_provisioner::batch::cancel(c, &batch, now)?;
+            // Not placed yet, and nothing left to place: the batch ends here.
+            // (A running batch ends when its last item settles.)
             let job = jobs::find(c, batch.job_id)?;
-            if job.is_some_and(|j| j.status == "queued") {
+            let pending = batches::items(c, batch.id)?
+                .iter()
+                .any(|i| i.status == PENDING);
+            if job.is_some_and(|j| j.status == "queued") && !pending {
                 jobs::finish(c, batch.job_id, "cancelled", None, now)?;
             }
             audit(

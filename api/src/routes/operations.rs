@@ -53,7 +53,10 @@ pub async fn queue(
     let actor = caller.map(|c| c.user.id);
     let job = state
         .db(move |c| {
-            let guests = staged::targets(c, kind).map_err(|e| ApiError::Internal(e.to_string()))?;
+            let internal =
+                |e: herd_provisioner::worker::WorkerError| ApiError::Internal(e.to_string());
+            let superseded = staged::supersede(c, kind, now).map_err(internal)?;
+            let guests = staged::targets(c, kind).map_err(internal)?;
             let plan = Plan::new(
                 guests,
                 batch_size,
@@ -71,7 +74,10 @@ pub async fn queue(
             };
             let id = jobs::create(c, &new, now)?;
             if let Some(who) = &who {
-                let detail = format!("{} guests, {batch_size} a batch", plan.guests.len());
+                let mut detail = format!("{} guests, {batch_size} a batch", plan.guests.len());
+                if !superseded.is_empty() {
+                    detail += &format!("; cancelled jobs {superseded:?}");
+                }
                 audit(
                     c,
                     who,

@@ -2,6 +2,7 @@
 //! `assigned`, `cloned`, `failed` or `cancelled`.
 
 use diesel::prelude::*;
+use diesel::sql_types::BigInt;
 
 use super::schema::{batch_items, batches, jobs};
 use super::{write_tx, AnyConnection, StoreResult};
@@ -137,6 +138,26 @@ pub fn items(conn: &mut AnyConnection, batch_id: i64) -> StoreResult<Vec<Item>> 
         .load(conn)?)
 }
 
+/// An item's status, read under a row lock on PostgreSQL (SQLite's
+/// `IMMEDIATE` write transaction already serialises writers): placing an
+/// item and cancelling it take turns, so that nothing is placed for an item
+/// once it is cancelled. Call it inside a write transaction.
+pub fn lock_item(conn: &mut AnyConnection, item_id: i64) -> StoreResult<Option<String>> {
+    if let AnyConnection::Postgresql(pg) = conn {
+        diesel::sql_query("SELECT id FROM batch_items WHERE id = $1 FOR UPDATE")
+            .bind::<BigInt, _>(item_id)
+            .execute(pg)?;
+    }
+    Ok(batch_items::table
+        .find(item_id)
+        .select(batch_items::status)
+        .first(conn)
+        .optional()?)
+}
+
+/// Settles a `pending` item: its status, guests and error. An item that is
+/// no longer pending (cancelled meanwhile) stays as it is; answers whether
+/// it was settled.
 pub fn set_item(
     conn: &mut AnyConnection,
     item_id: i64,
@@ -144,21 +165,25 @@ pub fn set_item(
     guests: &[String],
     error: Option<&str>,
     now: Millis,
-) -> StoreResult<()> {
+) -> StoreResult<bool> {
     let names = serde_json::to_string(guests).unwrap_or_else(|_| "[]".into());
-    diesel::update(batch_items::table.find(item_id))
-        .set((
-            batch_items::status.eq(status),
-            batch_items::guest_names.eq(names),
-            batch_items::error.eq(error),
-            batch_items::updated_at.eq(now),
-        ))
-        .execute(conn)?;
-    Ok(())
+    let settled = diesel::update(
+        batch_items::table
+            .find(item_id)
+            .filter(batch_items::status.eq("pending")),
+    )
+    .set((
+        batch_items::status.eq(status),
+        batch_items::guest_names.eq(names),
+        batch_items::error.eq(error),
+        batch_items::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    Ok(settled == 1)
 }
 
-/// Moves items of one status to another (cancel: pending → cancelled;
-/// retry: failed → pending). Returns how many moved.
+/// Moves items of one status to another (retry: failed → pending).
+/// Returns how many moved.
 pub fn move_items(
     conn: &mut AnyConnection,
     batch_id: i64,

@@ -262,26 +262,29 @@ pub fn set_state(
 /// The end of a guest: its address is free again and its firewall openings
 /// close. The row stays, `decommissioned`, for the audit trail.
 pub fn retire(conn: &mut AnyConnection, id: i64, now: Millis) -> StoreResult<()> {
-    write_tx(conn, |c| -> StoreResult<()> {
-        diesel::update(guests::table.find(id))
-            .set((
-                guests::state.eq(GuestState::Decommissioned.as_str()),
-                guests::ip_address.eq(None::<String>),
-                guests::updated_at.eq(now),
-            ))
-            .execute(c)?;
-        diesel::update(
-            leases::table
-                .filter(leases::guest_id.eq(id))
-                .filter(leases::closed_at.is_null()),
-        )
+    write_tx(conn, |c| retire_in_tx(c, id, now))
+}
+
+/// [`retire`] inside the caller's write transaction.
+pub fn retire_in_tx(c: &mut AnyConnection, id: i64, now: Millis) -> StoreResult<()> {
+    diesel::update(guests::table.find(id))
         .set((
-            leases::closed_at.eq(now),
-            leases::close_reason.eq("decommissioned"),
+            guests::state.eq(GuestState::Decommissioned.as_str()),
+            guests::ip_address.eq(None::<String>),
+            guests::updated_at.eq(now),
         ))
         .execute(c)?;
-        Ok(())
-    })
+    diesel::update(
+        leases::table
+            .filter(leases::guest_id.eq(id))
+            .filter(leases::closed_at.is_null()),
+    )
+    .set((
+        leases::closed_at.eq(now),
+        leases::close_reason.eq("decommissioned"),
+    ))
+    .execute(c)?;
+    Ok(())
 }
 
 /// PostgreSQL: reservations on one LAN take turns, or two transactions

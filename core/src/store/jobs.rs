@@ -188,6 +188,21 @@ pub fn finish(
     Ok(())
 }
 
+/// Cancels a job that no worker has claimed yet; answers whether it was
+/// still queued. A job being claimed at the same moment either is claimed
+/// first (and this answers `false`) or never (on PostgreSQL the update waits
+/// for the claim's row lock and re-checks the status).
+pub fn cancel_queued(conn: &mut AnyConnection, id: i64, now: Millis) -> StoreResult<bool> {
+    let cancelled = diesel::update(jobs::table.find(id).filter(jobs::status.eq("queued")))
+        .set((
+            jobs::status.eq("cancelled"),
+            jobs::started_at.eq(now),
+            jobs::finished_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(cancelled == 1)
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
 #[diesel(table_name = job_steps)]
 pub struct Step {

@@ -19,6 +19,7 @@ pub mod settings;
 pub mod tokens;
 pub mod users;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -114,6 +115,7 @@ impl CustomizeConnection<AnyConnection, diesel::r2d2::Error> for SqlitePragmas {
 pub struct Store {
     pool: Pool<ConnectionManager<AnyConnection>>,
     kind: DbKind,
+    url: Arc<str>,
 }
 
 impl std::fmt::Debug for Store {
@@ -130,15 +132,36 @@ impl Store {
         let kind = DbKind::of_url(url);
         let url = url.strip_prefix("sqlite://").unwrap_or(url);
         Self::check_connect(kind, url)?;
-        let pool = Pool::builder()
+        let store = Self {
+            pool: Self::pool(url, max_connections)?,
+            kind,
+            url: url.into(),
+        };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// The same database through a pool of its own, for a background role
+    /// that must not wait behind web requests for a connection (r2d2 hands
+    /// freed connections to waiters in no particular order).
+    pub fn with_own_pool(&self, max_connections: u32) -> StoreResult<Self> {
+        Ok(Self {
+            pool: Self::pool(&self.url, max_connections)?,
+            kind: self.kind,
+            url: self.url.clone(),
+        })
+    }
+
+    fn pool(
+        url: &str,
+        max_connections: u32,
+    ) -> StoreResult<Pool<ConnectionManager<AnyConnection>>> {
+        Pool::builder()
             .max_size(max_connections.max(1))
             .connection_timeout(Duration::from_secs(10))
             .connection_customizer(Box::new(SqlitePragmas))
             .build(ConnectionManager::<AnyConnection>::new(url))
-            .map_err(|e| StoreError::Connect(e.to_string()))?;
-        let store = Self { pool, kind };
-        store.migrate()?;
-        Ok(store)
+            .map_err(|e| StoreError::Connect(e.to_string()))
     }
 
     // The multi-backend connection hides why a connection failed; the

@@ -3,6 +3,7 @@
 //! only then acts on the hypervisor. Woken at once by the web side in the
 //! same process; other processes find the command on their next round.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -13,6 +14,7 @@ use herd_core::domain::{GuestState, ServiceAction};
 use herd_core::store::commands::{self, CommandRow};
 use herd_core::store::guests::{self, Guest};
 use herd_core::store::{catalog, AnyConnection, Store, StoreResult};
+use rayon::prelude::*;
 
 use super::grammar::{Command, CommandOp};
 use crate::backend::{Backend, BackendError, ConsoleReply, PowerState};
@@ -23,7 +25,13 @@ pub struct Dispatcher {
     backend: Arc<dyn Backend>,
     clock: SharedClock,
     id: String,
+    /// Its own threads: the worker's long copies on the global rayon pool
+    /// must not hold up a click.
+    threads: rayon::ThreadPool,
 }
+
+/// Guests whose commands run at the same time; each guest's in order.
+const PARALLEL_GUESTS: usize = 4;
 
 /// What became of one command.
 enum Outcome {
@@ -36,15 +44,28 @@ enum Outcome {
 }
 
 impl Dispatcher {
-    pub fn new(store: Store, backend: Arc<dyn Backend>, clock: SharedClock) -> Self {
-        let id = format!("dispatcher-{}", std::process::id());
-        Self {
+    /// `store` should have connections of its own (see
+    /// [`Store::with_own_pool`]), at least [`Self::CONNECTIONS`].
+    pub fn new(
+        store: Store,
+        backend: Arc<dyn Backend>,
+        clock: SharedClock,
+    ) -> Result<Self, rayon::ThreadPoolBuildError> {
+        let threads = rayon::ThreadPoolBuilder::new()
+            .num_threads(PARALLEL_GUESTS)
+            .thread_name(|i| format!("herd-dispatch-{i}"))
+            .build()?;
+        Ok(Self {
             store,
             backend,
             clock,
-            id,
-        }
+            id: format!("dispatcher-{}", std::process::id()),
+            threads,
+        })
     }
+
+    /// Connections the dispatcher uses at most at once.
+    pub const CONNECTIONS: u32 = PARALLEL_GUESTS as u32 + 1;
 
     pub fn spawn(
         self,
@@ -64,20 +85,40 @@ impl Dispatcher {
             })
     }
 
-    /// Runs every queued command it can claim; returns how many finished.
+    /// Runs every queued command it can claim, guests in parallel, each
+    /// guest's commands in the order they came; returns how many finished.
     pub fn drain(&self) -> StoreResult<usize> {
+        let queued = commands::queued(&mut *self.store.conn()?, 100)?;
+        let mut by_guest: BTreeMap<i64, Vec<CommandRow>> = BTreeMap::new();
+        for row in queued {
+            by_guest.entry(row.guest_id).or_default().push(row);
+        }
+        let finished: StoreResult<Vec<usize>> = self.threads.install(|| {
+            by_guest
+                .into_par_iter()
+                .map(|(_, rows)| self.run_in_order(&rows))
+                .collect()
+        });
+        Ok(finished?.into_iter().sum())
+    }
+
+    /// One guest's commands; one that cannot run yet holds back the rest.
+    fn run_in_order(&self, rows: &[CommandRow]) -> StoreResult<usize> {
         let mut conn = self.store.conn()?;
         let mut done = 0;
-        for row in commands::queued(&mut conn, 100)? {
+        for row in rows {
             if !commands::claim(&mut conn, row.id, &self.id, self.clock.now_ms())? {
                 continue;
             }
-            match self.execute(&mut conn, &row)? {
+            match self.execute(&mut conn, row)? {
                 Outcome::Done { ok, result } => {
                     commands::finish(&mut conn, row.id, ok, &result, self.clock.now_ms())?;
                     done += 1;
                 }
-                Outcome::NotYet => commands::requeue(&mut conn, row.id)?,
+                Outcome::NotYet => {
+                    commands::requeue(&mut conn, row.id)?;
+                    break;
+                }
             }
         }
         Ok(done)

@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use herd_core::domain::GuestName;
 
+use super::faults::SimOp;
 use super::state::{Power, Service, State, User};
 use super::SimBackend;
 use crate::backend::{BackendError, Directory, DiskId, Result, ServiceSpec, Tags, UserSpec};
@@ -89,7 +90,7 @@ impl Directory for SimBackend {
                 "memory_mb must be positive".into(),
             ));
         }
-        self.write(|state, _| {
+        self.write_unless_refused(SimOp::AddUser, &spec.name, |state, _| {
             if state.users.contains_key(&spec.name) {
                 return Err(BackendError::exists(&spec.name));
             }
@@ -167,7 +168,7 @@ impl Tags for SimBackend {
                 Ok((key, v.clone()))
             })
             .collect::<Result<Vec<_>>>()?;
-        self.write(|state, _| {
+        self.write_unless_refused(SimOp::SetTags, guest, |state, _| {
             state.user_mut(guest)?.tags.extend(checked);
             Ok(())
         })

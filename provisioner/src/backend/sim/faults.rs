@@ -3,9 +3,11 @@
 //! taken when the operation starts and recorded, so that the lazily
 //! evaluated future (a hang in ten minutes) is the same for every reader.
 
+use std::fmt;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use herd_core::clock::Millis;
 use herd_core::domain::GuestName;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -13,7 +15,8 @@ use serde::{Deserialize, Serialize};
 
 use super::settings::FaultRates;
 use super::state::State;
-use crate::backend::DiskId;
+use super::SimBackend;
+use crate::backend::{BackendError, DiskId, Result};
 
 /// A scripted fault. Each fires once.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -27,6 +30,9 @@ pub enum Fault {
     },
     /// The next IPL (of `guest`, or of any guest) ends in a disabled wait.
     IplFails { guest: Option<GuestName> },
+    /// The next `op` on `guest` (on any guest when `None`) is refused with
+    /// [`BackendError::FaultInjected`] and changes nothing.
+    Fails { op: SimOp, guest: Option<GuestName> },
     /// The guest stops heartbeating and answering `after` from now if it is
     /// running, else `after` its (next) boot completes.
     Hang { guest: GuestName, after: Duration },
@@ -42,16 +48,18 @@ pub enum Fault {
 impl Fault {
     fn concerns(&self, name: &GuestName) -> bool {
         match self {
-            Self::CopyFails { target: g, .. } | Self::IplFails { guest: g } => {
-                g.as_ref().is_none_or(|g| g == name)
-            }
+            Self::CopyFails { target: g, .. }
+            | Self::IplFails { guest: g }
+            | Self::Fails { guest: g, .. } => g.as_ref().is_none_or(|g| g == name),
             Self::Hang { guest, .. } | Self::ServiceDies { guest, .. } => guest == name,
         }
     }
 
     pub(super) fn rename(&mut self, from: &GuestName, to: &GuestName) {
         let guest = match self {
-            Self::CopyFails { target: g, .. } | Self::IplFails { guest: g } => g.as_mut(),
+            Self::CopyFails { target: g, .. }
+            | Self::IplFails { guest: g }
+            | Self::Fails { guest: g, .. } => g.as_mut(),
             Self::Hang { guest, .. } | Self::ServiceDies { guest, .. } => Some(guest),
         };
         if let Some(g) = guest.filter(|g| *g == from) {
@@ -59,9 +67,62 @@ impl Fault {
         }
     }
 
-    /// Faults that only make sense for one guest leave with it.
+    /// Faults that only make sense for one guest leave with it. Faults
+    /// waiting for an operation stay: the name may be used again (and a
+    /// fault may well be armed before its guest exists).
     pub(super) fn outlives(&self, deleted: &GuestName) -> bool {
         !matches!(self, Self::Hang { guest, .. } | Self::ServiceDies { guest, .. } if guest == deleted)
+    }
+}
+
+/// An operation a [`Fault::Fails`] refuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SimOp {
+    /// DIRMAINT ADD.
+    AddUser,
+    /// SET LAN … GRANT.
+    Grant,
+    /// SET LAN … REVOKE.
+    Revoke,
+    /// Setting tags.
+    SetTags,
+    /// XAUTOLOG/IPL refused outright, where [`Fault::IplFails`] lets the
+    /// boot start and end in a disabled wait.
+    Ipl,
+}
+
+impl fmt::Display for SimOp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::AddUser => "DIRMAINT ADD",
+            Self::Grant => "SET LAN GRANT",
+            Self::Revoke => "SET LAN REVOKE",
+            Self::SetTags => "TAG SET",
+            Self::Ipl => "IPL",
+        })
+    }
+}
+
+impl SimBackend {
+    /// [`SimBackend::write`] for an operation on `guest` that a scripted
+    /// [`Fault::Fails`] can refuse. The fault is consumed when it fires and
+    /// that must be saved, so the refusal is the closure's outcome rather
+    /// than its error (on an error nothing is saved).
+    pub(super) fn write_unless_refused<T>(
+        &self,
+        op: SimOp,
+        guest: &GuestName,
+        f: impl FnOnce(&mut State, Millis) -> Result<T>,
+    ) -> Result<T> {
+        let armed = |fault: &Fault| {
+            matches!(fault, Fault::Fails { op: o, .. } if *o == op) && fault.concerns(guest)
+        };
+        self.write(|state, now| match take(state, armed) {
+            Some(_) => Ok(Err(BackendError::FaultInjected(format!(
+                "{op} of {guest} refused"
+            )))),
+            None => f(state, now).map(Ok),
+        })?
     }
 }
 

@@ -4,6 +4,7 @@
 
 use herd_core::domain::GuestName;
 
+use super::faults::SimOp;
 use super::state::{Lan, State};
 use super::SimBackend;
 use crate::backend::{BackendError, LanInfo, LanName, Network, Result};
@@ -54,7 +55,7 @@ impl Network for SimBackend {
     }
 
     fn grant(&self, lan: &LanName, guest: &GuestName) -> Result<()> {
-        self.write(|state, _| {
+        self.write_unless_refused(SimOp::Grant, guest, |state, _| {
             state.user(guest)?;
             let l = state.lan_mut(lan)?;
             if l.granted.contains(guest) {
@@ -72,7 +73,7 @@ impl Network for SimBackend {
     }
 
     fn revoke(&self, lan: &LanName, guest: &GuestName) -> Result<()> {
-        self.write(|state, _| {
+        self.write_unless_refused(SimOp::Revoke, guest, |state, _| {
             let l = state.lan_mut(lan)?;
             l.granted.remove(guest);
             l.coupled.remove(guest);

@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 use herd_core::clock::{Millis, SharedClock};
 
 pub use disks::write_synthetic_image;
-pub use faults::Fault;
+pub use faults::{Fault, SimOp};
 pub use settings::{FaultRates, SimSettings};
 
 use self::faults::{millis, Faults};
@@ -64,6 +64,14 @@ impl SimBackend {
         };
         backend.define_configured_lans()?;
         Ok(backend)
+    }
+
+    /// The host's saved state under `data_dir/zvm` as JSON, read without
+    /// taking the lock (for tests and diagnostics: another process may be
+    /// running the host).
+    pub fn saved_state(data_dir: &Path) -> Result<serde_json::Value> {
+        let state = Store::load(&data_dir.join("zvm"))?;
+        serde_json::to_value(&state).map_err(|e| BackendError::Corrupt(e.to_string()))
     }
 
     pub fn settings(&self) -> &SimSettings {
@@ -108,7 +116,7 @@ impl SimBackend {
                         "at_fraction must lie in 0..=1".into(),
                     ));
                 }
-                Fault::CopyFails { .. } | Fault::IplFails { .. } => {}
+                Fault::CopyFails { .. } | Fault::IplFails { .. } | Fault::Fails { .. } => {}
             }
             state.faults.push(fault);
             Ok(())

@@ -8,6 +8,7 @@ use herd_core::domain::GuestName;
 
 use super::console;
 use super::contention::{begin_transition, in_transition};
+use super::faults::SimOp;
 use super::settings::SimSettings;
 use super::state::{Power, Service, Stall, State, User};
 use super::SimBackend;
@@ -19,7 +20,7 @@ use crate::backend::{
 impl State {
     /// Applies every transition whose time has come.
     pub(super) fn settle(&mut self, now: Millis, settings: &SimSettings) {
-        for user in self.users.values_mut() {
+        for user in self.users.values_mut_derived() {
             user.settle(now, settings);
         }
     }
@@ -179,7 +180,7 @@ fn last_heartbeat(since: Millis, until: Millis, interval_ms: u64, stall: Option<
 
 impl Runtime for SimBackend {
     fn ipl(&self, guest: &GuestName) -> Result<Millis> {
-        self.write(|state, now| {
+        self.write_unless_refused(SimOp::Ipl, guest, |state, now| {
             state.check_bootable(guest)?;
             let enabled: Vec<String> = state
                 .user(guest)?

@@ -1,16 +1,25 @@
 //! The hypervisor's persistent state and how it is shared.
 //!
-//! Everything but disk contents lives in one file, `state.json`, preceded by
-//! a one-line header carrying a generation number. Writers hold an exclusive
-//! `flock` on `state.lock`, reload when another process moved the generation
-//! on, and replace the file atomically (temp file, fsync, rename, fsync of
-//! the directory), so a kill at any moment leaves either the old or the new
-//! state. Readers need no lock: a rename never exposes a half-written file,
-//! and the header lets them skip re-parsing when nothing changed.
+//! Everything but disk contents lives in a snapshot, `state.json` (a
+//! one-line header with its generation, then the JSON state), and a journal
+//! of the changes made since, `state.journal.<snapshot generation>`: one
+//! JSON line per change, holding the entries it touched. A change costs one
+//! appended line however many guests the host has; once the journal
+//! outgrows the snapshot, the next writer folds it into a new snapshot.
+//!
+//! Writers hold an exclusive `flock` on `state.lock`, catch up with what
+//! other processes appended, and append their line with one `write`. A kill
+//! at any moment leaves a journal whose last line may lack its newline: that
+//! torn line never happened, readers skip it and the next writer cuts it
+//! off. Snapshots are replaced atomically (temp file, rename). Readers need
+//! no lock: they see a snapshot and a prefix of complete lines, which is
+//! always a state that existed. With `durable`, each line (and snapshot) is
+//! fsynced before the change counts as made.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File, OpenOptions};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
@@ -23,14 +32,19 @@ use super::faults::Fault;
 use crate::backend::{BackendError, DiskId, DiskStatus, LanName, Result, ServiceSpec};
 
 const STATE_FILE: &str = "state.json";
+const JOURNAL_FILE: &str = "state.journal";
 const LOCK_FILE: &str = "state.lock";
 const HEADER: &str = "herd-zvm-state 1";
+/// The journal is folded into a new snapshot once it is larger than this
+/// and than twice the snapshot, so that the rewrite costs little per change
+/// and a reader never replays much.
+const MIN_JOURNAL_TO_COMPACT: u64 = 1 << 20;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub(super) struct State {
-    pub users: BTreeMap<GuestName, User>,
-    pub disks: BTreeMap<DiskId, DiskRecord>,
-    pub lans: BTreeMap<LanName, Lan>,
+    pub users: TrackedMap<GuestName, User>,
+    pub disks: TrackedMap<DiskId, DiskRecord>,
+    pub lans: TrackedMap<LanName, Lan>,
     pub host: Host,
     /// Scripted faults waiting for their occasion.
     pub faults: Vec<Fault>,
@@ -140,12 +154,161 @@ impl State {
     }
 }
 
+/// A map that remembers which keys were changed, inserted or removed since
+/// its changes were last taken, so that a change to the host saves only
+/// the entries it touched.
+#[derive(Debug, Clone)]
+pub(super) struct TrackedMap<K, V> {
+    map: BTreeMap<K, V>,
+    changed: BTreeSet<K>,
+}
+
+impl<K, V> Default for TrackedMap<K, V> {
+    fn default() -> Self {
+        Self {
+            map: BTreeMap::new(),
+            changed: BTreeSet::new(),
+        }
+    }
+}
+
+impl<K: Ord + Clone, V> TrackedMap<K, V> {
+    pub fn get(&self, key: &K) -> Option<&V> {
+        self.map.get(key)
+    }
+
+    pub fn contains_key(&self, key: &K) -> bool {
+        self.map.contains_key(key)
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &K> {
+        self.map.keys()
+    }
+
+    pub fn values(&self) -> impl Iterator<Item = &V> {
+        self.map.values()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
+        self.map.iter()
+    }
+
+    pub fn get_mut(&mut self, key: &K) -> Option<&mut V> {
+        let value = self.map.get_mut(key)?;
+        self.changed.insert(key.clone());
+        Some(value)
+    }
+
+    pub fn insert(&mut self, key: K, value: V) -> Option<V> {
+        self.changed.insert(key.clone());
+        self.map.insert(key, value)
+    }
+
+    pub fn remove(&mut self, key: &K) -> Option<V> {
+        let removed = self.map.remove(key)?;
+        self.changed.insert(key.clone());
+        Some(removed)
+    }
+
+    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut V> {
+        self.changed.extend(self.map.keys().cloned());
+        self.map.values_mut()
+    }
+
+    /// For changes that every reader derives the same way from the saved
+    /// entry (settling it against the clock): they need not be saved.
+    pub fn values_mut_derived(&mut self) -> impl Iterator<Item = &mut V> {
+        self.map.values_mut()
+    }
+
+    fn changes(&self) -> Entries<'_, K, V>
+    where
+        V: Clone,
+    {
+        self.changed
+            .iter()
+            .map(|k| (Cow::Borrowed(k), self.map.get(k).map(Cow::Borrowed)))
+            .collect()
+    }
+
+    fn apply(&mut self, entries: Entries<'_, K, V>)
+    where
+        V: Clone,
+    {
+        for (key, value) in entries {
+            match value {
+                Some(v) => self.map.insert(key.into_owned(), v.into_owned()),
+                None => self.map.remove(&key),
+            };
+        }
+    }
+}
+
+impl<K: Serialize, V: Serialize> Serialize for TrackedMap<K, V> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        self.map.serialize(s)
+    }
+}
+
+impl<'de, K: Ord + Deserialize<'de>, V: Deserialize<'de>> Deserialize<'de> for TrackedMap<K, V> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        Ok(Self {
+            map: BTreeMap::deserialize(d)?,
+            changed: BTreeSet::new(),
+        })
+    }
+}
+
+/// Entries of a map touched by one change; `None` for a removed key.
+type Entries<'a, K, V> = Vec<(Cow<'a, K>, Option<Cow<'a, V>>)>;
+
+/// One line of the journal: the touched entries of the maps and the whole
+/// of the small parts.
+#[derive(Debug, Serialize, Deserialize)]
+struct Change<'a> {
+    generation: u64,
+    users: Entries<'a, GuestName, User>,
+    disks: Entries<'a, DiskId, DiskRecord>,
+    lans: Entries<'a, LanName, Lan>,
+    host: Host,
+    faults: Cow<'a, [Fault]>,
+    next_file: u64,
+}
+
+impl State {
+    fn change(&self, generation: u64) -> Change<'_> {
+        Change {
+            generation,
+            users: self.users.changes(),
+            disks: self.disks.changes(),
+            lans: self.lans.changes(),
+            host: self.host,
+            faults: Cow::Borrowed(&self.faults),
+            next_file: self.next_file,
+        }
+    }
+
+    fn forget_changes(&mut self) {
+        self.users.changed.clear();
+        self.disks.changed.clear();
+        self.lans.changed.clear();
+    }
+
+    fn apply(&mut self, change: Change<'_>) {
+        self.users.apply(change.users);
+        self.disks.apply(change.disks);
+        self.lans.apply(change.lans);
+        self.host = change.host;
+        self.faults = change.faults.into_owned();
+        self.next_file = change.next_file;
+    }
+}
+
 /// Shares [`State`] between the threads of this process (a mutex) and the
 /// processes of this machine (the lock file).
 #[derive(Debug)]
 pub(super) struct Store {
     dir: PathBuf,
-    /// fsync each new state (and its directory entry) before going on.
     durable: bool,
     lock: File,
     cache: Mutex<Cached>,
@@ -154,14 +317,20 @@ pub(super) struct Store {
 #[derive(Debug, Default)]
 struct Cached {
     state: State,
-    /// `None` forces a reload, e.g. after a failed change left the cached
-    /// state half-modified.
-    generation: Option<u64>,
+    /// Generation of the snapshot `state` was built on; `None` forces a
+    /// reload, e.g. after a failed change left the state half-modified.
+    snapshot: Option<u64>,
+    snapshot_len: u64,
+    /// Generation of the last change applied.
+    generation: u64,
+    /// Bytes of the journal applied: the end of its last complete line.
+    journal_len: u64,
 }
 
 impl Store {
     /// Opens the state in `dir`, calling `recover` once under the lock so
-    /// that leftovers of killed processes can be cleared.
+    /// that leftovers of killed processes can be cleared, and starts from a
+    /// fresh snapshot.
     pub fn open(
         dir: &Path,
         durable: bool,
@@ -185,8 +354,19 @@ impl Store {
             remove_stray_temp_files(dir)?;
             store.refresh(&mut cached)?;
             recover(&cached.state)?;
+            if cached.journal_len > 0 {
+                store.compact(&mut cached)?;
+            }
+            store.remove_old_journals(&cached)?;
         }
         Ok(store)
+    }
+
+    /// The state as saved in `dir`, read without taking the lock.
+    pub fn load(dir: &Path) -> Result<State> {
+        let mut cached = Cached::default();
+        read_into(dir, &mut cached)?;
+        Ok(cached.state)
     }
 
     /// Runs `f` on the current state without persisting anything `f` does.
@@ -197,31 +377,24 @@ impl Store {
     }
 
     /// Runs `f` on the current state under the machine-wide lock and saves
-    /// the result if `f` succeeds. On failure nothing is saved.
+    /// what it changed if `f` succeeds. On failure nothing is saved.
     pub fn write<T>(&self, f: impl FnOnce(&mut State) -> Result<T>) -> Result<T> {
         let mut cached = self.cache();
         let _flock = self.flock()?;
         self.refresh(&mut cached)?;
-        match f(&mut cached.state) {
-            Ok(v) => {
-                let next = cached.generation.unwrap_or(0) + 1;
-                cached.generation = None;
-                self.save(&cached.state, next)?;
-                cached.generation = Some(next);
-                Ok(v)
-            }
-            Err(e) => {
-                cached.generation = None;
-                Err(e)
-            }
+        cached.state.forget_changes();
+        let saved = f(&mut cached.state).and_then(|v| self.append(&mut cached).map(|()| v));
+        if saved.is_err() {
+            cached.snapshot = None;
         }
+        saved
     }
 
     fn cache(&self) -> MutexGuard<'_, Cached> {
-        // A panic inside a closure leaves the cache suspect, not the file.
+        // A panic inside a closure leaves the cache suspect, not the files.
         self.cache.lock().unwrap_or_else(|poisoned| {
             let mut cached = poisoned.into_inner();
-            cached.generation = None;
+            cached.snapshot = None;
             cached
         })
     }
@@ -232,42 +405,163 @@ impl Store {
     }
 
     fn refresh(&self, cached: &mut Cached) -> Result<()> {
-        let file = match File::open(self.dir.join(STATE_FILE)) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                *cached = Cached {
-                    state: State::default(),
-                    generation: Some(0),
-                };
-                return Ok(());
-            }
-            Err(e) => return Err(e.into()),
-        };
-        let mut reader = BufReader::new(file);
-        let mut header = String::new();
-        reader.read_line(&mut header)?;
-        let generation = parse_header(&header)?;
-        if cached.generation == Some(generation) {
-            return Ok(());
+        let read = read_into(&self.dir, cached);
+        if read.is_err() {
+            cached.snapshot = None;
         }
-        let mut body = String::new();
-        reader.read_to_string(&mut body)?;
-        cached.state =
-            serde_json::from_str(&body).map_err(|e| BackendError::Corrupt(e.to_string()))?;
-        cached.generation = Some(generation);
+        read
+    }
+
+    /// Appends the change `f` made as the next line of the journal, cutting
+    /// off a torn line a killed writer may have left.
+    fn append(&self, cached: &mut Cached) -> Result<()> {
+        let generation = cached.generation + 1;
+        let mut line = serde_json::to_vec(&cached.state.change(generation))
+            .map_err(|e| BackendError::Corrupt(e.to_string()))?;
+        line.push(b'\n');
+        let path = journal_path(&self.dir, cached.snapshot.unwrap_or(0));
+        let mut journal = OpenOptions::new()
+            .create(true)
+            .write(true)
+            .truncate(false)
+            .open(&path)?;
+        let len = journal.metadata()?.len();
+        if len < cached.journal_len {
+            return Err(BackendError::Corrupt(format!("{} shrank", path.display())));
+        }
+        if len > cached.journal_len {
+            journal.set_len(cached.journal_len)?;
+        }
+        journal.seek(SeekFrom::Start(cached.journal_len))?;
+        journal.write_all(&line)?;
+        if self.durable {
+            journal.sync_data()?;
+            if cached.journal_len == 0 {
+                File::open(&self.dir)?.sync_all()?;
+            }
+        }
+        cached.generation = generation;
+        cached.journal_len += line.len() as u64;
+        cached.state.forget_changes();
+        if cached.journal_len > MIN_JOURNAL_TO_COMPACT.max(2 * cached.snapshot_len) {
+            // The change is saved already; a failed compaction only leaves
+            // a longer journal, so it must not fail the change.
+            if let Err(e) = self.compact(cached) {
+                tracing::warn!(error = %e, "simulated z/VM: compacting the state journal");
+            }
+        }
         Ok(())
     }
 
-    fn save(&self, state: &State, generation: u64) -> Result<()> {
+    /// Folds the journal into a new snapshot. A kill before the rename
+    /// leaves the old snapshot and journal; after it, a stale journal that
+    /// the next opening removes.
+    fn compact(&self, cached: &mut Cached) -> Result<()> {
+        let generation = cached.generation;
         let mut bytes = format!("{HEADER} {generation}\n").into_bytes();
-        serde_json::to_writer(&mut bytes, state)
+        serde_json::to_writer(&mut bytes, &cached.state)
             .map_err(|e| BackendError::Corrupt(e.to_string()))?;
         let tmp = self
             .dir
             .join(format!("{STATE_FILE}.tmp-{}", std::process::id()));
         atomic_write(&tmp, &self.dir.join(STATE_FILE), &bytes, self.durable)?;
+        let old = journal_path(&self.dir, cached.snapshot.unwrap_or(0));
+        *cached = Cached {
+            state: std::mem::take(&mut cached.state),
+            snapshot: Some(generation),
+            snapshot_len: bytes.len() as u64,
+            generation,
+            journal_len: 0,
+        };
+        match fs::remove_file(old) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+            _ => Ok(()),
+        }
+    }
+
+    fn remove_old_journals(&self, cached: &Cached) -> Result<()> {
+        let current = journal_path(&self.dir, cached.snapshot.unwrap_or(0));
+        for entry in fs::read_dir(&self.dir)? {
+            let path = entry?.path();
+            let is_journal = path
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with(JOURNAL_FILE));
+            if is_journal && path != current {
+                fs::remove_file(path)?;
+            }
+        }
         Ok(())
     }
+}
+
+fn journal_path(dir: &Path, snapshot: u64) -> PathBuf {
+    dir.join(format!("{JOURNAL_FILE}.{snapshot}"))
+}
+
+/// Brings `cached` up to date: the snapshot if it changed, then the
+/// complete journal lines not applied yet.
+fn read_into(dir: &Path, cached: &mut Cached) -> Result<()> {
+    let snapshot = read_snapshot(dir, cached)?;
+    let mut journal = match File::open(journal_path(dir, snapshot)) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
+    journal.seek(SeekFrom::Start(cached.journal_len))?;
+    let mut tail = Vec::new();
+    journal.read_to_end(&mut tail)?;
+    for line in tail.split_inclusive(|&b| b == b'\n') {
+        if line.last() != Some(&b'\n') {
+            break;
+        }
+        let change: Change =
+            serde_json::from_slice(line).map_err(|e| BackendError::Corrupt(e.to_string()))?;
+        if change.generation != cached.generation + 1 {
+            return Err(BackendError::Corrupt(format!(
+                "journal line of generation {} follows {}",
+                change.generation, cached.generation
+            )));
+        }
+        cached.generation = change.generation;
+        cached.state.apply(change);
+        cached.journal_len += line.len() as u64;
+    }
+    Ok(())
+}
+
+/// Loads the snapshot unless `cached` is built on it already; answers its
+/// generation.
+fn read_snapshot(dir: &Path, cached: &mut Cached) -> Result<u64> {
+    let file = match File::open(dir.join(STATE_FILE)) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if cached.snapshot != Some(0) {
+                *cached = Cached {
+                    snapshot: Some(0),
+                    ..Cached::default()
+                };
+            }
+            return Ok(0);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let mut reader = BufReader::new(file);
+    let mut header = String::new();
+    reader.read_line(&mut header)?;
+    let generation = parse_header(&header)?;
+    if cached.snapshot == Some(generation) {
+        return Ok(generation);
+    }
+    let mut body = String::new();
+    reader.read_to_string(&mut body)?;
+    *cached = Cached {
+        state: serde_json::from_str(&body).map_err(|e| BackendError::Corrupt(e.to_string()))?,
+        snapshot: Some(generation),
+        snapshot_len: (header.len() + body.len()) as u64,
+        generation,
+        journal_len: 0,
+    };
+    Ok(generation)
 }
 
 struct FlockGuard<'a>(&'a File);
