@@ -149,22 +149,35 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
         None
     };
     let dispatch_wake = Arc::new(Wake::default());
+    let commands_finished = Arc::new(tokio::sync::watch::Sender::new(0u64));
+    let finished = {
+        let sender = commands_finished.clone();
+        move || sender.send_modify(|n| *n = n.wrapping_add(1))
+    };
     let dispatcher = if settings.has_role("dispatcher") {
         let own = store.with_own_pool(Dispatcher::CONNECTIONS)?;
         let d = Dispatcher::new(own, backend.clone(), clock.clone())
-            .map_err(|e| StartError::Setup(e.to_string()))?;
+            .map_err(|e| StartError::Setup(e.to_string()))?
+            .on_finished(Arc::new(finished));
         Some(d.spawn(
             dispatch_wake.clone(),
             Duration::from_millis(250),
             shutdown.clone(),
         )?)
     } else {
+        listen(
+            &settings,
+            notify::Channel::CommandsFinished,
+            shutdown.clone(),
+            finished,
+        )?;
         None
     };
     let state = web::Data::new(AppState {
         store,
         wake: wake.clone(),
         dispatch_wake: dispatch_wake.clone(),
+        commands_finished,
         pool_shape,
         pool_defaults,
         clock,
@@ -276,32 +289,52 @@ pub async fn run_dispatcher(settings: Settings) -> Result<(), StartError> {
     let store = open_store_off_thread(&settings).await?;
     let backend = open_backend(&settings, &clock, &store).await?;
     let wake = Arc::new(Wake::default());
+    let woken = wake.clone();
     let shutdown = Arc::new(AtomicBool::new(false));
     let dispatcher = Dispatcher::new(store, backend, clock)
         .map_err(|e| StartError::Setup(e.to_string()))?
         .spawn(wake.clone(), Duration::from_millis(250), shutdown.clone())?;
-    if let Some(mut listener) = notify::CommandListener::open(&settings.database_url())? {
-        let (wake, shutdown) = (wake.clone(), shutdown.clone());
-        std::thread::Builder::new().name("herd-listen".into()).spawn(move || {
+    listen(
+        &settings,
+        notify::Channel::CommandsWaiting,
+        shutdown.clone(),
+        move || wake.notify(),
+    )?;
+    println!("herd-server dispatcher running");
+    wait_for_stop_signal().await?;
+    shutdown.store(true, Ordering::SeqCst);
+    woken.notify();
+    let _ = web::block(move || dispatcher.join()).await;
+    Ok(())
+}
+
+/// On PostgreSQL, calls `then` on a thread of its own whenever `channel`
+/// is notified, until shutdown; nothing on SQLite.
+fn listen(
+    settings: &Settings,
+    channel: notify::Channel,
+    shutdown: Arc<AtomicBool>,
+    then: impl Fn() + Send + 'static,
+) -> Result<(), StartError> {
+    let Some(mut listener) = notify::Listener::open(&settings.database_url(), channel)? else {
+        return Ok(());
+    };
+    std::thread::Builder::new()
+        .name("herd-listen".into())
+        .spawn(move || {
             // libpq offers no blocking wait here; checking the socket every
             // 2 ms keeps the wake-up latency far below a request's.
             while !shutdown.load(Ordering::SeqCst) {
                 match listener.pending() {
-                    Ok(true) => wake.notify(),
+                    Ok(true) => then(),
                     Ok(false) => std::thread::sleep(Duration::from_millis(2)),
                     Err(e) => {
-                        tracing::warn!(error = %e, "LISTEN connection lost; falling back to the idle interval");
+                        tracing::warn!(error = %e, ?channel, "LISTEN connection lost; falling back to polling");
                         return;
                     }
                 }
             }
         })?;
-    }
-    println!("herd-server dispatcher running");
-    wait_for_stop_signal().await?;
-    shutdown.store(true, Ordering::SeqCst);
-    wake.notify();
-    let _ = web::block(move || dispatcher.join()).await;
     Ok(())
 }
 

@@ -21,6 +21,9 @@ pub struct AppState {
     pub wake: Arc<Wake>,
     /// Wakes the dispatcher when a command is recorded.
     pub dispatch_wake: Arc<Wake>,
+    /// Moves on each time a dispatcher finishes a command (here, or in
+    /// another process on PostgreSQL), for requests waiting for one.
+    pub commands_finished: Arc<tokio::sync::watch::Sender<u64>>,
     pub pool_shape: PoolShape,
     pub pool_defaults: PoolSettings,
     pub clock: SharedClock,

@@ -12,6 +12,7 @@ use herd_tests::{db_tests, json, parse_rfc3339_utc, Db, Layout, Method, Reply, T
 
 db_tests!(
     service_actions_run_at_once,
+    a_command_can_be_awaited_instead_of_polled,
     who_may_act_on_services_and_commands,
     enablement_applies_at_the_next_boot,
     power_stop_start_restart_and_force_off,
@@ -174,6 +175,13 @@ fn power(srv: &TestServer, token: Option<&str>, guest: &str, action: &str) -> Re
 
 fn command(srv: &TestServer, token: &str, id: &Value) -> Reply {
     srv.get(&format!("/api/v1/commands/{id}"), Some(token))
+}
+
+/// One `GET /api/v1/commands/{id}?wait=…`, and how long it was held.
+fn awaited(srv: &TestServer, token: &str, id: &Value, wait: &str) -> (Reply, Duration) {
+    let t0 = Instant::now();
+    let reply = srv.get(&format!("/api/v1/commands/{id}?wait={wait}"), Some(token));
+    (reply, t0.elapsed())
 }
 
 /// Checks the shape of a freshly recorded command.
@@ -792,6 +800,41 @@ fn drive_job(srv: &TestServer, admin: &str, id: &Value, step: Duration) -> Value
         );
         srv.advance_clock(step);
     }
+}
+
+/// Scripts need not poll: `?wait=N` holds the request until the command
+/// has finished (or N seconds passed), and is checked like any input.
+fn a_command_can_be_awaited_instead_of_polled(db: Db) {
+    let Some(srv) = server(db) else { return };
+    let admin = login(&srv, "admin");
+    let alice = login(&srv, "alice");
+    let g = take_for(&srv, &admin, "alice");
+    wait_running(&srv, &alice, &[&g]);
+
+    let c = service_action(&srv, Some(&alice), &g, "apache", "restart").ok(202);
+    let (reply, took) = awaited(&srv, &alice, &c["command_id"], "10");
+    let done = reply.ok(200);
+    assert_succeeded(&done);
+    assert!(
+        took < CLICK,
+        "held {took:?} for a command done in milliseconds"
+    );
+
+    // a finished command answers at once, whatever the wait
+    let (again, took) = awaited(&srv, &alice, &c["command_id"], "30");
+    assert_eq!(again.ok(200), done);
+    assert!(took < CLICK, "{took:?}");
+
+    for bad in ["31", "-1", "soon"] {
+        let p = awaited(&srv, &alice, &c["command_id"], bad).0.problem(422);
+        assert!(
+            p["detail"].as_str().is_some_and(|d| d.contains("wait")),
+            "{bad}: {p}"
+        );
+    }
+    // someone else's command stays hidden, waiting or not
+    let bob = login(&srv, "bob");
+    awaited(&srv, &bob, &c["command_id"], "1").0.problem(404);
 }
 
 /// SPEC §5: "stop all guests on shutdown — in batches": with
@@ -1440,7 +1483,12 @@ fn separate_dispatcher_process_postgres() {
         "the dispatcher took {took:?} to run a waiting command"
     );
 
-    // and new clicks go through NOTIFY at once
+    // and new clicks go through NOTIFY at once; so does the news that a
+    // command is done, to a request waiting for it in the web process
+    let c = service_action(&srv, Some(&alice), &g, "apache", "restart").ok(202);
+    let (reply, took) = awaited(&srv, &alice, &c["command_id"], "10");
+    assert_succeeded(&reply.ok(200));
+    assert!(took < CLICK, "waited {took:?} across processes");
     for _ in 0..3 {
         click(&srv, &alice, &g, "apache", "restart");
     }
@@ -1456,11 +1504,9 @@ fn separate_dispatcher_process_postgres() {
     assert!(dispatcher.pid().is_some());
     drop(dispatcher);
 
-    // without it again, commands wait once more
+    // without it again, commands wait once more: a wait runs out
     let c = power(&srv, Some(&alice), &g, "start").ok(202);
-    std::thread::sleep(Duration::from_millis(1500));
-    assert_eq!(
-        command(&srv, &alice, &c["command_id"]).ok(200)["status"],
-        "queued"
-    );
+    let (reply, took) = awaited(&srv, &alice, &c["command_id"], "1");
+    assert_eq!(reply.ok(200)["status"], "queued");
+    assert!(took >= Duration::from_secs(1), "answered after {took:?}");
 }

@@ -2,16 +2,18 @@
 //! commands they become (`/api/v1/commands/{id}`). The web side only
 //! records commands in the fixed language; the dispatcher acts (SPEC §3).
 
+use std::time::{Duration, Instant};
+
 use actix_web::{get, patch, post, web, HttpResponse};
 use herd_core::clock::rfc3339;
 use herd_core::domain::{GuestName, Role, ServiceAction, ServiceName};
 use herd_core::store::commands::{self, CommandRow};
 use herd_core::store::events::Outcome;
 use herd_core::store::guests::{self, Guest as GuestRecord};
-use herd_core::store::AnyConnection;
+use herd_core::store::{notify, AnyConnection};
 use herd_provisioner::dispatcher::{Command, CommandOp};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use super::audit::audit;
 use super::guests::{load_guest, Access};
@@ -211,7 +213,7 @@ where
                 )?;
             }
             let id = last.ok_or_else(|| ApiError::Internal("no command to record".into()))?;
-            herd_core::store::notify::commands_waiting(c)?;
+            notify::notify(c, notify::Channel::CommandsWaiting)?;
             let row = commands::find(c, id)?
                 .ok_or_else(|| ApiError::Internal("command vanished".into()))?;
             Ok(command_view(row))
@@ -300,26 +302,71 @@ pub async fn power(
     Ok(HttpResponse::Accepted().json(view))
 }
 
-/// A command's status and result.
+/// Longest `wait` a request may ask for.
+const MAX_WAIT_SECONDS: u32 = 30;
+/// Without a notification (a dispatcher in another process on SQLite), a
+/// waiting request still looks again this often.
+const RECHECK: Duration = Duration::from_millis(100);
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CommandWait {
+    /// Seconds (0–30) to hold the request until the command has finished,
+    /// instead of polling; answers at once when it has. Default 0.
+    // Read as text: serde's own error would not name the parameter.
+    #[param(value_type = Option<u32>, maximum = 30)]
+    pub wait: Option<String>,
+}
+
+impl CommandWait {
+    fn duration(&self) -> ApiResult<Duration> {
+        let Some(text) = &self.wait else {
+            return Ok(Duration::ZERO);
+        };
+        text.parse::<u32>()
+            .ok()
+            .filter(|s| *s <= MAX_WAIT_SECONDS)
+            .map(|s| Duration::from_secs(s.into()))
+            .ok_or_else(|| {
+                ApiError::Unprocessable(format!(
+                    "wait must be a number of seconds from 0 to {MAX_WAIT_SECONDS}, not `{text}`"
+                ))
+            })
+    }
+}
+
+/// A command's status and result, optionally once it has finished.
 #[utoipa::path(get, path = "/api/v1/commands/{id}", tag = "services", security(("bearer" = [])),
-    params(("id" = i64, Path, description = "Command id")),
+    params(("id" = i64, Path, description = "Command id"), CommandWait),
     responses(
-        (status = 200, description = "The command", body = CommandView),
+        (status = 200, description = "The command (still `queued` or `dispatched` if `wait` ran out)", body = CommandView),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such command (or not yours)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`wait` is not a number of seconds from 0 to 30", body = Problem, content_type = "application/problem+json"),
     ))]
 #[get("/api/v1/commands/{id}")]
 pub async fn get_command(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<i64>,
+    query: web::Query<CommandWait>,
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
-    let row = state.db(move |c| Ok(commands::find(c, id)?)).await?;
-    let visible =
-        |r: &CommandRow| caller.user.role == Role::Admin || r.requested_by == Some(caller.user.id);
-    let row = row
-        .filter(visible)
-        .ok_or_else(|| ApiError::NotFound(format!("no command {id}")))?;
-    Ok(HttpResponse::Ok().json(command_view(row)))
+    let deadline = Instant::now() + query.duration()?;
+    // Subscribed before the first look, so that a finish in between counts.
+    let mut finished = state.commands_finished.subscribe();
+    loop {
+        let row = state.db(move |c| Ok(commands::find(c, id)?)).await?;
+        let visible = |r: &CommandRow| {
+            caller.user.role == Role::Admin || r.requested_by == Some(caller.user.id)
+        };
+        let row = row
+            .filter(visible)
+            .ok_or_else(|| ApiError::NotFound(format!("no command {id}")))?;
+        let left = deadline.saturating_duration_since(Instant::now());
+        if row.finished_at.is_some() || left.is_zero() {
+            return Ok(HttpResponse::Ok().json(command_view(row)));
+        }
+        let _ = actix_web::rt::time::timeout(left.min(RECHECK), finished.changed()).await;
+    }
 }

@@ -45,7 +45,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A command's status and result. */
+        /** A command's status and result, optionally once it has finished. */
         get: operations["get_command"];
         put?: never;
         post?: never;
@@ -1501,7 +1501,13 @@ export interface operations {
     };
     get_command: {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description Seconds (0–30) to hold the request until the command has finished,
+                 *     instead of polling; answers at once when it has. Default 0.
+                 */
+                wait?: number;
+            };
             header?: never;
             path: {
                 /** @description Command id */
@@ -1511,7 +1517,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The command */
+            /** @description The command (still `queued` or `dispatched` if `wait` ran out) */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1531,6 +1537,15 @@ export interface operations {
             };
             /** @description No such command (or not yours) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `wait` is not a number of seconds from 0 to 30 */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

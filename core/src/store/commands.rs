@@ -2,7 +2,7 @@
 //! text; the dispatcher claims, executes and answers them.
 
 use diesel::prelude::*;
-use diesel::sql_types::Text;
+use diesel::sql_types::BigInt;
 
 use super::schema::{commands, guest_services, service_catalog};
 use super::{write_tx, AnyConnection, StoreResult};
@@ -49,56 +49,110 @@ pub fn find(conn: &mut AnyConnection, id: i64) -> StoreResult<Option<CommandRow>
         .optional()?)
 }
 
-/// Queued commands, oldest first, that no other dispatcher holds.
-pub fn queued(conn: &mut AnyConnection, limit: i64) -> StoreResult<Vec<CommandRow>> {
-    Ok(commands::table
-        .filter(commands::status.eq("queued"))
-        .order(commands::id)
-        .limit(limit)
-        .select(CommandRow::as_select())
-        .load(conn)?)
-}
-
-/// Takes a queued command for this dispatcher; false when another took it
-/// first. The update re-checks the status, so each command runs once.
-pub fn claim(
+/// Takes up to `limit` queued commands, oldest first, for this dispatcher,
+/// in one short transaction. On PostgreSQL the rows are locked with
+/// `SKIP LOCKED`, so dispatchers of several processes take different
+/// commands instead of queueing on the same; on SQLite the `IMMEDIATE`
+/// transaction serialises them. Each command is taken once.
+pub fn claim_queued(
     conn: &mut AnyConnection,
-    id: i64,
     dispatcher: &str,
     now: Millis,
-) -> StoreResult<bool> {
-    let sql = format!(
-        "UPDATE commands SET status = 'dispatched', claimed_by = $1, dispatched_at = {now} \
-         WHERE id = {id} AND status = 'queued'"
-    );
-    let sql = if matches!(conn, AnyConnection::Sqlite(_)) {
-        sql.replace("$1", "?")
-    } else {
-        sql
-    };
-    let claimed = write_tx(conn, |c| {
-        diesel::sql_query(&sql)
-            .bind::<Text, _>(dispatcher)
-            .execute(c)
-    })?;
-    Ok(claimed == 1)
+    limit: i64,
+) -> StoreResult<Vec<CommandRow>> {
+    write_tx(conn, |c| {
+        let ids: Vec<i64> = match c {
+            AnyConnection::Postgresql(pg) => diesel::sql_query(
+                "SELECT id FROM commands WHERE status = 'queued' \
+                 ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
+            )
+            .bind::<BigInt, _>(limit)
+            .load::<IdRow>(pg)?
+            .into_iter()
+            .map(|r| r.id)
+            .collect(),
+            AnyConnection::Sqlite(_) => commands::table
+                .filter(commands::status.eq("queued"))
+                .order(commands::id)
+                .limit(limit)
+                .select(commands::id)
+                .load(c)?,
+        };
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        diesel::update(commands::table.filter(commands::id.eq_any(&ids)))
+            .set((
+                commands::status.eq("dispatched"),
+                commands::claimed_by.eq(dispatcher),
+                commands::dispatched_at.eq(now),
+            ))
+            .execute(c)?;
+        Ok(commands::table
+            .filter(commands::id.eq_any(&ids))
+            .order(commands::id)
+            .select(CommandRow::as_select())
+            .load(c)?)
+    })
 }
 
+#[derive(QueryableByName)]
+struct IdRow {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+}
+
+/// What a finished service command observed about its service.
+pub struct Observed<'a> {
+    pub guest_id: i64,
+    pub service: &'a str,
+    pub state: &'a str,
+}
+
+/// Ends a command with its result and, in the same transaction, records
+/// the service state it observed; tells other processes waiting for it.
 pub fn finish(
     conn: &mut AnyConnection,
     id: i64,
     succeeded: bool,
     result: &str,
+    observed: Option<Observed<'_>>,
     now: Millis,
 ) -> StoreResult<()> {
-    diesel::update(commands::table.find(id))
-        .set((
-            commands::status.eq(if succeeded { "succeeded" } else { "failed" }),
-            commands::result.eq(result),
-            commands::finished_at.eq(now),
-        ))
-        .execute(conn)?;
-    Ok(())
+    write_tx(conn, |c| {
+        if let Some(o) = observed {
+            set_service_state(c, o.guest_id, o.service, o.state, now)?;
+        }
+        diesel::update(commands::table.find(id))
+            .set((
+                commands::status.eq(if succeeded { "succeeded" } else { "failed" }),
+                commands::result.eq(result),
+                commands::finished_at.eq(now),
+            ))
+            .execute(c)?;
+        super::notify::notify(c, super::notify::Channel::CommandsFinished)
+    })
+}
+
+/// Fails commands a dispatcher took before `before` and never finished:
+/// it died with them (a command takes milliseconds). Not run again, since
+/// it may have reached the guest: the user sees why and can click again.
+pub fn fail_abandoned(conn: &mut AnyConnection, before: Millis, now: Millis) -> StoreResult<usize> {
+    let failed = diesel::update(
+        commands::table
+            .filter(commands::status.eq("dispatched"))
+            .filter(commands::dispatched_at.lt(before)),
+    )
+    .set((
+        commands::status.eq("failed"),
+        commands::result.eq("interrupted: the dispatcher stopped before the command was done; check the guest and try again"),
+        commands::finished_at.eq(now),
+    ))
+    .execute(conn)?;
+    if failed > 0 {
+        super::notify::notify(conn, super::notify::Channel::CommandsFinished)?;
+    }
+    Ok(failed)
 }
 
 /// Puts a dispatched command back (it could not run yet, e.g. an IPL while

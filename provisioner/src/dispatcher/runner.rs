@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use herd_core::clock::SharedClock;
 use herd_core::domain::{GuestState, ServiceAction};
@@ -28,7 +28,11 @@ pub struct Dispatcher {
     /// Its own threads: the worker's long copies on the global rayon pool
     /// must not hold up a click.
     threads: rayon::ThreadPool,
+    on_finished: Option<FinishedHook>,
 }
+
+/// Told each time a command is finished (those waiting for one wake up).
+pub type FinishedHook = Arc<dyn Fn() + Send + Sync>;
 
 /// Guests whose commands run at the same time; each guest's in order.
 const PARALLEL_GUESTS: usize = 4;
@@ -38,10 +42,16 @@ enum Outcome {
     Done {
         ok: bool,
         result: String,
+        /// A service's state the command changed (recorded with the result).
+        service: Option<(String, &'static str)>,
     },
     /// Cannot run yet (IPL while the guest is still logging off).
     NotYet,
 }
+
+/// A command that dispatched this long ago and never finished was lost
+/// with its dispatcher.
+const ABANDONED_AFTER_MS: i64 = 60_000;
 
 impl Dispatcher {
     /// `store` should have connections of its own (see
@@ -61,7 +71,15 @@ impl Dispatcher {
             clock,
             id: format!("dispatcher-{}", std::process::id()),
             threads,
+            on_finished: None,
         })
+    }
+
+    pub fn on_finished(self, hook: FinishedHook) -> Self {
+        Self {
+            on_finished: Some(hook),
+            ..self
+        }
     }
 
     /// Connections the dispatcher uses at most at once.
@@ -76,7 +94,14 @@ impl Dispatcher {
         std::thread::Builder::new()
             .name("herd-dispatcher".into())
             .spawn(move || {
+                let mut swept = None;
                 while !shutdown.load(Ordering::SeqCst) {
+                    if swept.is_none_or(|at: Instant| at.elapsed() > idle_wait * 40) {
+                        if let Err(e) = self.fail_abandoned() {
+                            tracing::warn!(error = %e, "dispatcher: abandoned commands");
+                        }
+                        swept = Some(Instant::now());
+                    }
                     if let Err(e) = self.drain() {
                         tracing::warn!(error = %e, "dispatcher");
                     }
@@ -85,46 +110,90 @@ impl Dispatcher {
             })
     }
 
+    /// Fails the commands a dead dispatcher left half done.
+    pub fn fail_abandoned(&self) -> StoreResult<usize> {
+        let now = self.clock.now_ms();
+        let failed =
+            commands::fail_abandoned(&mut *self.store.conn()?, now - ABANDONED_AFTER_MS, now)?;
+        if failed > 0 {
+            tracing::warn!(
+                failed,
+                "dispatcher: commands abandoned by a stopped dispatcher"
+            );
+            self.finished();
+        }
+        Ok(failed)
+    }
+
     /// Runs every queued command it can claim, guests in parallel, each
     /// guest's commands in the order they came; returns how many finished.
     pub fn drain(&self) -> StoreResult<usize> {
-        let queued = commands::queued(&mut *self.store.conn()?, 100)?;
+        let mut conn = self.store.conn()?;
+        let claimed = commands::claim_queued(&mut conn, &self.id, self.clock.now_ms(), 100)?;
+        if claimed.is_empty() {
+            return Ok(0);
+        }
+        let catalog: Vec<String> = catalog::services(&mut conn)?
+            .into_iter()
+            .map(|s| s.name)
+            .collect();
+        drop(conn);
         let mut by_guest: BTreeMap<i64, Vec<CommandRow>> = BTreeMap::new();
-        for row in queued {
+        for row in claimed {
             by_guest.entry(row.guest_id).or_default().push(row);
         }
         let finished: StoreResult<Vec<usize>> = self.threads.install(|| {
             by_guest
                 .into_par_iter()
-                .map(|(_, rows)| self.run_in_order(&rows))
+                .map(|(_, rows)| self.run_in_order(&rows, &catalog))
                 .collect()
         });
         Ok(finished?.into_iter().sum())
     }
 
-    /// One guest's commands; one that cannot run yet holds back the rest.
-    fn run_in_order(&self, rows: &[CommandRow]) -> StoreResult<usize> {
+    /// One guest's commands; one that cannot run yet goes back to the
+    /// queue with those after it.
+    fn run_in_order(&self, rows: &[CommandRow], catalog: &[String]) -> StoreResult<usize> {
         let mut conn = self.store.conn()?;
-        let mut done = 0;
-        for row in rows {
-            if !commands::claim(&mut conn, row.id, &self.id, self.clock.now_ms())? {
-                continue;
-            }
-            match self.execute(&mut conn, row)? {
-                Outcome::Done { ok, result } => {
-                    commands::finish(&mut conn, row.id, ok, &result, self.clock.now_ms())?;
-                    done += 1;
+        for (i, row) in rows.iter().enumerate() {
+            match self.execute(&mut conn, row, catalog)? {
+                Outcome::Done {
+                    ok,
+                    result,
+                    service,
+                } => {
+                    let observed = service.as_ref().map(|(name, state)| commands::Observed {
+                        guest_id: row.guest_id,
+                        service: name,
+                        state,
+                    });
+                    let now = self.clock.now_ms();
+                    commands::finish(&mut conn, row.id, ok, &result, observed, now)?;
+                    self.finished();
                 }
                 Outcome::NotYet => {
-                    commands::requeue(&mut conn, row.id)?;
-                    break;
+                    for later in &rows[i..] {
+                        commands::requeue(&mut conn, later.id)?;
+                    }
+                    return Ok(i);
                 }
             }
         }
-        Ok(done)
+        Ok(rows.len())
     }
 
-    fn execute(&self, conn: &mut AnyConnection, row: &CommandRow) -> StoreResult<Outcome> {
+    fn finished(&self) {
+        if let Some(hook) = &self.on_finished {
+            hook();
+        }
+    }
+
+    fn execute(
+        &self,
+        conn: &mut AnyConnection,
+        row: &CommandRow,
+        catalog: &[String],
+    ) -> StoreResult<Outcome> {
         let command = match Command::parse(&row.text) {
             Ok(c) => c,
             Err(e) => return Ok(refused(format!("rejected: {e}"))),
@@ -152,22 +221,23 @@ impl Dispatcher {
                 .map(|_| GuestState::Stopping)
                 .and_then(|s| {
                     guests::set_state(conn, guest.row.id, s, now).map_err(store_to_backend)?;
-                    Ok(Outcome::Done {
-                        ok: true,
-                        result: "HALT accepted: services stop, then the guest logs off".into(),
-                    })
+                    Ok(done(
+                        "HALT accepted: services stop, then the guest logs off",
+                    ))
                 }),
             CommandOp::Force => self.backend.force(&command.guest).and_then(|()| {
                 guests::set_state(conn, guest.row.id, GuestState::Stopped, now)
                     .map_err(store_to_backend)?;
                 set_all_services(conn, &guest, "down", now).map_err(store_to_backend)?;
-                Ok(Outcome::Done {
-                    ok: true,
-                    result: "FORCE: logged off".into(),
-                })
+                Ok(done("FORCE: logged off"))
             }),
             CommandOp::Service { name, action } => {
-                self.service(conn, &guest, &command, name.as_str(), *action, now)
+                let known = catalog.iter().any(|s| s == name.as_str());
+                if known {
+                    self.service(&command, name.as_str(), *action)
+                } else {
+                    Ok(refused(format!("{name} is not in the service catalog")))
+                }
             }
         };
         Ok(result.unwrap_or_else(|e| refused(e.to_string())))
@@ -187,12 +257,7 @@ impl Dispatcher {
         match self.backend.status(&name)?.power {
             PowerState::Stopping { .. } => return Ok(Outcome::NotYet),
             PowerState::LoggedOff => {}
-            _ => {
-                return Ok(Outcome::Done {
-                    ok: true,
-                    result: "already logged on".into(),
-                })
-            }
+            _ => return Ok(done("already logged on")),
         }
         let ready_at =
             crate::power::ipl(conn, &*self.backend, guest.row.id, &name).map_err(|e| match e {
@@ -201,44 +266,31 @@ impl Dispatcher {
             })?;
         guests::set_state(conn, guest.row.id, GuestState::Starting, now)
             .map_err(store_to_backend)?;
-        Ok(Outcome::Done {
-            ok: true,
-            result: format!(
-                "IPL started; running in about {} s",
-                (ready_at - now).max(0) / 1000
-            ),
-        })
+        Ok(done(format!(
+            "IPL started; running in about {} s",
+            (ready_at - now).max(0) / 1000
+        )))
     }
 
     fn service(
         &self,
-        conn: &mut AnyConnection,
-        guest: &Guest,
         command: &Command,
         service: &str,
         action: ServiceAction,
-        now: i64,
     ) -> Result<Outcome, BackendError> {
-        let known = catalog::services(conn)
-            .map_err(store_to_backend)?
-            .iter()
-            .any(|s| s.name == service);
-        if !known {
-            return Ok(refused(format!("{service} is not in the service catalog")));
-        }
         let line = command.op.console_line().unwrap_or_default();
         match self.backend.console_write(&command.guest, &line)? {
             ConsoleReply::Completed { ok, output } => {
-                if ok {
-                    let state = if action == ServiceAction::Stop {
-                        "down"
-                    } else {
-                        "up"
-                    };
-                    commands::set_service_state(conn, guest.row.id, service, state, now)
-                        .map_err(store_to_backend)?;
-                }
-                Ok(Outcome::Done { ok, result: output })
+                let state = if action == ServiceAction::Stop {
+                    "down"
+                } else {
+                    "up"
+                };
+                Ok(Outcome::Done {
+                    ok,
+                    result: output,
+                    service: ok.then(|| (service.to_owned(), state)),
+                })
             }
             ConsoleReply::NoResponse => Ok(refused(format!(
                 "{} did not answer on its console",
@@ -248,8 +300,20 @@ impl Dispatcher {
     }
 }
 
+fn done(result: impl Into<String>) -> Outcome {
+    Outcome::Done {
+        ok: true,
+        result: result.into(),
+        service: None,
+    }
+}
+
 fn refused(result: String) -> Outcome {
-    Outcome::Done { ok: false, result }
+    Outcome::Done {
+        ok: false,
+        result,
+        service: None,
+    }
 }
 
 fn store_to_backend(e: herd_core::store::StoreError) -> BackendError {

@@ -10,23 +10,33 @@ from ... import errors
 
 from ...models.command_view import CommandView
 from ...models.problem import Problem
+from ...types import UNSET, Unset
 from typing import cast
 
 
 
 def _get_kwargs(
     id: int,
+    *,
+    wait: int | Unset = UNSET,
 
 ) -> dict[str, Any]:
     
 
     
 
-    
+    params: dict[str, Any] = {}
+
+    params["wait"] = wait
+
+
+    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
+
 
     _kwargs: dict[str, Any] = {
         "method": "get",
         "url": "/api/v1/commands/{id}".format(id=quote(str(id), safe=""),),
+        "params": params,
     }
 
 
@@ -56,6 +66,13 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_404
 
+    if response.status_code == 422:
+        response_422 = Problem.from_dict(response.json())
+
+
+
+        return response_422
+
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
@@ -75,12 +92,14 @@ def sync_detailed(
     id: int,
     *,
     client: AuthenticatedClient,
+    wait: int | Unset = UNSET,
 
 ) -> Response[CommandView | Problem]:
-    """ A command's status and result.
+    """ A command's status and result, optionally once it has finished.
 
     Args:
         id (int):
+        wait (int | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -93,6 +112,7 @@ def sync_detailed(
 
     kwargs = _get_kwargs(
         id=id,
+wait=wait,
 
     )
 
@@ -106,12 +126,14 @@ def sync(
     id: int,
     *,
     client: AuthenticatedClient,
+    wait: int | Unset = UNSET,
 
 ) -> CommandView | Problem | None:
-    """ A command's status and result.
+    """ A command's status and result, optionally once it has finished.
 
     Args:
         id (int):
+        wait (int | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -125,6 +147,7 @@ def sync(
     return sync_detailed(
         id=id,
 client=client,
+wait=wait,
 
     ).parsed
 
@@ -132,12 +155,14 @@ async def asyncio_detailed(
     id: int,
     *,
     client: AuthenticatedClient,
+    wait: int | Unset = UNSET,
 
 ) -> Response[CommandView | Problem]:
-    """ A command's status and result.
+    """ A command's status and result, optionally once it has finished.
 
     Args:
         id (int):
+        wait (int | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -150,6 +175,7 @@ async def asyncio_detailed(
 
     kwargs = _get_kwargs(
         id=id,
+wait=wait,
 
     )
 
@@ -163,12 +189,14 @@ async def asyncio(
     id: int,
     *,
     client: AuthenticatedClient,
+    wait: int | Unset = UNSET,
 
 ) -> CommandView | Problem | None:
-    """ A command's status and result.
+    """ A command's status and result, optionally once it has finished.
 
     Args:
         id (int):
+        wait (int | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -182,5 +210,6 @@ async def asyncio(
     return (await asyncio_detailed(
         id=id,
 client=client,
+wait=wait,
 
     )).parsed
