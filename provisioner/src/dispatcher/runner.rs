@@ -35,7 +35,7 @@ pub struct Dispatcher {
 pub type FinishedHook = Arc<dyn Fn() + Send + Sync>;
 
 /// Guests whose commands run at the same time; each guest's in order.
-const PARALLEL_GUESTS: usize = 4;
+const PARALLEL_GUESTS: usize = 8;
 
 /// What became of one command.
 enum Outcome {
