@@ -185,7 +185,7 @@ overridden by its environment variable.
   HERD_STAGED_START_ON_BOOT          boot the auto_boot guests in batches at start [false]
   HERD_STAGED_STOP_ON_SHUTDOWN       at SIGTERM, stop every guest in batches, then exit [false]
   HERD_MONITOR_HALT_GRACE_SECONDS    still unresponsive this long after HALT: FORCE, IPL [120]
-  HERD_MONITOR_SERVICE_RETRY_SECONDS between restarts of an enabled service that is down [60]
+  HERD_MONITOR_SERVICE_RETRY_SECONDS between restarts of a service found down, or reboots after failed boots [60]
   HERD_POOL_TARGET_SIZE              warm pool size until changed by PUT /pool [5]
   HERD_POOL_COPY_METHOD              flashcopy or ddr, until changed by PUT /pool [flashcopy]
   HERD_PROVISION_CONCURRENCY         guests cloned in parallel [4]

@@ -34,7 +34,8 @@ pub struct MonitorSettings {
     pub unresponsive_after: Duration,
     /// After the HALT, how long before FORCE.
     pub halt_grace: Duration,
-    /// Between two restarts of the same service.
+    /// Between two restarts of the same service, and between two reboots
+    /// of a guest whose boot keeps ending in a disabled wait.
     pub service_retry: Duration,
 }
 
@@ -57,6 +58,9 @@ pub struct Monitor {
     settings: MonitorSettings,
     healing: Mutex<HashMap<String, Healing>>,
     service_restarts: Mutex<HashMap<(String, String), Millis>>,
+    /// Per guest, when the boot that the monitor last answered with a
+    /// reboot failed.
+    failed_boots: Mutex<HashMap<String, Millis>>,
 }
 
 impl Monitor {
@@ -65,6 +69,7 @@ impl Monitor {
             settings,
             healing: Mutex::default(),
             service_restarts: Mutex::default(),
+            failed_boots: Mutex::default(),
         }
     }
 
@@ -95,8 +100,10 @@ impl Monitor {
             match status.power {
                 // A failed boot: whoever asked for it (an assignment, a
                 // user, the monitor itself) no longer watches it.
-                PowerState::DisabledWait { .. } => {
-                    self.reboot(conn, backend, &guest, &name, now)?
+                PowerState::DisabledWait { since } => {
+                    if self.may_reboot_after_failure(&guest.name, since, now) {
+                        self.reboot(conn, backend, &guest, &name, now)?
+                    }
                 }
                 // Otherwise a `starting` guest is the worker's: it boots it
                 // when the host has room and sees it come up.
@@ -182,6 +189,13 @@ impl Monitor {
         name: &GuestName,
         now: Millis,
     ) -> Result<(), WorkerError> {
+        // A disabled wait holds the guest logged on: without the FORCE its
+        // owner's next start would be refused.
+        if let Ok(status) = backend.status(name) {
+            if matches!(status.power, PowerState::DisabledWait { .. }) {
+                backend.force(name)?;
+            }
+        }
         if !guest.auto_boot {
             guests::set_state(conn, guest.id, GuestState::Stopped, now)?;
             return Ok(event(
@@ -192,11 +206,6 @@ impl Monitor {
                 "logged off; auto_boot is off",
                 now,
             )?);
-        }
-        if let Ok(status) = backend.status(name) {
-            if matches!(status.power, PowerState::DisabledWait { .. }) {
-                backend.force(name)?;
-            }
         }
         crate::power::ipl(conn, backend, guest.id, name)?;
         guests::set_state(conn, guest.id, GuestState::Starting, now)?;
@@ -283,6 +292,23 @@ impl Monitor {
             )?;
         }
         Ok(())
+    }
+
+    /// A guest whose boots keep failing is booted again at most once per
+    /// `service_retry` (counted from the failed boot), not on every sweep.
+    fn may_reboot_after_failure(&self, guest: &str, failed_at: Millis, now: Millis) -> bool {
+        let Ok(mut last) = self.failed_boots.lock() else {
+            return true;
+        };
+        let retry = self.settings.service_retry.as_millis() as Millis;
+        let due = match last.get(guest) {
+            Some(&previous) if previous != failed_at => now - failed_at >= retry,
+            _ => true,
+        };
+        if due {
+            last.insert(guest.to_owned(), failed_at);
+        }
+        due
     }
 
     fn remember(&self, guest: &str, stage: Option<Healing>) {

@@ -374,6 +374,80 @@ fn an_assigned_guest_whose_first_boot_fails_is_kept_and_booted_again() {
     }
 }
 
+/// A guest whose every boot fails is not booted on every sweep: the first
+/// failure is answered at once, the next ones once per `service_retry`.
+#[test]
+fn a_guest_whose_boots_keep_failing_is_retried_at_the_retry_interval() {
+    for db in test_db::all() {
+        let w = world(db);
+        let worker = worker(&w, 0);
+        let ann = students(&w, &["ann"])[0].1;
+        let (guest, _) = queue(&w, ann, CopyMethod::FlashCopy);
+        let g = name(&guest);
+        for _ in 0..4 {
+            let fault = Fault::IplFails {
+                guest: Some(g.clone()),
+            };
+            w.zvm.inject(fault).unwrap();
+        }
+        worker.drain().unwrap();
+        let reboots = || {
+            monitor_actions(&w.db.store)
+                .iter()
+                .filter(|a| *a == "monitor.ipl")
+                .count()
+        };
+        w.clock.advance(Duration::from_secs(5));
+        worker.tick().unwrap();
+        assert_eq!(reboots(), 1, "{}: the first failure at once", w.db.label);
+        for _ in 0..10 {
+            w.clock.advance(Duration::from_secs(5));
+            worker.tick().unwrap();
+        }
+        assert_eq!(reboots(), 1, "{}: 50 s later, still waiting", w.db.label);
+        w.clock.advance(Duration::from_secs(15));
+        worker.tick().unwrap();
+        assert_eq!(reboots(), 2, "{}: a minute after it failed", w.db.label);
+    }
+}
+
+/// A guest without `auto_boot` whose boot failed is logged off (FORCE) and
+/// left `stopped`, so that its owner can start it again.
+#[test]
+fn a_failed_boot_of_a_guest_without_auto_boot_is_logged_off() {
+    use herd_provisioner::backend::PowerState;
+    for db in test_db::all() {
+        let w = world(db);
+        let worker = worker(&w, 0);
+        let ann = students(&w, &["ann"])[0].1;
+        let (guest, _) = queue(&w, ann, CopyMethod::FlashCopy);
+        let g = name(&guest);
+        w.zvm
+            .inject(Fault::IplFails {
+                guest: Some(g.clone()),
+            })
+            .unwrap();
+        worker.drain().unwrap();
+        let no_auto_boot = guests::GuestUpdate {
+            auto_boot: Some(false),
+            ..Default::default()
+        };
+        let id = row(&w, &guest).row.id;
+        guests::update(&mut w.db.store.conn().unwrap(), id, &no_auto_boot, T0).unwrap();
+        w.clock.advance(Duration::from_secs(5));
+        worker.tick().unwrap();
+        assert_eq!(
+            state_of(&w.db.store, &guest),
+            GuestState::Stopped,
+            "{}",
+            w.db.label
+        );
+        assert_eq!(w.zvm.status(&g).unwrap().power, PowerState::LoggedOff);
+        assert_eq!(monitor_actions(&w.db.store), ["monitor.down"]);
+        w.zvm.ipl(&g).expect("the owner can start it again");
+    }
+}
+
 /// An undo that fails in turn stops there: the job fails (its error names
 /// the step whose undo failed, not the tags that failed first), the guest
 /// row is retired all the same, and what the undo left on the hypervisor is
