@@ -70,27 +70,27 @@ const LIVE: [GuestState; 6] = [
 
 const IN_SAGA: [GuestState; 2] = [GuestState::Provisioning, GuestState::Decommissioning];
 
+/// The hypervisor is read before the database: a guest created meanwhile
+/// has its row before its directory entry, so it is never taken for an
+/// orphan. [`repair`] checks each difference again before acting, for the
+/// other direction.
 pub fn differences(
     conn: &mut AnyConnection,
     backend: &dyn Backend,
 ) -> Result<Vec<Difference>, ReconcileError> {
-    let live: BTreeSet<String> = guests::in_states(conn, &LIVE)?
-        .into_iter()
-        .map(|g| g.name)
-        .collect();
-    let in_saga: BTreeSet<String> = guests::in_states(conn, &IN_SAGA)?
-        .into_iter()
-        .map(|g| g.name)
-        .collect();
     let directory: BTreeSet<GuestName> =
         backend.list_users()?.into_iter().map(|u| u.name).collect();
+    let disks = backend.list_disks()?;
+    let lans = backend.lans()?;
+    let rows = guests::in_states(conn, &[LIVE.as_slice(), IN_SAGA.as_slice()].concat())?;
+    let known: BTreeSet<&str> = rows.iter().map(|g| g.name.as_str()).collect();
     let mut found = Vec::new();
     for name in &directory {
-        if !live.contains(name.as_str()) && !in_saga.contains(name.as_str()) {
+        if !known.contains(name.as_str()) {
             found.push(Difference::OrphanedGuest(name.clone()));
         }
     }
-    for disk in backend.list_disks()? {
+    for disk in disks {
         if disk
             .id
             .owner()
@@ -99,7 +99,7 @@ pub fn differences(
             found.push(Difference::OrphanedDisk(disk.id));
         }
     }
-    for lan in backend.lans()? {
+    for lan in lans {
         for guest in lan.granted.into_iter().filter(|g| !directory.contains(g)) {
             found.push(Difference::OrphanedGrant {
                 lan: lan.name.to_string(),
@@ -107,22 +107,52 @@ pub fn differences(
             });
         }
     }
-    for name in live
+    let live = rows
         .iter()
-        .filter(|n| !directory.iter().any(|d| d.as_str() == n.as_str()))
-    {
-        found.push(Difference::MissingGuest(name.clone()));
+        .filter(|g| LIVE.iter().any(|s| s.as_str() == g.state))
+        .filter(|g| !directory.iter().any(|d| d.as_str() == g.name));
+    for g in live {
+        found.push(Difference::MissingGuest(g.name.clone()));
     }
     Ok(found)
 }
 
-/// Repairs one difference.
+/// Whether a difference found a moment ago still holds: a saga running in
+/// another process may have created or removed the guest since.
+fn still_holds(
+    conn: &mut AnyConnection,
+    backend: &dyn Backend,
+    d: &Difference,
+) -> Result<bool, ReconcileError> {
+    let in_directory = |g: &GuestName| -> Result<bool, ReconcileError> {
+        Ok(backend.list_users()?.iter().any(|u| &u.name == g))
+    };
+    Ok(match d {
+        Difference::OrphanedGuest(g) => guests::find_by_name(conn, g.as_str())?
+            .is_none_or(|row| !LIVE.contains(&row.state()) && !IN_SAGA.contains(&row.state())),
+        Difference::OrphanedDisk(disk) => match disk.owner() {
+            Some(owner) => !in_directory(owner)?,
+            None => false,
+        },
+        Difference::OrphanedGrant { guest, .. } => !in_directory(guest)?,
+        Difference::MissingGuest(name) => match name.parse::<GuestName>() {
+            Ok(g) => !in_directory(&g)?,
+            Err(_) => true,
+        },
+    })
+}
+
+/// Repairs one difference, unless it no longer holds.
 pub fn repair(
     conn: &mut AnyConnection,
     backend: &dyn Backend,
     d: &Difference,
     now: Millis,
 ) -> Result<(), ReconcileError> {
+    if !still_holds(conn, backend, d)? {
+        tracing::info!(difference = %d, "reconcile: resolved meanwhile; left alone");
+        return Ok(());
+    }
     match d {
         Difference::OrphanedGuest(g) => steps::remove_everything(backend, g)?,
         Difference::OrphanedDisk(disk) => match backend.delete_disk(disk) {

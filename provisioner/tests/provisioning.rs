@@ -850,6 +850,45 @@ fn reconcile_removes_orphans_and_flags_lost_guests() {
     }
 }
 
+/// A difference that no longer holds when its repair comes (a saga of
+/// another process created or removed the guest since the scan) is left
+/// alone: reconcile never destroys a guest being made, nor fails one that
+/// has just appeared.
+#[test]
+fn reconcile_leaves_alone_what_changed_since_its_scan() {
+    use herd_provisioner::reconcile::{self, Difference};
+    for db in test_db::all() {
+        let w = world(db);
+        worker(&w, 1).tick().unwrap();
+        let pooled = name("LX000001");
+        assert_eq!(state_of(&w.db.store, "LX000001"), GuestState::Pooled);
+        let mut conn = w.db.store.conn().unwrap();
+        // Seen as an orphan by a scan that listed the directory just before
+        // the guest's row was written, and as missing by one that read the
+        // row just before its directory entry was made.
+        for stale in [
+            Difference::OrphanedGuest(pooled.clone()),
+            Difference::OrphanedDisk(DiskId::root_of(&pooled)),
+            Difference::OrphanedGrant {
+                lan: "LNXLAN1".into(),
+                guest: pooled.clone(),
+            },
+            Difference::MissingGuest("LX000001".into()),
+        ] {
+            reconcile::repair(&mut conn, &*w.zvm, &stale, T0).unwrap();
+        }
+        assert!(w.zvm.list_users().unwrap().iter().any(|u| u.name == pooled));
+        assert!(w.zvm.disk_info(&DiskId::root_of(&pooled)).is_ok());
+        assert!(w.zvm.lans().unwrap()[0].granted.contains(&pooled));
+        assert_eq!(
+            state_of(&w.db.store, "LX000001"),
+            GuestState::Pooled,
+            "{}",
+            w.db.label
+        );
+    }
+}
+
 /// One student's guest, booted and `running`.
 fn running_guest(w: &World, worker: &Worker) -> String {
     use herd_core::store::batches;
