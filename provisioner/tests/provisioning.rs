@@ -330,6 +330,26 @@ fn a_refused_ipl_of_an_assigned_guest_is_undone_and_releases_the_address() {
     });
 }
 
+/// A student's new guest, provisioned by `worker`, whose next `failures`
+/// boots end in a disabled wait (the first has begun); with its job.
+fn student_guest_whose_boots_fail(
+    w: &World,
+    worker: &Worker,
+    failures: usize,
+) -> (String, GuestName, i64) {
+    let ann = students(w, &["ann"])[0].1;
+    let (guest, id) = queue(w, ann, CopyMethod::FlashCopy);
+    let g = name(&guest);
+    for _ in 0..failures {
+        let fault = Fault::IplFails {
+            guest: Some(g.clone()),
+        };
+        w.zvm.inject(fault).unwrap();
+    }
+    worker.drain().unwrap();
+    (guest, g, id)
+}
+
 /// The IPL step only starts the boot, so a boot that ends in a disabled
 /// wait is no failed provisioning: the guest is complete and the student's,
 /// nothing is undone. Like any guest that should run but is down, the
@@ -340,15 +360,7 @@ fn an_assigned_guest_whose_first_boot_fails_is_kept_and_booted_again() {
     for db in test_db::all() {
         let w = world(db);
         let worker = worker(&w, 0);
-        let ann = students(&w, &["ann"])[0].1;
-        let (guest, id) = queue(&w, ann, CopyMethod::FlashCopy);
-        let g = name(&guest);
-        w.zvm
-            .inject(Fault::IplFails {
-                guest: Some(g.clone()),
-            })
-            .unwrap();
-        worker.drain().unwrap();
+        let (guest, g, id) = student_guest_whose_boots_fail(&w, &worker, 1);
         assert_eq!(job(&w, id).status, "succeeded", "{}", w.db.label);
         assert_eq!(state_of(&w.db.store, &guest), GuestState::Starting);
         w.clock.advance(Duration::from_secs(5));
@@ -381,16 +393,7 @@ fn a_guest_whose_boots_keep_failing_is_retried_at_the_retry_interval() {
     for db in test_db::all() {
         let w = world(db);
         let worker = worker(&w, 0);
-        let ann = students(&w, &["ann"])[0].1;
-        let (guest, _) = queue(&w, ann, CopyMethod::FlashCopy);
-        let g = name(&guest);
-        for _ in 0..4 {
-            let fault = Fault::IplFails {
-                guest: Some(g.clone()),
-            };
-            w.zvm.inject(fault).unwrap();
-        }
-        worker.drain().unwrap();
+        student_guest_whose_boots_fail(&w, &worker, 4);
         let reboots = || {
             monitor_actions(&w.db.store)
                 .iter()
@@ -419,15 +422,7 @@ fn a_failed_boot_of_a_guest_without_auto_boot_is_logged_off() {
     for db in test_db::all() {
         let w = world(db);
         let worker = worker(&w, 0);
-        let ann = students(&w, &["ann"])[0].1;
-        let (guest, _) = queue(&w, ann, CopyMethod::FlashCopy);
-        let g = name(&guest);
-        w.zvm
-            .inject(Fault::IplFails {
-                guest: Some(g.clone()),
-            })
-            .unwrap();
-        worker.drain().unwrap();
+        let (guest, g, _) = student_guest_whose_boots_fail(&w, &worker, 1);
         let no_auto_boot = guests::GuestUpdate {
             auto_boot: Some(false),
             ..Default::default()

@@ -631,21 +631,17 @@ impl TestServer {
         fs::read_to_string(self.stdout_path()).unwrap_or_default()
     }
 
-    fn spawn(&mut self) {
-        self.starts += 1;
-        let stderr = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.log_path())
-            .expect("open server log");
+    /// `herd-server ARGS…` with exactly this server's settings (none of the
+    /// test process's own `HERD_*`), in its directory.
+    fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(&self.bin);
-        cmd.arg("serve");
+        cmd.args(args);
         for (k, _) in std::env::vars_os() {
             if k.to_string_lossy().starts_with("HERD_") {
                 cmd.env_remove(k);
             }
         }
-        // The server dies with the test, even when the test process is
+        // The process dies with the test, even when the test process is
         // killed (timeouts, an interrupted run) and Drop never runs.
         // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
         unsafe {
@@ -657,9 +653,19 @@ impl TestServer {
         }
         cmd.envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .current_dir(self.dir.path())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(stderr));
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    fn spawn(&mut self) {
+        self.starts += 1;
+        let stderr = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_path())
+            .expect("open server log");
+        let mut cmd = self.command(&["serve"]);
+        cmd.stdout(Stdio::piped()).stderr(Stdio::from(stderr));
         let mut child = cmd
             .spawn()
             .unwrap_or_else(|e| panic!("spawn {}: {e}", self.bin.display()));
@@ -1083,26 +1089,8 @@ impl TestServer {
     /// (database, data directory, clock file, …) and waits for it to exit
     /// (60 s at most; a command that does not exit by then fails the test).
     pub fn run_command(&self, args: &[&str]) -> std::process::Output {
-        let mut cmd = Command::new(&self.bin);
-        cmd.args(args);
-        for (k, _) in std::env::vars_os() {
-            if k.to_string_lossy().starts_with("HERD_") {
-                cmd.env_remove(k);
-            }
-        }
-        // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
-        unsafe {
-            use std::os::unix::process::CommandExt;
-            cmd.pre_exec(|| {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                Ok(())
-            });
-        }
-        cmd.envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .current_dir(self.dir.path())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+        let mut cmd = self.command(args);
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         let child = cmd
             .spawn()
             .unwrap_or_else(|e| panic!("spawn {} {args:?}: {e}", self.bin.display()));

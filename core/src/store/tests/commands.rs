@@ -3,27 +3,18 @@
 //! not left `dispatched` for ever. On both databases.
 
 use std::collections::HashSet;
-use std::sync::{Arc, Barrier};
 
 use super::super::commands::{self, Observed};
-use super::super::guests::{self, Guest, GuestSpec};
+use super::super::guests::{self, Guest};
 use super::super::test_db::{self, TestDb};
-use super::super::{catalog, lans, AnyConnection};
+use super::super::AnyConnection;
+use super::guests::spec;
 use super::invariants::{seeded, NOW};
+use super::{assert_each_once, race};
 use crate::domain::GuestState;
 
 fn guest(conn: &mut AnyConnection) -> Guest {
-    let spec = GuestSpec {
-        name_prefix: "LX".into(),
-        hostname_template: "{name}.example.edu".into(),
-        lan_id: lans::find_by_name(conn, "LNXLAN1").unwrap().unwrap().id,
-        image_id: catalog::images(conn).unwrap()[0].id,
-        memory_mb: 64,
-        auto_boot: true,
-        owner_id: None,
-        state: GuestState::Running,
-        expires_at: None,
-    };
+    let spec = spec(conn, GuestState::Running, None);
     guests::reserve(conn, &spec, NOW).unwrap()
 }
 
@@ -35,41 +26,24 @@ fn racing_claimers(db: &TestDb) {
         .map(|_| commands::insert(&mut conn, g.row.id, None, &text, NOW).unwrap())
         .collect();
     drop(conn);
-    let threads = 4;
-    let barrier = Arc::new(Barrier::new(threads));
-    let handles: Vec<_> = (0..threads)
-        .map(|t| {
-            let (store, barrier) = (db.store.clone(), barrier.clone());
-            std::thread::spawn(move || {
-                let mut conn = store.conn().unwrap();
-                barrier.wait();
-                let mut taken = Vec::new();
-                loop {
-                    let batch =
-                        commands::claim_queued(&mut conn, &format!("d{t}"), NOW, 7).unwrap();
-                    if batch.is_empty() {
-                        return taken;
-                    }
-                    let ids: Vec<i64> = batch.iter().map(|c| c.id).collect();
-                    assert!(ids.windows(2).all(|w| w[0] < w[1]), "not in order: {ids:?}");
-                    assert!(batch.iter().all(|c| c.status == "dispatched"));
-                    taken.extend(ids);
-                }
-            })
-        })
-        .collect();
-    let mut seen = Vec::new();
-    for h in handles {
-        seen.extend(h.join().unwrap());
-    }
-    let unique: HashSet<i64> = seen.iter().copied().collect();
-    assert_eq!(
-        seen.len(),
-        unique.len(),
-        "{}: a command taken twice",
-        db.label
-    );
-    assert_eq!(unique, all, "{}", db.label);
+    let seen: Vec<i64> = race(db, 4, |t, conn, start| {
+        start.wait();
+        let mut taken = Vec::new();
+        loop {
+            let batch = commands::claim_queued(conn, &format!("d{t}"), NOW, 7).unwrap();
+            if batch.is_empty() {
+                return taken;
+            }
+            let ids: Vec<i64> = batch.iter().map(|c| c.id).collect();
+            assert!(ids.windows(2).all(|w| w[0] < w[1]), "not in order: {ids:?}");
+            assert!(batch.iter().all(|c| c.status == "dispatched"));
+            taken.extend(ids);
+        }
+    })
+    .into_iter()
+    .flatten()
+    .collect();
+    assert_each_once(&seen, &all, &format!("{}: a command taken twice", db.label));
 }
 
 #[test]

@@ -1,16 +1,20 @@
 //! Reserving names and addresses, listing, and taking guests from the pool.
 
 use std::collections::HashSet;
-use std::sync::{Arc, Barrier};
 
 use super::super::guests::{self, AssignError, Assignment, GuestFilter, GuestSpec};
 use super::super::test_db::{self, TestDb};
 use super::super::users::{self, NewLocalUser, User};
 use super::super::{catalog, lans, AnyConnection};
 use super::invariants::{seeded, NOW};
+use super::race;
 use crate::domain::{GuestState, Role};
 
-fn spec(conn: &mut AnyConnection, state: GuestState, owner_id: Option<i64>) -> GuestSpec {
+pub(super) fn spec(
+    conn: &mut AnyConnection,
+    state: GuestState,
+    owner_id: Option<i64>,
+) -> GuestSpec {
     GuestSpec {
         name_prefix: "LX".into(),
         hostname_template: "{name}.students.example.edu".into(),
@@ -69,26 +73,17 @@ fn reservations_take_sequential_names_and_the_lowest_free_addresses() {
 fn concurrent_reservations(db: &TestDb) {
     let threads = 8;
     let per_thread = 10;
-    let barrier = Arc::new(Barrier::new(threads));
-    let handles: Vec<_> = (0..threads)
-        .map(|_| {
-            let store = db.store.clone();
-            let barrier = barrier.clone();
-            std::thread::spawn(move || {
-                let mut conn = store.conn().unwrap();
-                let s = spec(&mut conn, GuestState::Provisioning, None);
-                barrier.wait();
-                (0..per_thread)
-                    .map(|_| guests::reserve(&mut conn, &s, NOW).unwrap())
-                    .map(|g| (g.row.name, g.row.ip_address.unwrap()))
-                    .collect::<Vec<_>>()
-            })
-        })
-        .collect();
-    let all: Vec<(String, String)> = handles
-        .into_iter()
-        .flat_map(|h| h.join().unwrap())
-        .collect();
+    let all: Vec<(String, String)> = race(db, threads, |_, conn, start| {
+        let s = spec(conn, GuestState::Provisioning, None);
+        start.wait();
+        (0..per_thread)
+            .map(|_| guests::reserve(conn, &s, NOW).unwrap())
+            .map(|g| (g.row.name, g.row.ip_address.unwrap()))
+            .collect::<Vec<_>>()
+    })
+    .into_iter()
+    .flatten()
+    .collect();
     let names: HashSet<_> = all.iter().map(|(n, _)| n).collect();
     let addresses: HashSet<_> = all.iter().map(|(_, a)| a).collect();
     assert_eq!(
@@ -196,24 +191,14 @@ fn concurrent_assignments_never_get_the_same_guest() {
         let takers: Vec<User> = (0..16)
             .map(|i| student(&mut conn, &format!("s{i:02}")))
             .collect();
-        let barrier = Arc::new(Barrier::new(takers.len()));
-        let handles: Vec<_> = takers
-            .into_iter()
-            .map(|user| {
-                let store = db.store.clone();
-                let barrier = barrier.clone();
-                std::thread::spawn(move || {
-                    let mut conn = store.conn().unwrap();
-                    let a = assignment(&mut conn, &user);
-                    barrier.wait();
-                    guests::assign_from_pool(&mut conn, &a, NOW).unwrap()
-                })
-            })
-            .collect();
-        let got: Vec<String> = handles
-            .into_iter()
-            .filter_map(|h| h.join().unwrap())
-            .collect();
+        let got: Vec<String> = race(&db, takers.len(), |i, conn, start| {
+            let a = assignment(conn, &takers[i]);
+            start.wait();
+            guests::assign_from_pool(conn, &a, NOW).unwrap()
+        })
+        .into_iter()
+        .flatten()
+        .collect();
         let distinct: HashSet<_> = got.iter().collect();
         assert_eq!(
             got.len(),

@@ -2,30 +2,21 @@
 //! and expiry that closes each lease exactly once, on both databases.
 
 use std::collections::HashSet;
-use std::sync::{Arc, Barrier};
 
 use super::super::events::{self, EventFilter};
-use super::super::guests::{self, Guest, GuestSpec};
+use super::super::guests::{self, Guest};
 use super::super::leases::{self, NewLease, OpenError};
 use super::super::test_db::{self, TestDb};
-use super::super::{catalog, lans, AnyConnection};
+use super::super::AnyConnection;
+use super::guests::spec;
 use super::invariants::{seeded, NOW};
+use super::{assert_each_once, race};
 use crate::domain::{Cidr, GuestState, Port, Protocol};
 
 const MINUTE: i64 = 60_000;
 
 fn guest(conn: &mut AnyConnection, state: GuestState) -> Guest {
-    let spec = GuestSpec {
-        name_prefix: "LX".into(),
-        hostname_template: "{name}.example.edu".into(),
-        lan_id: lans::find_by_name(conn, "LNXLAN1").unwrap().unwrap().id,
-        image_id: catalog::images(conn).unwrap()[0].id,
-        memory_mb: 64,
-        auto_boot: true,
-        owner_id: None,
-        state,
-        expires_at: None,
-    };
+    let spec = spec(conn, state, None);
     guests::reserve(conn, &spec, NOW).unwrap()
 }
 
@@ -279,41 +270,18 @@ fn concurrent_sweepers(db: &TestDb) {
         }
     }
     drop(conn);
-    let threads = 4;
-    let barrier = Arc::new(Barrier::new(threads));
-    let handles: Vec<_> = (0..threads)
-        .map(|_| {
-            let store = db.store.clone();
-            let barrier = barrier.clone();
-            std::thread::spawn(move || {
-                let mut conn = store.conn().unwrap();
-                barrier.wait();
-                let mut closed = Vec::new();
-                // several rounds each, racing on the same due rows
-                for _ in 0..3 {
-                    closed.extend(
-                        leases::expire_due(&mut conn, NOW + 10 * MINUTE)
-                            .unwrap()
-                            .into_iter()
-                            .map(|l| l.id),
-                    );
-                }
-                closed
-            })
-        })
-        .collect();
-    let mut seen = Vec::new();
-    for h in handles {
-        seen.extend(h.join().unwrap());
-    }
-    let unique: HashSet<i64> = seen.iter().copied().collect();
-    assert_eq!(
-        seen.len(),
-        unique.len(),
-        "{}: a lease closed twice",
-        db.label
-    );
-    assert_eq!(unique, all, "{}", db.label);
+    // several rounds each, racing on the same due rows
+    let seen: Vec<i64> = race(db, 4, |_, conn, start| {
+        start.wait();
+        (0..3)
+            .flat_map(|_| leases::expire_due(conn, NOW + 10 * MINUTE).unwrap())
+            .map(|l| l.id)
+            .collect::<Vec<_>>()
+    })
+    .into_iter()
+    .flatten()
+    .collect();
+    assert_each_once(&seen, &all, &format!("{}: a lease closed twice", db.label));
     let mut conn = db.store.conn().unwrap();
     assert_eq!(expiry_events(&mut conn, None), all.len(), "{}", db.label);
 }
