@@ -129,6 +129,12 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<herd_core::store::diesel_error::Error> for ApiError {
+    fn from(e: herd_core::store::diesel_error::Error) -> Self {
+        StoreError::from(e).into()
+    }
+}
+
 /// Running out of names or addresses is the installation's limit, not the
 /// client's mistake: `503` with what ran out.
 pub fn capacity_error(e: StoreError) -> ApiError {

@@ -10,7 +10,7 @@ use herd_core::domain::{GuestName, Role, ServiceAction, ServiceName};
 use herd_core::store::commands::{self, CommandRow};
 use herd_core::store::events::Outcome;
 use herd_core::store::guests::{self, Guest as GuestRecord};
-use herd_core::store::{notify, AnyConnection};
+use herd_core::store::{notify, write_tx, AnyConnection};
 use herd_provisioner::dispatcher::{Command, CommandOp};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -179,44 +179,48 @@ where
     F: FnOnce(&mut AnyConnection, &GuestRecord) -> ApiResult<()> + Send + 'static,
 {
     let now = state.now_ms();
+    // One transaction: a power restart's HALT and IPL are recorded
+    // together or not at all, each with its audit entry.
     let view = state
         .db(move |c| {
-            let guest = load_guest(c, &caller, &name, Access::View)?;
-            check(c, &guest)?;
-            let guest_name: GuestName = guest
-                .row
-                .name
-                .parse()
-                .map_err(|e| ApiError::Internal(format!("{e}")))?;
-            let mut last = None;
-            for op in ops {
-                let text = Command {
-                    guest: guest_name.clone(),
-                    op,
+            write_tx(c, |c| {
+                let guest = load_guest(c, &caller, &name, Access::View)?;
+                check(c, &guest)?;
+                let guest_name: GuestName = guest
+                    .row
+                    .name
+                    .parse()
+                    .map_err(|e| ApiError::Internal(format!("{e}")))?;
+                let mut last = None;
+                for op in ops {
+                    let text = Command {
+                        guest: guest_name.clone(),
+                        op,
+                    }
+                    .to_string();
+                    last = Some(commands::insert(
+                        c,
+                        guest.row.id,
+                        Some(caller.user.id),
+                        &text,
+                        now,
+                    )?);
+                    audit(
+                        c,
+                        &caller,
+                        "command",
+                        Some(&guest.row.name),
+                        Outcome::Success,
+                        Some(&text),
+                        now,
+                    )?;
                 }
-                .to_string();
-                last = Some(commands::insert(
-                    c,
-                    guest.row.id,
-                    Some(caller.user.id),
-                    &text,
-                    now,
-                )?);
-                audit(
-                    c,
-                    &caller,
-                    "command",
-                    Some(&guest.row.name),
-                    Outcome::Success,
-                    Some(&text),
-                    now,
-                )?;
-            }
-            let id = last.ok_or_else(|| ApiError::Internal("no command to record".into()))?;
-            notify::notify(c, notify::Channel::CommandsWaiting)?;
-            let row = commands::find(c, id)?
-                .ok_or_else(|| ApiError::Internal("command vanished".into()))?;
-            Ok(command_view(row))
+                let id = last.ok_or_else(|| ApiError::Internal("no command to record".into()))?;
+                notify::notify(c, notify::Channel::CommandsWaiting)?;
+                let row = commands::find(c, id)?
+                    .ok_or_else(|| ApiError::Internal("command vanished".into()))?;
+                Ok(command_view(row))
+            })
         })
         .await?;
     state.dispatch_wake.notify();
