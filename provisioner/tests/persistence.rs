@@ -123,18 +123,23 @@ fn readers_follow_the_journal_across_compactions() {
         }
     });
     let zvm_dir = host.dir.path().join("zvm");
-    let snapshot = fs::read_to_string(zvm_dir.join("state.json")).expect("a snapshot");
-    let generation: usize = snapshot
-        .lines()
-        .next()
-        .and_then(|header| header.rsplit(' ').next()?.parse().ok())
-        .expect("a header with the generation");
+    let generation = snapshot_generation(&zvm_dir);
     assert!(
         generation > GUESTS / 2,
         "not compacted while writing: {generation}"
     );
     assert_eq!(journals(&zvm_dir).len(), 1, "old journals stay behind");
     assert_eq!(host.reopen().list_users().unwrap().len(), GUESTS);
+}
+
+/// The generation in the header of the host's snapshot.
+fn snapshot_generation(zvm_dir: &std::path::Path) -> usize {
+    let snapshot = fs::read_to_string(zvm_dir.join("state.json")).expect("a snapshot");
+    snapshot
+        .lines()
+        .next()
+        .and_then(|header| header.rsplit(' ').next()?.parse().ok())
+        .expect("a header with the generation")
 }
 
 fn journals(zvm_dir: &std::path::Path) -> Vec<std::path::PathBuf> {
@@ -205,12 +210,19 @@ fn concurrent_writers_lose_no_update() {
         for (h, zvm) in handles.iter().enumerate() {
             for t in 0..2 {
                 s.spawn(move || {
-                    for i in 0..10 {
-                        add_guest(zvm, &format!("G{h}{t}{i:02}"));
+                    // enough for several compactions while both write
+                    for i in 0..800 {
+                        add_guest(zvm, &format!("G{h}{t}{i:04}"));
                     }
                 });
             }
         }
     });
-    assert_eq!(host.zvm.list_users().unwrap().len(), 40);
+    assert_eq!(host.zvm.list_users().unwrap().len(), 3_200);
+    let generation = snapshot_generation(&host.dir.path().join("zvm"));
+    assert!(
+        generation > 1_000,
+        "not compacted while writing: {generation}"
+    );
+    assert_eq!(host.reopen().list_users().unwrap().len(), 3_200);
 }
