@@ -363,8 +363,7 @@ fn an_assigned_guest_whose_first_boot_fails_is_kept_and_booted_again() {
         let (guest, g, id) = student_guest_whose_boots_fail(&w, &worker, 1);
         assert_eq!(job(&w, id).status, "succeeded", "{}", w.db.label);
         assert_eq!(state_of(&w.db.store, &guest), GuestState::Starting);
-        w.clock.advance(Duration::from_secs(5));
-        worker.tick().unwrap();
+        tick_after(&w, &worker, 5);
         let power = w.zvm.status(&g).unwrap().power;
         assert!(
             matches!(power, PowerState::Booting { .. }),
@@ -372,8 +371,7 @@ fn an_assigned_guest_whose_first_boot_fails_is_kept_and_booted_again() {
             w.db.label
         );
         assert_eq!(monitor_actions(&w.db.store), ["monitor.ipl"]);
-        w.clock.advance(Duration::from_secs(5));
-        worker.tick().unwrap();
+        tick_after(&w, &worker, 5);
         assert_eq!(
             state_of(&w.db.store, &guest),
             GuestState::Running,
@@ -400,16 +398,13 @@ fn a_guest_whose_boots_keep_failing_is_retried_at_the_retry_interval() {
                 .filter(|a| *a == "monitor.ipl")
                 .count()
         };
-        w.clock.advance(Duration::from_secs(5));
-        worker.tick().unwrap();
+        tick_after(&w, &worker, 5);
         assert_eq!(reboots(), 1, "{}: the first failure at once", w.db.label);
         for _ in 0..10 {
-            w.clock.advance(Duration::from_secs(5));
-            worker.tick().unwrap();
+            tick_after(&w, &worker, 5);
         }
         assert_eq!(reboots(), 1, "{}: 50 s later, still waiting", w.db.label);
-        w.clock.advance(Duration::from_secs(15));
-        worker.tick().unwrap();
+        tick_after(&w, &worker, 15);
         assert_eq!(reboots(), 2, "{}: a minute after it failed", w.db.label);
     }
 }
@@ -429,8 +424,7 @@ fn a_failed_boot_of_a_guest_without_auto_boot_is_logged_off() {
         };
         let id = row(&w, &guest).row.id;
         guests::update(&mut w.db.store.conn().unwrap(), id, &no_auto_boot, T0).unwrap();
-        w.clock.advance(Duration::from_secs(5));
-        worker.tick().unwrap();
+        tick_after(&w, &worker, 5);
         assert_eq!(
             state_of(&w.db.store, &guest),
             GuestState::Stopped,
@@ -561,8 +555,7 @@ fn an_assigned_guest_boots_and_decommission_removes_everything() {
             .unwrap()
             .unwrap();
         worker.tick().unwrap();
-        w.clock.advance(Duration::from_secs(10));
-        worker.tick().unwrap();
+        tick_after(&w, &worker, 10);
         assert_eq!(
             state_of(&w.db.store, &guest),
             GuestState::Running,
@@ -891,8 +884,7 @@ fn running_guest(w: &World, worker: &Worker) -> String {
     let batch = run_batch(w, worker, &users, 1);
     let guest =
         batches::items(&mut w.db.store.conn().unwrap(), batch).unwrap()[0].guests()[0].clone();
-    w.clock.advance(Duration::from_secs(5));
-    worker.tick().unwrap();
+    tick_after(w, worker, 5);
     assert_eq!(
         state_of(&w.db.store, &guest),
         GuestState::Running,
@@ -900,6 +892,12 @@ fn running_guest(w: &World, worker: &Worker) -> String {
         w.db.label
     );
     guest
+}
+
+/// Moves the clock on by `secs` and lets the worker look.
+fn tick_after(w: &World, worker: &Worker, secs: u64) {
+    w.clock.advance(Duration::from_secs(secs));
+    worker.tick().unwrap();
 }
 
 fn monitor_actions(store: &Store) -> Vec<String> {
@@ -932,8 +930,7 @@ fn a_hung_guest_is_halted_then_forced_then_booted_again() {
             GuestState::Running,
             "4 minutes is not yet unresponsive"
         );
-        w.clock.advance(Duration::from_secs(61));
-        worker.tick().unwrap();
+        tick_after(&w, &worker, 61);
         assert_eq!(
             state_of(&w.db.store, &guest),
             GuestState::Unresponsive,
@@ -941,14 +938,12 @@ fn a_hung_guest_is_halted_then_forced_then_booted_again() {
             w.db.label
         );
         assert_eq!(monitor_actions(&w.db.store), ["monitor.halt"]);
-        w.clock.advance(Duration::from_secs(121));
-        worker.tick().unwrap();
+        tick_after(&w, &worker, 121);
         assert_eq!(
             monitor_actions(&w.db.store),
             ["monitor.halt", "monitor.force", "monitor.ipl"]
         );
-        w.clock.advance(Duration::from_secs(5));
-        worker.tick().unwrap();
+        tick_after(&w, &worker, 5);
         assert_eq!(
             state_of(&w.db.store, &guest),
             GuestState::Running,
@@ -972,8 +967,7 @@ fn a_dead_enabled_service_is_restarted_through_the_command_channel() {
                 after: Duration::ZERO,
             })
             .unwrap();
-        w.clock.advance(Duration::from_secs(1));
-        worker.tick().unwrap();
+        tick_after(&w, &worker, 1);
         assert_eq!(
             monitor_actions(&w.db.store),
             ["monitor.service_restart"],
@@ -1059,8 +1053,7 @@ fn staged_stop_and_start_keep_to_the_batch_size_and_adaptive_is_sooner() {
         run_batch(&w, &worker, &users, 1);
         // This small host (stall threshold 3) boots two at a time.
         for _ in 0..60 {
-            w.clock.advance(Duration::from_secs(10));
-            worker.tick().unwrap();
+            tick_after(&w, &worker, 10);
         }
         let running =
             guests::in_states(&mut w.db.store.conn().unwrap(), &[GuestState::Running]).unwrap();
