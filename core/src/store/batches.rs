@@ -91,7 +91,7 @@ pub fn create(
         Ok(batches::table
             .find(id)
             .select(Batch::as_select())
-            .first(c)?)
+            .get_result(c)?)
     })
 }
 
@@ -99,7 +99,7 @@ pub fn find(conn: &mut AnyConnection, id: i64) -> StoreResult<Option<Batch>> {
     Ok(batches::table
         .find(id)
         .select(Batch::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 
@@ -107,7 +107,7 @@ pub fn for_job(conn: &mut AnyConnection, job_id: i64) -> StoreResult<Option<Batc
     Ok(batches::table
         .filter(batches::job_id.eq(job_id))
         .select(Batch::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 
@@ -151,7 +151,7 @@ pub fn lock_item(conn: &mut AnyConnection, item_id: i64) -> StoreResult<Option<S
     Ok(batch_items::table
         .find(item_id)
         .select(batch_items::status)
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 

@@ -45,7 +45,7 @@ pub fn find(conn: &mut AnyConnection, id: i64) -> StoreResult<Option<CommandRow>
     Ok(commands::table
         .find(id)
         .select(CommandRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 
@@ -178,7 +178,7 @@ pub fn set_service_state(
     let service_id = service_catalog::table
         .filter(service_catalog::name.eq(service))
         .select(service_catalog::id)
-        .first::<i64>(conn)
+        .get_result::<i64>(conn)
         .optional()?;
     if let Some(service_id) = service_id {
         diesel::update(guest_services::table.find((guest_id, service_id)))
@@ -203,7 +203,7 @@ pub fn set_service_enabled(
     let service_id = service_catalog::table
         .filter(service_catalog::name.eq(service))
         .select(service_catalog::id)
-        .first::<i64>(conn)
+        .get_result::<i64>(conn)
         .optional()?;
     let Some(service_id) = service_id else {
         return Ok(false);

@@ -80,7 +80,7 @@ macro_rules! joined_guests {
 pub fn find_by_name(conn: &mut AnyConnection, name: &str) -> StoreResult<Option<Guest>> {
     Ok(joined_guests!()
         .filter(guests::name.eq(name))
-        .first::<GuestTuple>(conn)
+        .get_result::<GuestTuple>(conn)
         .optional()?
         .map(from_tuple))
 }
@@ -337,7 +337,7 @@ fn free_address(conn: &mut AnyConnection, lan_id: i64) -> StoreResult<Ipv4Addr> 
     let (cidr, gateway, dns) = lans::table
         .find(lan_id)
         .select((lans::cidr, lans::gateway, lans::dns))
-        .first::<(String, String, String)>(conn)?;
+        .get_result::<(String, String, String)>(conn)?;
     let net: Ipv4Net = cidr.parse().map_err(|e| {
         StoreError::Exhausted(format!("LAN {lan_id} has an unreadable cidr {cidr}: {e}"))
     })?;
@@ -516,6 +516,6 @@ pub fn id_of(conn: &mut AnyConnection, name: &str) -> StoreResult<Option<i64>> {
     Ok(guests::table
         .filter(guests::name.eq(name))
         .select(guests::id)
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }

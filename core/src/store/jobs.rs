@@ -52,7 +52,7 @@ pub fn find(conn: &mut AnyConnection, id: i64) -> StoreResult<Option<Job>> {
     Ok(jobs::table
         .find(id)
         .select(Job::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 

@@ -46,7 +46,7 @@ pub fn find_by_name(conn: &mut AnyConnection, name: &str) -> StoreResult<Option<
     Ok(lans::table
         .filter(lans::name.eq(name))
         .select(Lan::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 

@@ -244,7 +244,7 @@ fn lock_guest(conn: &mut AnyConnection, guest_id: i64) -> StoreResult<Option<Gue
         AnyConnection::Sqlite(_) => guests::table
             .find(guest_id)
             .select(guests::state)
-            .first::<String>(conn)
+            .get_result::<String>(conn)
             .optional()?,
     };
     Ok(state.map(|s| GuestState::parse(&s).unwrap_or(GuestState::Failed)))

@@ -48,7 +48,7 @@ pub fn since(conn: &mut AnyConnection, key: FailureKey, since: Millis) -> StoreR
     };
     let (count, oldest) = recent
         .select((count_star(), min(login_failures::at)))
-        .first::<(i64, Option<i64>)>(conn)?;
+        .get_result::<(i64, Option<i64>)>(conn)?;
     Ok(Failures { count, oldest })
 }
 

@@ -11,7 +11,7 @@ pub fn get(conn: &mut AnyConnection, key: &str) -> StoreResult<Option<String>> {
     Ok(settings::table
         .find(key)
         .select(settings::value)
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 

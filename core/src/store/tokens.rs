@@ -36,7 +36,7 @@ pub fn live_user(
         .filter(tokens::revoked_at.is_null())
         .filter(tokens::expires_at.gt(now))
         .select(tokens::user_id)
-        .first::<i64>(conn)
+        .get_result::<i64>(conn)
         .optional()?;
     match user_id {
         Some(id) => users::find_by_id(conn, id),

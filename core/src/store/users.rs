@@ -72,7 +72,7 @@ pub fn find_by_username(conn: &mut AnyConnection, username: &str) -> StoreResult
     Ok(users::table
         .filter(users::username.eq(username))
         .select(UserRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .map(User::from))
 }
@@ -81,7 +81,7 @@ pub fn find_by_id(conn: &mut AnyConnection, id: i64) -> StoreResult<Option<User>
     Ok(users::table
         .find(id)
         .select(UserRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .map(User::from))
 }
