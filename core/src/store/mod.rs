@@ -4,11 +4,12 @@
 //! compose them inside one transaction.
 //!
 //! Lookups by a unique key use `get_result`, not `first`: diesel sends
-//! `first`'s `LIMIT 1` as a bound parameter, and SQLite (3.48 on, as
-//! bundled) plans with a bound LIMIT's value, so such a statement is
-//! prepared again at every execution instead of coming from the statement
-//! cache — five times the cost of the lookup, and a third of the server's
-//! CPU under load before this rule (docs/benchmarks.md).
+//! `first`'s `LIMIT 1` as a bound parameter, and SQLite (3.50, as bundled)
+//! plans with a bound LIMIT's value unless its query-planner stability
+//! guarantee is on (a `sqlite3_db_config` diesel does not reach), so such a
+//! statement is prepared again at every execution instead of coming from
+//! the statement cache: five times the cost of the lookup, and a third of
+//! the server's CPU under load before this rule (docs/benchmarks.md).
 
 pub mod batches;
 pub mod catalog;
