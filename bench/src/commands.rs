@@ -1,19 +1,20 @@
 //! Click to service changed (SPEC §3): how long after a client asks a real
-//! `herd-server` to restart a guest's apache
-//! (`POST /api/v1/guests/{name}/services/apache/actions`, `202`) it sees
-//! the command `succeeded` (`GET /api/v1/commands/{id}?wait=30`, which the
-//! server holds until the dispatcher is done), and the same by the server's
-//! own timestamps (`finished_at − created_at`). At 1 and at 50 concurrent
+//! `herd-server` to restart a guest's apache it sees the command
+//! `succeeded`, and the same by the server's own timestamps
+//! (`finished_at − created_at`). Two ways: one request
+//! (`POST /api/v1/guests/{name}/services/apache/actions?wait=30`, answered
+//! once the dispatcher is done), and two (the `POST` without `wait`, `202`
+//! at once, then `GET /api/v1/commands/{id}?wait=30`). At 1 and at 50 concurrent
 //! clients, each on its own guest; on SQLite, on PostgreSQL, and on
 //! PostgreSQL with the dispatcher in a separate `herd-server dispatcher`
 //! process. Baseline: the bare actix-web handler of the `pool` benchmark,
 //! one request a sample, hit by the same clients the same way.
 
 use std::error::Error;
-use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
-use reqwest::blocking::Client;
+use futures_util::future::join_all;
+use reqwest::Client;
 use reqwest::StatusCode;
 use serde_json::json;
 use time::format_description::well_known::Rfc3339;
@@ -32,7 +33,7 @@ fn samples(clients: usize) -> (usize, usize) {
     if clients == 1 {
         (5, 200)
     } else {
-        (2, 10)
+        (2, 100)
     }
 }
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
@@ -51,7 +52,8 @@ pub fn run(env: &Env) -> BenchResult {
         let result: Result<Vec<_>, Box<dyn Error>> = CLIENTS
             .iter()
             .map(|&n| {
-                let mut samples = load(n, |http, _| baseline_request(http, &server.url))?;
+                let mut samples =
+                    load(n, async |http, _| baseline_request(http, &server.url).await)?;
                 samples.sort();
                 Ok(samples)
             })
@@ -103,27 +105,48 @@ fn herd(label: &str, db: Db, separate_dispatcher: bool, baseline: &[Vec<Duration
         }
         msg.into()
     };
-    let client = Client::builder().no_proxy().build()?;
+    let client = reqwest::blocking::Client::builder().no_proxy().build()?;
     let token = server.login(&client)?;
     let guests = guests(&server, &client, &token).map_err(with_logs)?;
-    for (&n, base) in CLIENTS.iter().zip(baseline) {
-        let samples = load(n, |http, i| {
-            click(http, &server.url, &token, &guests[i % guests.len()])
-        })
-        .map_err(with_logs)?;
-        let (mut seen, mut recorded): (Vec<_>, Vec<_>) = samples.into_iter().unzip();
-        seen.sort();
-        recorded.sort();
-        report(label, n, &seen, Some(base));
-        report(&format!("{label}_server_side"), n, &recorded, None);
+    for style in [Click::OneRequest, Click::TwoRequests] {
+        let label = format!("{label}{}", style.suffix());
+        for (&n, base) in CLIENTS.iter().zip(baseline) {
+            let samples = load(n, async |http, i| {
+                click(http, &server.url, &token, &guests[i % guests.len()], style).await
+            })
+            .map_err(with_logs)?;
+            let (mut seen, mut recorded): (Vec<_>, Vec<_>) = samples.into_iter().unzip();
+            seen.sort();
+            recorded.sort();
+            report(&label, n, &seen, Some(base));
+            report(&format!("{label}_server_side"), n, &recorded, None);
+        }
     }
     Ok(())
+}
+
+/// How a client learns that its click took effect.
+#[derive(Clone, Copy)]
+enum Click {
+    /// `POST …/actions?wait=30`: the answer comes once the command is done.
+    OneRequest,
+    /// `POST …/actions` (`202` at once), then `GET /api/v1/commands/{id}?wait=30`.
+    TwoRequests,
+}
+
+impl Click {
+    fn suffix(self) -> &'static str {
+        match self {
+            Click::OneRequest => "",
+            Click::TwoRequests => "_two_requests",
+        }
+    }
 }
 
 /// `GUESTS` running guests of admin's, taken from the warm pool.
 fn guests(
     server: &HerdServer,
-    client: &Client,
+    client: &reqwest::blocking::Client,
     token: &str,
 ) -> Result<Vec<String>, Box<dyn Error>> {
     server.wait_for_pool(client, token, GUESTS, FILL_TIMEOUT)?;
@@ -166,53 +189,59 @@ fn guests(
 
 /// Every client keeps one connection (opened by its warm-up samples) and
 /// takes its samples one after the other; all start together. `sample`
-/// gets the client's index. Answers the measured samples.
+/// gets the client's index. Answers the measured samples. The clients are
+/// tasks on one thread: a thread (and a runtime) per client would take a
+/// good part of this 2-core machine from the server being measured.
 fn load<F, T>(clients: usize, sample: F) -> Result<Vec<T>, Box<dyn Error>>
 where
-    F: Fn(&Client, usize) -> Result<T, String> + Sync,
-    T: Send,
+    F: AsyncFn(&Client, usize) -> Result<T, String>,
 {
     let (warmup, measured) = samples(clients);
-    let start = Barrier::new(clients + 1);
-    let results: Result<Vec<Vec<T>>, String> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..clients)
-            .map(|i| {
-                let (start, sample) = (&start, &sample);
-                s.spawn(move || {
-                    let http = Client::builder()
-                        .no_proxy()
-                        .timeout(Duration::from_secs(60))
-                        .build();
-                    // Every client reaches the barrier, even a failed one.
-                    let warmed = http.map_err(|e| e.to_string()).and_then(|http| {
-                        (0..warmup).try_for_each(|_| sample(&http, i).map(drop))?;
-                        Ok(http)
-                    });
-                    start.wait();
-                    let http = warmed?;
-                    (0..measured).map(|_| sample(&http, i)).collect()
-                })
-            })
-            .collect();
-        start.wait();
-        handles
-            .into_iter()
-            .map(|h| h.join().map_err(|_| "a client panicked".to_owned())?)
-            .collect()
-    });
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let start = tokio::sync::Barrier::new(clients);
+    let results = runtime.block_on(join_all((0..clients).map(|i| {
+        let (start, sample) = (&start, &sample);
+        async move {
+            let http = Client::builder()
+                .no_proxy()
+                .timeout(Duration::from_secs(60))
+                .build()
+                .map_err(|e| e.to_string());
+            // Every client reaches the barrier, even a failed one.
+            let warmed = async {
+                let http = http?;
+                for _ in 0..warmup {
+                    sample(&http, i).await?;
+                }
+                Ok::<_, String>(http)
+            }
+            .await;
+            start.wait().await;
+            let http = warmed?;
+            let mut samples = Vec::with_capacity(measured);
+            for _ in 0..measured {
+                samples.push(sample(&http, i).await?);
+            }
+            Ok::<_, String>(samples)
+        }
+    })));
+    let results: Result<Vec<Vec<T>>, String> = results.into_iter().collect();
     Ok(results?.into_iter().flatten().collect())
 }
 
 /// One request to the bare handler.
-fn baseline_request(http: &Client, url: &str) -> Result<Duration, String> {
+async fn baseline_request(http: &Client, url: &str) -> Result<Duration, String> {
     let began = Instant::now();
     let response = http
         .post(url)
         .json(&json!({ "owner": "admin" }))
         .send()
+        .await
         .map_err(|e| e.to_string())?;
     let status = response.status();
-    response.bytes().map_err(|e| e.to_string())?;
+    response.bytes().await.map_err(|e| e.to_string())?;
     if status != StatusCode::CREATED {
         return Err(format!("baseline: {status}"));
     }
@@ -222,24 +251,33 @@ fn baseline_request(http: &Client, url: &str) -> Result<Duration, String> {
 /// From sending the restart to seeing its command `succeeded`, and from
 /// the server recording the command to the dispatcher recording it done
 /// (its own timestamps: no HTTP queueing, no polling).
-fn click(
+async fn click(
     http: &Client,
     base: &str,
     token: &str,
     guest: &str,
+    style: Click,
 ) -> Result<(Duration, Duration), String> {
     let began = Instant::now();
-    let url = format!("{base}/api/v1/guests/{guest}/services/apache/actions");
+    let wait = match style {
+        Click::OneRequest => "?wait=30",
+        Click::TwoRequests => "",
+    };
+    let url = format!("{base}/api/v1/guests/{guest}/services/apache/actions{wait}");
     let response = http
         .post(&url)
         .bearer_auth(token)
         .json(&json!({ "action": "restart" }))
         .send()
+        .await
         .map_err(|e| e.to_string())?;
     let status = response.status();
-    let body: serde_json::Value = response.json().map_err(|e| e.to_string())?;
+    let body: serde_json::Value = response.json().await.map_err(|e| e.to_string())?;
     if status != StatusCode::ACCEPTED {
         return Err(format!("POST {url}: {status}, expected 202: {body}"));
+    }
+    if body["status"] == "succeeded" {
+        return Ok((began.elapsed(), recorded(&body)?));
     }
     let id = body["command_id"]
         .as_i64()
@@ -248,13 +286,17 @@ fn click(
     // the answer leaves as soon as the dispatcher finishes.
     let url = format!("{base}/api/v1/commands/{id}?wait=30");
     loop {
-        let command: serde_json::Value = http
-            .get(&url)
-            .bearer_auth(token)
-            .send()
-            .and_then(|r| r.error_for_status())
-            .and_then(|r| r.json())
-            .map_err(|e| format!("GET {url}: {e}"))?;
+        let command: serde_json::Value = async {
+            http.get(&url)
+                .bearer_auth(token)
+                .send()
+                .await?
+                .error_for_status()?
+                .json()
+                .await
+        }
+        .await
+        .map_err(|e: reqwest::Error| format!("GET {url}: {e}"))?;
         match command["status"].as_str() {
             Some("succeeded") => return Ok((began.elapsed(), recorded(&command)?)),
             Some("queued" | "dispatched") => {}

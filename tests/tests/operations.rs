@@ -835,6 +835,62 @@ fn a_command_can_be_awaited_instead_of_polled(db: Db) {
     // someone else's command stays hidden, waiting or not
     let bob = login(&srv, "bob");
     awaited(&srv, &bob, &c["command_id"], "1").0.problem(404);
+
+    // one request: the click itself waits for its command
+    let t0 = Instant::now();
+    let stop = srv
+        .post_json(
+            &format!("/api/v1/guests/{g}/services/apache/actions?wait=10"),
+            Some(&alice),
+            &json!({ "action": "stop" }),
+        )
+        .ok(202);
+    let took = t0.elapsed();
+    check_command(&stop, &g, "SERVICE apache STOP");
+    assert_succeeded(&stop);
+    assert!(took < CLICK, "click held {took:?}: {stop}");
+    assert_eq!(command(&srv, &alice, &stop["command_id"]).ok(200), stop);
+    assert_eq!(service(&srv, &alice, &g, "apache")["state"], "down");
+    let halt = srv
+        .post_json(
+            &format!("/api/v1/guests/{g}/power?wait=10"),
+            Some(&alice),
+            &json!({ "action": "stop" }),
+        )
+        .ok(202);
+    check_command(&halt, &g, "HALT");
+    assert_succeeded(&halt);
+
+    // a bad wait records nothing
+    let before = commands_of(&srv, &admin, &g);
+    for bad in ["31", "x"] {
+        for path in [
+            format!("/api/v1/guests/{g}/services/apache/actions?wait={bad}"),
+            format!("/api/v1/guests/{g}/power?wait={bad}"),
+        ] {
+            let p = srv
+                .post_json(&path, Some(&alice), &json!({ "action": "start" }))
+                .problem(422);
+            assert!(
+                p["detail"].as_str().is_some_and(|d| d.contains("wait")),
+                "{path}: {p}"
+            );
+        }
+    }
+    assert_eq!(commands_of(&srv, &admin, &g), before);
+}
+
+/// The commands recorded for a guest, from its audit trail.
+fn commands_of(srv: &TestServer, admin: &str, guest: &str) -> usize {
+    let events = srv
+        .get(&format!("/api/v1/events?guest={guest}&limit=500"), Some(admin))
+        .ok(200);
+    events["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|e| e["action"] == "command")
+        .count()
 }
 
 /// SPEC §5: "stop all guests on shutdown — in batches": with

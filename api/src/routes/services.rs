@@ -168,20 +168,26 @@ fn command_view(r: CommandRow) -> CommandView {
 
 /// Records commands for the dispatcher (after `check` accepts the guest)
 /// and wakes it; answers the last command.
+/// With a `wait`, answers once the (last) command has finished or the
+/// wait has run out: a click then costs one request instead of two.
 async fn submit<F>(
     state: &AppState,
     caller: Caller,
     name: String,
     ops: Vec<CommandOp>,
+    wait: Duration,
     check: F,
 ) -> ApiResult<CommandView>
 where
     F: FnOnce(&mut AnyConnection, &GuestRecord) -> ApiResult<()> + Send + 'static,
 {
+    let deadline = Instant::now() + wait;
+    // Subscribed before the command exists, so that no finish is missed.
+    let finished = state.commands_finished.subscribe();
     let now = state.now_ms();
     // One transaction: a power restart's HALT and IPL are recorded
     // together or not at all, each with its audit entry.
-    let view = state
+    let row = state
         .db(move |c| {
             write_tx(c, |c| {
                 let guest = load_guest(c, &caller, &name, Access::View)?;
@@ -217,32 +223,54 @@ where
                 }
                 let id = last.ok_or_else(|| ApiError::Internal("no command to record".into()))?;
                 notify::notify(c, notify::Channel::CommandsWaiting)?;
-                let row = commands::find(c, id)?
-                    .ok_or_else(|| ApiError::Internal("command vanished".into()))?;
-                Ok(command_view(row))
+                commands::find(c, id)?.ok_or_else(|| ApiError::Internal("command vanished".into()))
             })
         })
         .await?;
     state.dispatch_wake.notify();
-    Ok(view)
+    let row = until_finished(state, row, finished, deadline).await?;
+    Ok(command_view(row))
+}
+
+/// The command once it has finished, or as it is at `deadline`.
+async fn until_finished(
+    state: &AppState,
+    mut row: CommandRow,
+    mut finished: tokio::sync::watch::Receiver<u64>,
+    deadline: Instant,
+) -> ApiResult<CommandRow> {
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if row.finished_at.is_some() || left.is_zero() {
+            return Ok(row);
+        }
+        let _ = actix_web::rt::time::timeout(left.min(RECHECK), finished.changed()).await;
+        let id = row.id;
+        row = state
+            .db(move |c| Ok(commands::find(c, id)?))
+            .await?
+            .ok_or_else(|| ApiError::NotFound(format!("no command {id}")))?;
+    }
 }
 
 /// Start, stop or restart a service now, through the command channel.
 #[utoipa::path(post, path = "/api/v1/guests/{name}/services/{service}/actions", tag = "services", request_body = ServiceActionRequest, security(("bearer" = [])),
-    params(("name" = String, Path, description = "Guest name"), ("service" = String, Path, description = "Catalog service")),
+    params(("name" = String, Path, description = "Guest name"), ("service" = String, Path, description = "Catalog service"), CommandWait),
     responses(
-        (status = 202, description = "Command queued; follow it at /api/v1/commands/{id}", body = CommandView),
+        (status = 202, description = "Command queued (with `wait`: finished, unless `status` is still `queued` or `dispatched` because the wait ran out); follow it at /api/v1/commands/{id}", body = CommandView),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such guest or service", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Action is not start, stop or restart", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Action is not start, stop or restart, or `wait` is not a number of seconds from 0 to 30", body = Problem, content_type = "application/problem+json"),
     ))]
 #[post("/api/v1/guests/{name}/services/{service}/actions")]
 pub async fn service_action(
     state: web::Data<AppState>,
     caller: Caller,
     path: web::Path<(String, String)>,
+    query: web::Query<CommandWait>,
     body: web::Json<ServiceActionRequest>,
 ) -> ApiResult<HttpResponse> {
+    let wait = query.duration()?;
     let (name, service) = path.into_inner();
     let action = ServiceAction::ALL
         .into_iter()
@@ -259,7 +287,7 @@ pub async fn service_action(
         name: service,
         action,
     };
-    let view = submit(&state, caller, name, vec![op], move |c, g| {
+    let view = submit(&state, caller, name, vec![op], wait, move |c, g| {
         find_service(c, g.row.id, &known).map(drop)
     })
     .await?;
@@ -277,20 +305,22 @@ pub struct PowerRequest {
 /// Power a guest on or off through the command channel: `start` (IPL),
 /// `stop` (graceful HALT), `restart` (HALT, then IPL), `force_off` (FORCE).
 #[utoipa::path(post, path = "/api/v1/guests/{name}/power", tag = "guests", request_body = PowerRequest, security(("bearer" = [])),
-    params(("name" = String, Path, description = "Guest name")),
+    params(("name" = String, Path, description = "Guest name"), CommandWait),
     responses(
-        (status = 202, description = "Command queued (for restart: the IPL that follows the HALT)", body = CommandView),
+        (status = 202, description = "Command queued (for restart: the IPL that follows the HALT; with `wait`: finished, unless `status` is still `queued` or `dispatched` because the wait ran out)", body = CommandView),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such guest (or not yours)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Unknown action", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Unknown action, or `wait` is not a number of seconds from 0 to 30", body = Problem, content_type = "application/problem+json"),
     ))]
 #[post("/api/v1/guests/{name}/power")]
 pub async fn power(
     state: web::Data<AppState>,
     caller: Caller,
     name: web::Path<String>,
+    query: web::Query<CommandWait>,
     body: web::Json<PowerRequest>,
 ) -> ApiResult<HttpResponse> {
+    let wait = query.duration()?;
     let ops = match body.action.as_str() {
         "start" => vec![CommandOp::Ipl],
         "stop" => vec![CommandOp::Halt],
@@ -302,7 +332,7 @@ pub async fn power(
             )))
         }
     };
-    let view = submit(&state, caller, name.into_inner(), ops, |_, _| Ok(())).await?;
+    let view = submit(&state, caller, name.into_inner(), ops, wait, |_, _| Ok(())).await?;
     Ok(HttpResponse::Accepted().json(view))
 }
 
@@ -316,7 +346,7 @@ const RECHECK: Duration = Duration::from_millis(100);
 #[into_params(parameter_in = Query)]
 pub struct CommandWait {
     /// Seconds (0–30) to hold the request until the command has finished,
-    /// instead of polling; answers at once when it has. Default 0.
+    /// instead of polling; answers as soon as it has. Default 0.
     // Read as text: serde's own error would not name the parameter.
     #[param(value_type = Option<u32>, maximum = 30)]
     pub wait: Option<String>,
@@ -358,19 +388,14 @@ pub async fn get_command(
     let id = id.into_inner();
     let deadline = Instant::now() + query.duration()?;
     // Subscribed before the first look, so that a finish in between counts.
-    let mut finished = state.commands_finished.subscribe();
-    loop {
-        let row = state.db(move |c| Ok(commands::find(c, id)?)).await?;
-        let visible = |r: &CommandRow| {
-            caller.user.role == Role::Admin || r.requested_by == Some(caller.user.id)
-        };
-        let row = row
-            .filter(visible)
-            .ok_or_else(|| ApiError::NotFound(format!("no command {id}")))?;
-        let left = deadline.saturating_duration_since(Instant::now());
-        if row.finished_at.is_some() || left.is_zero() {
-            return Ok(HttpResponse::Ok().json(command_view(row)));
-        }
-        let _ = actix_web::rt::time::timeout(left.min(RECHECK), finished.changed()).await;
-    }
+    let finished = state.commands_finished.subscribe();
+    let visible =
+        |r: &CommandRow| caller.user.role == Role::Admin || r.requested_by == Some(caller.user.id);
+    let row = state
+        .db(move |c| Ok(commands::find(c, id)?))
+        .await?
+        .filter(visible)
+        .ok_or_else(|| ApiError::NotFound(format!("no command {id}")))?;
+    let row = until_finished(&state, row, finished, deadline).await?;
+    Ok(HttpResponse::Ok().json(command_view(row)))
 }

@@ -1504,7 +1504,7 @@ export interface operations {
             query?: {
                 /**
                  * @description Seconds (0–30) to hold the request until the command has finished,
-                 *     instead of polling; answers at once when it has. Default 0.
+                 *     instead of polling; answers as soon as it has. Default 0.
                  */
                 wait?: number;
             };
@@ -2301,7 +2301,13 @@ export interface operations {
     };
     power: {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description Seconds (0–30) to hold the request until the command has finished,
+                 *     instead of polling; answers as soon as it has. Default 0.
+                 */
+                wait?: number;
+            };
             header?: never;
             path: {
                 /** @description Guest name */
@@ -2315,7 +2321,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Command queued (for restart: the IPL that follows the HALT) */
+            /** @description Command queued (for restart: the IPL that follows the HALT; with `wait`: finished, unless `status` is still `queued` or `dispatched` because the wait ran out) */
             202: {
                 headers: {
                     [name: string]: unknown;
@@ -2342,7 +2348,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unknown action */
+            /** @description Unknown action, or `wait` is not a number of seconds from 0 to 30 */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2461,7 +2467,13 @@ export interface operations {
     };
     service_action: {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description Seconds (0–30) to hold the request until the command has finished,
+                 *     instead of polling; answers as soon as it has. Default 0.
+                 */
+                wait?: number;
+            };
             header?: never;
             path: {
                 /** @description Guest name */
@@ -2477,7 +2489,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Command queued; follow it at /api/v1/commands/{id} */
+            /** @description Command queued (with `wait`: finished, unless `status` is still `queued` or `dispatched` because the wait ran out); follow it at /api/v1/commands/{id} */
             202: {
                 headers: {
                     [name: string]: unknown;
@@ -2504,7 +2516,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Action is not start, stop or restart */
+            /** @description Action is not start, stop or restart, or `wait` is not a number of seconds from 0 to 30 */
             422: {
                 headers: {
                     [name: string]: unknown;

@@ -11,6 +11,7 @@ from ... import errors
 from ...models.command_view import CommandView
 from ...models.power_request import PowerRequest
 from ...models.problem import Problem
+from ...types import UNSET, Unset
 from typing import cast
 
 
@@ -19,6 +20,7 @@ def _get_kwargs(
     name: str,
     *,
     body: PowerRequest,
+    wait: int | Unset = UNSET,
 
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
@@ -26,11 +28,18 @@ def _get_kwargs(
 
     
 
-    
+    params: dict[str, Any] = {}
+
+    params["wait"] = wait
+
+
+    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
+
 
     _kwargs: dict[str, Any] = {
         "method": "post",
         "url": "/api/v1/guests/{name}/power".format(name=quote(str(name), safe=""),),
+        "params": params,
     }
 
     _kwargs["json"] = body.to_dict()
@@ -91,6 +100,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     body: PowerRequest,
+    wait: int | Unset = UNSET,
 
 ) -> Response[CommandView | Problem]:
     """ Power a guest on or off through the command channel: `start` (IPL),
@@ -98,6 +108,7 @@ def sync_detailed(
 
     Args:
         name (str):
+        wait (int | Unset):
         body (PowerRequest):
 
     Raises:
@@ -112,6 +123,7 @@ def sync_detailed(
     kwargs = _get_kwargs(
         name=name,
 body=body,
+wait=wait,
 
     )
 
@@ -126,6 +138,7 @@ def sync(
     *,
     client: AuthenticatedClient,
     body: PowerRequest,
+    wait: int | Unset = UNSET,
 
 ) -> CommandView | Problem | None:
     """ Power a guest on or off through the command channel: `start` (IPL),
@@ -133,6 +146,7 @@ def sync(
 
     Args:
         name (str):
+        wait (int | Unset):
         body (PowerRequest):
 
     Raises:
@@ -148,6 +162,7 @@ def sync(
         name=name,
 client=client,
 body=body,
+wait=wait,
 
     ).parsed
 
@@ -156,6 +171,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     body: PowerRequest,
+    wait: int | Unset = UNSET,
 
 ) -> Response[CommandView | Problem]:
     """ Power a guest on or off through the command channel: `start` (IPL),
@@ -163,6 +179,7 @@ async def asyncio_detailed(
 
     Args:
         name (str):
+        wait (int | Unset):
         body (PowerRequest):
 
     Raises:
@@ -177,6 +194,7 @@ async def asyncio_detailed(
     kwargs = _get_kwargs(
         name=name,
 body=body,
+wait=wait,
 
     )
 
@@ -191,6 +209,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     body: PowerRequest,
+    wait: int | Unset = UNSET,
 
 ) -> CommandView | Problem | None:
     """ Power a guest on or off through the command channel: `start` (IPL),
@@ -198,6 +217,7 @@ async def asyncio(
 
     Args:
         name (str):
+        wait (int | Unset):
         body (PowerRequest):
 
     Raises:
@@ -213,5 +233,6 @@ async def asyncio(
         name=name,
 client=client,
 body=body,
+wait=wait,
 
     )).parsed

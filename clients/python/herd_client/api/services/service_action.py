@@ -11,6 +11,7 @@ from ... import errors
 from ...models.command_view import CommandView
 from ...models.problem import Problem
 from ...models.service_action_request import ServiceActionRequest
+from ...types import UNSET, Unset
 from typing import cast
 
 
@@ -20,6 +21,7 @@ def _get_kwargs(
     service: str,
     *,
     body: ServiceActionRequest,
+    wait: int | Unset = UNSET,
 
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
@@ -27,11 +29,18 @@ def _get_kwargs(
 
     
 
-    
+    params: dict[str, Any] = {}
+
+    params["wait"] = wait
+
+
+    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
+
 
     _kwargs: dict[str, Any] = {
         "method": "post",
         "url": "/api/v1/guests/{name}/services/{service}/actions".format(name=quote(str(name), safe=""),service=quote(str(service), safe=""),),
+        "params": params,
     }
 
     _kwargs["json"] = body.to_dict()
@@ -93,6 +102,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     body: ServiceActionRequest,
+    wait: int | Unset = UNSET,
 
 ) -> Response[CommandView | Problem]:
     """ Start, stop or restart a service now, through the command channel.
@@ -100,6 +110,7 @@ def sync_detailed(
     Args:
         name (str):
         service (str):
+        wait (int | Unset):
         body (ServiceActionRequest):
 
     Raises:
@@ -115,6 +126,7 @@ def sync_detailed(
         name=name,
 service=service,
 body=body,
+wait=wait,
 
     )
 
@@ -130,6 +142,7 @@ def sync(
     *,
     client: AuthenticatedClient,
     body: ServiceActionRequest,
+    wait: int | Unset = UNSET,
 
 ) -> CommandView | Problem | None:
     """ Start, stop or restart a service now, through the command channel.
@@ -137,6 +150,7 @@ def sync(
     Args:
         name (str):
         service (str):
+        wait (int | Unset):
         body (ServiceActionRequest):
 
     Raises:
@@ -153,6 +167,7 @@ def sync(
 service=service,
 client=client,
 body=body,
+wait=wait,
 
     ).parsed
 
@@ -162,6 +177,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     body: ServiceActionRequest,
+    wait: int | Unset = UNSET,
 
 ) -> Response[CommandView | Problem]:
     """ Start, stop or restart a service now, through the command channel.
@@ -169,6 +185,7 @@ async def asyncio_detailed(
     Args:
         name (str):
         service (str):
+        wait (int | Unset):
         body (ServiceActionRequest):
 
     Raises:
@@ -184,6 +201,7 @@ async def asyncio_detailed(
         name=name,
 service=service,
 body=body,
+wait=wait,
 
     )
 
@@ -199,6 +217,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     body: ServiceActionRequest,
+    wait: int | Unset = UNSET,
 
 ) -> CommandView | Problem | None:
     """ Start, stop or restart a service now, through the command channel.
@@ -206,6 +225,7 @@ async def asyncio(
     Args:
         name (str):
         service (str):
+        wait (int | Unset):
         body (ServiceActionRequest):
 
     Raises:
@@ -222,5 +242,6 @@ async def asyncio(
 service=service,
 client=client,
 body=body,
+wait=wait,
 
     )).parsed
