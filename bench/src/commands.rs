@@ -4,10 +4,11 @@
 //! (`finished_at − created_at`). Two ways: one request
 //! (`POST /api/v1/guests/{name}/services/apache/actions?wait=30`, answered
 //! once the dispatcher is done), and two (the `POST` without `wait`, `202`
-//! at once, then `GET /api/v1/commands/{id}?wait=30`). At 1 and at 50 concurrent
-//! clients, each on its own guest; on SQLite, on PostgreSQL, and on
-//! PostgreSQL with the dispatcher in a separate `herd-server dispatcher`
-//! process. Baseline: the bare actix-web handler of the `pool` benchmark,
+//! at once, then `GET /api/v1/commands/{id}?wait=30`). Loads: 1 and 50
+//! clients clicking back to back, and 50 clicking together now and then
+//! (see [`Load`]), each client on its own guest; on SQLite, on
+//! PostgreSQL, and on PostgreSQL with the dispatcher in a separate
+//! `herd-server dispatcher` process. Baseline: the bare actix-web handler of the `pool` benchmark,
 //! one request a sample, hit by the same clients the same way.
 
 use std::error::Error;
@@ -25,15 +26,49 @@ use crate::pool::Baseline;
 use crate::server::HerdServer;
 use crate::{emit, emit_skipped, BenchResult, Env};
 
-const CLIENTS: [usize; 2] = [1, 50];
+/// How clients click.
+#[derive(Clone, Copy)]
+enum Load {
+    /// Each client clicks again as soon as it has seen its last click done:
+    /// the server never rests (saturation).
+    BackToBack(usize),
+    /// All clients click at the same moment, wait for their clicks, rest
+    /// [`PAUSE`], and again: a class pressing the button together.
+    Together(usize),
+}
+
+const LOADS: [Load; 3] = [
+    Load::BackToBack(1),
+    Load::BackToBack(50),
+    Load::Together(50),
+];
 const GUESTS: usize = 50;
 const POOL_TARGET: usize = GUESTS + 10;
-/// Per client count: (warm-up samples, measured samples) per client.
-fn samples(clients: usize) -> (usize, usize) {
-    if clients == 1 {
-        (5, 200)
-    } else {
-        (2, 100)
+/// Rest between the clicks of [`Load::Together`].
+const PAUSE: Duration = Duration::from_millis(100);
+
+impl Load {
+    fn clients(self) -> usize {
+        match self {
+            Load::BackToBack(n) | Load::Together(n) => n,
+        }
+    }
+
+    /// In metric names.
+    fn name(self) -> String {
+        match self {
+            Load::BackToBack(n) => format!("{n}_clients"),
+            Load::Together(n) => format!("{n}_together"),
+        }
+    }
+
+    /// (warm-up samples, measured samples) per client.
+    fn samples(self) -> (usize, usize) {
+        match self {
+            Load::BackToBack(1) => (5, 200),
+            Load::BackToBack(_) => (2, 100),
+            Load::Together(_) => (2, 20),
+        }
     }
 }
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
@@ -49,11 +84,11 @@ fn record(metric: &str, value: f64, unit: &str) {
 pub fn run(env: &Env) -> BenchResult {
     let baseline = {
         let server = Baseline::start()?;
-        let result: Result<Vec<_>, Box<dyn Error>> = CLIENTS
+        let result: Result<Vec<_>, Box<dyn Error>> = LOADS
             .iter()
-            .map(|&n| {
+            .map(|&l| {
                 let mut samples =
-                    load(n, async |http, _| baseline_request(http, &server.url).await)?;
+                    load(l, async |http, _| baseline_request(http, &server.url).await)?;
                 samples.sort();
                 Ok(samples)
             })
@@ -61,8 +96,8 @@ pub fn run(env: &Env) -> BenchResult {
         server.stop();
         result?
     };
-    for (n, l) in CLIENTS.iter().zip(&baseline) {
-        report("baseline", *n, l, None);
+    for (l, samples) in LOADS.iter().zip(&baseline) {
+        report("baseline", *l, samples, None);
     }
 
     herd("sqlite", Db::Sqlite, false, &baseline)?;
@@ -110,16 +145,16 @@ fn herd(label: &str, db: Db, separate_dispatcher: bool, baseline: &[Vec<Duration
     let guests = guests(&server, &client, &token).map_err(with_logs)?;
     for style in [Click::OneRequest, Click::TwoRequests] {
         let label = format!("{label}{}", style.suffix());
-        for (&n, base) in CLIENTS.iter().zip(baseline) {
-            let samples = load(n, async |http, i| {
+        for (&l, base) in LOADS.iter().zip(baseline) {
+            let samples = load(l, async |http, i| {
                 click(http, &server.url, &token, &guests[i % guests.len()], style).await
             })
             .map_err(with_logs)?;
             let (mut seen, mut recorded): (Vec<_>, Vec<_>) = samples.into_iter().unzip();
             seen.sort();
             recorded.sort();
-            report(&label, n, &seen, Some(base));
-            report(&format!("{label}_server_side"), n, &recorded, None);
+            report(&label, l, &seen, Some(base));
+            report(&format!("{label}_server_side"), l, &recorded, None);
         }
     }
     Ok(())
@@ -188,47 +223,61 @@ fn guests(
 }
 
 /// Every client keeps one connection (opened by its warm-up samples) and
-/// takes its samples one after the other; all start together. `sample`
-/// gets the client's index. Answers the measured samples. The clients are
-/// tasks on one thread: a thread (and a runtime) per client would take a
-/// good part of this 2-core machine from the server being measured.
-fn load<F, T>(clients: usize, sample: F) -> Result<Vec<T>, Box<dyn Error>>
+/// takes its samples as `load` says. `sample` gets the client's index.
+/// Answers the measured samples. The clients are tasks on one thread: a
+/// thread (and a runtime) per client would take a good part of this
+/// 2-core machine from the server being measured.
+fn load<F, T>(load: Load, sample: F) -> Result<Vec<T>, Box<dyn Error>>
 where
     F: AsyncFn(&Client, usize) -> Result<T, String>,
 {
-    let (warmup, measured) = samples(clients);
+    let (warmup, measured) = load.samples();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let start = tokio::sync::Barrier::new(clients);
-    let results = runtime.block_on(join_all((0..clients).map(|i| {
-        let (start, sample) = (&start, &sample);
-        async move {
+    let sample = &sample;
+    runtime.block_on(async {
+        let clients = join_all((0..load.clients()).map(|i| async move {
             let http = Client::builder()
                 .no_proxy()
                 .timeout(Duration::from_secs(60))
                 .build()
-                .map_err(|e| e.to_string());
-            // Every client reaches the barrier, even a failed one.
-            let warmed = async {
-                let http = http?;
-                for _ in 0..warmup {
-                    sample(&http, i).await?;
+                .map_err(|e| e.to_string())?;
+            for _ in 0..warmup {
+                sample(&http, i).await?;
+            }
+            Ok::<_, String>(http)
+        }))
+        .await
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()?;
+        let mut samples = Vec::with_capacity(clients.len() * measured);
+        match load {
+            Load::BackToBack(_) => {
+                let each = join_all(clients.iter().enumerate().map(|(i, http)| async move {
+                    let mut mine = Vec::with_capacity(measured);
+                    for _ in 0..measured {
+                        mine.push(sample(http, i).await?);
+                    }
+                    Ok::<_, String>(mine)
+                }))
+                .await;
+                for mine in each {
+                    samples.extend(mine?);
                 }
-                Ok::<_, String>(http)
             }
-            .await;
-            start.wait().await;
-            let http = warmed?;
-            let mut samples = Vec::with_capacity(measured);
-            for _ in 0..measured {
-                samples.push(sample(&http, i).await?);
+            Load::Together(_) => {
+                for _ in 0..measured {
+                    let round = join_all(clients.iter().enumerate().map(|(i, h)| sample(h, i)));
+                    for one in round.await {
+                        samples.push(one?);
+                    }
+                    tokio::time::sleep(PAUSE).await;
+                }
             }
-            Ok::<_, String>(samples)
         }
-    })));
-    let results: Result<Vec<Vec<T>>, String> = results.into_iter().collect();
-    Ok(results?.into_iter().flatten().collect())
+        Ok(samples)
+    })
 }
 
 /// One request to the bare handler.
@@ -327,10 +376,11 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
     sorted[rank.clamp(1, sorted.len()) - 1].as_secs_f64() * 1e3
 }
 
-fn report(label: &str, clients: usize, sorted: &[Duration], baseline: Option<&Vec<Duration>>) {
+fn report(label: &str, load: Load, sorted: &[Duration], baseline: Option<&Vec<Duration>>) {
+    let load = load.name();
     for p in [50.0, 99.0] {
         let value = percentile(sorted, p);
-        let name = format!("{label}_{clients}_clients_p{p}");
+        let name = format!("{label}_{load}_p{p}");
         record(&format!("{name}_ms"), value, "ms");
         if let Some(base) = baseline {
             record(
@@ -349,7 +399,7 @@ fn report(label: &str, clients: usize, sorted: &[Duration], baseline: Option<&Ve
         }
     }
     record(
-        &format!("{label}_{clients}_clients_samples"),
+        &format!("{label}_{load}_samples"),
         sorted.len() as f64,
         "samples",
     );

@@ -883,7 +883,10 @@ fn a_command_can_be_awaited_instead_of_polled(db: Db) {
 /// The commands recorded for a guest, from its audit trail.
 fn commands_of(srv: &TestServer, admin: &str, guest: &str) -> usize {
     let events = srv
-        .get(&format!("/api/v1/events?guest={guest}&limit=500"), Some(admin))
+        .get(
+            &format!("/api/v1/events?guest={guest}&limit=500"),
+            Some(admin),
+        )
         .ok(200);
     events["items"]
         .as_array()
