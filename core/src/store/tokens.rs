@@ -2,8 +2,8 @@
 
 use diesel::prelude::*;
 
-use super::schema::tokens;
-use super::users::{self, User};
+use super::schema::{tokens, users};
+use super::users::{User, UserRow};
 use super::{AnyConnection, StoreResult};
 use crate::clock::Millis;
 
@@ -26,22 +26,21 @@ pub fn insert(
 }
 
 /// The user a live token belongs to: not revoked, not expired at `now`.
+/// One query: every authenticated request makes it.
 pub fn live_user(
     conn: &mut AnyConnection,
     token_hash: &str,
     now: Millis,
 ) -> StoreResult<Option<User>> {
-    let user_id = tokens::table
+    Ok(tokens::table
+        .inner_join(users::table)
         .filter(tokens::token_hash.eq(token_hash))
         .filter(tokens::revoked_at.is_null())
         .filter(tokens::expires_at.gt(now))
-        .select(tokens::user_id)
-        .get_result::<i64>(conn)
-        .optional()?;
-    match user_id {
-        Some(id) => users::find_by_id(conn, id),
-        None => Ok(None),
-    }
+        .select(UserRow::as_select())
+        .get_result::<UserRow>(conn)
+        .optional()?
+        .map(User::from))
 }
 
 /// Revokes a token; true when it was live.

@@ -38,7 +38,7 @@ impl User {
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = users)]
-struct UserRow {
+pub(super) struct UserRow {
     id: i64,
     username: String,
     display_name: String,
