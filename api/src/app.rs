@@ -107,6 +107,10 @@ async fn open_store_off_thread(settings: &Arc<Settings>) -> Result<Store, StartE
         .map_err(|e| StartError::Setup(e.to_string()))?
 }
 
+/// Finished commands announced to waiting requests that a slow one may
+/// miss before it is told it lagged (it then looks at its command again).
+const FINISHED_BACKLOG: usize = 1024;
+
 pub async fn serve(settings: Settings) -> Result<(), StartError> {
     let settings = Arc::new(settings);
     let clock = clock(&settings);
@@ -149,10 +153,11 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
         None
     };
     let dispatch_wake = Arc::new(Wake::default());
-    let commands_finished = Arc::new(tokio::sync::watch::Sender::new(0u64));
+    let (commands_finished, _) = tokio::sync::broadcast::channel(FINISHED_BACKLOG);
     let finished = {
         let sender = commands_finished.clone();
-        move || sender.send_modify(|n| *n = n.wrapping_add(1))
+        // No receiver (nobody waiting) is no error.
+        move |command: Option<i64>| drop(sender.send(command))
     };
     let dispatcher = if settings.has_role("dispatcher") {
         let own = store.with_own_pool(Dispatcher::CONNECTIONS)?;
@@ -169,7 +174,7 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
             &settings,
             notify::Channel::CommandsFinished,
             shutdown.clone(),
-            finished,
+            move |payload| finished(payload.parse().ok()),
         )?;
         None
     };
@@ -299,7 +304,7 @@ pub async fn run_dispatcher(settings: Settings) -> Result<(), StartError> {
         &settings,
         notify::Channel::CommandsWaiting,
         shutdown.clone(),
-        move || wake.notify(),
+        move |_| wake.notify(),
     )?;
     println!("herd-server dispatcher running");
     wait_for_stop_signal().await?;
@@ -315,7 +320,7 @@ fn listen(
     settings: &Settings,
     channel: notify::Channel,
     shutdown: Arc<AtomicBool>,
-    then: impl Fn() + Send + 'static,
+    then: impl Fn(&str) + Send + 'static,
 ) -> Result<(), StartError> {
     let Some(mut listener) = notify::Listener::open(&settings.database_url(), channel)? else {
         return Ok(());
@@ -327,8 +332,10 @@ fn listen(
             // 2 ms keeps the wake-up latency far below a request's.
             while !shutdown.load(Ordering::SeqCst) {
                 match listener.pending() {
-                    Ok(true) => then(),
-                    Ok(false) => std::thread::sleep(Duration::from_millis(2)),
+                    Ok(payloads) if payloads.is_empty() => {
+                        std::thread::sleep(Duration::from_millis(2))
+                    }
+                    Ok(payloads) => payloads.iter().for_each(|p| then(p)),
                     Err(e) => {
                         tracing::warn!(error = %e, ?channel, "LISTEN connection lost; falling back to polling");
                         return;

@@ -21,9 +21,11 @@ pub struct AppState {
     pub wake: Arc<Wake>,
     /// Wakes the dispatcher when a command is recorded.
     pub dispatch_wake: Arc<Wake>,
-    /// Moves on each time a dispatcher finishes a command (here, or in
-    /// another process on PostgreSQL), for requests waiting for one.
-    pub commands_finished: Arc<tokio::sync::watch::Sender<u64>>,
+    /// The id of each command a dispatcher finishes (here, or in another
+    /// process on PostgreSQL), `None` for several at once, for requests
+    /// waiting for one: each looks at its command again only when it is
+    /// named, not at every command anyone finishes.
+    pub commands_finished: tokio::sync::broadcast::Sender<Option<i64>>,
     pub pool_shape: PoolShape,
     pub pool_defaults: PoolSettings,
     pub clock: SharedClock,

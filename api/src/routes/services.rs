@@ -4,6 +4,8 @@
 
 use std::time::{Duration, Instant};
 
+use tokio::sync::broadcast;
+
 use actix_web::{get, patch, post, web, HttpResponse};
 use herd_core::clock::rfc3339;
 use herd_core::domain::{GuestName, Role, ServiceAction, ServiceName};
@@ -222,7 +224,7 @@ where
                     )?;
                 }
                 let id = last.ok_or_else(|| ApiError::Internal("no command to record".into()))?;
-                notify::notify(c, notify::Channel::CommandsWaiting)?;
+                notify::notify(c, notify::Channel::CommandsWaiting, "")?;
                 commands::find(c, id)?.ok_or_else(|| ApiError::Internal("command vanished".into()))
             })
         })
@@ -236,7 +238,7 @@ where
 async fn until_finished(
     state: &AppState,
     mut row: CommandRow,
-    mut finished: tokio::sync::watch::Receiver<u64>,
+    mut finished: broadcast::Receiver<Option<i64>>,
     deadline: Instant,
 ) -> ApiResult<CommandRow> {
     loop {
@@ -244,8 +246,12 @@ async fn until_finished(
         if row.finished_at.is_some() || left.is_zero() {
             return Ok(row);
         }
-        let _ = actix_web::rt::time::timeout(left.min(RECHECK), finished.changed()).await;
         let id = row.id;
+        match actix_web::rt::time::timeout(left.min(RECHECK), finished.recv()).await {
+            Ok(Ok(Some(other))) if other != id => continue,
+            // This one, several, missed ones (lagged), or time to look.
+            _ => {}
+        }
         row = state
             .db(move |c| Ok(commands::find(c, id)?))
             .await?

@@ -110,7 +110,8 @@ pub struct Observed<'a> {
 }
 
 /// Ends a command with its result and, in the same transaction, records
-/// the service state it observed; tells other processes waiting for it.
+/// the service state it observed; tells other processes waiting for it
+/// (the notification names the command).
 pub fn finish(
     conn: &mut AnyConnection,
     id: i64,
@@ -130,7 +131,7 @@ pub fn finish(
                 commands::finished_at.eq(now),
             ))
             .execute(c)?;
-        super::notify::notify(c, super::notify::Channel::CommandsFinished)
+        super::notify::notify(c, super::notify::Channel::CommandsFinished, &id.to_string())
     })
 }
 
@@ -150,7 +151,7 @@ pub fn fail_abandoned(conn: &mut AnyConnection, before: Millis, now: Millis) -> 
     ))
     .execute(conn)?;
     if failed > 0 {
-        super::notify::notify(conn, super::notify::Channel::CommandsFinished)?;
+        super::notify::notify(conn, super::notify::Channel::CommandsFinished, "")?;
     }
     Ok(failed)
 }

@@ -5,7 +5,8 @@
 //! has no equivalent, and the other process falls back to a short interval.)
 
 use diesel::connection::SimpleConnection;
-use diesel::{Connection, PgConnection};
+use diesel::sql_types::Text;
+use diesel::{Connection, PgConnection, RunQueryDsl};
 
 use super::{AnyConnection, StoreError, StoreResult};
 
@@ -26,11 +27,15 @@ impl Channel {
     }
 }
 
-/// Tells the listeners of `channel`; delivered when the surrounding
-/// transaction commits (at once outside one).
-pub fn notify(conn: &mut AnyConnection, channel: Channel) -> StoreResult<()> {
+/// Tells the listeners of `channel`, with `payload` (what it is about, or
+/// empty); delivered when the surrounding transaction commits (at once
+/// outside one).
+pub fn notify(conn: &mut AnyConnection, channel: Channel, payload: &str) -> StoreResult<()> {
     if let AnyConnection::Postgresql(pg) = conn {
-        pg.batch_execute(&format!("NOTIFY {}", channel.name()))?;
+        diesel::sql_query("SELECT pg_notify($1, $2)")
+            .bind::<Text, _>(channel.name())
+            .bind::<Text, _>(payload)
+            .execute(pg)?;
     }
     Ok(())
 }
@@ -50,14 +55,12 @@ impl Listener {
         Ok(Some(Self(conn)))
     }
 
-    /// Whether notifications arrived since the last call. Never blocks:
-    /// libpq reads what the socket holds.
-    pub fn pending(&mut self) -> StoreResult<bool> {
-        let mut any = false;
-        for n in self.0.notifications_iter() {
-            n?;
-            any = true;
-        }
-        Ok(any)
+    /// The payloads of the notifications that arrived since the last
+    /// call. Never blocks: libpq reads what the socket holds.
+    pub fn pending(&mut self) -> StoreResult<Vec<String>> {
+        self.0
+            .notifications_iter()
+            .map(|n| Ok(n?.payload))
+            .collect()
     }
 }

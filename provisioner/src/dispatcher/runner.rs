@@ -31,8 +31,9 @@ pub struct Dispatcher {
     on_finished: Option<FinishedHook>,
 }
 
-/// Told each time a command is finished (those waiting for one wake up).
-pub type FinishedHook = Arc<dyn Fn() + Send + Sync>;
+/// Told each time a command is finished, with its id (those waiting for
+/// it wake up), or with `None` when several are (abandoned ones failed).
+pub type FinishedHook = Arc<dyn Fn(Option<i64>) + Send + Sync>;
 
 /// Guests whose commands run at the same time; each guest's in order.
 const PARALLEL_GUESTS: usize = 8;
@@ -120,7 +121,7 @@ impl Dispatcher {
                 failed,
                 "dispatcher: commands abandoned by a stopped dispatcher"
             );
-            self.finished();
+            self.finished(None);
         }
         Ok(failed)
     }
@@ -169,7 +170,7 @@ impl Dispatcher {
                     });
                     let now = self.clock.now_ms();
                     commands::finish(&mut conn, row.id, ok, &result, observed, now)?;
-                    self.finished();
+                    self.finished(Some(row.id));
                 }
                 Outcome::NotYet => {
                     for later in &rows[i..] {
@@ -182,9 +183,9 @@ impl Dispatcher {
         Ok(rows.len())
     }
 
-    fn finished(&self) {
+    fn finished(&self, command: Option<i64>) {
         if let Some(hook) = &self.on_finished {
-            hook();
+            hook(command);
         }
     }
 
