@@ -223,9 +223,9 @@ where
                         now,
                     )?;
                 }
-                let id = last.ok_or_else(|| ApiError::Internal("no command to record".into()))?;
+                let last = last.ok_or_else(|| ApiError::Internal("no command to record".into()))?;
                 notify::notify(c, notify::Channel::CommandsWaiting, "")?;
-                commands::find(c, id)?.ok_or_else(|| ApiError::Internal("command vanished".into()))
+                Ok(last)
             })
         })
         .await?;

@@ -22,13 +22,14 @@ pub struct CommandRow {
     pub finished_at: Option<Millis>,
 }
 
+/// Records a command, `queued`; answers it as stored.
 pub fn insert(
     conn: &mut AnyConnection,
     guest_id: i64,
     requested_by: Option<i64>,
     text: &str,
     now: Millis,
-) -> StoreResult<i64> {
+) -> StoreResult<CommandRow> {
     Ok(diesel::insert_into(commands::table)
         .values((
             commands::guest_id.eq(guest_id),
@@ -37,8 +38,20 @@ pub fn insert(
             commands::status.eq("queued"),
             commands::created_at.eq(now),
         ))
-        .returning(commands::id)
-        .get_result(conn)?)
+        // Columns, not `as_returning()`, which the two-database connection
+        // cannot send.
+        .returning((
+            commands::id,
+            commands::guest_id,
+            commands::requested_by,
+            commands::text,
+            commands::status,
+            commands::result,
+            commands::created_at,
+            commands::dispatched_at,
+            commands::finished_at,
+        ))
+        .get_result::<CommandRow>(conn)?)
 }
 
 pub fn find(conn: &mut AnyConnection, id: i64) -> StoreResult<Option<CommandRow>> {
@@ -176,19 +189,12 @@ pub fn set_service_state(
     state: &str,
     now: Millis,
 ) -> StoreResult<()> {
-    let service_id = service_catalog::table
-        .filter(service_catalog::name.eq(service))
-        .select(service_catalog::id)
-        .get_result::<i64>(conn)
-        .optional()?;
-    if let Some(service_id) = service_id {
-        diesel::update(guest_services::table.find((guest_id, service_id)))
-            .set((
-                guest_services::state.eq(state),
-                guest_services::updated_at.eq(now),
-            ))
-            .execute(conn)?;
-    }
+    diesel::update(one_service(guest_id, service))
+        .set((
+            guest_services::state.eq(state),
+            guest_services::updated_at.eq(now),
+        ))
+        .execute(conn)?;
     Ok(())
 }
 
@@ -201,19 +207,23 @@ pub fn set_service_enabled(
     enabled: bool,
     now: Millis,
 ) -> StoreResult<bool> {
-    let service_id = service_catalog::table
-        .filter(service_catalog::name.eq(service))
-        .select(service_catalog::id)
-        .get_result::<i64>(conn)
-        .optional()?;
-    let Some(service_id) = service_id else {
-        return Ok(false);
-    };
-    let n = diesel::update(guest_services::table.find((guest_id, service_id)))
+    let n = diesel::update(one_service(guest_id, service))
         .set((
             guest_services::enabled.eq(enabled),
             guest_services::updated_at.eq(now),
         ))
         .execute(conn)?;
     Ok(n > 0)
+}
+
+/// The guest's row for the catalog service of that name, found in the one
+/// statement that changes it.
+#[diesel::dsl::auto_type(no_type_alias)]
+fn one_service<'a>(guest_id: i64, service: &'a str) -> _ {
+    let catalog_id: _ = service_catalog::table
+        .filter(service_catalog::name.eq(service))
+        .select(service_catalog::id);
+    guest_services::table
+        .filter(guest_services::guest_id.eq(guest_id))
+        .filter(guest_services::service_id.eq_any(catalog_id))
 }

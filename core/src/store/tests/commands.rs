@@ -23,7 +23,11 @@ fn racing_claimers(db: &TestDb) {
     let g = guest(&mut conn);
     let text = format!("{} SERVICE apache RESTART", g.row.name);
     let all: HashSet<i64> = (0..60)
-        .map(|_| commands::insert(&mut conn, g.row.id, None, &text, NOW).unwrap())
+        .map(|_| {
+            commands::insert(&mut conn, g.row.id, None, &text, NOW)
+                .unwrap()
+                .id
+        })
         .collect();
     drop(conn);
     let seen: Vec<i64> = race(db, 4, |t, conn, start| {
@@ -59,7 +63,9 @@ fn commands_a_dead_dispatcher_held_fail_and_others_are_kept() {
         let mut conn = seeded(&db);
         let g = guest(&mut conn);
         let text = format!("{} SERVICE apache RESTART", g.row.name);
-        let old = commands::insert(&mut conn, g.row.id, None, &text, NOW).unwrap();
+        let old = commands::insert(&mut conn, g.row.id, None, &text, NOW)
+            .unwrap()
+            .id;
         assert_eq!(
             commands::claim_queued(&mut conn, "dead", NOW, 10)
                 .unwrap()
@@ -67,14 +73,18 @@ fn commands_a_dead_dispatcher_held_fail_and_others_are_kept() {
             1
         );
         let later = NOW + 50_000;
-        let fresh = commands::insert(&mut conn, g.row.id, None, &text, later).unwrap();
+        let fresh = commands::insert(&mut conn, g.row.id, None, &text, later)
+            .unwrap()
+            .id;
         assert_eq!(
             commands::claim_queued(&mut conn, "alive", later, 10)
                 .unwrap()
                 .len(),
             1
         );
-        let done = commands::insert(&mut conn, g.row.id, None, &text, NOW).unwrap();
+        let done = commands::insert(&mut conn, g.row.id, None, &text, NOW)
+            .unwrap()
+            .id;
         commands::claim_queued(&mut conn, "alive", NOW, 10).unwrap();
         let observed = Observed {
             guest_id: g.row.id,
