@@ -189,7 +189,6 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
         auth: Authenticator::new(&settings)?,
         metrics: Metrics::new().map_err(|e| StartError::Setup(e.to_string()))?,
         firewall: Arc::new(firewall),
-        db_turns: tokio::sync::Semaphore::new(settings.database_pool_size.max(1) as usize),
         settings: settings.clone(),
     });
 

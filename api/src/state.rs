@@ -34,26 +34,16 @@ pub struct AppState {
     pub metrics: Metrics,
     /// What may be opened, built once from the `firewall_*` settings.
     pub firewall: Arc<FirewallPolicy>,
-    /// One turn per pooled connection, handed out first come, first served.
-    pub db_turns: tokio::sync::Semaphore,
 }
 
 impl AppState {
     /// Runs database work on the blocking pool: diesel is synchronous and
-    /// must not stall the HTTP workers. Requests wait for a turn here, in
-    /// the order they came, rather than as parked threads racing for a
-    /// freed connection in the pool, which under load let some requests
-    /// wait many times longer than others.
+    /// must not stall the HTTP workers.
     pub async fn db<T, F>(&self, work: F) -> ApiResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut AnyConnection) -> ApiResult<T> + Send + 'static,
     {
-        let _turn = self
-            .db_turns
-            .acquire()
-            .await
-            .map_err(|_| ApiError::Internal("the database turns were closed".into()))?;
         let store = self.store.clone();
         web::block(move || {
             let mut conn = store.conn()?;

@@ -4,8 +4,6 @@
 
 use std::time::{Duration, Instant};
 
-use tokio::sync::broadcast;
-
 use actix_web::{get, patch, post, web, HttpResponse};
 use herd_core::clock::rfc3339;
 use herd_core::domain::{GuestName, Role, ServiceAction, ServiceName};
@@ -15,6 +13,7 @@ use herd_core::store::guests::{self, Guest as GuestRecord};
 use herd_core::store::{notify, write_tx, AnyConnection};
 use herd_provisioner::dispatcher::{Command, CommandOp};
 use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast;
 use utoipa::{IntoParams, ToSchema};
 
 use super::audit::audit;
@@ -170,6 +169,7 @@ fn command_view(r: CommandRow) -> CommandView {
 
 /// Records commands for the dispatcher (after `check` accepts the guest)
 /// and wakes it; answers the last command.
+///
 /// With a `wait`, answers once the (last) command has finished or the
 /// wait has run out: a click then costs one request instead of two.
 async fn submit<F>(

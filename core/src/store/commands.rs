@@ -220,10 +220,13 @@ pub fn set_service_enabled(
 /// statement that changes it.
 #[diesel::dsl::auto_type(no_type_alias)]
 fn one_service<'a>(guest_id: i64, service: &'a str) -> _ {
-    let catalog_id: _ = service_catalog::table
-        .filter(service_catalog::name.eq(service))
-        .select(service_catalog::id);
     guest_services::table
         .filter(guest_services::guest_id.eq(guest_id))
-        .filter(guest_services::service_id.eq_any(catalog_id))
+        .filter(
+            guest_services::service_id.eq_any(
+                service_catalog::table
+                    .filter(service_catalog::name.eq(service))
+                    .select(service_catalog::id),
+            ),
+        )
 }
