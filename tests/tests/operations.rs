@@ -144,11 +144,18 @@ fn service_action(
     svc: &str,
     action: &str,
 ) -> Reply {
-    srv.post_json(
-        &format!("/api/v1/guests/{guest}/services/{svc}/actions"),
+    act(
+        srv,
         token,
-        &json!({ "action": action }),
+        &format!("/api/v1/guests/{guest}/services/{svc}/actions"),
+        action,
     )
+}
+
+/// `POST {path} {"action": …}`: a service action or power, perhaps with a
+/// query.
+fn act(srv: &TestServer, token: Option<&str>, path: &str, action: &str) -> Reply {
+    srv.post_json(path, token, &json!({ "action": action }))
 }
 
 fn patch_service(
@@ -166,11 +173,7 @@ fn patch_service(
 }
 
 fn power(srv: &TestServer, token: Option<&str>, guest: &str, action: &str) -> Reply {
-    srv.post_json(
-        &format!("/api/v1/guests/{guest}/power"),
-        token,
-        &json!({ "action": action }),
-    )
+    act(srv, token, &format!("/api/v1/guests/{guest}/power"), action)
 }
 
 fn command(srv: &TestServer, token: &str, id: &Value) -> Reply {
@@ -838,39 +841,24 @@ fn a_command_can_be_awaited_instead_of_polled(db: Db) {
 
     // one request: the click itself waits for its command
     let t0 = Instant::now();
-    let stop = srv
-        .post_json(
-            &format!("/api/v1/guests/{g}/services/apache/actions?wait=10"),
-            Some(&alice),
-            &json!({ "action": "stop" }),
-        )
-        .ok(202);
+    let actions = format!("/api/v1/guests/{g}/services/apache/actions");
+    let power = format!("/api/v1/guests/{g}/power");
+    let stop = act(&srv, Some(&alice), &format!("{actions}?wait=10"), "stop").ok(202);
     let took = t0.elapsed();
     check_command(&stop, &g, "SERVICE apache STOP");
     assert_succeeded(&stop);
     assert!(took < CLICK, "click held {took:?}: {stop}");
     assert_eq!(command(&srv, &alice, &stop["command_id"]).ok(200), stop);
     assert_eq!(service(&srv, &alice, &g, "apache")["state"], "down");
-    let halt = srv
-        .post_json(
-            &format!("/api/v1/guests/{g}/power?wait=10"),
-            Some(&alice),
-            &json!({ "action": "stop" }),
-        )
-        .ok(202);
+    let halt = act(&srv, Some(&alice), &format!("{power}?wait=10"), "stop").ok(202);
     check_command(&halt, &g, "HALT");
     assert_succeeded(&halt);
 
     // a bad wait records nothing
     let before = commands_of(&srv, &admin, &g);
     for bad in ["31", "x"] {
-        for path in [
-            format!("/api/v1/guests/{g}/services/apache/actions?wait={bad}"),
-            format!("/api/v1/guests/{g}/power?wait={bad}"),
-        ] {
-            let p = srv
-                .post_json(&path, Some(&alice), &json!({ "action": "start" }))
-                .problem(422);
+        for path in [&actions, &power].map(|p| format!("{p}?wait={bad}")) {
+            let p = act(&srv, Some(&alice), &path, "start").problem(422);
             assert!(
                 p["detail"].as_str().is_some_and(|d| d.contains("wait")),
                 "{path}: {p}"

@@ -1,24 +1,38 @@
 //! The audit trail of changes made through the API (SPEC §3).
 
 use herd_core::store::events::{self, NewEvent, Outcome};
-use herd_core::store::{guests, AnyConnection, StoreResult};
+use herd_core::store::guests::{self, GuestRow};
+use herd_core::store::{AnyConnection, StoreResult};
 
 use crate::auth::Caller;
+
+/// What an audited action was done to.
+pub enum Target<'a> {
+    /// Nothing in particular.
+    None,
+    /// Something by name (a guest's name too, looked up so that its owner
+    /// sees the entry).
+    Named(&'a str),
+    /// A guest whose row is at hand: no lookup.
+    Guest(&'a GuestRow),
+}
 
 /// Records who did what to which target, from where, with what outcome.
 pub fn audit(
     conn: &mut AnyConnection,
     caller: &Caller,
     action: &str,
-    target: Option<&str>,
+    target: Target<'_>,
     outcome: Outcome,
     detail: Option<&str>,
     now: i64,
 ) -> StoreResult<()> {
     // Events about a guest carry its id, so its owner sees them too.
-    let guest_id = match target {
-        Some(t) if t.len() <= 8 => guests::id_of(conn, t)?,
-        _ => None,
+    let (target, guest_id) = match target {
+        Target::None => (None, None),
+        Target::Named(t) if t.len() <= 8 => (Some(t), guests::id_of(conn, t)?),
+        Target::Named(t) => (Some(t), None),
+        Target::Guest(g) => (Some(g.name.as_str()), Some(g.id)),
     };
     let event = NewEvent {
         kind: "audit",

@@ -16,7 +16,7 @@ use herd_provisioner::worker::{DECOMMISSION, RECLAIM};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::audit::audit;
+use super::audit::{audit, Target};
 use super::guests::page_limit;
 use super::jobs::{created_job, JobView, Progress};
 use super::Page;
@@ -311,7 +311,7 @@ pub async fn create_batch(
                 c,
                 &caller,
                 "batch.create",
-                Some(&format!("batch {}", batch.id)),
+                Target::Named(&format!("batch {}", batch.id)),
                 Outcome::Success,
                 Some(&detail),
                 now,
@@ -488,7 +488,7 @@ pub async fn cancel_batch(
                 c,
                 &caller,
                 "batch.cancel",
-                Some(&format!("batch {id}")),
+                Target::Named(&format!("batch {id}")),
                 Outcome::Success,
                 Some(&format!("{moved} items cancelled")),
                 now,
@@ -532,7 +532,7 @@ pub async fn retry_batch(
                 c,
                 &caller,
                 "batch.retry",
-                Some(&format!("batch {id}")),
+                Target::Named(&format!("batch {id}")),
                 Outcome::Success,
                 Some(&format!("{moved} items again")),
                 now,
@@ -637,7 +637,7 @@ pub async fn reclaim(
                 c,
                 &caller,
                 "reclaim",
-                None,
+                Target::None,
                 Outcome::Success,
                 Some(&format!("{} guests: {}", names.len(), names.join(" "))),
                 now,

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use utoipa::ToSchema;
 
-use super::audit::audit;
+use super::audit::{audit, Target};
 use super::guests::{load_guest, Access};
 use super::Page;
 use crate::auth::Caller;
@@ -281,7 +281,7 @@ pub async fn open_lease(
                 c,
                 &caller,
                 "firewall.lease.open",
-                Some(&name),
+                Target::Named(&name),
                 Outcome::Success,
                 Some(&detail),
                 now,
@@ -339,7 +339,7 @@ pub async fn close_lease(
                 c,
                 &caller,
                 "firewall.lease.close",
-                Some(&lease.guest),
+                Target::Named(&lease.guest),
                 Outcome::Success,
                 Some(&detail),
                 now,
@@ -397,7 +397,7 @@ pub async fn renew_lease(
                 c,
                 &caller,
                 "firewall.lease.renew",
-                Some(&lease.guest),
+                Target::Named(&lease.guest),
                 Outcome::Success,
                 Some(&detail),
                 now,

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use utoipa::{IntoParams, ToSchema};
 
-use super::audit::audit;
+use super::audit::{audit, Target};
 use super::jobs::{created_job, JobView};
 use super::Page;
 use crate::auth::Caller;
@@ -263,15 +263,15 @@ pub async fn request_guest(
                 }),
             };
             let target = match &outcome {
-                Requested::Assigned(g) => g.row.name.clone(),
-                Requested::Cloning(p) => p.guest.clone(),
+                Requested::Assigned(g) => Target::Guest(&g.row),
+                Requested::Cloning(p) => Target::Named(&p.guest),
             };
             let detail = format!("for {}", owner.username);
             audit(
                 c,
                 &caller,
                 "guest.request",
-                Some(&target),
+                target,
                 Outcome::Success,
                 Some(&detail),
                 now,
@@ -380,7 +380,7 @@ pub async fn patch_guest(
                 c,
                 &caller,
                 "guest.update",
-                Some(&guest.row.name),
+                Target::Guest(&guest.row),
                 Outcome::Success,
                 None,
                 now,
@@ -440,7 +440,7 @@ pub async fn delete_guest(
                 c,
                 &caller,
                 "guest.decommission",
-                Some(&guest.row.name),
+                Target::Guest(&guest.row),
                 Outcome::Success,
                 None,
                 now,

@@ -9,7 +9,7 @@ use herd_provisioner::staged::{self, Pace, Plan, STAGED_START, STAGED_STOP};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::audit::audit;
+use super::audit::{audit, Target};
 use super::jobs::{created_job, JobView};
 use crate::auth::Caller;
 use crate::problem::{ApiError, ApiResult, Problem};
@@ -82,7 +82,7 @@ pub async fn queue(
                     c,
                     who,
                     kind,
-                    Some("fleet"),
+                    Target::Named("fleet"),
                     Outcome::Success,
                     Some(&detail),
                     now,

@@ -9,7 +9,7 @@ use herd_provisioner::pool::{self, PoolSettings};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::audit::audit;
+use super::audit::{audit, Target};
 use super::jobs::{created_job, JobView};
 use crate::auth::Caller;
 use crate::problem::{ApiError, ApiResult, Problem};
@@ -128,7 +128,7 @@ pub async fn put_pool(
                 c,
                 &caller,
                 "pool.update",
-                Some("pool"),
+                Target::Named("pool"),
                 Outcome::Success,
                 Some(&detail),
                 now,
@@ -176,7 +176,7 @@ pub async fn repopulate_pool(
                 c,
                 &caller,
                 "pool.repopulate",
-                Some("pool"),
+                Target::Named("pool"),
                 Outcome::Success,
                 Some(&format!("{} clones queued", queued.len())),
                 now,

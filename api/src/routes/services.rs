@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 use utoipa::{IntoParams, ToSchema};
 
-use super::audit::audit;
+use super::audit::{audit, Target};
 use super::guests::{load_guest, Access};
 use super::Page;
 use crate::auth::Caller;
@@ -123,7 +123,7 @@ pub async fn patch_service(
                 c,
                 &caller,
                 "service.enable",
-                Some(&guest.row.name),
+                Target::Guest(&guest.row),
                 Outcome::Success,
                 Some(&detail),
                 now,
@@ -217,7 +217,7 @@ where
                         c,
                         &caller,
                         "command",
-                        Some(&guest.row.name),
+                        Target::Guest(&guest.row),
                         Outcome::Success,
                         Some(&text),
                         now,
