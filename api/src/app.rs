@@ -10,7 +10,7 @@ use herd_core::clock::{FileClock, SharedClock, SystemClock};
 use herd_core::store::{jobs, notify, seed, Store};
 use herd_provisioner::backend::sim::{SimBackend, SimSettings};
 use herd_provisioner::backend::{Backend, CopyMethod};
-use herd_provisioner::dispatcher::Dispatcher;
+use herd_provisioner::dispatcher::{Dispatcher, Finished};
 use herd_provisioner::monitor::MonitorSettings;
 use herd_provisioner::pool::{PoolSettings, PoolShape};
 use herd_provisioner::staged::{STAGED_START, STAGED_STOP};
@@ -157,7 +157,7 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
     let finished = {
         let sender = commands_finished.clone();
         // No receiver (nobody waiting) is no error.
-        move |command: Option<i64>| drop(sender.send(command))
+        move |word: Finished| drop(sender.send(word))
     };
     let dispatcher = if settings.has_role("dispatcher") {
         let own = store.with_own_pool(Dispatcher::CONNECTIONS)?;
@@ -174,7 +174,8 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
             &settings,
             notify::Channel::CommandsFinished,
             shutdown.clone(),
-            move |payload| finished(payload.parse().ok()),
+            // The payload names the command, or is empty for several.
+            move |payload| finished(payload.parse().map_or(Finished::Several, Finished::Id)),
         )?;
         None
     };

@@ -6,6 +6,7 @@ use actix_web::web;
 use herd_core::clock::SharedClock;
 use herd_core::store::{AnyConnection, Store};
 
+use herd_provisioner::dispatcher::Finished;
 use herd_provisioner::firewall::FirewallPolicy;
 use herd_provisioner::pool::{PoolSettings, PoolShape};
 use herd_provisioner::wake::Wake;
@@ -21,11 +22,11 @@ pub struct AppState {
     pub wake: Arc<Wake>,
     /// Wakes the dispatcher when a command is recorded.
     pub dispatch_wake: Arc<Wake>,
-    /// The id of each command a dispatcher finishes (here, or in another
-    /// process on PostgreSQL), `None` for several at once, for requests
-    /// waiting for one: each looks at its command again only when it is
-    /// named, not at every command anyone finishes.
-    pub commands_finished: tokio::sync::broadcast::Sender<Option<i64>>,
+    /// Each command a dispatcher finishes (here: as stored; in another
+    /// process on PostgreSQL: its id), for requests waiting for one: each
+    /// looks at its command again only when it is named, and not at all
+    /// when it comes with the word.
+    pub commands_finished: tokio::sync::broadcast::Sender<Finished>,
     pub pool_shape: PoolShape,
     pub pool_defaults: PoolSettings,
     pub clock: SharedClock,

@@ -11,7 +11,7 @@ use herd_core::store::commands::{self, CommandRow};
 use herd_core::store::events::Outcome;
 use herd_core::store::guests::{self, Guest as GuestRecord};
 use herd_core::store::{notify, write_tx, AnyConnection};
-use herd_provisioner::dispatcher::{Command, CommandOp};
+use herd_provisioner::dispatcher::{Command, CommandOp, Finished};
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 use utoipa::{IntoParams, ToSchema};
@@ -187,6 +187,8 @@ where
     // Subscribed before the command exists, so that no finish is missed.
     let finished = state.commands_finished.subscribe();
     let now = state.now_ms();
+    // A dispatcher here is woken below; only one elsewhere needs telling.
+    let tell_others = !state.settings.has_role("dispatcher");
     // One transaction: a power restart's HALT and IPL are recorded
     // together or not at all, each with its audit entry.
     let row = state
@@ -224,7 +226,9 @@ where
                     )?;
                 }
                 let last = last.ok_or_else(|| ApiError::Internal("no command to record".into()))?;
-                notify::notify(c, notify::Channel::CommandsWaiting, "")?;
+                if tell_others {
+                    notify::notify(c, notify::Channel::CommandsWaiting, "")?;
+                }
                 Ok(last)
             })
         })
@@ -238,7 +242,7 @@ where
 async fn until_finished(
     state: &AppState,
     mut row: CommandRow,
-    mut finished: broadcast::Receiver<Option<i64>>,
+    mut finished: broadcast::Receiver<Finished>,
     deadline: Instant,
 ) -> ApiResult<CommandRow> {
     loop {
@@ -248,7 +252,9 @@ async fn until_finished(
         }
         let id = row.id;
         match actix_web::rt::time::timeout(left.min(RECHECK), finished.recv()).await {
-            Ok(Ok(Some(other))) if other != id => continue,
+            Ok(Ok(Finished::Command(done))) if done.id == id => return Ok((*done).clone()),
+            Ok(Ok(Finished::Command(_))) => continue,
+            Ok(Ok(Finished::Id(other))) if other != id => continue,
             // This one, several, missed ones (lagged), or time to look.
             _ => {}
         }

@@ -2,13 +2,13 @@
 //! text; the dispatcher claims, executes and answers them.
 
 use diesel::prelude::*;
-use diesel::sql_types::BigInt;
+use diesel::sql_types::{BigInt, Nullable, Text};
 
 use super::schema::{commands, guest_services, service_catalog};
 use super::{write_tx, AnyConnection, StoreResult};
 use crate::clock::Millis;
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = commands)]
 pub struct CommandRow {
     pub id: i64,
@@ -62,57 +62,42 @@ pub fn find(conn: &mut AnyConnection, id: i64) -> StoreResult<Option<CommandRow>
         .optional()?)
 }
 
+/// The columns of [`CommandRow`], for the statements written in SQL.
+const ROW_COLUMNS: &str =
+    "id, guest_id, requested_by, text, status, result, created_at, dispatched_at, finished_at";
+
 /// Takes up to `limit` queued commands, oldest first, for this dispatcher,
-/// in one short transaction. On PostgreSQL the rows are locked with
-/// `SKIP LOCKED`, so dispatchers of several processes take different
-/// commands instead of queueing on the same; on SQLite the `IMMEDIATE`
-/// transaction serialises them. Each command is taken once.
+/// in one statement (one round trip: a click waits for it). On PostgreSQL
+/// the rows are locked with `SKIP LOCKED`, so dispatchers of several
+/// processes take different commands instead of queueing on the same; on
+/// SQLite the writer's turn serialises them. Each command is taken once.
 pub fn claim_queued(
     conn: &mut AnyConnection,
     dispatcher: &str,
     now: Millis,
     limit: i64,
 ) -> StoreResult<Vec<CommandRow>> {
-    write_tx(conn, |c| {
-        let ids: Vec<i64> = match c {
-            AnyConnection::Postgresql(pg) => diesel::sql_query(
-                "SELECT id FROM commands WHERE status = 'queued' \
-                 ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
-            )
+    let sql = |lock: &str| {
+        format!(
+            "UPDATE commands SET status = 'dispatched', claimed_by = $1, dispatched_at = $2 \
+             WHERE id IN (SELECT id FROM commands WHERE status = 'queued' \
+             ORDER BY id LIMIT $3 {lock}) RETURNING {ROW_COLUMNS}"
+        )
+    };
+    let claim = |c: &mut AnyConnection, lock| {
+        diesel::sql_query(sql(lock))
+            .bind::<Text, _>(dispatcher)
+            .bind::<BigInt, _>(now)
             .bind::<BigInt, _>(limit)
-            .load::<IdRow>(pg)?
-            .into_iter()
-            .map(|r| r.id)
-            .collect(),
-            AnyConnection::Sqlite(_) => commands::table
-                .filter(commands::status.eq("queued"))
-                .order(commands::id)
-                .limit(limit)
-                .select(commands::id)
-                .load(c)?,
-        };
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        diesel::update(commands::table.filter(commands::id.eq_any(&ids)))
-            .set((
-                commands::status.eq("dispatched"),
-                commands::claimed_by.eq(dispatcher),
-                commands::dispatched_at.eq(now),
-            ))
-            .execute(c)?;
-        Ok(commands::table
-            .filter(commands::id.eq_any(&ids))
-            .order(commands::id)
-            .select(CommandRow::as_select())
-            .load(c)?)
-    })
-}
-
-#[derive(QueryableByName)]
-struct IdRow {
-    #[diesel(sql_type = BigInt)]
-    id: i64,
+            .load::<CommandRow>(c)
+    };
+    let mut rows = match conn {
+        AnyConnection::Postgresql(_) => claim(conn, "FOR UPDATE SKIP LOCKED")?,
+        AnyConnection::Sqlite(_) => write_tx(conn, |c| claim(c, ""))?,
+    };
+    // RETURNING keeps no order.
+    rows.sort_by_key(|r| r.id);
+    Ok(rows)
 }
 
 /// What a finished service command observed about its service.
@@ -122,9 +107,12 @@ pub struct Observed<'a> {
     pub state: &'a str,
 }
 
-/// Ends a command with its result and, in the same transaction, records
-/// the service state it observed; tells other processes waiting for it
-/// (the notification names the command).
+/// Ends a command with its result and, with it, records the service
+/// state it observed; tells other processes waiting for it (the
+/// notification names the command). Answers the finished command.
+///
+/// On PostgreSQL all of it is one statement: a click waits for this, and
+/// each round trip and transaction costs it time under load.
 pub fn finish(
     conn: &mut AnyConnection,
     id: i64,
@@ -132,19 +120,43 @@ pub fn finish(
     result: &str,
     observed: Option<Observed<'_>>,
     now: Millis,
-) -> StoreResult<()> {
+) -> StoreResult<CommandRow> {
+    let status = if succeeded { "succeeded" } else { "failed" };
+    if matches!(conn, AnyConnection::Postgresql(_)) {
+        let in_one_statement = format!(
+            "WITH observed AS (\
+               UPDATE guest_services SET state = $1, updated_at = $2 \
+               WHERE $1 IS NOT NULL AND guest_id = $3 \
+               AND service_id IN (SELECT id FROM service_catalog WHERE name = $4)), \
+             done AS (\
+               UPDATE commands SET status = $5, result = $6, finished_at = $2 WHERE id = $7 \
+               RETURNING {ROW_COLUMNS}) \
+             SELECT done.* FROM done, pg_notify($8, done.id::text)"
+        );
+        return Ok(diesel::sql_query(in_one_statement)
+            .bind::<Nullable<Text>, _>(observed.as_ref().map(|o| o.state))
+            .bind::<BigInt, _>(now)
+            .bind::<Nullable<BigInt>, _>(observed.as_ref().map(|o| o.guest_id))
+            .bind::<Nullable<Text>, _>(observed.as_ref().map(|o| o.service))
+            .bind::<Text, _>(status)
+            .bind::<Text, _>(result)
+            .bind::<BigInt, _>(id)
+            .bind::<Text, _>(super::notify::Channel::CommandsFinished.name())
+            .get_result(conn)?);
+    }
     write_tx(conn, |c| {
         if let Some(o) = observed {
             set_service_state(c, o.guest_id, o.service, o.state, now)?;
         }
-        diesel::update(commands::table.find(id))
-            .set((
-                commands::status.eq(if succeeded { "succeeded" } else { "failed" }),
-                commands::result.eq(result),
-                commands::finished_at.eq(now),
-            ))
-            .execute(c)?;
-        super::notify::notify(c, super::notify::Channel::CommandsFinished, &id.to_string())
+        Ok(diesel::sql_query(format!(
+            "UPDATE commands SET status = $1, result = $2, finished_at = $3 WHERE id = $4 \
+             RETURNING {ROW_COLUMNS}"
+        ))
+        .bind::<Text, _>(status)
+        .bind::<Text, _>(result)
+        .bind::<BigInt, _>(now)
+        .bind::<BigInt, _>(id)
+        .get_result(c)?)
     })
 }
 

@@ -31,9 +31,19 @@ pub struct Dispatcher {
     on_finished: Option<FinishedHook>,
 }
 
-/// Told each time a command is finished, with its id (those waiting for
-/// it wake up), or with `None` when several are (abandoned ones failed).
-pub type FinishedHook = Arc<dyn Fn(Option<i64>) + Send + Sync>;
+/// Told each time commands are finished (those waiting for them wake up).
+pub type FinishedHook = Arc<dyn Fn(Finished) + Send + Sync>;
+
+/// Word that commands are finished.
+#[derive(Debug, Clone)]
+pub enum Finished {
+    /// This command, as stored once finished: no need to look it up.
+    Command(Arc<CommandRow>),
+    /// This command, finished by another process: look it up.
+    Id(i64),
+    /// Several (abandoned ones failed): look again.
+    Several,
+}
 
 /// Guests whose commands run at the same time; each guest's in order.
 const PARALLEL_GUESTS: usize = 8;
@@ -121,7 +131,7 @@ impl Dispatcher {
                 failed,
                 "dispatcher: commands abandoned by a stopped dispatcher"
             );
-            self.finished(None);
+            self.finished(Finished::Several);
         }
         Ok(failed)
     }
@@ -169,8 +179,8 @@ impl Dispatcher {
                         state,
                     });
                     let now = self.clock.now_ms();
-                    commands::finish(&mut conn, row.id, ok, &result, observed, now)?;
-                    self.finished(Some(row.id));
+                    let row = commands::finish(&mut conn, row.id, ok, &result, observed, now)?;
+                    self.finished(Finished::Command(Arc::new(row)));
                 }
                 Outcome::NotYet => {
                     for later in &rows[i..] {
@@ -183,9 +193,9 @@ impl Dispatcher {
         Ok(rows.len())
     }
 
-    fn finished(&self, command: Option<i64>) {
+    fn finished(&self, word: Finished) {
         if let Some(hook) = &self.on_finished {
-            hook(command);
+            hook(word);
         }
     }
 
