@@ -7,10 +7,11 @@ use std::time::Duration;
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::{middleware, web, App, HttpRequest, HttpResponse, HttpServer};
 use herd_core::clock::{FileClock, SharedClock, SystemClock};
+use herd_core::store::commands::Finished;
 use herd_core::store::{jobs, notify, seed, Store};
 use herd_provisioner::backend::sim::{SimBackend, SimSettings};
 use herd_provisioner::backend::{Backend, CopyMethod};
-use herd_provisioner::dispatcher::{Dispatcher, Finished};
+use herd_provisioner::dispatcher::Dispatcher;
 use herd_provisioner::monitor::MonitorSettings;
 use herd_provisioner::pool::{PoolSettings, PoolShape};
 use herd_provisioner::staged::{STAGED_START, STAGED_STOP};
@@ -174,8 +175,11 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
             &settings,
             notify::Channel::CommandsFinished,
             shutdown.clone(),
-            // The payload names the command, or is empty for several.
-            move |payload| finished(payload.parse().map_or(Finished::Several, Finished::Id)),
+            move |payload| {
+                Finished::from_announcement(payload)
+                    .into_iter()
+                    .for_each(&finished)
+            },
         )?;
         None
     };

@@ -4,9 +4,9 @@ use std::sync::Arc;
 
 use actix_web::web;
 use herd_core::clock::SharedClock;
+use herd_core::store::commands::Finished;
 use herd_core::store::{AnyConnection, Store};
 
-use herd_provisioner::dispatcher::Finished;
 use herd_provisioner::firewall::FirewallPolicy;
 use herd_provisioner::pool::{PoolSettings, PoolShape};
 use herd_provisioner::wake::Wake;

@@ -14,7 +14,7 @@ use herd_core::store::diesel_error;
 use herd_core::store::events::{GuestWork, Outcome};
 use herd_core::store::guests::{self, Guest};
 use herd_core::store::jobs::{self, Job};
-use herd_core::store::{batches, commands, lans, Store, StoreError, StoreResult};
+use herd_core::store::{batches, commands, lans, write_tx, Store, StoreError, StoreResult};
 use rayon::prelude::*;
 
 use crate::backend::{Backend, BackendError, CopyMethod, PowerState, ServiceSpec, ServiceState};
@@ -452,16 +452,19 @@ impl Worker {
                 ("stopping", PowerState::LoggedOff) => (GuestState::Stopped, Some(Vec::new())),
                 _ => continue,
             };
-            guests::set_state(&mut conn, guest.id, state, now)?;
-            if let Some(observed) = services {
-                let Some(g) = guests::find_by_name(&mut conn, &guest.name)? else {
-                    continue;
-                };
-                set_all_services(&mut conn, &g, "down", now)?;
-                for s in observed.iter().filter(|s| s.state == ServiceState::Up) {
-                    commands::set_service_state(&mut conn, guest.id, &s.name, "up", now)?;
+            // One transaction, so that no one sees the guest running with
+            // the services it had before it stopped.
+            write_tx(&mut conn, |c| {
+                if let Some(observed) = &services {
+                    if let Some(g) = guests::find_by_name(c, &guest.name)? {
+                        set_all_services(c, &g, "down", now)?;
+                    }
+                    for s in observed.iter().filter(|s| s.state == ServiceState::Up) {
+                        commands::set_service_state(c, guest.id, &s.name, "up", now)?;
+                    }
                 }
-            }
+                guests::set_state(c, guest.id, state, now)
+            })?;
         }
         Ok(())
     }

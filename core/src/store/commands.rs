@@ -1,6 +1,8 @@
 //! The command channel's table (SPEC §3): the web side records commands as
 //! text; the dispatcher claims, executes and answers them.
 
+use std::sync::Arc;
+
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text};
 
@@ -8,7 +10,7 @@ use super::schema::{commands, guest_services, service_catalog};
 use super::{write_tx, AnyConnection, StoreResult};
 use crate::clock::Millis;
 
-#[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
+#[derive(Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = commands)]
 pub struct CommandRow {
     pub id: i64,
@@ -108,11 +110,11 @@ pub struct Observed<'a> {
 }
 
 /// Ends a command with its result and, with it, records the service
-/// state it observed; tells other processes waiting for it (the
-/// notification names the command). Answers the finished command.
+/// state it observed. Answers the finished command. Other processes
+/// learn of it from [`announce_finished`].
 ///
-/// On PostgreSQL all of it is one statement: a click waits for this, and
-/// each round trip and transaction costs it time under load.
+/// On PostgreSQL this is one statement: a click waits for it, and each
+/// round trip costs it time under load.
 pub fn finish(
     conn: &mut AnyConnection,
     id: i64,
@@ -127,11 +129,9 @@ pub fn finish(
             "WITH observed AS (\
                UPDATE guest_services SET state = $1, updated_at = $2 \
                WHERE $1 IS NOT NULL AND guest_id = $3 \
-               AND service_id IN (SELECT id FROM service_catalog WHERE name = $4)), \
-             done AS (\
-               UPDATE commands SET status = $5, result = $6, finished_at = $2 WHERE id = $7 \
-               RETURNING {ROW_COLUMNS}) \
-             SELECT done.* FROM done, pg_notify($8, done.id::text)"
+               AND service_id IN (SELECT id FROM service_catalog WHERE name = $4)) \
+             UPDATE commands SET status = $5, result = $6, finished_at = $2 WHERE id = $7 \
+             RETURNING {ROW_COLUMNS}"
         );
         return Ok(diesel::sql_query(in_one_statement)
             .bind::<Nullable<Text>, _>(observed.as_ref().map(|o| o.state))
@@ -141,7 +141,6 @@ pub fn finish(
             .bind::<Text, _>(status)
             .bind::<Text, _>(result)
             .bind::<BigInt, _>(id)
-            .bind::<Text, _>(super::notify::Channel::CommandsFinished.name())
             .get_result(conn)?);
     }
     write_tx(conn, |c| {
@@ -158,6 +157,50 @@ pub fn finish(
         .bind::<BigInt, _>(id)
         .get_result(c)?)
     })
+}
+
+/// Word that commands are finished, for those waiting for them.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Finished {
+    /// This command, as stored once finished: no need to look it up.
+    Command(Arc<CommandRow>),
+    /// This command, finished by another process: look it up.
+    Id(i64),
+    /// Several (abandoned ones failed): look again.
+    Several,
+}
+
+impl Finished {
+    /// The word in a notification of [`announce_finished`] or
+    /// [`fail_abandoned`].
+    pub fn from_announcement(payload: &str) -> Vec<Self> {
+        let ids: Result<Vec<i64>, _> = payload.split(',').map(str::parse).collect();
+        match ids {
+            Ok(ids) => ids.into_iter().map(Self::Id).collect(),
+            Err(_) => vec![Self::Several],
+        }
+    }
+}
+
+/// Tells processes waiting for commands that these are finished: one
+/// notification naming them all (comma-separated ids), not one each,
+/// since notifying transactions commit one at a time.
+pub fn announce_finished(conn: &mut AnyConnection, ids: &[i64]) -> StoreResult<()> {
+    for payload in announcements(ids) {
+        super::notify::notify(conn, super::notify::Channel::CommandsFinished, &payload)?;
+    }
+    Ok(())
+}
+
+/// The payloads naming `ids`, each well within the 8000 bytes a
+/// notification may carry.
+fn announcements(ids: &[i64]) -> Vec<String> {
+    ids.chunks(200)
+        .map(|some| {
+            let each: Vec<String> = some.iter().map(i64::to_string).collect();
+            each.join(",")
+        })
+        .collect()
 }
 
 /// Fails commands a dispatcher took before `before` and never finished:
@@ -241,4 +284,22 @@ fn one_service<'a>(guest_id: i64, service: &'a str) -> _ {
                     .select(service_catalog::id),
             ),
         )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_announced_command_is_named_once() {
+        let ids: Vec<i64> = (1..=450).map(|i| i * 1_000_000_007).collect();
+        let payloads = announcements(&ids);
+        assert!(payloads.iter().all(|p| p.len() < 8000));
+        let heard: Vec<Finished> = payloads
+            .iter()
+            .flat_map(|p| Finished::from_announcement(p))
+            .collect();
+        assert_eq!(heard, ids.into_iter().map(Finished::Id).collect::<Vec<_>>());
+        assert_eq!(Finished::from_announcement(""), vec![Finished::Several]);
+    }
 }

@@ -19,7 +19,7 @@ pub enum Channel {
 }
 
 impl Channel {
-    pub fn name(self) -> &'static str {
+    fn name(self) -> &'static str {
         match self {
             Self::CommandsWaiting => "herd_commands",
             Self::CommandsFinished => "herd_commands_finished",

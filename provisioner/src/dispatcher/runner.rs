@@ -5,13 +5,13 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use herd_core::clock::SharedClock;
 use herd_core::domain::{GuestState, ServiceAction};
-use herd_core::store::commands::{self, CommandRow};
+use herd_core::store::commands::{self, CommandRow, Finished};
 use herd_core::store::guests::{self, Guest};
 use herd_core::store::{catalog, AnyConnection, Store, StoreResult};
 use rayon::prelude::*;
@@ -33,17 +33,6 @@ pub struct Dispatcher {
 
 /// Told each time commands are finished (those waiting for them wake up).
 pub type FinishedHook = Arc<dyn Fn(Finished) + Send + Sync>;
-
-/// Word that commands are finished.
-#[derive(Debug, Clone)]
-pub enum Finished {
-    /// This command, as stored once finished: no need to look it up.
-    Command(Arc<CommandRow>),
-    /// This command, finished by another process: look it up.
-    Id(i64),
-    /// Several (abandoned ones failed): look again.
-    Several,
-}
 
 /// Guests whose commands run at the same time; each guest's in order.
 const PARALLEL_GUESTS: usize = 8;
@@ -153,18 +142,26 @@ impl Dispatcher {
         for row in claimed {
             by_guest.entry(row.guest_id).or_default().push(row);
         }
-        let finished: StoreResult<Vec<usize>> = self.threads.install(|| {
+        let finished = Mutex::new(Vec::new());
+        let ran: StoreResult<()> = self.threads.install(|| {
             by_guest
                 .into_par_iter()
-                .map(|(_, rows)| self.run_in_order(&rows, &catalog))
-                .collect()
+                .try_for_each(|(_, rows)| self.run_in_order(&rows, &catalog, &finished))
         });
-        Ok(finished?.into_iter().sum())
+        // Those finished are told even when a guest's turn failed.
+        let finished = finished.into_inner().unwrap_or_else(|p| p.into_inner());
+        commands::announce_finished(&mut *self.store.conn()?, &finished)?;
+        ran.map(|()| finished.len())
     }
 
-    /// One guest's commands; one that cannot run yet goes back to the
-    /// queue with those after it.
-    fn run_in_order(&self, rows: &[CommandRow], catalog: &[String]) -> StoreResult<usize> {
+    /// One guest's commands, each added to `finished` when done; one that
+    /// cannot run yet goes back to the queue with those after it.
+    fn run_in_order(
+        &self,
+        rows: &[CommandRow],
+        catalog: &[String],
+        finished: &Mutex<Vec<i64>>,
+    ) -> StoreResult<()> {
         let mut conn = self.store.conn()?;
         for (i, row) in rows.iter().enumerate() {
             match self.execute(&mut conn, row, catalog)? {
@@ -180,17 +177,21 @@ impl Dispatcher {
                     });
                     let now = self.clock.now_ms();
                     let row = commands::finish(&mut conn, row.id, ok, &result, observed, now)?;
+                    finished
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push(row.id);
                     self.finished(Finished::Command(Arc::new(row)));
                 }
                 Outcome::NotYet => {
                     for later in &rows[i..] {
                         commands::requeue(&mut conn, later.id)?;
                     }
-                    return Ok(i);
+                    return Ok(());
                 }
             }
         }
-        Ok(rows.len())
+        Ok(())
     }
 
     fn finished(&self, word: Finished) {
