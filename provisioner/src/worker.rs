@@ -19,7 +19,6 @@ use rayon::prelude::*;
 
 use crate::backend::{Backend, BackendError, CopyMethod, PowerState, ServiceSpec, ServiceState};
 use crate::batch::{self, BatchContext, BATCH};
-use crate::dispatcher::set_all_services;
 use crate::monitor::{Monitor, MonitorSettings};
 use crate::pool::{self, PoolSettings, PoolShape};
 use crate::saga::{self, SagaError};
@@ -447,21 +446,17 @@ impl Worker {
                     if !settled && now - since < SERVICES_SETTLE_MS {
                         continue;
                     }
-                    (GuestState::Running, Some(status.services))
+                    (GuestState::Running, status.services)
                 }
-                ("stopping", PowerState::LoggedOff) => (GuestState::Stopped, Some(Vec::new())),
+                ("stopping", PowerState::LoggedOff) => (GuestState::Stopped, Vec::new()),
                 _ => continue,
             };
             // One transaction, so that no one sees the guest running with
             // the services it had before it stopped.
             write_tx(&mut conn, |c| {
-                if let Some(observed) = &services {
-                    if let Some(g) = guests::find_by_name(c, &guest.name)? {
-                        set_all_services(c, &g, "down", now)?;
-                    }
-                    for s in observed.iter().filter(|s| s.state == ServiceState::Up) {
-                        commands::set_service_state(c, guest.id, &s.name, "up", now)?;
-                    }
+                commands::set_all_service_states(c, guest.id, "down", now)?;
+                for s in services.iter().filter(|s| s.state == ServiceState::Up) {
+                    commands::set_service_state(c, guest.id, &s.name, "up", now)?;
                 }
                 guests::set_state(c, guest.id, state, now)
             })?;

@@ -252,7 +252,9 @@ async fn until_finished(
         }
         let id = row.id;
         match actix_web::rt::time::timeout(left.min(RECHECK), finished.recv()).await {
-            Ok(Ok(Finished::Command(done))) if done.id == id => return Ok((*done).clone()),
+            Ok(Ok(Finished::Command(done))) if done.id == id => {
+                return Ok(std::sync::Arc::unwrap_or_clone(done))
+            }
             Ok(Ok(Finished::Command(_))) => continue,
             Ok(Ok(Finished::Id(other))) if other != id => continue,
             // This one, several, missed ones (lagged), or time to look.

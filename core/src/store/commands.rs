@@ -253,6 +253,22 @@ pub fn set_service_state(
     Ok(())
 }
 
+/// Every service of a guest in one observed state (a guest logged off).
+pub fn set_all_service_states(
+    conn: &mut AnyConnection,
+    guest_id: i64,
+    state: &str,
+    now: Millis,
+) -> StoreResult<()> {
+    diesel::update(guest_services::table.filter(guest_services::guest_id.eq(guest_id)))
+        .set((
+            guest_services::state.eq(state),
+            guest_services::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// Boot-time enablement of one of a guest's services; false when the guest
 /// has no such service.
 pub fn set_service_enabled(

@@ -6,4 +6,4 @@ pub mod grammar;
 mod runner;
 
 pub use grammar::{Command, CommandOp, GrammarError};
-pub use runner::{set_all_services, Dispatcher};
+pub use runner::Dispatcher;

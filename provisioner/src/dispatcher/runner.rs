@@ -240,7 +240,8 @@ impl Dispatcher {
             CommandOp::Force => self.backend.force(&command.guest).and_then(|()| {
                 guests::set_state(conn, guest.row.id, GuestState::Stopped, now)
                     .map_err(store_to_backend)?;
-                set_all_services(conn, &guest, "down", now).map_err(store_to_backend)?;
+                commands::set_all_service_states(conn, guest.row.id, "down", now)
+                    .map_err(store_to_backend)?;
                 Ok(done("FORCE: logged off"))
             }),
             CommandOp::Service { name, action } => {
@@ -334,17 +335,4 @@ fn store_to_backend(e: herd_core::store::StoreError) -> BackendError {
 
 fn store_to_backend_msg(msg: String) -> BackendError {
     BackendError::Io(std::io::Error::other(msg))
-}
-
-/// Every service of the guest in one observed state (a guest logged off).
-pub fn set_all_services(
-    conn: &mut AnyConnection,
-    guest: &Guest,
-    state: &str,
-    now: i64,
-) -> StoreResult<()> {
-    for (service, _, _) in guests::services(conn, guest.row.id)? {
-        commands::set_service_state(conn, guest.row.id, &service.name, state, now)?;
-    }
-    Ok(())
 }
