@@ -175,11 +175,7 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
             &settings,
             notify::Channel::CommandsFinished,
             shutdown.clone(),
-            move |payload| {
-                Finished::from_announcement(payload)
-                    .into_iter()
-                    .for_each(&finished)
-            },
+            move |payload| finished(Finished::from_announcement(payload)),
         )?;
         None
     };

@@ -100,25 +100,36 @@ pub fn run(env: &Env) -> BenchResult {
         report("baseline", *l, samples, None);
     }
 
-    herd("sqlite", Db::Sqlite, false, &baseline)?;
+    if wanted("sqlite") {
+        herd("sqlite", Db::Sqlite, false, &baseline)?;
+    }
+    if !wanted("postgres") && !wanted("postgres_separate_dispatcher") {
+        return Ok(());
+    }
     match env.postgres() {
         Ok(pg) => {
-            herd(
-                "postgres",
-                Db::Postgres(pg.fresh_database()?),
-                false,
-                &baseline,
-            )?;
-            herd(
-                "postgres_separate_dispatcher",
-                Db::Postgres(pg.fresh_database()?),
-                true,
-                &baseline,
-            )?;
+            for (label, separate) in [("postgres", false), ("postgres_separate_dispatcher", true)] {
+                if wanted(label) {
+                    herd(
+                        label,
+                        Db::Postgres(pg.fresh_database()?),
+                        separate,
+                        &baseline,
+                    )?;
+                }
+            }
         }
         Err(why) => emit_skipped("commands", "postgres_skipped", why),
     }
     Ok(())
+}
+
+/// `HERD_BENCH_COMMANDS=sqlite,postgres` measures only those setups
+/// (`sqlite`, `postgres`, `postgres_separate_dispatcher`); default all.
+fn wanted(setup: &str) -> bool {
+    std::env::var("HERD_BENCH_COMMANDS")
+        .map(|list| list.split(',').any(|s| s.trim() == setup))
+        .unwrap_or(true)
 }
 
 fn herd(label: &str, db: Db, separate_dispatcher: bool, baseline: &[Vec<Duration>]) -> BenchResult {

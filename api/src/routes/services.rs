@@ -252,11 +252,11 @@ async fn until_finished(
         }
         let id = row.id;
         match actix_web::rt::time::timeout(left.min(RECHECK), finished.recv()).await {
-            Ok(Ok(Finished::Command(done))) if done.id == id => {
-                return Ok(std::sync::Arc::unwrap_or_clone(done))
-            }
-            Ok(Ok(Finished::Command(_))) => continue,
-            Ok(Ok(Finished::Id(other))) if other != id => continue,
+            Ok(Ok(Finished::Commands(done))) => match done.iter().find(|r| r.id == id) {
+                Some(mine) => return Ok(mine.clone()),
+                None => continue,
+            },
+            Ok(Ok(Finished::Ids(ids))) if !ids.contains(&id) => continue,
             // This one, several, missed ones (lagged), or time to look.
             _ => {}
         }

@@ -103,82 +103,146 @@ pub fn claim_queued(
 }
 
 /// What a finished service command observed about its service.
-pub struct Observed<'a> {
-    pub guest_id: i64,
-    pub service: &'a str,
-    pub state: &'a str,
+#[derive(Debug, Clone)]
+pub struct Observed {
+    pub service: String,
+    pub state: &'static str,
 }
 
-/// Ends a command with its result and, with it, records the service
-/// state it observed. Answers the finished command. Other processes
-/// learn of it from [`announce_finished`].
-///
-/// On PostgreSQL this is one statement: a click waits for it, and each
-/// round trip costs it time under load.
-pub fn finish(
-    conn: &mut AnyConnection,
-    id: i64,
-    succeeded: bool,
-    result: &str,
-    observed: Option<Observed<'_>>,
-    now: Millis,
-) -> StoreResult<CommandRow> {
-    let status = if succeeded { "succeeded" } else { "failed" };
-    if matches!(conn, AnyConnection::Postgresql(_)) {
-        let in_one_statement = format!(
-            "WITH observed AS (\
-               UPDATE guest_services SET state = $1, updated_at = $2 \
-               WHERE $1 IS NOT NULL AND guest_id = $3 \
-               AND service_id IN (SELECT id FROM service_catalog WHERE name = $4)) \
-             UPDATE commands SET status = $5, result = $6, finished_at = $2 WHERE id = $7 \
-             RETURNING {ROW_COLUMNS}"
-        );
-        return Ok(diesel::sql_query(in_one_statement)
-            .bind::<Nullable<Text>, _>(observed.as_ref().map(|o| o.state))
-            .bind::<BigInt, _>(now)
-            .bind::<Nullable<BigInt>, _>(observed.as_ref().map(|o| o.guest_id))
-            .bind::<Nullable<Text>, _>(observed.as_ref().map(|o| o.service))
-            .bind::<Text, _>(status)
-            .bind::<Text, _>(result)
-            .bind::<BigInt, _>(id)
-            .get_result(conn)?);
-    }
-    write_tx(conn, |c| {
-        if let Some(o) = observed {
-            set_service_state(c, o.guest_id, o.service, o.state, now)?;
+/// How a command ended, to be recorded with [`finish_all`].
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub id: i64,
+    pub guest_id: i64,
+    pub succeeded: bool,
+    pub result: String,
+    /// A service's state the command changed.
+    pub observed: Option<Observed>,
+}
+
+impl Outcome {
+    fn status(&self) -> &'static str {
+        if self.succeeded {
+            "succeeded"
+        } else {
+            "failed"
         }
-        Ok(diesel::sql_query(format!(
-            "UPDATE commands SET status = $1, result = $2, finished_at = $3 WHERE id = $4 \
-             RETURNING {ROW_COLUMNS}"
-        ))
-        .bind::<Text, _>(status)
-        .bind::<Text, _>(result)
+    }
+}
+
+/// Ends commands with their results and, with each, records the service
+/// state it observed (in the order given, so that the last word on a
+/// service stands). Answers the finished commands. Other processes learn
+/// of them from [`announce_finished`].
+///
+/// All at once: under load a dispatcher records a round's results
+/// together, in one write transaction on SQLite (one turn of the writer
+/// instead of one a command) and in one statement on PostgreSQL.
+pub fn finish_all(
+    conn: &mut AnyConnection,
+    outcomes: &[Outcome],
+    now: Millis,
+) -> StoreResult<Vec<CommandRow>> {
+    if outcomes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut rows = match conn {
+        AnyConnection::Postgresql(pg) => finish_all_in_one_statement(pg, outcomes, now)?,
+        AnyConnection::Sqlite(_) => write_tx(conn, |c| {
+            outcomes
+                .iter()
+                .map(|o| finish_one(c, o, now))
+                .collect::<StoreResult<Vec<_>>>()
+        })?,
+    };
+    rows.sort_by_key(|r| r.id);
+    Ok(rows)
+}
+
+fn finish_one(conn: &mut AnyConnection, o: &Outcome, now: Millis) -> StoreResult<CommandRow> {
+    if let Some(seen) = &o.observed {
+        set_service_state(conn, o.guest_id, &seen.service, seen.state, now)?;
+    }
+    Ok(diesel::sql_query(format!(
+        "UPDATE commands SET status = $1, result = $2, finished_at = $3 WHERE id = $4 \
+         RETURNING {ROW_COLUMNS}"
+    ))
+    .bind::<Text, _>(o.status())
+    .bind::<Text, _>(&o.result)
+    .bind::<BigInt, _>(now)
+    .bind::<BigInt, _>(o.id)
+    .get_result(conn)?)
+}
+
+/// The outcomes as arrays, one element each; the last observation of a
+/// service wins (`DISTINCT ON` … `n DESC`), since an `UPDATE … FROM` with
+/// two source rows for one target takes either.
+fn finish_all_in_one_statement(
+    pg: &mut diesel::PgConnection,
+    outcomes: &[Outcome],
+    now: Millis,
+) -> QueryResult<Vec<CommandRow>> {
+    use diesel::sql_types::Array;
+    const SQL: &str = "WITH done AS (\
+           SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], \
+                                $5::text[], $6::text[]) \
+           WITH ORDINALITY AS d(done_id, done_status, done_result, seen_guest, \
+                                seen_service, seen_state, n)), \
+         last_seen AS (\
+           SELECT DISTINCT ON (seen_guest, seen_service) seen_guest, seen_service, seen_state \
+           FROM done WHERE seen_state IS NOT NULL \
+           ORDER BY seen_guest, seen_service, n DESC), \
+         observed AS (\
+           UPDATE guest_services SET state = seen_state, updated_at = $7 \
+           FROM last_seen JOIN service_catalog ON service_catalog.name = seen_service \
+           WHERE guest_services.guest_id = seen_guest \
+           AND guest_services.service_id = service_catalog.id) \
+         UPDATE commands SET status = done_status, result = done_result, finished_at = $7 \
+         FROM done WHERE commands.id = done_id \
+         RETURNING ";
+    let observed = |f: fn(&Observed) -> &str| -> Vec<Option<&str>> {
+        outcomes
+            .iter()
+            .map(|o| o.observed.as_ref().map(f))
+            .collect()
+    };
+    let returning: Vec<String> = ROW_COLUMNS
+        .split(", ")
+        .map(|c| format!("commands.{c}"))
+        .collect();
+    diesel::sql_query(format!("{SQL}{}", returning.join(", ")))
+        .bind::<Array<BigInt>, _>(outcomes.iter().map(|o| o.id).collect::<Vec<_>>())
+        .bind::<Array<Text>, _>(outcomes.iter().map(Outcome::status).collect::<Vec<_>>())
+        .bind::<Array<Text>, _>(
+            outcomes
+                .iter()
+                .map(|o| o.result.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind::<Array<BigInt>, _>(outcomes.iter().map(|o| o.guest_id).collect::<Vec<_>>())
+        .bind::<Array<Nullable<Text>>, _>(observed(|s| s.service.as_str()))
+        .bind::<Array<Nullable<Text>>, _>(observed(|s| s.state))
         .bind::<BigInt, _>(now)
-        .bind::<BigInt, _>(id)
-        .get_result(c)?)
-    })
+        .load(pg)
 }
 
 /// Word that commands are finished, for those waiting for them.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Finished {
-    /// This command, as stored once finished: no need to look it up.
-    Command(Arc<CommandRow>),
-    /// This command, finished by another process: look it up.
-    Id(i64),
-    /// Several (abandoned ones failed): look again.
+    /// These commands, as stored once finished: no need to look them up.
+    Commands(Arc<[CommandRow]>),
+    /// These commands, finished by another process: look them up.
+    Ids(Arc<[i64]>),
+    /// Some (abandoned ones failed): look again.
     Several,
 }
 
 impl Finished {
     /// The word in a notification of [`announce_finished`] or
     /// [`fail_abandoned`].
-    pub fn from_announcement(payload: &str) -> Vec<Self> {
-        let ids: Result<Vec<i64>, _> = payload.split(',').map(str::parse).collect();
-        match ids {
-            Ok(ids) => ids.into_iter().map(Self::Id).collect(),
-            Err(_) => vec![Self::Several],
-        }
+    pub fn from_announcement(payload: &str) -> Self {
+        let ids: Result<Arc<[i64]>, _> = payload.split(',').map(str::parse).collect();
+        ids.map_or(Self::Several, Self::Ids)
     }
 }
 
@@ -311,11 +375,14 @@ mod tests {
         let ids: Vec<i64> = (1..=450).map(|i| i * 1_000_000_007).collect();
         let payloads = announcements(&ids);
         assert!(payloads.iter().all(|p| p.len() < 8000));
-        let heard: Vec<Finished> = payloads
+        let heard: Vec<i64> = payloads
             .iter()
-            .flat_map(|p| Finished::from_announcement(p))
+            .flat_map(|p| match Finished::from_announcement(p) {
+                Finished::Ids(ids) => ids.to_vec(),
+                other => panic!("{p} heard as {other:?}"),
+            })
             .collect();
-        assert_eq!(heard, ids.into_iter().map(Finished::Id).collect::<Vec<_>>());
-        assert_eq!(Finished::from_announcement(""), vec![Finished::Several]);
+        assert_eq!(heard, ids);
+        assert_eq!(Finished::from_announcement(""), Finished::Several);
     }
 }

@@ -3,20 +3,19 @@
 //! only then acts on the hypervisor. Woken at once by the web side in the
 //! same process; other processes find the command on their next round.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use herd_core::clock::SharedClock;
 use herd_core::domain::{GuestState, ServiceAction};
-use herd_core::store::commands::{self, CommandRow, Finished};
+use herd_core::store::commands::{self, CommandRow, Finished, Observed};
 use herd_core::store::guests::{self, Guest};
-use herd_core::store::{catalog, AnyConnection, Store, StoreResult};
-use rayon::prelude::*;
+use herd_core::store::{catalog, AnyConnection, Conn, Store, StoreResult};
 
-use super::grammar::{Command, CommandOp};
+use super::grammar::{Command, CommandOp, GrammarError};
 use crate::backend::{Backend, BackendError, ConsoleReply, PowerState};
 use crate::wake::Wake;
 
@@ -37,16 +36,62 @@ pub type FinishedHook = Arc<dyn Fn(Finished) + Send + Sync>;
 /// Guests whose commands run at the same time; each guest's in order.
 const PARALLEL_GUESTS: usize = 8;
 
-/// What became of one command.
-enum Outcome {
-    Done {
-        ok: bool,
-        result: String,
-        /// A service's state the command changed (recorded with the result).
-        service: Option<(String, &'static str)>,
-    },
-    /// Cannot run yet (IPL while the guest is still logging off).
-    NotYet,
+/// What a command came to, unless it cannot run yet (an IPL while the
+/// guest is still logging off): `None` then.
+type Answer = Option<Done>;
+
+struct Done {
+    ok: bool,
+    result: String,
+    /// A service's state the command changed (recorded with the result).
+    observed: Option<Observed>,
+}
+
+/// A claimed command and what its text says, parsed again.
+struct Claimed {
+    row: CommandRow,
+    command: Result<Command, GrammarError>,
+}
+
+/// A round's claimed commands, each parsed again from its text, by guest
+/// in the order they came, and what they are checked against: looked up
+/// once for the round, not once a command.
+struct Round {
+    by_guest: BTreeMap<i64, Vec<Claimed>>,
+    guests: HashMap<String, Guest>,
+    catalog: Vec<String>,
+}
+
+impl Round {
+    fn look_up(conn: &mut AnyConnection, claimed: Vec<CommandRow>) -> StoreResult<Self> {
+        let mut by_guest: BTreeMap<_, Vec<_>> = BTreeMap::new();
+        for row in claimed {
+            let command = Command::parse(&row.text);
+            by_guest
+                .entry(row.guest_id)
+                .or_default()
+                .push(Claimed { row, command });
+        }
+        let names: BTreeSet<&str> = by_guest
+            .values()
+            .flatten()
+            .filter_map(|claimed| claimed.command.as_ref().ok())
+            .map(|c| c.guest.as_str())
+            .collect();
+        let guests = guests::find_by_names(conn, &names.into_iter().collect::<Vec<_>>())?
+            .into_iter()
+            .map(|g| (g.row.name.clone(), g))
+            .collect();
+        let catalog = catalog::services(conn)?
+            .into_iter()
+            .map(|s| s.name)
+            .collect();
+        Ok(Self {
+            by_guest,
+            guests,
+            catalog,
+        })
+    }
 }
 
 /// A command that dispatched this long ago and never finished was lost
@@ -127,71 +172,98 @@ impl Dispatcher {
 
     /// Runs every queued command it can claim, guests in parallel, each
     /// guest's commands in the order they came; returns how many finished.
+    /// Results are recorded as they come, together with those that came
+    /// meanwhile: under load, one write a round instead of one a command.
     pub fn drain(&self) -> StoreResult<usize> {
         let mut conn = self.store.conn()?;
         let claimed = commands::claim_queued(&mut conn, &self.id, self.clock.now_ms(), 100)?;
         if claimed.is_empty() {
             return Ok(0);
         }
-        let catalog: Vec<String> = catalog::services(&mut conn)?
-            .into_iter()
-            .map(|s| s.name)
-            .collect();
-        drop(conn);
-        let mut by_guest: BTreeMap<i64, Vec<CommandRow>> = BTreeMap::new();
-        for row in claimed {
-            by_guest.entry(row.guest_id).or_default().push(row);
-        }
-        let finished = Mutex::new(Vec::new());
-        let ran: StoreResult<()> = self.threads.install(|| {
-            by_guest
-                .into_par_iter()
-                .try_for_each(|(_, rows)| self.run_in_order(&rows, &catalog, &finished))
+        let round = Round::look_up(&mut conn, claimed)?;
+        let turn_failed = Mutex::new(None);
+        let recorded = self.threads.in_place_scope(|scope| {
+            let (outcomes, results) = mpsc::channel();
+            for rows in round.by_guest.values() {
+                let (outcomes, round, turn_failed) = (outcomes.clone(), &round, &turn_failed);
+                scope.spawn(move |_| {
+                    if let Err(e) = self.run_in_order(rows, round, &outcomes) {
+                        turn_failed
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .get_or_insert(e);
+                    }
+                });
+            }
+            drop(outcomes);
+            self.record(&mut conn, &results)
         });
-        // Those finished are told even when a guest's turn failed.
-        let finished = finished.into_inner().unwrap_or_else(|p| p.into_inner());
-        commands::announce_finished(&mut *self.store.conn()?, &finished)?;
-        ran.map(|()| finished.len())
+        let recorded = recorded?;
+        match turn_failed.into_inner().unwrap_or_else(|p| p.into_inner()) {
+            Some(e) => Err(e),
+            None => Ok(recorded),
+        }
     }
 
-    /// One guest's commands, each added to `finished` when done; one that
+    /// Records outcomes until every guest's turn is over, each time all
+    /// that have come, and tells those waiting.
+    fn record(
+        &self,
+        conn: &mut AnyConnection,
+        results: &mpsc::Receiver<commands::Outcome>,
+    ) -> StoreResult<usize> {
+        let mut recorded = 0;
+        while let Ok(first) = results.recv() {
+            let batch: Vec<_> = std::iter::once(first).chain(results.try_iter()).collect();
+            let rows = commands::finish_all(conn, &batch, self.clock.now_ms())?;
+            let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+            recorded += rows.len();
+            self.finished(Finished::Commands(rows.into()));
+            commands::announce_finished(conn, &ids)?;
+        }
+        Ok(recorded)
+    }
+
+    /// One guest's commands, each outcome sent to be recorded; one that
     /// cannot run yet goes back to the queue with those after it.
     fn run_in_order(
         &self,
-        rows: &[CommandRow],
-        catalog: &[String],
-        finished: &Mutex<Vec<i64>>,
+        rows: &[Claimed],
+        round: &Round,
+        outcomes: &mpsc::Sender<commands::Outcome>,
     ) -> StoreResult<()> {
-        let mut conn = self.store.conn()?;
-        for (i, row) in rows.iter().enumerate() {
-            match self.execute(&mut conn, row, catalog)? {
-                Outcome::Done {
-                    ok,
-                    result,
-                    service,
-                } => {
-                    let observed = service.as_ref().map(|(name, state)| commands::Observed {
-                        guest_id: row.guest_id,
-                        service: name,
-                        state,
-                    });
-                    let now = self.clock.now_ms();
-                    let row = commands::finish(&mut conn, row.id, ok, &result, observed, now)?;
-                    finished
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .push(row.id);
-                    self.finished(Finished::Command(Arc::new(row)));
+        // Taken only by commands that change the guest's row.
+        let mut conn = None;
+        for (i, Claimed { row, command }) in rows.iter().enumerate() {
+            let Some(done) = self.execute(&mut conn, row, command, round)? else {
+                let conn = self.conn(&mut conn)?;
+                for later in &rows[i..] {
+                    commands::requeue(conn, later.row.id)?;
                 }
-                Outcome::NotYet => {
-                    for later in &rows[i..] {
-                        commands::requeue(&mut conn, later.id)?;
-                    }
-                    return Ok(());
-                }
+                return Ok(());
+            };
+            let outcome = commands::Outcome {
+                id: row.id,
+                guest_id: row.guest_id,
+                succeeded: done.ok,
+                result: done.result,
+                observed: done.observed,
+            };
+            if outcomes.send(outcome).is_err() {
+                // Recording failed; the command stays `dispatched` until
+                // `fail_abandoned` ends it.
+                return Ok(());
             }
         }
         Ok(())
+    }
+
+    fn conn<'c>(&self, slot: &'c mut Option<Conn>) -> StoreResult<&'c mut AnyConnection> {
+        let conn = match slot.take() {
+            Some(c) => c,
+            None => self.store.conn()?,
+        };
+        Ok(slot.insert(conn))
     }
 
     fn finished(&self, word: Finished) {
@@ -202,15 +274,16 @@ impl Dispatcher {
 
     fn execute(
         &self,
-        conn: &mut AnyConnection,
+        conn: &mut Option<Conn>,
         row: &CommandRow,
-        catalog: &[String],
-    ) -> StoreResult<Outcome> {
-        let command = match Command::parse(&row.text) {
+        parsed: &Result<Command, GrammarError>,
+        round: &Round,
+    ) -> StoreResult<Answer> {
+        let command = match parsed {
             Ok(c) => c,
             Err(e) => return Ok(refused(format!("rejected: {e}"))),
         };
-        let Some(guest) = guests::find_by_name(conn, command.guest.as_str())? else {
+        let Some(guest) = round.guests.get(command.guest.as_str()) else {
             return Ok(refused(format!("no guest {}", command.guest)));
         };
         if guest.row.id != row.guest_id
@@ -226,28 +299,30 @@ impl Dispatcher {
         }
         let now = self.clock.now_ms();
         let result = match &command.op {
-            CommandOp::Ipl => self.ipl(conn, &guest, now),
-            CommandOp::Halt => self
-                .backend
-                .halt(&command.guest)
-                .map(|_| GuestState::Stopping)
-                .and_then(|s| {
-                    guests::set_state(conn, guest.row.id, s, now).map_err(store_to_backend)?;
+            CommandOp::Ipl => self.ipl(self.conn(conn)?, guest, now),
+            CommandOp::Halt => {
+                let conn = self.conn(conn)?;
+                self.backend.halt(&command.guest).and_then(|_| {
+                    guests::set_state(conn, guest.row.id, GuestState::Stopping, now)
+                        .map_err(store_to_backend)?;
                     Ok(done(
                         "HALT accepted: services stop, then the guest logs off",
                     ))
-                }),
-            CommandOp::Force => self.backend.force(&command.guest).and_then(|()| {
-                guests::set_state(conn, guest.row.id, GuestState::Stopped, now)
-                    .map_err(store_to_backend)?;
-                commands::set_all_service_states(conn, guest.row.id, "down", now)
-                    .map_err(store_to_backend)?;
-                Ok(done("FORCE: logged off"))
-            }),
+                })
+            }
+            CommandOp::Force => {
+                let conn = self.conn(conn)?;
+                self.backend.force(&command.guest).and_then(|()| {
+                    guests::set_state(conn, guest.row.id, GuestState::Stopped, now)
+                        .map_err(store_to_backend)?;
+                    commands::set_all_service_states(conn, guest.row.id, "down", now)
+                        .map_err(store_to_backend)?;
+                    Ok(done("FORCE: logged off"))
+                })
+            }
             CommandOp::Service { name, action } => {
-                let known = catalog.iter().any(|s| s == name.as_str());
-                if known {
-                    self.service(&command, name.as_str(), *action)
+                if round.catalog.iter().any(|s| s == name.as_str()) {
+                    self.service(command, name.as_str(), *action)
                 } else {
                     Ok(refused(format!("{name} is not in the service catalog")))
                 }
@@ -261,14 +336,14 @@ impl Dispatcher {
         conn: &mut AnyConnection,
         guest: &Guest,
         now: i64,
-    ) -> Result<Outcome, BackendError> {
+    ) -> Result<Answer, BackendError> {
         let name = guest
             .row
             .name
             .parse()
             .map_err(|e| BackendError::InvalidArgument(format!("{e}")))?;
         match self.backend.status(&name)?.power {
-            PowerState::Stopping { .. } => return Ok(Outcome::NotYet),
+            PowerState::Stopping { .. } => return Ok(None),
             PowerState::LoggedOff => {}
             _ => return Ok(done("already logged on")),
         }
@@ -290,7 +365,7 @@ impl Dispatcher {
         command: &Command,
         service: &str,
         action: ServiceAction,
-    ) -> Result<Outcome, BackendError> {
+    ) -> Result<Answer, BackendError> {
         let line = command.op.console_line().unwrap_or_default();
         match self.backend.console_write(&command.guest, &line)? {
             ConsoleReply::Completed { ok, output } => {
@@ -299,11 +374,14 @@ impl Dispatcher {
                 } else {
                     "up"
                 };
-                Ok(Outcome::Done {
+                Ok(Some(Done {
                     ok,
                     result: output,
-                    service: ok.then(|| (service.to_owned(), state)),
-                })
+                    observed: ok.then(|| Observed {
+                        service: service.to_owned(),
+                        state,
+                    }),
+                }))
             }
             ConsoleReply::NoResponse => Ok(refused(format!(
                 "{} did not answer on its console",
@@ -313,20 +391,20 @@ impl Dispatcher {
     }
 }
 
-fn done(result: impl Into<String>) -> Outcome {
-    Outcome::Done {
+fn done(result: impl Into<String>) -> Answer {
+    Some(Done {
         ok: true,
         result: result.into(),
-        service: None,
-    }
+        observed: None,
+    })
 }
 
-fn refused(result: String) -> Outcome {
-    Outcome::Done {
+fn refused(result: String) -> Answer {
+    Some(Done {
         ok: false,
         result,
-        service: None,
-    }
+        observed: None,
+    })
 }
 
 fn store_to_backend(e: herd_core::store::StoreError) -> BackendError {

@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 
-use super::super::commands::{self, Observed};
+use super::super::commands::{self, Observed, Outcome};
 use super::super::guests::{self, Guest};
 use super::super::test_db::{self, TestDb};
 use super::super::AnyConnection;
@@ -86,12 +86,17 @@ fn commands_a_dead_dispatcher_held_fail_and_others_are_kept() {
             .unwrap()
             .id;
         commands::claim_queued(&mut conn, "alive", NOW, 10).unwrap();
-        let observed = Observed {
+        let outcome = Outcome {
+            id: done,
             guest_id: g.row.id,
-            service: "apache",
-            state: "up",
+            succeeded: true,
+            result: "ok".into(),
+            observed: Some(Observed {
+                service: "apache".into(),
+                state: "up",
+            }),
         };
-        commands::finish(&mut conn, done, true, "ok", Some(observed), NOW + 1).unwrap();
+        commands::finish_all(&mut conn, &[outcome], NOW + 1).unwrap();
 
         let now = NOW + 70_000;
         assert_eq!(
@@ -126,5 +131,84 @@ fn commands_a_dead_dispatcher_held_fail_and_others_are_kept() {
             "{}: observed with the result",
             db.label
         );
+    }
+}
+
+fn apache_state(conn: &mut AnyConnection, guest_id: i64) -> Option<String> {
+    guests::services(conn, guest_id)
+        .unwrap()
+        .into_iter()
+        .find(|(s, _, _)| s.name == "apache")
+        .map(|(_, _, state)| state)
+}
+
+#[test]
+fn a_round_of_results_is_recorded_together_and_the_last_word_on_a_service_stands() {
+    for db in test_db::all() {
+        let mut conn = seeded(&db);
+        let (a, b) = (guest(&mut conn), guest(&mut conn));
+        let mut queue = |g: &Guest, action: &str| {
+            let text = format!("{} SERVICE apache {action}", g.row.name);
+            commands::insert(&mut conn, g.row.id, None, &text, NOW)
+                .unwrap()
+                .id
+        };
+        let ids = [
+            queue(&a, "STOP"),
+            queue(&b, "STOP"),
+            queue(&a, "START"),
+            queue(&a, "RESTART"),
+        ];
+        commands::claim_queued(&mut conn, "d", NOW, 10).unwrap();
+        let seen = |state| {
+            Some(Observed {
+                service: "apache".into(),
+                state,
+            })
+        };
+        let outcome = |id, g: &Guest, succeeded, observed| Outcome {
+            id,
+            guest_id: g.row.id,
+            succeeded,
+            result: format!("answer to {id}"),
+            observed,
+        };
+        let outcomes = [
+            outcome(ids[0], &a, true, seen("down")),
+            outcome(ids[1], &b, true, seen("down")),
+            outcome(ids[2], &a, true, seen("up")),
+            // Failed: observed nothing, so A's apache stays as the START left it.
+            outcome(ids[3], &a, false, None),
+        ];
+        let rows = commands::finish_all(&mut conn, &outcomes, NOW + 5).unwrap();
+
+        let answered: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        assert_eq!(
+            answered, ids,
+            "{}: every command answered, in id order",
+            db.label
+        );
+        for (row, o) in rows.iter().zip(&outcomes) {
+            let status = if o.succeeded { "succeeded" } else { "failed" };
+            assert_eq!(row.status, status, "{}", db.label);
+            assert_eq!(row.result.as_deref(), Some(o.result.as_str()));
+            assert_eq!(row.finished_at, Some(NOW + 5));
+            assert_eq!(
+                commands::find(&mut conn, row.id).unwrap().as_ref(),
+                Some(row),
+                "{}: answered as stored",
+                db.label
+            );
+        }
+        assert_eq!(
+            apache_state(&mut conn, a.row.id).as_deref(),
+            Some("up"),
+            "{}: the later START stands over the STOP before it",
+            db.label
+        );
+        assert_eq!(apache_state(&mut conn, b.row.id).as_deref(), Some("down"));
+        assert!(commands::finish_all(&mut conn, &[], NOW)
+            .unwrap()
+            .is_empty());
     }
 }
