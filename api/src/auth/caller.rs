@@ -1,11 +1,12 @@
 //! The authenticated caller of a request, from `Authorization: Bearer …`.
 
-use std::future::Future;
+use std::future::{ready, Future, Ready};
 use std::pin::Pin;
 
 use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
+use herd_core::clock::Millis;
 use herd_core::domain::Role;
-use herd_core::store::{tokens, users::User};
+use herd_core::store::{tokens, users::User, AnyConnection};
 
 use super::token;
 use crate::problem::ApiError;
@@ -40,12 +41,34 @@ pub fn client_addr(req: &HttpRequest) -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
-impl FromRequest for Caller {
+/// The token a request presents, not looked up yet. A handler that goes
+/// to the database anyway takes this instead of [`Caller`] and resolves it
+/// in the same trip: one hand-off to the blocking pool and one pooled
+/// connection instead of two.
+pub struct Bearer {
+    token_hash: String,
+    client_addr: String,
+}
+
+impl Bearer {
+    /// The caller, or `401` for a token that is unknown, expired or revoked.
+    pub fn resolve(self, conn: &mut AnyConnection, now: Millis) -> Result<Caller, ApiError> {
+        let user = tokens::live_user(conn, &self.token_hash, now)?.ok_or_else(|| {
+            ApiError::Unauthorized("the token is unknown, expired or revoked".into())
+        })?;
+        Ok(Caller {
+            user,
+            token_hash: self.token_hash,
+            client_addr: self.client_addr,
+        })
+    }
+}
+
+impl FromRequest for Bearer {
     type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+    type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let state = req.app_data::<web::Data<AppState>>().cloned();
         let bearer = req
             .headers()
             .get(header::AUTHORIZATION)
@@ -54,27 +77,29 @@ impl FromRequest for Caller {
                 v.strip_prefix("Bearer ")
                     .or_else(|| v.strip_prefix("bearer "))
             })
-            .map(|t| t.trim().to_owned());
-        let client_addr = client_addr(req);
+            .map(|t| Bearer {
+                token_hash: token::hash(t.trim()),
+                client_addr: client_addr(req),
+            })
+            .ok_or_else(|| {
+                ApiError::Unauthorized("send a token as `Authorization: Bearer <token>`; get one from POST /api/v1/auth/tokens".into())
+            });
+        ready(bearer)
+    }
+}
+
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let bearer = Bearer::from_request(req, payload).into_inner();
         Box::pin(async move {
             let state =
                 state.ok_or_else(|| ApiError::Internal("application state missing".into()))?;
-            let bearer = bearer.ok_or_else(|| {
-                ApiError::Unauthorized("send a token as `Authorization: Bearer <token>`; get one from POST /api/v1/auth/tokens".into())
-            })?;
-            let token_hash = token::hash(&bearer);
-            let (lookup, now) = (token_hash.clone(), state.now_ms());
-            let user = state
-                .db(move |c| Ok(tokens::live_user(c, &lookup, now)?))
-                .await?;
-            let user = user.ok_or_else(|| {
-                ApiError::Unauthorized("the token is unknown, expired or revoked".into())
-            })?;
-            Ok(Caller {
-                user,
-                token_hash,
-                client_addr,
-            })
+            let (bearer, now) = (bearer?, state.now_ms());
+            state.db(move |c| bearer.resolve(c, now)).await
         })
     }
 }

@@ -7,7 +7,7 @@ pub mod password;
 mod throttle;
 pub mod token;
 
-pub use caller::{client_addr, Caller};
+pub use caller::{client_addr, Bearer, Caller};
 
 use herd_core::domain::Role;
 use herd_core::store::users::{self, NewLocalUser, User, UserSource};

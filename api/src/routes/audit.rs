@@ -34,7 +34,21 @@ pub fn audit(
         Target::Named(t) => (Some(t), None),
         Target::Guest(g) => (Some(g.name.as_str()), Some(g.id)),
     };
-    let event = NewEvent {
+    let event = entry(caller, action, target, guest_id, outcome, detail);
+    events::record(conn, &event, now)
+}
+
+/// The entry of an action by `caller`, for [`audit`] and for stores that
+/// record it together with what it audits.
+pub fn entry<'a>(
+    caller: &'a Caller,
+    action: &'a str,
+    target: Option<&'a str>,
+    guest_id: Option<i64>,
+    outcome: Outcome,
+    detail: Option<&'a str>,
+) -> NewEvent<'a> {
+    NewEvent {
         kind: "audit",
         actor_id: Some(caller.user.id),
         actor: &caller.user.username,
@@ -44,6 +58,5 @@ pub fn audit(
         client_addr: Some(&caller.client_addr),
         outcome,
         detail,
-    };
-    events::record(conn, &event, now)
+    }
 }

@@ -10,16 +10,16 @@ use herd_core::domain::{GuestName, Role, ServiceAction, ServiceName};
 use herd_core::store::commands::{self, CommandRow, Finished};
 use herd_core::store::events::Outcome;
 use herd_core::store::guests::{self, Guest as GuestRecord};
-use herd_core::store::{notify, write_tx, AnyConnection};
+use herd_core::store::{notify, AnyConnection};
 use herd_provisioner::dispatcher::{Command, CommandOp};
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 use utoipa::{IntoParams, ToSchema};
 
-use super::audit::{audit, Target};
+use super::audit::{audit, entry, Target};
 use super::guests::{load_guest, Access};
 use super::Page;
-use crate::auth::Caller;
+use crate::auth::{Bearer, Caller};
 use crate::problem::{ApiError, ApiResult, Problem};
 use crate::state::AppState;
 
@@ -171,10 +171,11 @@ fn command_view(r: CommandRow) -> CommandView {
 /// and wakes it; answers the last command.
 ///
 /// With a `wait`, answers once the (last) command has finished or the
-/// wait has run out: a click then costs one request instead of two.
+/// wait has run out: a click then costs one request instead of two. The
+/// token is looked up in the same trip to the database as the rest.
 async fn submit<F>(
     state: &AppState,
-    caller: Caller,
+    bearer: Bearer,
     name: String,
     ops: Vec<CommandOp>,
     wait: Duration,
@@ -189,48 +190,44 @@ where
     let now = state.now_ms();
     // A dispatcher here is woken below; only one elsewhere needs telling.
     let tell_others = !state.settings.has_role("dispatcher");
-    // One transaction: a power restart's HALT and IPL are recorded
-    // together or not at all, each with its audit entry.
     let row = state
         .db(move |c| {
-            write_tx(c, |c| {
-                let guest = load_guest(c, &caller, &name, Access::View)?;
-                check(c, &guest)?;
-                let guest_name: GuestName = guest
-                    .row
-                    .name
-                    .parse()
-                    .map_err(|e| ApiError::Internal(format!("{e}")))?;
-                let mut last = None;
-                for op in ops {
-                    let text = Command {
+            let caller = bearer.resolve(c, now)?;
+            let guest = load_guest(c, &caller, &name, Access::View)?;
+            check(c, &guest)?;
+            let guest_name: GuestName = guest
+                .row
+                .name
+                .parse()
+                .map_err(|e| ApiError::Internal(format!("{e}")))?;
+            let texts: Vec<String> = ops
+                .into_iter()
+                .map(|op| {
+                    Command {
                         guest: guest_name.clone(),
                         op,
                     }
-                    .to_string();
-                    last = Some(commands::insert(
-                        c,
-                        guest.row.id,
-                        Some(caller.user.id),
-                        &text,
-                        now,
-                    )?);
-                    audit(
-                        c,
-                        &caller,
-                        "command",
-                        Target::Guest(&guest.row),
-                        Outcome::Success,
-                        Some(&text),
-                        now,
-                    )?;
-                }
-                let last = last.ok_or_else(|| ApiError::Internal("no command to record".into()))?;
-                if tell_others {
-                    notify::notify(c, notify::Channel::CommandsWaiting, "")?;
-                }
-                Ok(last)
-            })
+                    .to_string()
+                })
+                .collect();
+            let audited = entry(
+                &caller,
+                "command",
+                Some(&guest.row.name),
+                Some(guest.row.id),
+                Outcome::Success,
+                None,
+            );
+            // All or none: a power restart's HALT and IPL, each audited.
+            let recorded =
+                commands::record(c, guest.row.id, Some(caller.user.id), &texts, &audited, now)?;
+            if tell_others {
+                notify::notify(c, notify::Channel::CommandsWaiting, "")?;
+            }
+            recorded
+                .into_iter()
+                .last()
+                .ok_or_else(|| ApiError::Internal("no command to record".into()))
         })
         .await?;
     state.dispatch_wake.notify();
@@ -279,7 +276,7 @@ async fn until_finished(
 #[post("/api/v1/guests/{name}/services/{service}/actions")]
 pub async fn service_action(
     state: web::Data<AppState>,
-    caller: Caller,
+    bearer: Bearer,
     path: web::Path<(String, String)>,
     query: web::Query<CommandWait>,
     body: web::Json<ServiceActionRequest>,
@@ -301,7 +298,7 @@ pub async fn service_action(
         name: service,
         action,
     };
-    let view = submit(&state, caller, name, vec![op], wait, move |c, g| {
+    let view = submit(&state, bearer, name, vec![op], wait, move |c, g| {
         find_service(c, g.row.id, &known).map(drop)
     })
     .await?;
@@ -329,7 +326,7 @@ pub struct PowerRequest {
 #[post("/api/v1/guests/{name}/power")]
 pub async fn power(
     state: web::Data<AppState>,
-    caller: Caller,
+    bearer: Bearer,
     name: web::Path<String>,
     query: web::Query<CommandWait>,
     body: web::Json<PowerRequest>,
@@ -346,7 +343,7 @@ pub async fn power(
             )))
         }
     };
-    let view = submit(&state, caller, name.into_inner(), ops, wait, |_, _| Ok(())).await?;
+    let view = submit(&state, bearer, name.into_inner(), ops, wait, |_, _| Ok(())).await?;
     Ok(HttpResponse::Accepted().json(view))
 }
 
@@ -395,7 +392,7 @@ impl CommandWait {
 #[get("/api/v1/commands/{id}")]
 pub async fn get_command(
     state: web::Data<AppState>,
-    caller: Caller,
+    bearer: Bearer,
     id: web::Path<i64>,
     query: web::Query<CommandWait>,
 ) -> ApiResult<HttpResponse> {
@@ -403,13 +400,18 @@ pub async fn get_command(
     let deadline = Instant::now() + query.duration()?;
     // Subscribed before the first look, so that a finish in between counts.
     let finished = state.commands_finished.subscribe();
-    let visible =
-        |r: &CommandRow| caller.user.role == Role::Admin || r.requested_by == Some(caller.user.id);
+    let now = state.now_ms();
     let row = state
-        .db(move |c| Ok(commands::find(c, id)?))
-        .await?
-        .filter(visible)
-        .ok_or_else(|| ApiError::NotFound(format!("no command {id}")))?;
+        .db(move |c| {
+            let caller = bearer.resolve(c, now)?;
+            let visible = |r: &CommandRow| {
+                caller.user.role == Role::Admin || r.requested_by == Some(caller.user.id)
+            };
+            commands::find(c, id)?
+                .filter(visible)
+                .ok_or_else(|| ApiError::NotFound(format!("no command {id}")))
+        })
+        .await?;
     let row = until_finished(&state, row, finished, deadline).await?;
     Ok(HttpResponse::Ok().json(command_view(row)))
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text};
 
+use super::events::{self, NewEvent};
 use super::schema::{commands, guest_services, service_catalog};
 use super::{write_tx, AnyConnection, StoreResult};
 use crate::clock::Millis;
@@ -22,6 +23,81 @@ pub struct CommandRow {
     pub created_at: Millis,
     pub dispatched_at: Option<Millis>,
     pub finished_at: Option<Millis>,
+}
+
+/// Records a guest's commands, `queued`, in the order given, each with its
+/// audit entry (`audit`, with the command's text as detail); answers them
+/// as stored. All or none: on PostgreSQL in one statement (a click waits
+/// for it, and each round trip costs it time under load), on SQLite in
+/// one write transaction.
+pub fn record(
+    conn: &mut AnyConnection,
+    guest_id: i64,
+    requested_by: Option<i64>,
+    texts: &[String],
+    audit: &NewEvent<'_>,
+    now: Millis,
+) -> StoreResult<Vec<CommandRow>> {
+    let mut rows = match conn {
+        AnyConnection::Postgresql(pg) => {
+            record_in_one_statement(pg, guest_id, requested_by, texts, audit, now)?
+        }
+        AnyConnection::Sqlite(_) => write_tx(conn, |c| {
+            texts
+                .iter()
+                .map(|text| {
+                    let row = insert(c, guest_id, requested_by, text, now)?;
+                    let entry = NewEvent {
+                        detail: Some(text),
+                        ..audit.clone()
+                    };
+                    events::record(c, &entry, now)?;
+                    Ok(row)
+                })
+                .collect::<StoreResult<Vec<_>>>()
+        })?,
+    };
+    rows.sort_by_key(|r| r.id);
+    Ok(rows)
+}
+
+/// The commands' ids follow the order of `texts` (`ORDER BY n`): the
+/// dispatcher runs a guest's commands in id order.
+fn record_in_one_statement(
+    pg: &mut diesel::PgConnection,
+    guest_id: i64,
+    requested_by: Option<i64>,
+    texts: &[String],
+    audit: &NewEvent<'_>,
+    now: Millis,
+) -> QueryResult<Vec<CommandRow>> {
+    use diesel::sql_types::Array;
+    let sql = format!(
+        "WITH texts AS (SELECT * FROM unnest($1::text[]) WITH ORDINALITY AS t(text_, n)), \
+         recorded AS (\
+           INSERT INTO commands (guest_id, requested_by, text, status, created_at) \
+           SELECT $2, $3, text_, 'queued', $4 FROM texts ORDER BY n \
+           RETURNING {ROW_COLUMNS}), \
+         audited AS (\
+           INSERT INTO events (at, kind, actor_id, actor, action, target, guest_id, \
+                               client_addr, outcome, detail) \
+           SELECT $4, $5, $6, $7, $8, $9, $10, $11, $12, text_ FROM texts) \
+         SELECT {ROW_COLUMNS} FROM recorded"
+    );
+    diesel::sql_query(sql)
+        .bind::<Array<Text>, _>(texts)
+        .bind::<BigInt, _>(guest_id)
+        .bind::<Nullable<BigInt>, _>(requested_by)
+        .bind::<BigInt, _>(now)
+        .bind::<Text, _>(audit.kind)
+        .bind::<Nullable<BigInt>, _>(audit.actor_id)
+        .bind::<Text, _>(audit.actor)
+        .bind::<Text, _>(audit.action)
+        .bind::<Nullable<Text>, _>(audit.target)
+        .bind::<Nullable<BigInt>, _>(audit.guest_id)
+        .bind::<Nullable<Text>, _>(audit.client_addr)
+        .bind::<Text, _>(audit.outcome.as_str())
+        .load(pg)
 }
 
 /// Records a command, `queued`; answers it as stored.

@@ -5,6 +5,7 @@
 use std::collections::HashSet;
 
 use super::super::commands::{self, Observed, Outcome};
+use super::super::events::{self, EventFilter, NewEvent, Outcome as EventOutcome};
 use super::super::guests::{self, Guest};
 use super::super::test_db::{self, TestDb};
 use super::super::AnyConnection;
@@ -210,5 +211,63 @@ fn a_round_of_results_is_recorded_together_and_the_last_word_on_a_service_stands
         assert!(commands::finish_all(&mut conn, &[], NOW)
             .unwrap()
             .is_empty());
+    }
+}
+
+#[test]
+fn commands_are_recorded_in_order_each_with_its_audit_entry() {
+    for db in test_db::all() {
+        let mut conn = seeded(&db);
+        let g = guest(&mut conn);
+        let texts = [
+            format!("{} HALT", g.row.name),
+            format!("{} IPL", g.row.name),
+        ];
+        let audited = NewEvent {
+            kind: "audit",
+            actor_id: None,
+            actor: "teacher",
+            action: "command",
+            target: Some(&g.row.name),
+            guest_id: Some(g.row.id),
+            client_addr: Some("192.0.2.7"),
+            outcome: EventOutcome::Success,
+            detail: None,
+        };
+        let rows = commands::record(&mut conn, g.row.id, None, &texts, &audited, NOW).unwrap();
+
+        let recorded: Vec<&str> = rows.iter().map(|r| r.text.as_str()).collect();
+        assert_eq!(recorded, texts, "{}: in the order given", db.label);
+        assert!(rows[0].id < rows[1].id, "{}: the HALT runs first", db.label);
+        for row in &rows {
+            assert_eq!((row.status.as_str(), row.created_at), ("queued", NOW));
+            assert_eq!(
+                commands::find(&mut conn, row.id).unwrap().as_ref(),
+                Some(row)
+            );
+        }
+        let filter = EventFilter {
+            guest_id: Some(g.row.id),
+            action: Some("command".into()),
+            limit: 10,
+            ..EventFilter::default()
+        };
+        let (entries, _) = events::list(&mut conn, &filter).unwrap();
+        let mut details: Vec<_> = entries
+            .iter()
+            .map(|e| {
+                assert_eq!(
+                    (e.kind.as_str(), e.actor.as_str(), e.client_addr.as_deref()),
+                    ("audit", "teacher", Some("192.0.2.7")),
+                    "{}",
+                    db.label
+                );
+                e.detail.clone().unwrap_or_default()
+            })
+            .collect();
+        details.sort();
+        let mut expected = texts.to_vec();
+        expected.sort();
+        assert_eq!(details, expected, "{}: one entry a command", db.label);
     }
 }
