@@ -1,13 +1,15 @@
 //! The command channel's table (SPEC §3): the web side records commands as
 //! text; the dispatcher claims, executes and answers them.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text};
 
 use super::events::{self, NewEvent};
-use super::schema::{commands, guest_services, service_catalog};
+use super::notify::Channel;
+use super::schema::{commands, guest_services, guests, service_catalog};
 use super::{write_tx, AnyConnection, StoreResult};
 use crate::clock::Millis;
 
@@ -144,38 +146,99 @@ pub fn find(conn: &mut AnyConnection, id: i64) -> StoreResult<Option<CommandRow>
 const ROW_COLUMNS: &str =
     "id, guest_id, requested_by, text, status, result, created_at, dispatched_at, finished_at";
 
+/// A claimed command and the guest it was recorded for, as that guest is
+/// at the claim (`None`: gone).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Claimed {
+    pub command: CommandRow,
+    pub guest: Option<GuestNow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable)]
+pub struct GuestNow {
+    pub name: String,
+    pub state: String,
+}
+
+#[derive(QueryableByName)]
+struct ClaimedRow {
+    #[diesel(embed)]
+    command: CommandRow,
+    #[diesel(sql_type = Nullable<Text>)]
+    guest_name: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    guest_state: Option<String>,
+}
+
 /// Takes up to `limit` queued commands, oldest first, for this dispatcher,
-/// in one statement (one round trip: a click waits for it). On PostgreSQL
-/// the rows are locked with `SKIP LOCKED`, so dispatchers of several
-/// processes take different commands instead of queueing on the same; on
-/// SQLite the writer's turn serialises them. Each command is taken once.
+/// with their guests. On PostgreSQL in one statement (one round trip: a
+/// click waits for it, and under load each costs a wait for the CPU), the
+/// rows locked with `SKIP LOCKED`, so dispatchers of several processes
+/// take different commands instead of queueing on the same; on SQLite the
+/// writer's turn serialises them. Each command is taken once.
 pub fn claim_queued(
     conn: &mut AnyConnection,
     dispatcher: &str,
     now: Millis,
     limit: i64,
-) -> StoreResult<Vec<CommandRow>> {
-    let sql = |lock: &str| {
+) -> StoreResult<Vec<Claimed>> {
+    let claim = |lock: &str| {
         format!(
             "UPDATE commands SET status = 'dispatched', claimed_by = $1, dispatched_at = $2 \
              WHERE id IN (SELECT id FROM commands WHERE status = 'queued' \
              ORDER BY id LIMIT $3 {lock}) RETURNING {ROW_COLUMNS}"
         )
     };
-    let claim = |c: &mut AnyConnection, lock| {
-        diesel::sql_query(sql(lock))
-            .bind::<Text, _>(dispatcher)
-            .bind::<BigInt, _>(now)
-            .bind::<BigInt, _>(limit)
-            .load::<CommandRow>(c)
-    };
-    let mut rows = match conn {
-        AnyConnection::Postgresql(_) => claim(conn, "FOR UPDATE SKIP LOCKED")?,
-        AnyConnection::Sqlite(_) => write_tx(conn, |c| claim(c, ""))?,
+    let mut claimed = match conn {
+        AnyConnection::Postgresql(_) => {
+            let with_guests = format!(
+                "WITH claimed AS ({}) \
+                 SELECT claimed.*, guests.name AS guest_name, guests.state AS guest_state \
+                 FROM claimed LEFT JOIN guests ON guests.id = claimed.guest_id",
+                claim("FOR UPDATE SKIP LOCKED")
+            );
+            diesel::sql_query(with_guests)
+                .bind::<Text, _>(dispatcher)
+                .bind::<BigInt, _>(now)
+                .bind::<BigInt, _>(limit)
+                .load::<ClaimedRow>(conn)?
+                .into_iter()
+                .map(|r| Claimed {
+                    command: r.command,
+                    guest: r
+                        .guest_name
+                        .zip(r.guest_state)
+                        .map(|(name, state)| GuestNow { name, state }),
+                })
+                .collect()
+        }
+        AnyConnection::Sqlite(_) => write_tx(conn, |c| {
+            let commands: Vec<CommandRow> = diesel::sql_query(claim(""))
+                .bind::<Text, _>(dispatcher)
+                .bind::<BigInt, _>(now)
+                .bind::<BigInt, _>(limit)
+                .load(c)?;
+            let guest_ids: Vec<i64> = commands.iter().map(|r| r.guest_id).collect();
+            let guests: HashMap<i64, GuestNow> = guests::table
+                .filter(guests::id.eq_any(guest_ids))
+                .select((guests::id, (guests::name, guests::state)))
+                .load::<(i64, GuestNow)>(c)?
+                .into_iter()
+                .collect();
+            Ok::<_, diesel::result::Error>(
+                commands
+                    .into_iter()
+                    .map(|command| Claimed {
+                        guest: guests.get(&command.guest_id).cloned(),
+                        command,
+                    })
+                    .collect::<Vec<_>>(),
+            )
+        })?,
     };
     // RETURNING keeps no order.
-    rows.sort_by_key(|r| r.id);
-    Ok(rows)
+    claimed.sort_by_key(|c| c.command.id);
+    Ok(claimed)
 }
 
 /// What a finished service command observed about its service.
@@ -208,8 +271,9 @@ impl Outcome {
 
 /// Ends commands with their results and, with each, records the service
 /// state it observed (in the order given, so that the last word on a
-/// service stands). Answers the finished commands. Other processes learn
-/// of them from [`announce_finished`].
+/// service stands). Answers the finished commands. Other processes
+/// waiting for them are told with the commit (PostgreSQL `NOTIFY`, the
+/// ids in the payload; see [`Finished::from_announcement`]).
 ///
 /// All at once: under load a dispatcher records a round's results
 /// together, in one write transaction on SQLite (one turn of the writer
@@ -252,14 +316,22 @@ fn finish_one(conn: &mut AnyConnection, o: &Outcome, now: Millis) -> StoreResult
 
 /// The outcomes as arrays, one element each; the last observation of a
 /// service wins (`DISTINCT ON` … `n DESC`), since an `UPDATE … FROM` with
-/// two source rows for one target takes either.
+/// two source rows for one target takes either. The notifications are a
+/// subquery joined in, so that they are sent (an unreferenced `WITH` query
+/// that changes nothing is never run).
 fn finish_all_in_one_statement(
     pg: &mut diesel::PgConnection,
     outcomes: &[Outcome],
     now: Millis,
 ) -> QueryResult<Vec<CommandRow>> {
     use diesel::sql_types::Array;
-    const SQL: &str = "WITH done AS (\
+    let returning = ROW_COLUMNS
+        .split(", ")
+        .map(|c| format!("commands.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "WITH done AS (\
            SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], \
                                 $5::text[], $6::text[]) \
            WITH ORDINALITY AS d(done_id, done_status, done_result, seen_guest, \
@@ -272,22 +344,24 @@ fn finish_all_in_one_statement(
            UPDATE guest_services SET state = seen_state, updated_at = $7 \
            FROM last_seen JOIN service_catalog ON service_catalog.name = seen_service \
            WHERE guest_services.guest_id = seen_guest \
-           AND guest_services.service_id = service_catalog.id) \
-         UPDATE commands SET status = done_status, result = done_result, finished_at = $7 \
-         FROM done WHERE commands.id = done_id \
-         RETURNING ";
+           AND guest_services.service_id = service_catalog.id), \
+         finished AS (\
+           UPDATE commands SET status = done_status, result = done_result, finished_at = $7 \
+           FROM done WHERE commands.id = done_id \
+           RETURNING {returning}) \
+         SELECT finished.* FROM finished \
+         LEFT JOIN (SELECT count(pg_notify($8, payload)) FROM unnest($9::text[]) AS payload) \
+         AS told ON true"
+    );
     let observed = |f: fn(&Observed) -> &str| -> Vec<Option<&str>> {
         outcomes
             .iter()
             .map(|o| o.observed.as_ref().map(f))
             .collect()
     };
-    let returning: Vec<String> = ROW_COLUMNS
-        .split(", ")
-        .map(|c| format!("commands.{c}"))
-        .collect();
-    diesel::sql_query(format!("{SQL}{}", returning.join(", ")))
-        .bind::<Array<BigInt>, _>(outcomes.iter().map(|o| o.id).collect::<Vec<_>>())
+    let ids: Vec<i64> = outcomes.iter().map(|o| o.id).collect();
+    diesel::sql_query(sql)
+        .bind::<Array<BigInt>, _>(&ids)
         .bind::<Array<Text>, _>(outcomes.iter().map(Outcome::status).collect::<Vec<_>>())
         .bind::<Array<Text>, _>(
             outcomes
@@ -299,6 +373,8 @@ fn finish_all_in_one_statement(
         .bind::<Array<Nullable<Text>>, _>(observed(|s| s.service.as_str()))
         .bind::<Array<Nullable<Text>>, _>(observed(|s| s.state))
         .bind::<BigInt, _>(now)
+        .bind::<Text, _>(Channel::CommandsFinished.name())
+        .bind::<Array<Text>, _>(announcements(&ids))
         .load(pg)
 }
 
@@ -314,22 +390,11 @@ pub enum Finished {
 }
 
 impl Finished {
-    /// The word in a notification of [`announce_finished`] or
-    /// [`fail_abandoned`].
+    /// The word in a notification of [`finish_all`] or [`fail_abandoned`].
     pub fn from_announcement(payload: &str) -> Self {
         let ids: Result<Arc<[i64]>, _> = payload.split(',').map(str::parse).collect();
         ids.map_or(Self::Several, Self::Ids)
     }
-}
-
-/// Tells processes waiting for commands that these are finished: one
-/// notification naming them all (comma-separated ids), not one each,
-/// since notifying transactions commit one at a time.
-pub fn announce_finished(conn: &mut AnyConnection, ids: &[i64]) -> StoreResult<()> {
-    for payload in announcements(ids) {
-        super::notify::notify(conn, super::notify::Channel::CommandsFinished, &payload)?;
-    }
-    Ok(())
 }
 
 /// The payloads naming `ids`, each well within the 8000 bytes a

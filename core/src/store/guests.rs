@@ -85,16 +85,6 @@ pub fn find_by_name(conn: &mut AnyConnection, name: &str) -> StoreResult<Option<
         .map(from_tuple))
 }
 
-/// The guests of these names that exist, in one query.
-pub fn find_by_names(conn: &mut AnyConnection, names: &[&str]) -> StoreResult<Vec<Guest>> {
-    Ok(joined_guests!()
-        .filter(guests::name.eq_any(names))
-        .load::<GuestTuple>(conn)?
-        .into_iter()
-        .map(from_tuple)
-        .collect())
-}
-
 #[derive(Debug, Clone, Default)]
 pub struct GuestFilter {
     pub owner_id: Option<i64>,

@@ -19,7 +19,7 @@ pub enum Channel {
 }
 
 impl Channel {
-    fn name(self) -> &'static str {
+    pub(super) fn name(self) -> &'static str {
         match self {
             Self::CommandsWaiting => "herd_commands",
             Self::CommandsFinished => "herd_commands_finished",

@@ -3,16 +3,16 @@
 //! only then acts on the hypervisor. Woken at once by the web side in the
 //! same process; other processes find the command on their next round.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use herd_core::clock::SharedClock;
-use herd_core::domain::{GuestState, ServiceAction};
-use herd_core::store::commands::{self, CommandRow, Finished, Observed};
-use herd_core::store::guests::{self, Guest};
+use herd_core::domain::{GuestName, GuestState, ServiceAction};
+use herd_core::store::commands::{self, Claimed, Finished, Observed};
+use herd_core::store::guests;
 use herd_core::store::{catalog, AnyConnection, Conn, Store, StoreResult};
 
 use super::grammar::{Command, CommandOp, GrammarError};
@@ -28,6 +28,13 @@ pub struct Dispatcher {
     /// must not hold up a click.
     threads: rayon::ThreadPool,
     on_finished: Option<FinishedHook>,
+    /// The connection rounds claim and record on, kept from one round to
+    /// the next: taking one from the pool costs a round trip (the pool's
+    /// check) that every click would wait for. Dropped after an error.
+    held: Mutex<Option<Conn>>,
+    /// The catalog's service names, read again when a command names one
+    /// not in it (services are added, never removed).
+    catalog: Mutex<Vec<String>>,
 }
 
 /// Told each time commands are finished (those waiting for them wake up).
@@ -48,50 +55,22 @@ struct Done {
 }
 
 /// A claimed command and what its text says, parsed again.
-struct Claimed {
-    row: CommandRow,
+struct Parsed {
+    claimed: Claimed,
     command: Result<Command, GrammarError>,
 }
 
-/// A round's claimed commands, each parsed again from its text, by guest
-/// in the order they came, and what they are checked against: looked up
-/// once for the round, not once a command.
-struct Round {
-    by_guest: BTreeMap<i64, Vec<Claimed>>,
-    guests: HashMap<String, Guest>,
-    catalog: Vec<String>,
-}
-
-impl Round {
-    fn look_up(conn: &mut AnyConnection, claimed: Vec<CommandRow>) -> StoreResult<Self> {
-        let mut by_guest: BTreeMap<_, Vec<_>> = BTreeMap::new();
-        for row in claimed {
-            let command = Command::parse(&row.text);
-            by_guest
-                .entry(row.guest_id)
-                .or_default()
-                .push(Claimed { row, command });
-        }
-        let names: BTreeSet<&str> = by_guest
-            .values()
-            .flatten()
-            .filter_map(|claimed| claimed.command.as_ref().ok())
-            .map(|c| c.guest.as_str())
-            .collect();
-        let guests = guests::find_by_names(conn, &names.into_iter().collect::<Vec<_>>())?
-            .into_iter()
-            .map(|g| (g.row.name.clone(), g))
-            .collect();
-        let catalog = catalog::services(conn)?
-            .into_iter()
-            .map(|s| s.name)
-            .collect();
-        Ok(Self {
-            by_guest,
-            guests,
-            catalog,
-        })
+/// A round's claimed commands by guest, in the order they came.
+fn by_guest(claimed: Vec<Claimed>) -> BTreeMap<i64, Vec<Parsed>> {
+    let mut by_guest: BTreeMap<_, Vec<_>> = BTreeMap::new();
+    for claimed in claimed {
+        let command = Command::parse(&claimed.command.text);
+        by_guest
+            .entry(claimed.command.guest_id)
+            .or_default()
+            .push(Parsed { claimed, command });
     }
+    by_guest
 }
 
 /// A command that dispatched this long ago and never finished was lost
@@ -117,6 +96,8 @@ impl Dispatcher {
             id: format!("dispatcher-{}", std::process::id()),
             threads,
             on_finished: None,
+            held: Mutex::new(None),
+            catalog: Mutex::new(Vec::new()),
         })
     }
 
@@ -175,28 +156,34 @@ impl Dispatcher {
     /// Results are recorded as they come, together with those that came
     /// meanwhile: under load, one write a round instead of one a command.
     pub fn drain(&self) -> StoreResult<usize> {
-        let mut conn = self.store.conn()?;
-        let claimed = commands::claim_queued(&mut conn, &self.id, self.clock.now_ms(), 100)?;
+        let mut held = lock(&self.held);
+        let drained = self.drain_on(&mut held);
+        if drained.is_err() {
+            *held = None;
+        }
+        drained
+    }
+
+    fn drain_on(&self, held: &mut Option<Conn>) -> StoreResult<usize> {
+        let conn = self.conn(held)?;
+        let claimed = commands::claim_queued(conn, &self.id, self.clock.now_ms(), 100)?;
         if claimed.is_empty() {
             return Ok(0);
         }
-        let round = Round::look_up(&mut conn, claimed)?;
+        let by_guest = by_guest(claimed);
         let turn_failed = Mutex::new(None);
         let recorded = self.threads.in_place_scope(|scope| {
             let (outcomes, results) = mpsc::channel();
-            for rows in round.by_guest.values() {
-                let (outcomes, round, turn_failed) = (outcomes.clone(), &round, &turn_failed);
+            for rows in by_guest.values() {
+                let (outcomes, turn_failed) = (outcomes.clone(), &turn_failed);
                 scope.spawn(move |_| {
-                    if let Err(e) = self.run_in_order(rows, round, &outcomes) {
-                        turn_failed
-                            .lock()
-                            .unwrap_or_else(|p| p.into_inner())
-                            .get_or_insert(e);
+                    if let Err(e) = self.run_in_order(rows, &outcomes) {
+                        lock(turn_failed).get_or_insert(e);
                     }
                 });
             }
             drop(outcomes);
-            self.record(&mut conn, &results)
+            self.record(conn, &results)
         });
         let recorded = recorded?;
         match turn_failed.into_inner().unwrap_or_else(|p| p.into_inner()) {
@@ -216,10 +203,8 @@ impl Dispatcher {
         while let Ok(first) = results.recv() {
             let batch: Vec<_> = std::iter::once(first).chain(results.try_iter()).collect();
             let rows = commands::finish_all(conn, &batch, self.clock.now_ms())?;
-            let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
             recorded += rows.len();
             self.finished(Finished::Commands(rows.into()));
-            commands::announce_finished(conn, &ids)?;
         }
         Ok(recorded)
     }
@@ -228,17 +213,17 @@ impl Dispatcher {
     /// cannot run yet goes back to the queue with those after it.
     fn run_in_order(
         &self,
-        rows: &[Claimed],
-        round: &Round,
+        rows: &[Parsed],
         outcomes: &mpsc::Sender<commands::Outcome>,
     ) -> StoreResult<()> {
         // Taken only by commands that change the guest's row.
         let mut conn = None;
-        for (i, Claimed { row, command }) in rows.iter().enumerate() {
-            let Some(done) = self.execute(&mut conn, row, command, round)? else {
+        for (i, Parsed { claimed, command }) in rows.iter().enumerate() {
+            let row = &claimed.command;
+            let Some(done) = self.execute(&mut conn, claimed, command)? else {
                 let conn = self.conn(&mut conn)?;
                 for later in &rows[i..] {
-                    commands::requeue(conn, later.row.id)?;
+                    commands::requeue(conn, later.claimed.command.id)?;
                 }
                 return Ok(());
             };
@@ -275,35 +260,42 @@ impl Dispatcher {
     fn execute(
         &self,
         conn: &mut Option<Conn>,
-        row: &CommandRow,
+        claimed: &Claimed,
         parsed: &Result<Command, GrammarError>,
-        round: &Round,
     ) -> StoreResult<Answer> {
         let command = match parsed {
             Ok(c) => c,
             Err(e) => return Ok(refused(format!("rejected: {e}"))),
         };
-        let Some(guest) = round.guests.get(command.guest.as_str()) else {
+        let Some(guest) = &claimed.guest else {
             return Ok(refused(format!("no guest {}", command.guest)));
         };
-        if guest.row.id != row.guest_id
-            || matches!(
-                guest.state(),
-                GuestState::Decommissioned | GuestState::Provisioning
-            )
-        {
+        if guest.name != command.guest.as_str() {
+            return Ok(refused(format!(
+                "the command names {}, but was recorded for {}",
+                command.guest, guest.name
+            )));
+        }
+        if matches!(
+            GuestState::parse(&guest.state),
+            None | Some(GuestState::Decommissioned | GuestState::Provisioning)
+        ) {
             return Ok(refused(format!(
                 "{} cannot take commands now",
                 command.guest
             )));
         }
-        let now = self.clock.now_ms();
+        let (guest_id, name, now) = (
+            claimed.command.guest_id,
+            &command.guest,
+            self.clock.now_ms(),
+        );
         let result = match &command.op {
-            CommandOp::Ipl => self.ipl(self.conn(conn)?, guest, now),
+            CommandOp::Ipl => self.ipl(self.conn(conn)?, guest_id, name, now),
             CommandOp::Halt => {
                 let conn = self.conn(conn)?;
-                self.backend.halt(&command.guest).and_then(|_| {
-                    guests::set_state(conn, guest.row.id, GuestState::Stopping, now)
+                self.backend.halt(name).and_then(|_| {
+                    guests::set_state(conn, guest_id, GuestState::Stopping, now)
                         .map_err(store_to_backend)?;
                     Ok(done(
                         "HALT accepted: services stop, then the guest logs off",
@@ -312,48 +304,61 @@ impl Dispatcher {
             }
             CommandOp::Force => {
                 let conn = self.conn(conn)?;
-                self.backend.force(&command.guest).and_then(|()| {
-                    guests::set_state(conn, guest.row.id, GuestState::Stopped, now)
+                self.backend.force(name).and_then(|()| {
+                    guests::set_state(conn, guest_id, GuestState::Stopped, now)
                         .map_err(store_to_backend)?;
-                    commands::set_all_service_states(conn, guest.row.id, "down", now)
+                    commands::set_all_service_states(conn, guest_id, "down", now)
                         .map_err(store_to_backend)?;
                     Ok(done("FORCE: logged off"))
                 })
             }
-            CommandOp::Service { name, action } => {
-                if round.catalog.iter().any(|s| s == name.as_str()) {
-                    self.service(command, name.as_str(), *action)
+            CommandOp::Service {
+                name: service,
+                action,
+            } => {
+                if self.in_catalog(conn, service.as_str())? {
+                    self.service(command, service.as_str(), *action)
                 } else {
-                    Ok(refused(format!("{name} is not in the service catalog")))
+                    Ok(refused(format!("{service} is not in the service catalog")))
                 }
             }
         };
         Ok(result.unwrap_or_else(|e| refused(e.to_string())))
     }
 
+    /// Whether the catalog has `service`: the copy at hand, read again
+    /// from the database when it does not.
+    fn in_catalog(&self, conn: &mut Option<Conn>, service: &str) -> StoreResult<bool> {
+        if lock(&self.catalog).iter().any(|s| s == service) {
+            return Ok(true);
+        }
+        let now: Vec<String> = catalog::services(self.conn(conn)?)?
+            .into_iter()
+            .map(|s| s.name)
+            .collect();
+        let known = now.iter().any(|s| s == service);
+        *lock(&self.catalog) = now;
+        Ok(known)
+    }
+
     fn ipl(
         &self,
         conn: &mut AnyConnection,
-        guest: &Guest,
+        guest_id: i64,
+        name: &GuestName,
         now: i64,
     ) -> Result<Answer, BackendError> {
-        let name = guest
-            .row
-            .name
-            .parse()
-            .map_err(|e| BackendError::InvalidArgument(format!("{e}")))?;
-        match self.backend.status(&name)?.power {
+        match self.backend.status(name)?.power {
             PowerState::Stopping { .. } => return Ok(None),
             PowerState::LoggedOff => {}
             _ => return Ok(done("already logged on")),
         }
         let ready_at =
-            crate::power::ipl(conn, &*self.backend, guest.row.id, &name).map_err(|e| match e {
+            crate::power::ipl(conn, &*self.backend, guest_id, name).map_err(|e| match e {
                 crate::worker::WorkerError::Backend(b) => b,
                 other => store_to_backend_msg(other.to_string()),
             })?;
-        guests::set_state(conn, guest.row.id, GuestState::Starting, now)
-            .map_err(store_to_backend)?;
+        guests::set_state(conn, guest_id, GuestState::Starting, now).map_err(store_to_backend)?;
         Ok(done(format!(
             "IPL started; running in about {} s",
             (ready_at - now).max(0) / 1000
@@ -405,6 +410,12 @@ fn refused(result: String) -> Answer {
         result,
         observed: None,
     })
+}
+
+/// A lock whose holder panicked is still good: what it guards is a cache
+/// or a slot, made whole again by the next use.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 fn store_to_backend(e: herd_core::store::StoreError) -> BackendError {

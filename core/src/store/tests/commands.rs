@@ -22,7 +22,8 @@ fn guest(conn: &mut AnyConnection) -> Guest {
 fn racing_claimers(db: &TestDb) {
     let mut conn = seeded(db);
     let g = guest(&mut conn);
-    let text = format!("{} SERVICE apache RESTART", g.row.name);
+    let name = g.row.name.as_str();
+    let text = format!("{name} SERVICE apache RESTART");
     let all: HashSet<i64> = (0..60)
         .map(|_| {
             commands::insert(&mut conn, g.row.id, None, &text, NOW)
@@ -39,9 +40,13 @@ fn racing_claimers(db: &TestDb) {
             if batch.is_empty() {
                 return taken;
             }
-            let ids: Vec<i64> = batch.iter().map(|c| c.id).collect();
+            let ids: Vec<i64> = batch.iter().map(|c| c.command.id).collect();
             assert!(ids.windows(2).all(|w| w[0] < w[1]), "not in order: {ids:?}");
-            assert!(batch.iter().all(|c| c.status == "dispatched"));
+            assert!(batch.iter().all(|c| c.command.status == "dispatched"));
+            let with = batch
+                .iter()
+                .map(|c| c.guest.as_ref().map(|g| g.name.as_str()));
+            assert!(with.into_iter().all(|n| n == Some(name)), "with its guest");
             taken.extend(ids);
         }
     })
