@@ -316,9 +316,10 @@ fn finish_one(conn: &mut AnyConnection, o: &Outcome, now: Millis) -> StoreResult
 
 /// The outcomes as arrays, one element each; the last observation of a
 /// service wins (`DISTINCT ON` … `n DESC`), since an `UPDATE … FROM` with
-/// two source rows for one target takes either. The notifications are a
-/// subquery joined in, so that they are sent (an unreferenced `WITH` query
-/// that changes nothing is never run).
+/// two source rows for one target takes either. The notifications' count
+/// is part of the answer, so that they are sent: PostgreSQL never runs a
+/// `WITH` query that changes nothing unless it is read, and drops a
+/// `LEFT JOIN` whose columns are not.
 fn finish_all_in_one_statement(
     pg: &mut diesel::PgConnection,
     outcomes: &[Outcome],
@@ -348,10 +349,10 @@ fn finish_all_in_one_statement(
          finished AS (\
            UPDATE commands SET status = done_status, result = done_result, finished_at = $7 \
            FROM done WHERE commands.id = done_id \
-           RETURNING {returning}) \
-         SELECT finished.* FROM finished \
-         LEFT JOIN (SELECT count(pg_notify($8, payload)) FROM unnest($9::text[]) AS payload) \
-         AS told ON true"
+           RETURNING {returning}), \
+         told AS (SELECT count(pg_notify($8, payload)) AS notified \
+                  FROM unnest($9::text[]) AS payload) \
+         SELECT finished.*, notified FROM finished, told"
     );
     let observed = |f: fn(&Observed) -> &str| -> Vec<Option<&str>> {
         outcomes

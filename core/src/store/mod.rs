@@ -183,6 +183,11 @@ impl Store {
         result.map_err(|e| StoreError::Connect(e.to_string()))
     }
 
+    /// Where the database is, for connections of its own (a listener).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
     pub fn kind(&self) -> DbKind {
         self.kind
     }

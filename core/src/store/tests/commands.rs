@@ -7,6 +7,7 @@ use std::collections::HashSet;
 use super::super::commands::{self, Observed, Outcome};
 use super::super::events::{self, EventFilter, NewEvent, Outcome as EventOutcome};
 use super::super::guests::{self, Guest};
+use super::super::notify::{Channel, Listener};
 use super::super::test_db::{self, TestDb};
 use super::super::AnyConnection;
 use super::guests::spec;
@@ -274,5 +275,52 @@ fn commands_are_recorded_in_order_each_with_its_audit_entry() {
         let mut expected = texts.to_vec();
         expected.sort();
         assert_eq!(details, expected, "{}: one entry a command", db.label);
+    }
+}
+
+#[test]
+fn finished_commands_are_announced_to_other_processes_by_id() {
+    for db in test_db::all() {
+        // SQLite has no other processes to tell.
+        let Some(mut listener) = Listener::open(db.store.url(), Channel::CommandsFinished).unwrap()
+        else {
+            continue;
+        };
+        let mut conn = seeded(&db);
+        let g = guest(&mut conn);
+        let text = format!("{} SERVICE apache RESTART", g.row.name);
+        let ids: Vec<i64> = (0..3)
+            .map(|_| {
+                commands::insert(&mut conn, g.row.id, None, &text, NOW)
+                    .unwrap()
+                    .id
+            })
+            .collect();
+        commands::claim_queued(&mut conn, "d", NOW, 10).unwrap();
+        let outcomes: Vec<Outcome> = ids
+            .iter()
+            .map(|&id| Outcome {
+                id,
+                guest_id: g.row.id,
+                succeeded: true,
+                result: "ok".into(),
+                observed: None,
+            })
+            .collect();
+        commands::finish_all(&mut conn, &outcomes, NOW + 1).unwrap();
+
+        listener.round_trip().unwrap();
+        let heard: Vec<commands::Finished> = listener
+            .pending()
+            .unwrap()
+            .iter()
+            .map(|p| commands::Finished::from_announcement(p))
+            .collect();
+        assert_eq!(
+            heard,
+            vec![commands::Finished::Ids(ids.into())],
+            "{}: one notification naming the finished commands",
+            db.label
+        );
     }
 }
