@@ -20,18 +20,23 @@ fn guest(conn: &mut AnyConnection) -> Guest {
     guests::reserve(conn, &spec, NOW).unwrap()
 }
 
+/// `n` commands of `text` for guest `g`, queued at `NOW`; their ids.
+fn queue(conn: &mut AnyConnection, g: &Guest, text: &str, n: usize) -> Vec<i64> {
+    (0..n)
+        .map(|_| {
+            commands::insert(conn, g.row.id, None, text, NOW)
+                .unwrap()
+                .id
+        })
+        .collect()
+}
+
 fn racing_claimers(db: &TestDb) {
     let mut conn = seeded(db);
     let g = guest(&mut conn);
     let name = g.row.name.as_str();
     let text = format!("{name} SERVICE apache RESTART");
-    let all: HashSet<i64> = (0..60)
-        .map(|_| {
-            commands::insert(&mut conn, g.row.id, None, &text, NOW)
-                .unwrap()
-                .id
-        })
-        .collect();
+    let all: HashSet<i64> = queue(&mut conn, &g, &text, 60).into_iter().collect();
     drop(conn);
     let seen: Vec<i64> = race(db, 4, |t, conn, start| {
         start.wait();
@@ -127,13 +132,8 @@ fn commands_a_dead_dispatcher_held_fail_and_others_are_kept() {
             (row.status.as_str(), row.result.as_deref()),
             ("succeeded", Some("ok"))
         );
-        let state = guests::services(&mut conn, g.row.id)
-            .unwrap()
-            .into_iter()
-            .find(|(s, _, _)| s.name == "apache")
-            .map(|(_, _, state)| state);
         assert_eq!(
-            state.as_deref(),
+            apache_state(&mut conn, g.row.id).as_deref(),
             Some("up"),
             "{}: observed with the result",
             db.label
@@ -289,13 +289,7 @@ fn finished_commands_are_announced_to_other_processes_by_id() {
         let mut conn = seeded(&db);
         let g = guest(&mut conn);
         let text = format!("{} SERVICE apache RESTART", g.row.name);
-        let ids: Vec<i64> = (0..3)
-            .map(|_| {
-                commands::insert(&mut conn, g.row.id, None, &text, NOW)
-                    .unwrap()
-                    .id
-            })
-            .collect();
+        let ids = queue(&mut conn, &g, &text, 3);
         commands::claim_queued(&mut conn, "d", NOW, 10).unwrap();
         let outcomes: Vec<Outcome> = ids
             .iter()
