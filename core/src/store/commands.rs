@@ -8,6 +8,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text};
 
 use super::events::{self, NewEvent};
+use super::kept::kept;
 use super::notify::Channel;
 use super::schema::{commands, guest_services, guests, service_catalog};
 use super::{write_tx, AnyConnection, StoreResult};
@@ -86,7 +87,7 @@ fn record_in_one_statement(
            SELECT $4, $5, $6, $7, $8, $9, $10, $11, $12, text_ FROM texts) \
          SELECT {ROW_COLUMNS} FROM recorded"
     );
-    diesel::sql_query(sql)
+    kept(sql)
         .bind::<Array<Text>, _>(texts)
         .bind::<BigInt, _>(guest_id)
         .bind::<Nullable<BigInt>, _>(requested_by)
@@ -190,18 +191,18 @@ pub fn claim_queued(
         )
     };
     let mut claimed = match conn {
-        AnyConnection::Postgresql(_) => {
+        AnyConnection::Postgresql(pg) => {
             let with_guests = format!(
                 "WITH claimed AS ({}) \
                  SELECT claimed.*, guests.name AS guest_name, guests.state AS guest_state \
                  FROM claimed LEFT JOIN guests ON guests.id = claimed.guest_id",
                 claim("FOR UPDATE SKIP LOCKED")
             );
-            diesel::sql_query(with_guests)
+            kept(with_guests)
                 .bind::<Text, _>(dispatcher)
                 .bind::<BigInt, _>(now)
                 .bind::<BigInt, _>(limit)
-                .load::<ClaimedRow>(conn)?
+                .load::<ClaimedRow>(pg)?
                 .into_iter()
                 .map(|r| Claimed {
                     command: r.command,
@@ -361,7 +362,7 @@ fn finish_all_in_one_statement(
             .collect()
     };
     let ids: Vec<i64> = outcomes.iter().map(|o| o.id).collect();
-    diesel::sql_query(sql)
+    kept(sql)
         .bind::<Array<BigInt>, _>(&ids)
         .bind::<Array<Text>, _>(outcomes.iter().map(Outcome::status).collect::<Vec<_>>())
         .bind::<Array<Text>, _>(

@@ -17,6 +17,7 @@ pub mod commands;
 pub mod events;
 pub mod guests;
 pub mod jobs;
+mod kept;
 pub mod lans;
 pub mod leases;
 pub mod login_failures;

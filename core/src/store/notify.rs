@@ -32,7 +32,7 @@ impl Channel {
 /// outside one).
 pub fn notify(conn: &mut AnyConnection, channel: Channel, payload: &str) -> StoreResult<()> {
     if let AnyConnection::Postgresql(pg) = conn {
-        diesel::sql_query("SELECT pg_notify($1, $2)")
+        super::kept::kept("SELECT pg_notify($1, $2)")
             .bind::<Text, _>(channel.name())
             .bind::<Text, _>(payload)
             .execute(pg)?;
