@@ -26,6 +26,7 @@ use crate::config::Settings;
 use crate::metrics::Metrics;
 use crate::openapi::{allowed_methods, ApiDoc};
 use crate::problem::ApiError;
+use crate::recorder::{Recorder, Tell};
 use crate::routes;
 use crate::state::AppState;
 
@@ -179,8 +180,17 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
         )?;
         None
     };
+    let recorder = Recorder::spawn(
+        store.with_own_pool(1)?,
+        clock.clone(),
+        Tell {
+            dispatcher: dispatch_wake.clone(),
+            others: !settings.has_role("dispatcher"),
+        },
+    )?;
     let state = web::Data::new(AppState {
         store,
+        recorder,
         wake: wake.clone(),
         dispatch_wake: dispatch_wake.clone(),
         commands_finished,

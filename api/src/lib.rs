@@ -9,5 +9,6 @@ pub mod metrics;
 mod middleware;
 pub mod openapi;
 pub mod problem;
+pub mod recorder;
 pub mod routes;
 pub mod state;

@@ -15,6 +15,7 @@ use crate::auth::Authenticator;
 use crate::config::Settings;
 use crate::metrics::Metrics;
 use crate::problem::{ApiError, ApiResult};
+use crate::recorder::Recorder;
 
 pub struct AppState {
     pub store: Store,
@@ -22,6 +23,8 @@ pub struct AppState {
     pub wake: Arc<Wake>,
     /// Wakes the dispatcher when a command is recorded.
     pub dispatch_wake: Arc<Wake>,
+    /// Records the commands requests ask for, and tells the dispatcher.
+    pub recorder: Recorder,
     /// Each command a dispatcher finishes (here: as stored; in another
     /// process on PostgreSQL: its id), for requests waiting for one: each
     /// looks at its command again only when it is named, and not at all

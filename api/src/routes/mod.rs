@@ -1,6 +1,6 @@
 //! HTTP handlers, one module per resource.
 
-mod audit;
+pub(crate) mod audit;
 pub mod auth;
 pub mod batches;
 pub mod catalog;

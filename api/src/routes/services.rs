@@ -10,17 +10,18 @@ use herd_core::domain::{GuestName, Role, ServiceAction, ServiceName};
 use herd_core::store::commands::{self, CommandRow, Finished};
 use herd_core::store::events::Outcome;
 use herd_core::store::guests::{self, Guest as GuestRecord};
-use herd_core::store::{notify, AnyConnection};
+use herd_core::store::AnyConnection;
 use herd_provisioner::dispatcher::{Command, CommandOp};
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 use utoipa::{IntoParams, ToSchema};
 
-use super::audit::{audit, entry, Target};
+use super::audit::{audit, Target};
 use super::guests::{load_guest, Access};
 use super::Page;
 use crate::auth::{Bearer, Caller};
 use crate::problem::{ApiError, ApiResult, Problem};
+use crate::recorder;
 use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]
@@ -188,9 +189,7 @@ where
     // Subscribed before the command exists, so that no finish is missed.
     let finished = state.commands_finished.subscribe();
     let now = state.now_ms();
-    // A dispatcher here is woken below; only one elsewhere needs telling.
-    let tell_others = !state.settings.has_role("dispatcher");
-    let row = state
+    let request = state
         .db(move |c| {
             let caller = bearer.resolve(c, now)?;
             let guest = load_guest(c, &caller, &name, Access::View)?;
@@ -200,7 +199,7 @@ where
                 .name
                 .parse()
                 .map_err(|e| ApiError::Internal(format!("{e}")))?;
-            let texts: Vec<String> = ops
+            let texts = ops
                 .into_iter()
                 .map(|op| {
                     Command {
@@ -210,27 +209,21 @@ where
                     .to_string()
                 })
                 .collect();
-            let audited = entry(
-                &caller,
-                "command",
-                Some(&guest.row.name),
-                Some(guest.row.id),
-                Outcome::Success,
-                None,
-            );
-            // All or none: a power restart's HALT and IPL, each audited.
-            let recorded =
-                commands::record(c, guest.row.id, Some(caller.user.id), &texts, &audited, now)?;
-            if tell_others {
-                notify::notify(c, notify::Channel::CommandsWaiting, "")?;
-            }
-            recorded
-                .into_iter()
-                .last()
-                .ok_or_else(|| ApiError::Internal("no command to record".into()))
+            Ok(recorder::Request {
+                guest_id: guest.row.id,
+                guest_name: guest.row.name,
+                texts,
+                caller,
+            })
         })
         .await?;
-    state.dispatch_wake.notify();
+    // All or none: a power restart's HALT and IPL, each audited.
+    let row = state
+        .recorder
+        .record(request)
+        .await?
+        .pop()
+        .ok_or_else(|| ApiError::Internal("no command to record".into()))?;
     let row = until_finished(state, row, finished, deadline).await?;
     Ok(command_view(row))
 }

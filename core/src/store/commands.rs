@@ -28,31 +28,37 @@ pub struct CommandRow {
     pub finished_at: Option<Millis>,
 }
 
-/// Records a guest's commands, `queued`, in the order given, each with its
-/// audit entry (`audit`, with the command's text as detail); answers them
-/// as stored. All or none: on PostgreSQL in one statement (a click waits
-/// for it, and each round trip costs it time under load), on SQLite in
-/// one write transaction.
-pub fn record(
+/// One request's commands for one guest, to be recorded with others.
+pub struct Requested<'a> {
+    pub guest_id: i64,
+    pub requested_by: Option<i64>,
+    /// Run in this order.
+    pub texts: &'a [String],
+    /// Each command's audit entry, with the command's text as detail.
+    pub audit: NewEvent<'a>,
+}
+
+/// Records the commands of several requests, `queued`, each request's in
+/// the order given and each with its audit entry; answers each request's
+/// commands as stored. All or none, in one statement on PostgreSQL and one
+/// write transaction on SQLite: under load, the requests waiting at the
+/// moment cost one write instead of one each.
+pub fn record_all(
     conn: &mut AnyConnection,
-    guest_id: i64,
-    requested_by: Option<i64>,
-    texts: &[String],
-    audit: &NewEvent<'_>,
+    requests: &[Requested<'_>],
     now: Millis,
-) -> StoreResult<Vec<CommandRow>> {
+) -> StoreResult<Vec<Vec<CommandRow>>> {
     let mut rows = match conn {
-        AnyConnection::Postgresql(pg) => {
-            record_in_one_statement(pg, guest_id, requested_by, texts, audit, now)?
-        }
+        AnyConnection::Postgresql(pg) => record_in_one_statement(pg, requests, now)?,
         AnyConnection::Sqlite(_) => write_tx(conn, |c| {
-            texts
+            requests
                 .iter()
-                .map(|text| {
-                    let row = insert(c, guest_id, requested_by, text, now)?;
+                .flat_map(|r| r.texts.iter().map(move |text| (r, text)))
+                .map(|(r, text)| {
+                    let row = insert(c, r.guest_id, r.requested_by, text, now)?;
                     let entry = NewEvent {
                         detail: Some(text),
-                        ..audit.clone()
+                        ..r.audit.clone()
                     };
                     events::record(c, &entry, now)?;
                     Ok(row)
@@ -60,46 +66,67 @@ pub fn record(
                 .collect::<StoreResult<Vec<_>>>()
         })?,
     };
+    // Ids follow the order recorded: requests in turn, each one's in order.
     rows.sort_by_key(|r| r.id);
-    Ok(rows)
+    let mut rows = rows.into_iter();
+    Ok(requests
+        .iter()
+        .map(|r| rows.by_ref().take(r.texts.len()).collect())
+        .collect())
 }
 
-/// The commands' ids follow the order of `texts` (`ORDER BY n`): the
+/// The commands' ids follow the order of the rows (`ORDER BY n`): the
 /// dispatcher runs a guest's commands in id order.
 fn record_in_one_statement(
     pg: &mut diesel::PgConnection,
-    guest_id: i64,
-    requested_by: Option<i64>,
-    texts: &[String],
-    audit: &NewEvent<'_>,
+    requests: &[Requested<'_>],
     now: Millis,
 ) -> QueryResult<Vec<CommandRow>> {
     use diesel::sql_types::Array;
     let sql = format!(
-        "WITH texts AS (SELECT * FROM unnest($1::text[]) WITH ORDINALITY AS t(text_, n)), \
+        "WITH rows AS (\
+           SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], \
+                                $5::bigint[], $6::text[], $7::text[], $8::text[], \
+                                $9::bigint[], $10::text[], $11::text[]) \
+           WITH ORDINALITY AS r(guest_id_, requested_by_, text_, kind_, actor_id_, actor_, \
+                                action_, target_, audit_guest_id_, client_addr_, outcome_, n)), \
          recorded AS (\
            INSERT INTO commands (guest_id, requested_by, text, status, created_at) \
-           SELECT $2, $3, text_, 'queued', $4 FROM texts ORDER BY n \
+           SELECT guest_id_, requested_by_, text_, 'queued', $12 FROM rows ORDER BY n \
            RETURNING {ROW_COLUMNS}), \
          audited AS (\
            INSERT INTO events (at, kind, actor_id, actor, action, target, guest_id, \
                                client_addr, outcome, detail) \
-           SELECT $4, $5, $6, $7, $8, $9, $10, $11, $12, text_ FROM texts) \
+           SELECT $12, kind_, actor_id_, actor_, action_, target_, audit_guest_id_, \
+                  client_addr_, outcome_, text_ FROM rows) \
          SELECT {ROW_COLUMNS} FROM recorded"
     );
+    // One row a command: each array holds one field of every row.
+    let each = |field: &dyn Fn(&Requested<'_>, &String) -> Option<String>| -> Vec<Option<String>> {
+        requests
+            .iter()
+            .flat_map(|r| r.texts.iter().map(move |t| field(r, t)))
+            .collect()
+    };
+    let each_id = |field: fn(&Requested<'_>) -> Option<i64>| -> Vec<Option<i64>> {
+        requests
+            .iter()
+            .flat_map(|r| r.texts.iter().map(move |_| field(r)))
+            .collect()
+    };
     kept(sql)
-        .bind::<Array<Text>, _>(texts)
-        .bind::<BigInt, _>(guest_id)
-        .bind::<Nullable<BigInt>, _>(requested_by)
+        .bind::<Array<Nullable<BigInt>>, _>(each_id(|r| Some(r.guest_id)))
+        .bind::<Array<Nullable<BigInt>>, _>(each_id(|r| r.requested_by))
+        .bind::<Array<Nullable<Text>>, _>(each(&|_, t| Some(t.clone())))
+        .bind::<Array<Nullable<Text>>, _>(each(&|r, _| Some(r.audit.kind.into())))
+        .bind::<Array<Nullable<BigInt>>, _>(each_id(|r| r.audit.actor_id))
+        .bind::<Array<Nullable<Text>>, _>(each(&|r, _| Some(r.audit.actor.into())))
+        .bind::<Array<Nullable<Text>>, _>(each(&|r, _| Some(r.audit.action.into())))
+        .bind::<Array<Nullable<Text>>, _>(each(&|r, _| r.audit.target.map(Into::into)))
+        .bind::<Array<Nullable<BigInt>>, _>(each_id(|r| r.audit.guest_id))
+        .bind::<Array<Nullable<Text>>, _>(each(&|r, _| r.audit.client_addr.map(Into::into)))
+        .bind::<Array<Nullable<Text>>, _>(each(&|r, _| Some(r.audit.outcome.as_str().into())))
         .bind::<BigInt, _>(now)
-        .bind::<Text, _>(audit.kind)
-        .bind::<Nullable<BigInt>, _>(audit.actor_id)
-        .bind::<Text, _>(audit.actor)
-        .bind::<Text, _>(audit.action)
-        .bind::<Nullable<Text>, _>(audit.target)
-        .bind::<Nullable<BigInt>, _>(audit.guest_id)
-        .bind::<Nullable<Text>, _>(audit.client_addr)
-        .bind::<Text, _>(audit.outcome.as_str())
         .load(pg)
 }
 

@@ -220,31 +220,64 @@ fn a_round_of_results_is_recorded_together_and_the_last_word_on_a_service_stands
     }
 }
 
+/// The audit entry of a command for `g`, by `actor` from `addr`.
+fn audit_of<'a>(g: &'a Guest, actor: &'a str, addr: &'a str) -> NewEvent<'a> {
+    NewEvent {
+        kind: "audit",
+        actor_id: None,
+        actor,
+        action: "command",
+        target: Some(&g.row.name),
+        guest_id: Some(g.row.id),
+        client_addr: Some(addr),
+        outcome: EventOutcome::Success,
+        detail: None,
+    }
+}
+
 #[test]
-fn commands_are_recorded_in_order_each_with_its_audit_entry() {
+fn requests_recorded_together_each_get_their_commands_in_order_each_audited() {
     for db in test_db::all() {
         let mut conn = seeded(&db);
-        let g = guest(&mut conn);
-        let texts = [
+        let (g, h) = (guest(&mut conn), guest(&mut conn));
+        let g_texts = [
             format!("{} HALT", g.row.name),
             format!("{} IPL", g.row.name),
         ];
-        let audited = NewEvent {
-            kind: "audit",
-            actor_id: None,
-            actor: "teacher",
-            action: "command",
-            target: Some(&g.row.name),
-            guest_id: Some(g.row.id),
-            client_addr: Some("192.0.2.7"),
-            outcome: EventOutcome::Success,
-            detail: None,
-        };
-        let rows = commands::record(&mut conn, g.row.id, None, &texts, &audited, NOW).unwrap();
+        let h_texts = [format!("{} SERVICE apache RESTART", h.row.name)];
+        let requests = [
+            commands::Requested {
+                guest_id: g.row.id,
+                requested_by: None,
+                texts: &g_texts,
+                audit: audit_of(&g, "teacher", "192.0.2.7"),
+            },
+            commands::Requested {
+                guest_id: h.row.id,
+                requested_by: None,
+                texts: &h_texts,
+                audit: audit_of(&h, "student", "192.0.2.8"),
+            },
+        ];
+        let answers = commands::record_all(&mut conn, &requests, NOW).unwrap();
 
-        let recorded: Vec<&str> = rows.iter().map(|r| r.text.as_str()).collect();
-        assert_eq!(recorded, texts, "{}: in the order given", db.label);
-        assert!(rows[0].id < rows[1].id, "{}: the HALT runs first", db.label);
+        let texts = |rows: &[commands::CommandRow]| -> Vec<String> {
+            rows.iter().map(|r| r.text.clone()).collect()
+        };
+        assert_eq!(answers.len(), 2, "{}: an answer a request", db.label);
+        assert_eq!(
+            texts(&answers[0]),
+            g_texts,
+            "{}: in the order given",
+            db.label
+        );
+        assert_eq!(texts(&answers[1]), h_texts, "{}", db.label);
+        let rows = answers.concat();
+        assert!(
+            rows.windows(2).all(|w| w[0].id < w[1].id),
+            "{}: the HALT runs before the IPL",
+            db.label
+        );
         for row in &rows {
             assert_eq!((row.status.as_str(), row.created_at), ("queued", NOW));
             assert_eq!(
@@ -252,29 +285,39 @@ fn commands_are_recorded_in_order_each_with_its_audit_entry() {
                 Some(row)
             );
         }
-        let filter = EventFilter {
-            guest_id: Some(g.row.id),
-            action: Some("command".into()),
-            limit: 10,
-            ..EventFilter::default()
-        };
-        let (entries, _) = events::list(&mut conn, &filter).unwrap();
-        let mut details: Vec<_> = entries
-            .iter()
-            .map(|e| {
-                assert_eq!(
-                    (e.kind.as_str(), e.actor.as_str(), e.client_addr.as_deref()),
-                    ("audit", "teacher", Some("192.0.2.7")),
-                    "{}",
-                    db.label
-                );
-                e.detail.clone().unwrap_or_default()
-            })
-            .collect();
-        details.sort();
-        let mut expected = texts.to_vec();
-        expected.sort();
-        assert_eq!(details, expected, "{}: one entry a command", db.label);
+        for (g, texts, actor, addr) in [
+            (&g, &g_texts[..], "teacher", "192.0.2.7"),
+            (&h, &h_texts[..], "student", "192.0.2.8"),
+        ] {
+            let filter = EventFilter {
+                guest_id: Some(g.row.id),
+                action: Some("command".into()),
+                limit: 10,
+                ..EventFilter::default()
+            };
+            let (entries, _) = events::list(&mut conn, &filter).unwrap();
+            let mut details: Vec<_> = entries
+                .iter()
+                .map(|e| {
+                    assert_eq!(
+                        (
+                            e.kind.as_str(),
+                            e.actor.as_str(),
+                            e.client_addr.as_deref(),
+                            e.target.as_deref()
+                        ),
+                        ("audit", actor, Some(addr), Some(g.row.name.as_str())),
+                        "{}",
+                        db.label
+                    );
+                    e.detail.clone().unwrap_or_default()
+                })
+                .collect();
+            details.sort();
+            let mut expected = texts.to_vec();
+            expected.sort();
+            assert_eq!(details, expected, "{}: one entry a command", db.label);
+        }
     }
 }
 
