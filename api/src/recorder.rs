@@ -1,42 +1,53 @@
-//! Records the commands requests ask for, the requests waiting at the
-//! moment together: one write for all of them instead of one each.
+//! Takes clicks (a service action, a power action) and records the
+//! commands they ask for, the clicks waiting at the moment together: their
+//! tokens, guests and services looked up in one query each, and their
+//! commands and audit entries written in one statement (PostgreSQL) or
+//! transaction (SQLite), instead of five trips to the database each.
 //!
-//! Under load, a write per click was what clicks queued behind: SQLite has
-//! one writer at a time, which the dispatcher's claims and results wait
-//! for too, and on PostgreSQL each write is a statement and a commit. A
-//! request does its reads (token, guest, checks) as before, in parallel
-//! with others, then hands its commands here; one thread records what has
-//! come meanwhile, in one statement or transaction, and wakes the
-//! dispatcher once. Alone, a request is recorded at once: nothing waits
-//! for company.
+//! Under load, a click's own statements were what clicks queued behind:
+//! SQLite has one writer at a time, which the dispatcher's claims and
+//! results wait for too, and each PostgreSQL statement costs the database
+//! far more than the row it touches. One thread records what has come
+//! meanwhile and wakes the dispatcher once. Alone, a click is recorded at
+//! once: nothing waits for company. Each click is judged on its own (its
+//! token, its access to the guest, the service): one click's refusal is
+//! not another's.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::mpsc;
 use std::sync::Arc;
 
 use herd_core::clock::SharedClock;
+use herd_core::domain::{GuestName, ServiceName};
 use herd_core::store::commands::{self, CommandRow, Requested};
 use herd_core::store::events::Outcome;
-use herd_core::store::{notify, Store, StoreError};
+use herd_core::store::guests::{self, Guest};
+use herd_core::store::{notify, tokens, AnyConnection, Conn, Store, StoreError};
+use herd_provisioner::dispatcher::{Command, CommandOp};
 use herd_provisioner::wake::Wake;
 use tokio::sync::oneshot;
 
-use crate::auth::Caller;
+use crate::auth::{Bearer, Caller};
 use crate::problem::{ApiError, ApiResult};
 use crate::routes::audit::entry;
+use crate::routes::guests::{authorize, Access};
 
-/// One request's commands for one guest.
-pub struct Request {
-    pub guest_id: i64,
-    pub guest_name: String,
+/// What a click asks for.
+pub struct Click {
+    pub bearer: Bearer,
+    /// As in the request's path.
+    pub guest: String,
+    /// A service the guest must have (a service action's).
+    pub service: Option<ServiceName>,
     /// Run in this order.
-    pub texts: Vec<String>,
-    /// Who asked: `requested_by` and the audit entries.
-    pub caller: Caller,
+    pub ops: Vec<CommandOp>,
 }
 
+type Answer = ApiResult<Vec<CommandRow>>;
+
 struct Pending {
-    request: Request,
-    answer: oneshot::Sender<ApiResult<Vec<CommandRow>>>,
+    click: Click,
+    answer: oneshot::Sender<Answer>,
 }
 
 pub struct Recorder {
@@ -54,87 +65,207 @@ pub struct Tell {
 
 impl Recorder {
     /// Starts the recording thread; it ends when the recorder is dropped.
-    /// `store` should have a connection of its own.
+    /// `store` should have a connection of its own: the thread keeps it.
     pub fn spawn(store: Store, clock: SharedClock, tell: Tell) -> std::io::Result<Self> {
         let (queue, arrivals) = mpsc::channel::<Pending>();
         std::thread::Builder::new()
             .name("herd-recorder".into())
             .spawn(move || {
+                // Kept from batch to batch (no pool check each time);
+                // dropped after an error, to start again on a fresh one.
+                let mut held: Option<Conn> = None;
                 while let Ok(first) = arrivals.recv() {
                     let batch: Vec<_> = std::iter::once(first).chain(arrivals.try_iter()).collect();
-                    let recorded = record(&store, &batch, clock.now_ms(), tell.others);
+                    let (clicks, answers): (Vec<_>, Vec<_>) =
+                        batch.into_iter().map(|p| (p.click, p.answer)).unzip();
+                    let now = clock.now_ms();
+                    let answered = match held.take().map_or_else(|| store.conn(), Ok) {
+                        Ok(mut conn) => {
+                            let answered = record(&mut conn, clicks, now, tell.others);
+                            if answered.is_ok() {
+                                held = Some(conn);
+                            }
+                            answered
+                        }
+                        Err(e) => Err(e),
+                    };
                     tell.dispatcher.notify();
-                    answer(batch, recorded);
+                    reply(answers, answered);
                 }
             })?;
         Ok(Self { queue })
     }
 
-    /// Records `request`'s commands, all or none; answers them as stored,
-    /// in order.
-    pub async fn record(&self, request: Request) -> ApiResult<Vec<CommandRow>> {
+    /// Records the commands `click` asks for, all or none, once its token,
+    /// guest and service pass; answers them as stored, in order.
+    pub async fn record(&self, click: Click) -> Answer {
         let (answer, answered) = oneshot::channel();
         let stopped = || ApiError::Unavailable("the command recorder has stopped".into());
         self.queue
-            .send(Pending { request, answer })
+            .send(Pending { click, answer })
             .map_err(|_| stopped())?;
         answered.await.map_err(|_| stopped())?
     }
 }
 
+/// A click that passed, with what its commands are recorded with.
+struct Accepted {
+    caller: Caller,
+    guest: Guest,
+    texts: Vec<String>,
+}
+
+/// Each click's answer; `Err` only when the database failed them all.
 fn record(
-    store: &Store,
-    batch: &[Pending],
+    conn: &mut AnyConnection,
+    clicks: Vec<Click>,
     now: i64,
     tell_others: bool,
-) -> Result<Vec<Vec<CommandRow>>, StoreError> {
-    let requested: Vec<Requested<'_>> = batch
+) -> Result<Vec<Answer>, StoreError> {
+    let looked_up = LookedUp::fetch(conn, &clicks, now)?;
+    let judged: Vec<ApiResult<Accepted>> = clicks.into_iter().map(|c| looked_up.judge(c)).collect();
+    let accepted: Vec<&Accepted> = judged.iter().filter_map(|j| j.as_ref().ok()).collect();
+    let requested: Vec<Requested<'_>> = accepted
         .iter()
-        .map(|Pending { request: r, .. }| Requested {
-            guest_id: r.guest_id,
-            requested_by: Some(r.caller.user.id),
-            texts: &r.texts,
+        .map(|a| Requested {
+            guest_id: a.guest.row.id,
+            requested_by: Some(a.caller.user.id),
+            texts: &a.texts,
             audit: entry(
-                &r.caller,
+                &a.caller,
                 "command",
-                Some(&r.guest_name),
-                Some(r.guest_id),
+                Some(&a.guest.row.name),
+                Some(a.guest.row.id),
                 Outcome::Success,
                 None,
             ),
         })
         .collect();
-    let mut conn = store.conn()?;
-    let recorded = commands::record_all(&mut conn, &requested, now)?;
-    if tell_others {
+    let mut recorded = if requested.is_empty() {
+        Vec::new()
+    } else {
+        commands::record_all(conn, &requested, now)?
+    }
+    .into_iter();
+    if tell_others && !accepted.is_empty() {
         // The commands stand; a dispatcher elsewhere that is not told finds
         // them on its next look.
-        if let Err(e) = notify::notify(&mut conn, notify::Channel::CommandsWaiting, "") {
+        if let Err(e) = notify::notify(conn, notify::Channel::CommandsWaiting, "") {
             tracing::warn!(error = %e, "telling other dispatchers of new commands");
         }
     }
-    Ok(recorded)
+    Ok(judged
+        .into_iter()
+        .map(|j| j.map(|_| recorded.next().unwrap_or_default()))
+        .collect())
 }
 
-fn answer(batch: Vec<Pending>, recorded: Result<Vec<Vec<CommandRow>>, StoreError>) {
-    match recorded {
-        Ok(rows) => {
-            for (pending, rows) in batch.into_iter().zip(rows) {
+/// What a batch of clicks refers to, looked up together.
+struct LookedUp {
+    users: HashMap<String, herd_core::store::users::User>,
+    guests: HashMap<String, Guest>,
+    services: HashSet<(i64, String)>,
+}
+
+impl LookedUp {
+    fn fetch(conn: &mut AnyConnection, clicks: &[Click], now: i64) -> Result<Self, StoreError> {
+        let hashes = distinct(clicks.iter().map(|c| c.bearer.token_hash().to_owned()));
+        let names = distinct(clicks.iter().map(|c| c.guest.to_ascii_uppercase()));
+        let users = tokens::live_users(conn, &strs(&hashes), now)?
+            .into_iter()
+            .collect();
+        let guests: HashMap<String, Guest> = guests::find_by_names(conn, &strs(&names))?
+            .into_iter()
+            .map(|g| (g.row.name.clone(), g))
+            .collect();
+        let with_service: Vec<i64> = clicks
+            .iter()
+            .filter(|c| c.service.is_some())
+            .filter_map(|c| guests.get(&c.guest.to_ascii_uppercase()))
+            .map(|g| g.row.id)
+            .collect();
+        let services = if with_service.is_empty() {
+            HashSet::new()
+        } else {
+            guests::service_names(conn, &with_service)?
+                .into_iter()
+                .collect()
+        };
+        Ok(Self {
+            users,
+            guests,
+            services,
+        })
+    }
+
+    /// The same rules, in the same order, as a click handled alone: token
+    /// (`401`), guest (`404`), service (`404`).
+    fn judge(&self, click: Click) -> ApiResult<Accepted> {
+        let user = self.users.get(click.bearer.token_hash()).cloned();
+        let caller = click.bearer.caller(user)?;
+        let found = self.guests.get(&click.guest.to_ascii_uppercase()).cloned();
+        let guest = authorize(&caller, found, &click.guest, Access::View)?;
+        if let Some(service) = &click.service {
+            if !self.services.contains(&(guest.row.id, service.to_string())) {
+                return Err(ApiError::NotFound(format!(
+                    "no service named {service} in the catalog"
+                )));
+            }
+        }
+        let name: GuestName = guest
+            .row
+            .name
+            .parse()
+            .map_err(|e| ApiError::Internal(format!("{e}")))?;
+        let texts = click
+            .ops
+            .into_iter()
+            .map(|op| {
+                Command {
+                    guest: name.clone(),
+                    op,
+                }
+                .to_string()
+            })
+            .collect();
+        Ok(Accepted {
+            caller,
+            guest,
+            texts,
+        })
+    }
+}
+
+fn distinct(items: impl Iterator<Item = String>) -> Vec<String> {
+    let mut items: Vec<String> = items.collect();
+    items.sort();
+    items.dedup();
+    items
+}
+
+fn strs(items: &[String]) -> Vec<&str> {
+    items.iter().map(String::as_str).collect()
+}
+
+fn reply(answers: Vec<oneshot::Sender<Answer>>, answered: Result<Vec<Answer>, StoreError>) {
+    match answered {
+        Ok(each) => {
+            for (answer, result) in answers.into_iter().zip(each) {
                 // A request that gave up waiting needs no answer.
-                let _ = pending.answer.send(Ok(rows));
+                let _ = answer.send(result);
             }
         }
         Err(e) => {
-            // Mapped (and logged) once; each request gets the same answer.
+            // Mapped (and logged) once; each click gets the same answer.
             let error = ApiError::from(e);
-            for pending in batch {
-                let _ = pending.answer.send(Err(same(&error)));
+            for answer in answers {
+                let _ = answer.send(Err(same(&error)));
             }
         }
     }
 }
 
-/// What a failed write means to each request in it.
+/// What a failed write means to each click in it.
 fn same(error: &ApiError) -> ApiError {
     match error {
         ApiError::Unavailable(detail) => ApiError::Unavailable(detail.clone()),

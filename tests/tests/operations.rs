@@ -14,6 +14,7 @@ db_tests!(
     service_actions_run_at_once,
     a_command_can_be_awaited_instead_of_polled,
     who_may_act_on_services_and_commands,
+    clicks_at_the_same_moment_are_each_judged_on_their_own,
     enablement_applies_at_the_next_boot,
     power_stop_start_restart_and_force_off,
     who_may_power_guests,
@@ -457,6 +458,97 @@ fn service_actions_run_at_once(db: Db) {
         &json!({ "enabled": "yes" }),
     )
     .problem(422);
+}
+
+/// Clicks that arrive together are recorded together (one write for all):
+/// each still gets its own answer, a refused one does not spoil the
+/// others, and each accepted command is its own, for its own guest.
+fn clicks_at_the_same_moment_are_each_judged_on_their_own(db: Db) {
+    let Some(srv) = server(db) else { return };
+    let admin = login(&srv, "admin");
+    let alice = login(&srv, "alice");
+    let dave = login(&srv, "dave");
+    let g = take_for(&srv, &admin, "alice");
+    let d = take_for(&srv, &admin, "dave");
+    wait_running(&srv, &alice, &[&g]);
+    wait_running(&srv, &dave, &[&d]);
+
+    type Expect = Box<dyn Fn(Reply) -> Option<(String, Value)> + Send + Sync>;
+    let accepted = |guest: &str, text: &str| -> Expect {
+        let text = format!("{guest} {text}");
+        Box::new(move |r: Reply| Some((text.clone(), r.ok(202))))
+    };
+    let refused = |status: u16| -> Expect {
+        Box::new(move |r: Reply| {
+            if status == 401 {
+                r.unauthorized();
+            } else {
+                r.problem(status);
+            }
+            None
+        })
+    };
+    let clicks: Vec<(Box<dyn Fn() -> Reply + Send + Sync>, Expect)> = vec![
+        (
+            Box::new(|| service_action(&srv, Some(&alice), &g, "apache", "restart")),
+            accepted(&g, "SERVICE apache RESTART"),
+        ),
+        (
+            Box::new(|| service_action(&srv, Some(&dave), &g, "apache", "restart")),
+            refused(404),
+        ),
+        (
+            Box::new(|| service_action(&srv, Some(&alice), &g, "nginx", "restart")),
+            refused(404),
+        ),
+        (
+            Box::new(|| service_action(&srv, Some("not-a-token"), &g, "apache", "restart")),
+            refused(401),
+        ),
+        (
+            Box::new(|| service_action(&srv, Some(&dave), &d, "mysql", "start")),
+            accepted(&d, "SERVICE mysql START"),
+        ),
+        (
+            Box::new(|| power(&srv, Some(&alice), "LX999999", "stop")),
+            refused(404),
+        ),
+        (
+            Box::new(|| power(&srv, Some(&admin), &d, "start")),
+            accepted(&d, "IPL"),
+        ),
+        (
+            Box::new(|| service_action(&srv, Some(&alice), &g, "mysql", "start")),
+            accepted(&g, "SERVICE mysql START"),
+        ),
+    ];
+    let start = std::sync::Barrier::new(clicks.len());
+    let answers: Vec<Option<(String, Value)>> = std::thread::scope(|s| {
+        let running: Vec<_> = clicks
+            .iter()
+            .map(|(click, expect)| {
+                let start = &start;
+                s.spawn(move || {
+                    start.wait();
+                    expect(click())
+                })
+            })
+            .collect();
+        running.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+
+    let mut ids = BTreeSet::new();
+    for (text, c) in answers.into_iter().flatten() {
+        assert_eq!(c["text"], text, "{c}");
+        assert!(
+            ids.insert(c["command_id"].as_i64().unwrap()),
+            "one id a command: {c}"
+        );
+        let (c, _) = wait_command(&srv, &admin, &c["command_id"], Instant::now());
+        assert_succeeded(&c);
+    }
+    assert_eq!(ids.len(), 4, "the four accepted clicks, each recorded once");
+    assert_eq!(service(&srv, &alice, &g, "mysql")["state"], "up");
 }
 
 fn who_may_act_on_services_and_commands(db: Db) {

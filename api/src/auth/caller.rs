@@ -53,7 +53,13 @@ pub struct Bearer {
 impl Bearer {
     /// The caller, or `401` for a token that is unknown, expired or revoked.
     pub fn resolve(self, conn: &mut AnyConnection, now: Millis) -> Result<Caller, ApiError> {
-        let user = tokens::live_user(conn, &self.token_hash, now)?.ok_or_else(|| {
+        let user = tokens::live_user(conn, &self.token_hash, now)?;
+        self.caller(user)
+    }
+
+    /// The caller, given the live token's user (looked up with others').
+    pub fn caller(self, user: Option<User>) -> Result<Caller, ApiError> {
+        let user = user.ok_or_else(|| {
             ApiError::Unauthorized("the token is unknown, expired or revoked".into())
         })?;
         Ok(Caller {
@@ -61,6 +67,10 @@ impl Bearer {
             token_hash: self.token_hash,
             client_addr: self.client_addr,
         })
+    }
+
+    pub fn token_hash(&self) -> &str {
+        &self.token_hash
     }
 }
 

@@ -84,8 +84,20 @@ pub fn load_guest(
     name: &str,
     access: Access,
 ) -> ApiResult<GuestRecord> {
+    let guest = guests::find_by_name(conn, &name.to_ascii_uppercase())?;
+    authorize(caller, guest, name, access)
+}
+
+/// The guest `name` (as asked) if `caller` may have `access` to it; a
+/// student learns nothing of others' guests: `404` as for none.
+pub fn authorize(
+    caller: &Caller,
+    guest: Option<GuestRecord>,
+    name: &str,
+    access: Access,
+) -> ApiResult<GuestRecord> {
     let not_found = || ApiError::NotFound(format!("no guest named {name}"));
-    let guest = guests::find_by_name(conn, &name.to_ascii_uppercase())?.ok_or_else(not_found)?;
+    let guest = guest.ok_or_else(not_found)?;
     let own = guest.row.owner_id == Some(caller.user.id);
     match (own, caller.user.role, access) {
         (true, _, _) | (_, Role::Admin, _) => Ok(guest),

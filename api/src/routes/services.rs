@@ -6,12 +6,12 @@ use std::time::{Duration, Instant};
 
 use actix_web::{get, patch, post, web, HttpResponse};
 use herd_core::clock::rfc3339;
-use herd_core::domain::{GuestName, Role, ServiceAction, ServiceName};
+use herd_core::domain::{Role, ServiceAction, ServiceName};
 use herd_core::store::commands::{self, CommandRow, Finished};
 use herd_core::store::events::Outcome;
-use herd_core::store::guests::{self, Guest as GuestRecord};
+use herd_core::store::guests;
 use herd_core::store::AnyConnection;
-use herd_provisioner::dispatcher::{Command, CommandOp};
+use herd_provisioner::dispatcher::CommandOp;
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 use utoipa::{IntoParams, ToSchema};
@@ -168,59 +168,24 @@ fn command_view(r: CommandRow) -> CommandView {
     }
 }
 
-/// Records commands for the dispatcher (after `check` accepts the guest)
-/// and wakes it; answers the last command.
+/// Records the commands `click` asks for and answers the last one.
 ///
 /// With a `wait`, answers once the (last) command has finished or the
 /// wait has run out: a click then costs one request instead of two. The
-/// token is looked up in the same trip to the database as the rest.
-async fn submit<F>(
+/// token, guest and service are looked up with the other clicks waiting
+/// at the moment (see [`recorder`]).
+async fn submit(
     state: &AppState,
-    bearer: Bearer,
-    name: String,
-    ops: Vec<CommandOp>,
+    click: recorder::Click,
     wait: Duration,
-    check: F,
-) -> ApiResult<CommandView>
-where
-    F: FnOnce(&mut AnyConnection, &GuestRecord) -> ApiResult<()> + Send + 'static,
-{
+) -> ApiResult<CommandView> {
     let deadline = Instant::now() + wait;
     // Subscribed before the command exists, so that no finish is missed.
     let finished = state.commands_finished.subscribe();
-    let now = state.now_ms();
-    let request = state
-        .db(move |c| {
-            let caller = bearer.resolve(c, now)?;
-            let guest = load_guest(c, &caller, &name, Access::View)?;
-            check(c, &guest)?;
-            let guest_name: GuestName = guest
-                .row
-                .name
-                .parse()
-                .map_err(|e| ApiError::Internal(format!("{e}")))?;
-            let texts = ops
-                .into_iter()
-                .map(|op| {
-                    Command {
-                        guest: guest_name.clone(),
-                        op,
-                    }
-                    .to_string()
-                })
-                .collect();
-            Ok(recorder::Request {
-                guest_id: guest.row.id,
-                guest_name: guest.row.name,
-                texts,
-                caller,
-            })
-        })
-        .await?;
     // All or none: a power restart's HALT and IPL, each audited.
     let row = state
         .recorder
-        .record(request)
+        .record(click)
         .await?
         .pop()
         .ok_or_else(|| ApiError::Internal("no command to record".into()))?;
@@ -286,15 +251,16 @@ pub async fn service_action(
             ))
         })?;
     let service = parse_service(&service)?;
-    let known = service.clone();
-    let op = CommandOp::Service {
-        name: service,
-        action,
+    let click = recorder::Click {
+        bearer,
+        guest: name,
+        service: Some(service.clone()),
+        ops: vec![CommandOp::Service {
+            name: service,
+            action,
+        }],
     };
-    let view = submit(&state, bearer, name, vec![op], wait, move |c, g| {
-        find_service(c, g.row.id, &known).map(drop)
-    })
-    .await?;
+    let view = submit(&state, click, wait).await?;
     Ok(HttpResponse::Accepted().json(view))
 }
 
@@ -336,7 +302,13 @@ pub async fn power(
             )))
         }
     };
-    let view = submit(&state, bearer, name.into_inner(), ops, wait, |_, _| Ok(())).await?;
+    let click = recorder::Click {
+        bearer,
+        guest: name.into_inner(),
+        service: None,
+        ops,
+    };
+    let view = submit(&state, click, wait).await?;
     Ok(HttpResponse::Accepted().json(view))
 }
 

@@ -85,6 +85,17 @@ pub fn find_by_name(conn: &mut AnyConnection, name: &str) -> StoreResult<Option<
         .map(from_tuple))
 }
 
+/// The guests of these names that exist: one query for requests handled
+/// together.
+pub fn find_by_names(conn: &mut AnyConnection, names: &[&str]) -> StoreResult<Vec<Guest>> {
+    Ok(joined_guests!()
+        .filter(guests::name.eq_any(names))
+        .load::<GuestTuple>(conn)?
+        .into_iter()
+        .map(from_tuple)
+        .collect())
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct GuestFilter {
     pub owner_id: Option<i64>,
@@ -244,6 +255,18 @@ pub fn services(
             guest_services::enabled,
             guest_services::state,
         ))
+        .load(conn)?)
+}
+
+/// Which services each of these guests has, as (guest id, service name).
+pub fn service_names(
+    conn: &mut AnyConnection,
+    guest_ids: &[i64],
+) -> StoreResult<Vec<(i64, String)>> {
+    Ok(guest_services::table
+        .inner_join(service_catalog::table)
+        .filter(guest_services::guest_id.eq_any(guest_ids))
+        .select((guest_services::guest_id, service_catalog::name))
         .load(conn)?)
 }
 

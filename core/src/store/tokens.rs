@@ -32,6 +32,8 @@ pub fn live_user(
     token_hash: &str,
     now: Millis,
 ) -> StoreResult<Option<User>> {
+    // Not `live_users`: on SQLite a statement with an `IN` list is
+    // prepared again at each execution, and every request makes this one.
     Ok(tokens::table
         .inner_join(users::table)
         .filter(tokens::token_hash.eq(token_hash))
@@ -41,6 +43,25 @@ pub fn live_user(
         .get_result::<UserRow>(conn)
         .optional()?
         .map(User::from))
+}
+
+/// The users the live ones of these tokens belong to, by token hash: one
+/// query for requests handled together.
+pub fn live_users(
+    conn: &mut AnyConnection,
+    token_hashes: &[&str],
+    now: Millis,
+) -> StoreResult<Vec<(String, User)>> {
+    Ok(tokens::table
+        .inner_join(users::table)
+        .filter(tokens::token_hash.eq_any(token_hashes))
+        .filter(tokens::revoked_at.is_null())
+        .filter(tokens::expires_at.gt(now))
+        .select((tokens::token_hash, UserRow::as_select()))
+        .load::<(String, UserRow)>(conn)?
+        .into_iter()
+        .map(|(hash, user)| (hash, User::from(user)))
+        .collect())
 }
 
 /// Revokes a token; true when it was live.
