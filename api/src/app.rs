@@ -172,11 +172,18 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
             shutdown.clone(),
         )?)
     } else {
+        let store = store.clone();
         listen(
             &settings,
             notify::Channel::CommandsFinished,
             shutdown.clone(),
-            move |payload| finished(Finished::from_announcement(payload)),
+            move |payload| {
+                let word = Finished::from_announcement(payload);
+                finished(match store.conn() {
+                    Ok(mut conn) => word.with_rows(&mut conn),
+                    Err(_) => word,
+                })
+            },
         )?;
         None
     };

@@ -170,6 +170,15 @@ pub fn find(conn: &mut AnyConnection, id: i64) -> StoreResult<Option<CommandRow>
         .optional()?)
 }
 
+/// These commands as stored (those that exist), in id order.
+pub fn find_all(conn: &mut AnyConnection, ids: &[i64]) -> StoreResult<Vec<CommandRow>> {
+    Ok(commands::table
+        .filter(commands::id.eq_any(ids))
+        .order(commands::id)
+        .select(CommandRow::as_select())
+        .load(conn)?)
+}
+
 /// The columns of [`CommandRow`], for the statements written in SQL.
 const ROW_COLUMNS: &str =
     "id, guest_id, requested_by, text, status, result, created_at, dispatched_at, finished_at";
@@ -423,6 +432,19 @@ impl Finished {
     pub fn from_announcement(payload: &str) -> Self {
         let ids: Result<Arc<[i64]>, _> = payload.split(',').map(str::parse).collect();
         ids.map_or(Self::Several, Self::Ids)
+    }
+
+    /// The word with the named commands as stored, looked up at once: one
+    /// query for every request waiting for one of them, instead of one
+    /// each. Unchanged when the lookup fails (each then looks its own up).
+    pub fn with_rows(self, conn: &mut AnyConnection) -> Self {
+        match &self {
+            Self::Ids(ids) => match find_all(conn, ids) {
+                Ok(rows) if rows.len() == ids.len() => Self::Commands(rows.into()),
+                _ => self,
+            },
+            _ => self,
+        }
     }
 }
 

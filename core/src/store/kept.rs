@@ -7,9 +7,10 @@
 //! was about a quarter of PostgreSQL's CPU under load (docs/benchmarks.md).
 //! A [`Kept`] statement is written and bound like a `sql_query`, but diesel
 //! keeps it in the connection's statement cache under its text, so
-//! PostgreSQL keeps its plan too. Only for statements whose text is one of
-//! a few (not built from values): each text is one prepared statement on
-//! every connection that runs it.
+//! PostgreSQL parses and analyses it once per connection (it still plans
+//! it for each execution's parameters: see `ConnectionSettings`). Only for
+//! statements whose text is one of a few (not built from values): each
+//! text is one prepared statement on every connection that runs it.
 
 use std::marker::PhantomData;
 

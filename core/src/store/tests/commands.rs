@@ -355,8 +355,30 @@ fn finished_commands_are_announced_to_other_processes_by_id() {
             .collect();
         assert_eq!(
             heard,
-            vec![commands::Finished::Ids(ids.into())],
+            vec![commands::Finished::Ids(ids.clone().into())],
             "{}: one notification naming the finished commands",
+            db.label
+        );
+
+        // The hearing process looks them all up at once for its waiters.
+        let stored: Vec<_> = ids
+            .iter()
+            .map(|&id| commands::find(&mut conn, id).unwrap().unwrap())
+            .collect();
+        assert!(stored.iter().all(|c| c.status == "succeeded"));
+        let word = heard[0].clone().with_rows(&mut conn);
+        assert_eq!(
+            word,
+            commands::Finished::Commands(stored.into()),
+            "{}",
+            db.label
+        );
+        // One it cannot find leaves the word as heard.
+        let unknown = commands::Finished::Ids(vec![ids[0], i64::MAX].into());
+        assert_eq!(
+            unknown.clone().with_rows(&mut conn),
+            unknown,
+            "{}",
             db.label
         );
     }
