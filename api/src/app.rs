@@ -199,7 +199,6 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
         store,
         recorder,
         wake: wake.clone(),
-        dispatch_wake: dispatch_wake.clone(),
         commands_finished,
         pool_shape,
         pool_defaults,

@@ -21,8 +21,6 @@ pub struct AppState {
     pub store: Store,
     /// Wakes the provisioning worker when a job is queued.
     pub wake: Arc<Wake>,
-    /// Wakes the dispatcher when a command is recorded.
-    pub dispatch_wake: Arc<Wake>,
     /// Records the commands requests ask for, and tells the dispatcher.
     pub recorder: Recorder,
     /// Each command a dispatcher finishes (here: as stored; in another
