@@ -78,17 +78,7 @@ impl Recorder {
                     let batch: Vec<_> = std::iter::once(first).chain(arrivals.try_iter()).collect();
                     let (clicks, answers): (Vec<_>, Vec<_>) =
                         batch.into_iter().map(|p| (p.click, p.answer)).unzip();
-                    let now = clock.now_ms();
-                    let answered = match held.take().map_or_else(|| store.conn(), Ok) {
-                        Ok(mut conn) => {
-                            let answered = record(&mut conn, clicks, now, tell.others);
-                            if answered.is_ok() {
-                                held = Some(conn);
-                            }
-                            answered
-                        }
-                        Err(e) => Err(e),
-                    };
+                    let answered = record(&store, &mut held, clicks, clock.now_ms(), tell.others);
                     tell.dispatcher.notify();
                     reply(answers, answered);
                 }
@@ -116,13 +106,15 @@ struct Accepted {
 }
 
 /// Each click's answer; `Err` only when the database failed them all.
+/// The connection is kept in `held` for the next batch if all went well.
 fn record(
-    conn: &mut AnyConnection,
+    store: &Store,
+    held: &mut Option<Conn>,
     clicks: Vec<Click>,
     now: i64,
     tell_others: bool,
 ) -> Result<Vec<Answer>, StoreError> {
-    let looked_up = LookedUp::fetch(conn, &clicks, now)?;
+    let (mut conn, looked_up) = look_up(store, held, &clicks, now)?;
     let judged: Vec<ApiResult<Accepted>> = clicks.into_iter().map(|c| looked_up.judge(c)).collect();
     let accepted: Vec<&Accepted> = judged.iter().filter_map(|j| j.as_ref().ok()).collect();
     let requested: Vec<Requested<'_>> = accepted
@@ -144,20 +136,44 @@ fn record(
     let mut recorded = if requested.is_empty() {
         Vec::new()
     } else {
-        commands::record_all(conn, &requested, now)?
+        commands::record_all(&mut conn, &requested, now)?
     }
     .into_iter();
     if tell_others && !accepted.is_empty() {
         // The commands stand; a dispatcher elsewhere that is not told finds
         // them on its next look.
-        if let Err(e) = notify::notify(conn, notify::Channel::CommandsWaiting, "") {
+        if let Err(e) = notify::notify(&mut conn, notify::Channel::CommandsWaiting, "") {
             tracing::warn!(error = %e, "telling other dispatchers of new commands");
         }
     }
+    *held = Some(conn);
     Ok(judged
         .into_iter()
         .map(|j| j.map(|_| recorded.next().unwrap_or_default()))
         .collect())
+}
+
+/// The clicks' lookups, on the kept connection or, when that fails, on a
+/// fresh one. A connection the database has closed meanwhile (a restart,
+/// a failover) fails at its first statement, and nothing has been written
+/// yet, so trying again is safe: the clicks are not failed for it.
+fn look_up(
+    store: &Store,
+    held: &mut Option<Conn>,
+    clicks: &[Click],
+    now: i64,
+) -> Result<(Conn, LookedUp), StoreError> {
+    if let Some(mut conn) = held.take() {
+        match LookedUp::fetch(&mut conn, clicks, now) {
+            Ok(looked_up) => return Ok((conn, looked_up)),
+            Err(e) => {
+                tracing::info!(error = %e, "recorder: the kept connection failed; taking another")
+            }
+        }
+    }
+    let mut conn = store.conn()?;
+    let looked_up = LookedUp::fetch(&mut conn, clicks, now)?;
+    Ok((conn, looked_up))
 }
 
 /// What a batch of clicks refers to, looked up together.

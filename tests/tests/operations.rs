@@ -1587,6 +1587,33 @@ fn dns_zone_uses_the_guest_domain(db: Db) {
 // the dispatcher in its own process (PostgreSQL: LISTEN/NOTIFY)
 // ---------------------------------------------------------------------------
 
+/// PostgreSQL closing the server's connections (a restart, a failover)
+/// costs no click: the recorder's kept connection fails at its first
+/// lookup, before anything is written, and the click is looked up again on
+/// a fresh connection instead of being answered with an error.
+#[test]
+fn a_click_survives_the_database_closing_connections_postgres() {
+    let Some(srv) = server(Db::Postgres) else {
+        return;
+    };
+    let admin = login(&srv, "admin");
+    let alice = login(&srv, "alice");
+    let g = take_for(&srv, &admin, "alice");
+    wait_running(&srv, &alice, &[&g]);
+    // The recorder now keeps a connection.
+    click(&srv, &alice, &g, "apache", "restart");
+
+    let pg = srv.pg().expect("the server's PostgreSQL database");
+    pg.admin_execute(&format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{}'",
+        pg.name
+    ))
+    .expect("close the server's connections");
+
+    click(&srv, &alice, &g, "apache", "restart");
+    click(&srv, &alice, &g, "mysql", "start");
+}
+
 #[test]
 fn separate_dispatcher_process_postgres() {
     let Some(srv) = builder(Db::Postgres)
