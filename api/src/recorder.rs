@@ -31,6 +31,7 @@ use crate::auth::{Bearer, Caller};
 use crate::problem::{ApiError, ApiResult};
 use crate::routes::audit::entry;
 use crate::routes::guests::{authorize, Access};
+use crate::routes::services::unknown_service;
 
 /// What a click asks for.
 pub struct Click {
@@ -223,9 +224,7 @@ impl LookedUp {
         let guest = authorize(&caller, found, &click.guest, Access::View)?;
         if let Some(service) = &click.service {
             if !self.services.contains(&(guest.row.id, service.to_string())) {
-                return Err(ApiError::NotFound(format!(
-                    "no service named {service} in the catalog"
-                )));
+                return Err(unknown_service(service));
             }
         }
         let name: GuestName = guest

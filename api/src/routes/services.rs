@@ -91,7 +91,12 @@ fn find_service(
     services_of(c, guest_id)?
         .into_iter()
         .find(|s| s.name == service.as_str())
-        .ok_or_else(|| ApiError::NotFound(format!("no service named {service} in the catalog")))
+        .ok_or_else(|| unknown_service(service))
+}
+
+/// `404` for a service the guest does not have.
+pub(crate) fn unknown_service(service: &ServiceName) -> ApiError {
+    ApiError::NotFound(format!("no service named {service} in the catalog"))
 }
 
 /// Enable or disable a service at boot (takes effect at the next IPL).
