@@ -8,7 +8,7 @@ use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::{middleware, web, App, HttpRequest, HttpResponse, HttpServer};
 use herd_core::clock::{FileClock, SharedClock, SystemClock};
 use herd_core::store::commands::Finished;
-use herd_core::store::{jobs, notify, seed, Store};
+use herd_core::store::{jobs, notify, seed, Plans, Store};
 use herd_provisioner::backend::sim::{SimBackend, SimSettings};
 use herd_provisioner::backend::{Backend, CopyMethod};
 use herd_provisioner::dispatcher::Dispatcher;
@@ -147,7 +147,7 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
         // Its own connections: sagas hold one through a long copy, and
         // requests must not wait for them (nor they for requests). Room for
         // two per saga and the tick's own.
-        let own = store.with_own_pool(concurrency as u32 * 2 + 2)?;
+        let own = store.with_own_pool(concurrency as u32 * 2 + 2, Plans::Chosen)?;
         let worker = Worker::new(own, backend.clone(), clock.clone(), worker_settings)
             .map_err(|e| StartError::Setup(e.to_string()))?;
         Some(worker.spawn(wake.clone(), shutdown.clone())?)
@@ -162,8 +162,7 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
         move |word: Finished| drop(sender.send(word))
     };
     let dispatcher = if settings.has_role("dispatcher") {
-        let own = store.with_own_pool(Dispatcher::CONNECTIONS)?;
-        let d = Dispatcher::new(own, backend.clone(), clock.clone())
+        let d = Dispatcher::new(dispatcher_store(&store)?, backend.clone(), clock.clone())
             .map_err(|e| StartError::Setup(e.to_string()))?
             .on_finished(Arc::new(finished));
         Some(d.spawn(
@@ -188,7 +187,7 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
         None
     };
     let recorder = Recorder::spawn(
-        store.with_own_pool(1)?,
+        store.with_own_pool(1, Plans::Generic)?,
         clock.clone(),
         Tell {
             dispatcher: dispatch_wake.clone(),
@@ -313,7 +312,7 @@ pub async fn run_dispatcher(settings: Settings) -> Result<(), StartError> {
     let wake = Arc::new(Wake::default());
     let woken = wake.clone();
     let shutdown = Arc::new(AtomicBool::new(false));
-    let dispatcher = Dispatcher::new(store, backend, clock)
+    let dispatcher = Dispatcher::new(dispatcher_store(&store)?, backend, clock)
         .map_err(|e| StartError::Setup(e.to_string()))?
         .spawn(wake.clone(), Duration::from_millis(250), shutdown.clone())?;
     listen(
@@ -328,6 +327,12 @@ pub async fn run_dispatcher(settings: Settings) -> Result<(), StartError> {
     woken.notify();
     let _ = web::block(move || dispatcher.join()).await;
     Ok(())
+}
+
+/// The dispatcher's connections: its own, so that it never waits behind
+/// web requests, with generic plans (see [`Plans::Generic`]).
+fn dispatcher_store(store: &Store) -> Result<Store, StartError> {
+    Ok(store.with_own_pool(Dispatcher::CONNECTIONS, Plans::Generic)?)
 }
 
 /// On PostgreSQL, calls `then` on a thread of its own whenever `channel`

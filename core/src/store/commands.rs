@@ -172,11 +172,13 @@ pub fn find(conn: &mut AnyConnection, id: i64) -> StoreResult<Option<CommandRow>
 
 /// These commands as stored (those that exist), in id order.
 pub fn find_all(conn: &mut AnyConnection, ids: &[i64]) -> StoreResult<Vec<CommandRow>> {
-    Ok(commands::table
-        .filter(commands::id.eq_any(ids))
-        .order(commands::id)
-        .select(CommandRow::as_select())
-        .load(conn)?)
+    Ok(load_listed!(
+        conn,
+        commands::table
+            .filter(commands::id.eq_any(ids))
+            .order(commands::id)
+            .select(CommandRow::as_select())
+    )?)
 }
 
 /// The columns of [`CommandRow`], for the statements written in SQL.
@@ -356,7 +358,9 @@ fn finish_one(conn: &mut AnyConnection, o: &Outcome, now: Millis) -> StoreResult
 /// two source rows for one target takes either. The notifications' count
 /// is part of the answer, so that they are sent: PostgreSQL never runs a
 /// `WITH` query that changes nothing unless it is read, and drops a
-/// `LEFT JOIN` whose columns are not.
+/// `LEFT JOIN` whose columns are not. The `= ANY` conditions repeat the
+/// joins' for the planner: they let a generic plan find the rows by index
+/// (see [`super::Plans::Generic`]).
 fn finish_all_in_one_statement(
     pg: &mut diesel::PgConnection,
     outcomes: &[Outcome],
@@ -382,10 +386,11 @@ fn finish_all_in_one_statement(
            UPDATE guest_services SET state = seen_state, updated_at = $7 \
            FROM last_seen JOIN service_catalog ON service_catalog.name = seen_service \
            WHERE guest_services.guest_id = seen_guest \
+           AND guest_services.guest_id = ANY($4) \
            AND guest_services.service_id = service_catalog.id), \
          finished AS (\
            UPDATE commands SET status = done_status, result = done_result, finished_at = $7 \
-           FROM done WHERE commands.id = done_id \
+           FROM done WHERE commands.id = done_id AND commands.id = ANY($1) \
            RETURNING {returning}), \
          told AS (SELECT count(pg_notify($8, payload)) AS notified \
                   FROM unnest($9::text[]) AS payload) \

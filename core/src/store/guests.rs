@@ -88,12 +88,9 @@ pub fn find_by_name(conn: &mut AnyConnection, name: &str) -> StoreResult<Option<
 /// The guests of these names that exist: one query for requests handled
 /// together.
 pub fn find_by_names(conn: &mut AnyConnection, names: &[&str]) -> StoreResult<Vec<Guest>> {
-    Ok(joined_guests!()
-        .filter(guests::name.eq_any(names))
-        .load::<GuestTuple>(conn)?
-        .into_iter()
-        .map(from_tuple)
-        .collect())
+    let found: Vec<GuestTuple> =
+        load_listed!(conn, joined_guests!().filter(guests::name.eq_any(names)))?;
+    Ok(found.into_iter().map(from_tuple).collect())
 }
 
 #[derive(Debug, Clone, Default)]
@@ -263,11 +260,13 @@ pub fn service_names(
     conn: &mut AnyConnection,
     guest_ids: &[i64],
 ) -> StoreResult<Vec<(i64, String)>> {
-    Ok(guest_services::table
-        .inner_join(service_catalog::table)
-        .filter(guest_services::guest_id.eq_any(guest_ids))
-        .select((guest_services::guest_id, service_catalog::name))
-        .load(conn)?)
+    Ok(load_listed!(
+        conn,
+        guest_services::table
+            .inner_join(service_catalog::table)
+            .filter(guest_services::guest_id.eq_any(guest_ids))
+            .select((guest_services::guest_id, service_catalog::name))
+    )?)
 }
 
 pub fn set_state(

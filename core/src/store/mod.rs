@@ -11,6 +11,21 @@
 //! the statement cache: five times the cost of the lookup, and a third of
 //! the server's CPU under load before this rule (docs/benchmarks.md).
 
+/// Loads `$query`, which filters by a list (`eq_any`), on the concrete
+/// connection. Through [`AnyConnection`] diesel writes the list as
+/// `IN ($1, …, $n)`, a statement it never keeps, so PostgreSQL parses and
+/// plans it at every call; on a PostgreSQL connection diesel binds the list
+/// as one array (`= ANY($1)`) and keeps the statement prepared. For the
+/// lookups every click makes.
+macro_rules! load_listed {
+    ($conn:expr, $query:expr) => {
+        match $conn {
+            $crate::store::AnyConnection::Postgresql(c) => $query.load(c),
+            $crate::store::AnyConnection::Sqlite(c) => $query.load(c),
+        }
+    };
+}
+
 pub mod batches;
 pub mod catalog;
 pub mod commands;
@@ -102,27 +117,46 @@ impl DbKind {
     }
 }
 
+/// How PostgreSQL plans the statements of a pool's connections. Kept
+/// statements (see [`kept`]) and diesel's own are parsed once per
+/// connection either way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Plans {
+    /// PostgreSQL's default: five executions planned for their parameters,
+    /// then one generic plan if it looks no dearer. For everything else:
+    /// queries whose best plan depends on the values (`state = $1`).
+    Chosen,
+    /// One generic plan, made at the first execution, that reads tables
+    /// through their indexes. For the statements of every click (the
+    /// recorder's and the dispatcher's), which find rows by key
+    /// (`= ANY($1)`): PostgreSQL's default planned some of them again at
+    /// every execution (its guess for an array of unknown length made the
+    /// generic plan look dearer), a third of its CPU under 50 clicking
+    /// clients. Sequential scans are priced out (`enable_seqscan = off`;
+    /// a table without a usable index is still scanned): a generic plan
+    /// made while `commands` was small scanned the whole table long after
+    /// it had grown (1.2 ms a round instead of 0.3 within seconds of a
+    /// new installation's first clicks), until the next `ANALYZE`.
+    Generic,
+}
+
 /// Per-connection settings. SQLite: foreign keys are off by default, and
 /// concurrent writers should wait instead of failing at once. PostgreSQL:
-/// statements are kept (parsed once per connection, see [`kept`]) but
-/// planned for their parameters at each execution. PostgreSQL would
-/// otherwise settle on a generic plan after five executions and keep it
-/// until the next `ANALYZE`: made while a table was nearly empty (a new
-/// installation, a benchmark), such a plan scans the whole table for ever
-/// after it has grown (the dispatcher's results went from 0.3 to 2.4 ms
-/// that way within seconds). Statements are few per click (clicks and
-/// results are recorded in batches), so planning each is cheap.
+/// how statements are planned.
 #[derive(Debug)]
-struct ConnectionSettings;
+struct ConnectionSettings(Plans);
 
 impl CustomizeConnection<AnyConnection, diesel::r2d2::Error> for ConnectionSettings {
     fn on_acquire(&self, conn: &mut AnyConnection) -> Result<(), diesel::r2d2::Error> {
-        let settings = match conn {
-            AnyConnection::Sqlite(_) => {
+        let settings = match (&*conn, self.0) {
+            (AnyConnection::Sqlite(_), _) => {
                 "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
                  PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
             }
-            AnyConnection::Postgresql(_) => "SET plan_cache_mode = force_custom_plan",
+            (AnyConnection::Postgresql(_), Plans::Chosen) => return Ok(()),
+            (AnyConnection::Postgresql(_), Plans::Generic) => {
+                "SET plan_cache_mode = force_generic_plan; SET enable_seqscan = off"
+            }
         };
         conn.batch_execute(settings)
             .map_err(diesel::r2d2::Error::QueryError)
@@ -151,7 +185,7 @@ impl Store {
         let url = url.strip_prefix("sqlite://").unwrap_or(url);
         Self::check_connect(kind, url)?;
         let store = Self {
-            pool: Self::pool(url, max_connections)?,
+            pool: Self::pool(url, max_connections, Plans::Chosen)?,
             kind,
             url: url.into(),
         };
@@ -162,9 +196,9 @@ impl Store {
     /// The same database through a pool of its own, for a background role
     /// that must not wait behind web requests for a connection (r2d2 hands
     /// freed connections to waiters in no particular order).
-    pub fn with_own_pool(&self, max_connections: u32) -> StoreResult<Self> {
+    pub fn with_own_pool(&self, max_connections: u32, plans: Plans) -> StoreResult<Self> {
         Ok(Self {
-            pool: Self::pool(&self.url, max_connections)?,
+            pool: Self::pool(&self.url, max_connections, plans)?,
             kind: self.kind,
             url: self.url.clone(),
         })
@@ -173,11 +207,12 @@ impl Store {
     fn pool(
         url: &str,
         max_connections: u32,
+        plans: Plans,
     ) -> StoreResult<Pool<ConnectionManager<AnyConnection>>> {
         Pool::builder()
             .max_size(max_connections.max(1))
             .connection_timeout(Duration::from_secs(10))
-            .connection_customizer(Box::new(ConnectionSettings))
+            .connection_customizer(Box::new(ConnectionSettings(plans)))
             .build(ConnectionManager::<AnyConnection>::new(url))
             .map_err(|e| StoreError::Connect(e.to_string()))
     }

@@ -52,13 +52,16 @@ pub fn live_users(
     token_hashes: &[&str],
     now: Millis,
 ) -> StoreResult<Vec<(String, User)>> {
-    Ok(tokens::table
-        .inner_join(users::table)
-        .filter(tokens::token_hash.eq_any(token_hashes))
-        .filter(tokens::revoked_at.is_null())
-        .filter(tokens::expires_at.gt(now))
-        .select((tokens::token_hash, UserRow::as_select()))
-        .load::<(String, UserRow)>(conn)?
+    let live: Vec<(String, UserRow)> = load_listed!(
+        conn,
+        tokens::table
+            .inner_join(users::table)
+            .filter(tokens::token_hash.eq_any(token_hashes))
+            .filter(tokens::revoked_at.is_null())
+            .filter(tokens::expires_at.gt(now))
+            .select((tokens::token_hash, UserRow::as_select()))
+    )?;
+    Ok(live
         .into_iter()
         .map(|(hash, user)| (hash, User::from(user)))
         .collect())
