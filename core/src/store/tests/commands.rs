@@ -383,3 +383,118 @@ fn finished_commands_are_announced_to_other_processes_by_id() {
         );
     }
 }
+
+#[derive(diesel::QueryableByName)]
+struct Prepared {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    name: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    statement: String,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    parameters: i32,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    custom_plans: i64,
+}
+
+#[derive(diesel::QueryableByName)]
+struct PlanLine {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    #[diesel(column_name = "QUERY PLAN")]
+    line: String,
+}
+
+/// Every statement a click makes on PostgreSQL, through the connections
+/// the recorder and the dispatcher use, keeps one plan that reads tables
+/// by index, even when it was made while the tables were small and freshly
+/// analysed: such a plan is kept while the tables grow, and a whole-table
+/// scan of `commands` at every round is what made clicks slow under load.
+#[test]
+fn click_statements_keep_plans_that_read_by_index_postgres() {
+    use diesel::connection::SimpleConnection;
+    use diesel::RunQueryDsl;
+
+    use super::super::{tokens, Plans};
+
+    for db in test_db::all()
+        .into_iter()
+        .filter(|db| db.label == "postgres")
+    {
+        let mut conn = seeded(&db);
+        let g = guest(&mut conn);
+        let texts = [format!("{} SERVICE apache RESTART", g.row.name)];
+        queue(&mut conn, &g, &texts[0], 3);
+        conn.batch_execute("VACUUM ANALYZE")
+            .expect("analyse the small tables");
+
+        let store = db.store.with_own_pool(1, Plans::Generic).unwrap();
+        let mut click = store.conn().unwrap();
+        tokens::live_users(&mut click, &["no such token"], NOW).unwrap();
+        guests::find_by_names(&mut click, &[g.row.name.as_str()]).unwrap();
+        guests::service_names(&mut click, &[g.row.id]).unwrap();
+        let requested = commands::Requested {
+            guest_id: g.row.id,
+            requested_by: None,
+            texts: &texts,
+            audit: audit_of(&g, "student", "192.0.2.9"),
+        };
+        commands::record_all(&mut click, &[requested], NOW).unwrap();
+        let claimed = commands::claim_queued(&mut click, "d", NOW, 10).unwrap();
+        let outcomes: Vec<Outcome> = claimed
+            .iter()
+            .map(|c| Outcome {
+                id: c.command.id,
+                guest_id: g.row.id,
+                succeeded: true,
+                result: "ok".into(),
+                observed: Some(Observed {
+                    service: "apache".into(),
+                    state: "up",
+                }),
+            })
+            .collect();
+        commands::finish_all(&mut click, &outcomes, NOW + 1).unwrap();
+
+        let prepared: Vec<Prepared> = diesel::sql_query(
+            "SELECT name, statement, cardinality(parameter_types) AS parameters, custom_plans \
+             FROM pg_prepared_statements",
+        )
+        .load(&mut *click)
+        .unwrap();
+        for kind in [
+            "FROM (\"tokens\"",
+            "FROM (((\"guests\"",
+            "\"guest_services\"",
+            "WITH rows",
+            "WITH claimed",
+            "WITH done",
+        ] {
+            assert!(
+                prepared.iter().any(|p| p.statement.contains(kind)),
+                "no kept statement with {kind}: {:?}",
+                prepared.iter().map(|p| &p.statement).collect::<Vec<_>>()
+            );
+        }
+        for p in &prepared {
+            assert_eq!(
+                p.custom_plans, 0,
+                "planned again for its parameters: {}",
+                p.statement
+            );
+            let arguments = match p.parameters {
+                0 => String::new(),
+                n => format!("({})", vec!["NULL"; n as usize].join(", ")),
+            };
+            let plan: Vec<PlanLine> =
+                diesel::sql_query(format!("EXPLAIN EXECUTE {}{arguments}", p.name))
+                    .load(&mut *click)
+                    .unwrap();
+            let plan: Vec<String> = plan.into_iter().map(|l| l.line).collect();
+            assert!(
+                !plan.iter().any(|l| l.contains("Seq Scan")),
+                "{}\nscans a whole table:\n{}",
+                p.statement,
+                plan.join("\n")
+            );
+        }
+    }
+}
