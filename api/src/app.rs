@@ -7,8 +7,9 @@ use std::time::Duration;
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::{middleware, web, App, HttpRequest, HttpResponse, HttpServer};
 use herd_core::clock::{FileClock, SharedClock, SystemClock};
+use herd_core::store::checkpoint::Checkpointer;
 use herd_core::store::commands::Finished;
-use herd_core::store::{jobs, notify, seed, Plans, Store};
+use herd_core::store::{jobs, notify, seed, Store, Workload};
 use herd_provisioner::backend::sim::{SimBackend, SimSettings};
 use herd_provisioner::backend::{Backend, CopyMethod};
 use herd_provisioner::dispatcher::Dispatcher;
@@ -147,7 +148,7 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
         // Its own connections: sagas hold one through a long copy, and
         // requests must not wait for them (nor they for requests). Room for
         // two per saga and the tick's own.
-        let own = store.with_own_pool(concurrency as u32 * 2 + 2, Plans::Chosen)?;
+        let own = store.with_own_pool(concurrency as u32 * 2 + 2, Workload::General)?;
         let worker = Worker::new(own, backend.clone(), clock.clone(), worker_settings)
             .map_err(|e| StartError::Setup(e.to_string()))?;
         Some(worker.spawn(wake.clone(), shutdown.clone())?)
@@ -186,8 +187,9 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
         )?;
         None
     };
+    let _checkpointer = checkpointer(&store)?;
     let recorder = Recorder::spawn(
-        store.with_own_pool(1, Plans::Generic)?,
+        store.with_own_pool(1, Workload::Clicks)?,
         clock.clone(),
         Tell {
             dispatcher: dispatch_wake.clone(),
@@ -312,6 +314,7 @@ pub async fn run_dispatcher(settings: Settings) -> Result<(), StartError> {
     let wake = Arc::new(Wake::default());
     let woken = wake.clone();
     let shutdown = Arc::new(AtomicBool::new(false));
+    let _checkpointer = checkpointer(&store)?;
     let dispatcher = Dispatcher::new(dispatcher_store(&store)?, backend, clock)
         .map_err(|e| StartError::Setup(e.to_string()))?
         .spawn(wake.clone(), Duration::from_millis(250), shutdown.clone())?;
@@ -330,9 +333,19 @@ pub async fn run_dispatcher(settings: Settings) -> Result<(), StartError> {
 }
 
 /// The dispatcher's connections: its own, so that it never waits behind
-/// web requests, with generic plans (see [`Plans::Generic`]).
+/// web requests, for clicks (see [`Workload::Clicks`]).
 fn dispatcher_store(store: &Store) -> Result<Store, StartError> {
-    Ok(store.with_own_pool(Dispatcher::CONNECTIONS, Plans::Generic)?)
+    Ok(store.with_own_pool(Dispatcher::CONNECTIONS, Workload::Clicks)?)
+}
+
+/// On SQLite, the thread that copies the write-ahead log back into the
+/// database, which the clicks' connections leave to it (see
+/// [`Workload::Clicks`]); it lives as long as what it returns.
+fn checkpointer(store: &Store) -> Result<Option<Checkpointer>, StartError> {
+    Ok(Checkpointer::spawn(
+        store.with_own_pool(1, Workload::General)?,
+        Duration::from_secs(1),
+    )?)
 }
 
 /// On PostgreSQL, calls `then` on a thread of its own whenever `channel`

@@ -360,7 +360,7 @@ fn finish_one(conn: &mut AnyConnection, o: &Outcome, now: Millis) -> StoreResult
 /// `WITH` query that changes nothing unless it is read, and drops a
 /// `LEFT JOIN` whose columns are not. The `= ANY` conditions repeat the
 /// joins' for the planner: they let a generic plan find the rows by index
-/// (see [`super::Plans::Generic`]).
+/// (see [`super::Workload::Clicks`]).
 fn finish_all_in_one_statement(
     pg: &mut diesel::PgConnection,
     outcomes: &[Outcome],

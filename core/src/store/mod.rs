@@ -28,6 +28,7 @@ macro_rules! load_listed {
 
 pub mod batches;
 pub mod catalog;
+pub mod checkpoint;
 pub mod commands;
 pub mod events;
 pub mod guests;
@@ -117,48 +118,58 @@ impl DbKind {
     }
 }
 
-/// How PostgreSQL plans the statements of a pool's connections. Kept
-/// statements (see [`kept`]) and diesel's own are parsed once per
-/// connection either way.
+/// What a pool's connections are for, which decides how the database
+/// treats them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Plans {
-    /// PostgreSQL's default: five executions planned for their parameters,
-    /// then one generic plan if it looks no dearer. For everything else:
-    /// queries whose best plan depends on the values (`state = $1`).
-    Chosen,
-    /// One generic plan, made at the first execution, that reads tables
-    /// through their indexes. For the statements of every click (the
-    /// recorder's and the dispatcher's), which find rows by key
-    /// (`= ANY($1)`): PostgreSQL's default planned some of them again at
-    /// every execution (its guess for an array of unknown length made the
-    /// generic plan look dearer), a third of its CPU under 50 clicking
-    /// clients. Sequential scans are priced out (`enable_seqscan = off`;
-    /// a table without a usable index is still scanned): a generic plan
-    /// made while `commands` was small scanned the whole table long after
-    /// it had grown (1.2 ms a round instead of 0.3 within seconds of a
-    /// new installation's first clicks), until the next `ANALYZE`.
-    Generic,
+pub enum Workload {
+    /// Everything but the clicks. PostgreSQL plans as it chooses: five
+    /// executions planned for their parameters, then one generic plan if
+    /// it looks no dearer (right for queries whose best plan depends on the
+    /// values, `state = $1`). SQLite copies its write-ahead log back into
+    /// the database whenever a commit finds it past 1000 pages.
+    General,
+    /// The statements of every click: the recorder's and the dispatcher's.
+    ///
+    /// PostgreSQL keeps one generic plan, made at the first execution, that
+    /// reads tables through their indexes. These statements find rows by
+    /// key (`= ANY($1)`); PostgreSQL's default planned some of them again
+    /// at every execution (its guess for an array of unknown length made
+    /// the generic plan look dearer), a third of its CPU under 50 clicking
+    /// clients. Sequential scans are priced out (`enable_seqscan = off`; a
+    /// table without a usable index is still scanned): a generic plan made
+    /// while `commands` was small scanned the whole table long after it had
+    /// grown (1.2 ms a round instead of 0.3 within seconds of a new
+    /// installation's first clicks), until the next `ANALYZE`.
+    ///
+    /// SQLite never copies the log back on these connections (a
+    /// checkpoint copies and syncs the database file: tens of milliseconds
+    /// for the click whose commit crossed the mark, and for every click
+    /// queued behind it); a [`checkpoint::Checkpointer`] does, on a thread
+    /// of its own.
+    Clicks,
 }
 
 /// Per-connection settings. SQLite: foreign keys are off by default, and
-/// concurrent writers should wait instead of failing at once. PostgreSQL:
-/// how statements are planned.
+/// concurrent writers should wait instead of failing at once. Both: what
+/// the [`Workload`] asks for.
 #[derive(Debug)]
-struct ConnectionSettings(Plans);
+struct ConnectionSettings(Workload);
 
 impl CustomizeConnection<AnyConnection, diesel::r2d2::Error> for ConnectionSettings {
     fn on_acquire(&self, conn: &mut AnyConnection) -> Result<(), diesel::r2d2::Error> {
+        let sqlite = "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
+                      PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;";
         let settings = match (&*conn, self.0) {
-            (AnyConnection::Sqlite(_), _) => {
-                "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
-                 PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
+            (AnyConnection::Sqlite(_), Workload::General) => sqlite.to_owned(),
+            (AnyConnection::Sqlite(_), Workload::Clicks) => {
+                format!("{sqlite} PRAGMA wal_autocheckpoint = 0;")
             }
-            (AnyConnection::Postgresql(_), Plans::Chosen) => return Ok(()),
-            (AnyConnection::Postgresql(_), Plans::Generic) => {
-                "SET plan_cache_mode = force_generic_plan; SET enable_seqscan = off"
+            (AnyConnection::Postgresql(_), Workload::General) => return Ok(()),
+            (AnyConnection::Postgresql(_), Workload::Clicks) => {
+                "SET plan_cache_mode = force_generic_plan; SET enable_seqscan = off".to_owned()
             }
         };
-        conn.batch_execute(settings)
+        conn.batch_execute(&settings)
             .map_err(diesel::r2d2::Error::QueryError)
     }
 }
@@ -185,7 +196,7 @@ impl Store {
         let url = url.strip_prefix("sqlite://").unwrap_or(url);
         Self::check_connect(kind, url)?;
         let store = Self {
-            pool: Self::pool(url, max_connections, Plans::Chosen)?,
+            pool: Self::pool(url, max_connections, Workload::General)?,
             kind,
             url: url.into(),
         };
@@ -196,9 +207,9 @@ impl Store {
     /// The same database through a pool of its own, for a background role
     /// that must not wait behind web requests for a connection (r2d2 hands
     /// freed connections to waiters in no particular order).
-    pub fn with_own_pool(&self, max_connections: u32, plans: Plans) -> StoreResult<Self> {
+    pub fn with_own_pool(&self, max_connections: u32, workload: Workload) -> StoreResult<Self> {
         Ok(Self {
-            pool: Self::pool(&self.url, max_connections, plans)?,
+            pool: Self::pool(&self.url, max_connections, workload)?,
             kind: self.kind,
             url: self.url.clone(),
         })
@@ -207,12 +218,12 @@ impl Store {
     fn pool(
         url: &str,
         max_connections: u32,
-        plans: Plans,
+        workload: Workload,
     ) -> StoreResult<Pool<ConnectionManager<AnyConnection>>> {
         Pool::builder()
             .max_size(max_connections.max(1))
             .connection_timeout(Duration::from_secs(10))
-            .connection_customizer(Box::new(ConnectionSettings(plans)))
+            .connection_customizer(Box::new(ConnectionSettings(workload)))
             .build(ConnectionManager::<AnyConnection>::new(url))
             .map_err(|e| StoreError::Connect(e.to_string()))
     }

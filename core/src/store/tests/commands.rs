@@ -413,7 +413,7 @@ fn click_statements_keep_plans_that_read_by_index_postgres() {
     use diesel::connection::SimpleConnection;
     use diesel::RunQueryDsl;
 
-    use super::super::{tokens, Plans};
+    use super::super::{tokens, Workload};
 
     for db in test_db::all()
         .into_iter()
@@ -426,7 +426,7 @@ fn click_statements_keep_plans_that_read_by_index_postgres() {
         conn.batch_execute("VACUUM ANALYZE")
             .expect("analyse the small tables");
 
-        let store = db.store.with_own_pool(1, Plans::Generic).unwrap();
+        let store = db.store.with_own_pool(1, Workload::Clicks).unwrap();
         let mut click = store.conn().unwrap();
         tokens::live_users(&mut click, &["no such token"], NOW).unwrap();
         guests::find_by_names(&mut click, &[g.row.name.as_str()]).unwrap();

@@ -1,5 +1,6 @@
 //! Store tests, each run on SQLite and on PostgreSQL.
 
+mod checkpoint;
 mod commands;
 mod guests;
 mod invariants;
