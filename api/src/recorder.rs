@@ -22,7 +22,7 @@ use herd_core::domain::{GuestName, ServiceName};
 use herd_core::store::commands::{self, CommandRow, Requested};
 use herd_core::store::events::Outcome;
 use herd_core::store::guests::{self, Guest};
-use herd_core::store::{notify, tokens, AnyConnection, Conn, Store, StoreError};
+use herd_core::store::{tokens, AnyConnection, Conn, Store, StoreError};
 use herd_provisioner::dispatcher::{Command, CommandOp};
 use herd_provisioner::wake::Wake;
 use tokio::sync::oneshot;
@@ -134,19 +134,14 @@ fn record(
             ),
         })
         .collect();
+    // A dispatcher elsewhere is told with the commit (with no word, it
+    // finds the commands on its next look).
     let mut recorded = if requested.is_empty() {
         Vec::new()
     } else {
-        commands::record_all(&mut conn, &requested, now)?
+        commands::record_all(&mut conn, &requested, now, tell_others)?
     }
     .into_iter();
-    if tell_others && !accepted.is_empty() {
-        // The commands stand; a dispatcher elsewhere that is not told finds
-        // them on its next look.
-        if let Err(e) = notify::notify(&mut conn, notify::Channel::CommandsWaiting, "") {
-            tracing::warn!(error = %e, "telling other dispatchers of new commands");
-        }
-    }
     *held = Some(conn);
     Ok(judged
         .into_iter()

@@ -42,14 +42,17 @@ pub struct Requested<'a> {
 /// the order given and each with its audit entry; answers each request's
 /// commands as stored. All or none, in one statement on PostgreSQL and one
 /// write transaction on SQLite: under load, the requests waiting at the
-/// moment cost one write instead of one each.
+/// moment cost one write instead of one each. With `announce`, dispatchers
+/// of other processes are told with the commit, in the same statement
+/// (PostgreSQL `NOTIFY`; SQLite has none).
 pub fn record_all(
     conn: &mut AnyConnection,
     requests: &[Requested<'_>],
     now: Millis,
+    announce: bool,
 ) -> StoreResult<Vec<Vec<CommandRow>>> {
     let mut rows = match conn {
-        AnyConnection::Postgresql(pg) => record_in_one_statement(pg, requests, now)?,
+        AnyConnection::Postgresql(pg) => record_in_one_statement(pg, requests, now, announce)?,
         AnyConnection::Sqlite(_) => write_tx(conn, |c| {
             requests
                 .iter()
@@ -81,6 +84,7 @@ fn record_in_one_statement(
     pg: &mut diesel::PgConnection,
     requests: &[Requested<'_>],
     now: Millis,
+    announce: bool,
 ) -> QueryResult<Vec<CommandRow>> {
     use diesel::sql_types::Array;
     let sql = format!(
@@ -98,8 +102,10 @@ fn record_in_one_statement(
            INSERT INTO events (at, kind, actor_id, actor, action, target, guest_id, \
                                client_addr, outcome, detail) \
            SELECT $12, kind_, actor_id_, actor_, action_, target_, audit_guest_id_, \
-                  client_addr_, outcome_, text_ FROM rows) \
-         SELECT {ROW_COLUMNS} FROM recorded"
+                  client_addr_, outcome_, text_ FROM rows), \
+         told AS (SELECT count(pg_notify($13, payload)) AS notified \
+                  FROM unnest($14::text[]) AS payload) \
+         SELECT {ROW_COLUMNS} FROM recorded, told"
     );
     // One row a command: each array holds one field of every row.
     let each = |field: &dyn Fn(&Requested<'_>, &String) -> Option<String>| -> Vec<Option<String>> {
@@ -127,6 +133,8 @@ fn record_in_one_statement(
         .bind::<Array<Nullable<Text>>, _>(each(&|r, _| r.audit.client_addr.map(Into::into)))
         .bind::<Array<Nullable<Text>>, _>(each(&|r, _| Some(r.audit.outcome.as_str().into())))
         .bind::<BigInt, _>(now)
+        .bind::<Text, _>(Channel::CommandsWaiting.name())
+        .bind::<Array<Text>, _>(if announce { vec![""] } else { vec![] })
         .load(pg)
 }
 

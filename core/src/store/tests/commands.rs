@@ -259,7 +259,7 @@ fn requests_recorded_together_each_get_their_commands_in_order_each_audited() {
                 audit: audit_of(&h, "student", "192.0.2.8"),
             },
         ];
-        let answers = commands::record_all(&mut conn, &requests, NOW).unwrap();
+        let answers = commands::record_all(&mut conn, &requests, NOW, false).unwrap();
 
         let texts = |rows: &[commands::CommandRow]| -> Vec<String> {
             rows.iter().map(|r| r.text.clone()).collect()
@@ -317,6 +317,36 @@ fn requests_recorded_together_each_get_their_commands_in_order_each_audited() {
             let mut expected = texts.to_vec();
             expected.sort();
             assert_eq!(details, expected, "{}: one entry a command", db.label);
+        }
+    }
+}
+
+#[test]
+fn recorded_commands_are_announced_to_other_processes_when_asked() {
+    for db in test_db::all() {
+        // SQLite has no other processes to tell.
+        let Some(mut listener) = Listener::open(db.store.url(), Channel::CommandsWaiting).unwrap()
+        else {
+            continue;
+        };
+        let mut conn = seeded(&db);
+        let g = guest(&mut conn);
+        let texts = [format!("{} IPL", g.row.name)];
+        for announce in [false, true] {
+            let requested = commands::Requested {
+                guest_id: g.row.id,
+                requested_by: None,
+                texts: &texts,
+                audit: audit_of(&g, "student", "192.0.2.10"),
+            };
+            let recorded = commands::record_all(&mut conn, &[requested], NOW, announce).unwrap();
+            assert_eq!(recorded.concat().len(), 1, "recorded either way");
+            listener.round_trip().unwrap();
+            assert_eq!(
+                listener.pending().unwrap().len(),
+                usize::from(announce),
+                "told other processes: {announce}"
+            );
         }
     }
 }
@@ -437,7 +467,7 @@ fn click_statements_keep_plans_that_read_by_index_postgres() {
             texts: &texts,
             audit: audit_of(&g, "student", "192.0.2.9"),
         };
-        commands::record_all(&mut click, &[requested], NOW).unwrap();
+        commands::record_all(&mut click, &[requested], NOW, true).unwrap();
         let claimed = commands::claim_queued(&mut click, "d", NOW, 10).unwrap();
         let outcomes: Vec<Outcome> = claimed
             .iter()
