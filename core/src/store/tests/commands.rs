@@ -9,7 +9,7 @@ use super::super::events::{self, EventFilter, NewEvent, Outcome as EventOutcome}
 use super::super::guests::{self, Guest};
 use super::super::notify::{Channel, Listener};
 use super::super::test_db::{self, TestDb};
-use super::super::AnyConnection;
+use super::super::{AnyConnection, Conn};
 use super::guests::spec;
 use super::invariants::{seeded, NOW};
 use super::{assert_each_once, race};
@@ -29,6 +29,20 @@ fn queue(conn: &mut AnyConnection, g: &Guest, text: &str, n: usize) -> Vec<i64> 
                 .id
         })
         .collect()
+}
+
+/// Command `id` for `g` succeeded and left apache up.
+fn apache_up(id: i64, g: &Guest) -> Outcome {
+    Outcome {
+        id,
+        guest_id: g.row.id,
+        succeeded: true,
+        result: "ok".into(),
+        observed: Some(Observed {
+            service: "apache".into(),
+            state: "up",
+        }),
+    }
 }
 
 fn racing_claimers(db: &TestDb) {
@@ -98,17 +112,7 @@ fn commands_a_dead_dispatcher_held_fail_and_others_are_kept() {
             .unwrap()
             .id;
         commands::claim_queued(&mut conn, "alive", NOW, 10).unwrap();
-        let outcome = Outcome {
-            id: done,
-            guest_id: g.row.id,
-            succeeded: true,
-            result: "ok".into(),
-            observed: Some(Observed {
-                service: "apache".into(),
-                state: "up",
-            }),
-        };
-        commands::finish_all(&mut conn, &[outcome], NOW + 1).unwrap();
+        commands::finish_all(&mut conn, &[apache_up(done, &g)], NOW + 1).unwrap();
 
         let now = NOW + 70_000;
         assert_eq!(
@@ -321,16 +325,21 @@ fn requests_recorded_together_each_get_their_commands_in_order_each_audited() {
     }
 }
 
+/// A listener on `channel` and a seeded database with a guest; `None` on
+/// SQLite, which has no other processes to tell.
+fn listening(db: &TestDb, channel: Channel) -> Option<(Listener, Conn, Guest)> {
+    let listener = Listener::open(db.store.url(), channel).unwrap()?;
+    let mut conn = seeded(db);
+    let g = guest(&mut conn);
+    Some((listener, conn, g))
+}
+
 #[test]
 fn recorded_commands_are_announced_to_other_processes_when_asked() {
     for db in test_db::all() {
-        // SQLite has no other processes to tell.
-        let Some(mut listener) = Listener::open(db.store.url(), Channel::CommandsWaiting).unwrap()
-        else {
+        let Some((mut listener, mut conn, g)) = listening(&db, Channel::CommandsWaiting) else {
             continue;
         };
-        let mut conn = seeded(&db);
-        let g = guest(&mut conn);
         let texts = [format!("{} IPL", g.row.name)];
         for announce in [false, true] {
             let requested = commands::Requested {
@@ -354,13 +363,9 @@ fn recorded_commands_are_announced_to_other_processes_when_asked() {
 #[test]
 fn finished_commands_are_announced_to_other_processes_by_id() {
     for db in test_db::all() {
-        // SQLite has no other processes to tell.
-        let Some(mut listener) = Listener::open(db.store.url(), Channel::CommandsFinished).unwrap()
-        else {
+        let Some((mut listener, mut conn, g)) = listening(&db, Channel::CommandsFinished) else {
             continue;
         };
-        let mut conn = seeded(&db);
-        let g = guest(&mut conn);
         let text = format!("{} SERVICE apache RESTART", g.row.name);
         let ids = queue(&mut conn, &g, &text, 3);
         commands::claim_queued(&mut conn, "d", NOW, 10).unwrap();
@@ -471,16 +476,7 @@ fn click_statements_keep_plans_that_read_by_index_postgres() {
         let claimed = commands::claim_queued(&mut click, "d", NOW, 10).unwrap();
         let outcomes: Vec<Outcome> = claimed
             .iter()
-            .map(|c| Outcome {
-                id: c.command.id,
-                guest_id: g.row.id,
-                succeeded: true,
-                result: "ok".into(),
-                observed: Some(Observed {
-                    service: "apache".into(),
-                    state: "up",
-                }),
-            })
+            .map(|c| apache_up(c.command.id, &g))
             .collect();
         commands::finish_all(&mut click, &outcomes, NOW + 1).unwrap();
 
