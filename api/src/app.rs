@@ -24,6 +24,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::{self, Authenticator};
 use crate::config::Settings;
+use crate::finishes::Finishes;
 use crate::metrics::Metrics;
 use crate::openapi::{allowed_methods, ApiDoc};
 use crate::problem::ApiError;
@@ -110,10 +111,6 @@ async fn open_store_off_thread(settings: &Arc<Settings>) -> Result<Store, StartE
         .map_err(|e| StartError::Setup(e.to_string()))?
 }
 
-/// Finished commands announced to waiting requests that a slow one may
-/// miss before it is told it lagged (it then looks at its command again).
-const FINISHED_BACKLOG: usize = 1024;
-
 pub async fn serve(settings: Settings) -> Result<(), StartError> {
     let settings = Arc::new(settings);
     let clock = clock(&settings);
@@ -156,11 +153,10 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
         None
     };
     let dispatch_wake = Arc::new(Wake::default());
-    let (commands_finished, _) = tokio::sync::broadcast::channel(FINISHED_BACKLOG);
+    let finishes = Arc::new(Finishes::default());
     let finished = {
-        let sender = commands_finished.clone();
-        // No receiver (nobody waiting) is no error.
-        move |word: Finished| drop(sender.send(word))
+        let finishes = finishes.clone();
+        move |word: Finished| finishes.tell(word)
     };
     let dispatcher = if settings.has_role("dispatcher") {
         let d = Dispatcher::new(dispatcher_store(&store)?, backend.clone(), clock.clone())
@@ -200,7 +196,7 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
         store,
         recorder,
         wake: wake.clone(),
-        commands_finished,
+        finishes,
         pool_shape,
         pool_defaults,
         clock,

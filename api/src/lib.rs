@@ -5,6 +5,7 @@
 pub mod app;
 pub mod auth;
 pub mod config;
+pub mod finishes;
 pub mod metrics;
 mod middleware;
 pub mod openapi;

@@ -4,7 +4,6 @@ use std::sync::Arc;
 
 use actix_web::web;
 use herd_core::clock::SharedClock;
-use herd_core::store::commands::Finished;
 use herd_core::store::{AnyConnection, Store};
 
 use herd_provisioner::firewall::FirewallPolicy;
@@ -13,6 +12,7 @@ use herd_provisioner::wake::Wake;
 
 use crate::auth::Authenticator;
 use crate::config::Settings;
+use crate::finishes::Finishes;
 use crate::metrics::Metrics;
 use crate::problem::{ApiError, ApiResult};
 use crate::recorder::Recorder;
@@ -23,11 +23,10 @@ pub struct AppState {
     pub wake: Arc<Wake>,
     /// Records the commands requests ask for, and tells the dispatcher.
     pub recorder: Recorder,
-    /// Each command a dispatcher finishes (here: as stored; in another
-    /// process on PostgreSQL: its id), for requests waiting for one: each
-    /// looks at its command again only when it is named, and not at all
-    /// when it comes with the word.
-    pub commands_finished: tokio::sync::broadcast::Sender<Finished>,
+    /// Requests waiting for their commands, told by the dispatcher (here:
+    /// with the rows; in another process on PostgreSQL: the ids, looked
+    /// up once for all).
+    pub finishes: Arc<Finishes>,
     pub pool_shape: PoolShape,
     pub pool_defaults: PoolSettings,
     pub clock: SharedClock,

@@ -7,19 +7,19 @@ use std::time::{Duration, Instant};
 use actix_web::{get, patch, post, web, HttpResponse};
 use herd_core::clock::rfc3339;
 use herd_core::domain::{Role, ServiceAction, ServiceName};
-use herd_core::store::commands::{self, CommandRow, Finished};
+use herd_core::store::commands::{self, CommandRow};
 use herd_core::store::events::Outcome;
 use herd_core::store::guests;
 use herd_core::store::AnyConnection;
 use herd_provisioner::dispatcher::CommandOp;
 use serde::{Deserialize, Serialize};
-use tokio::sync::broadcast;
 use utoipa::{IntoParams, ToSchema};
 
 use super::audit::{audit, Target};
 use super::guests::{load_guest, Access};
 use super::Page;
 use crate::auth::{Bearer, Caller};
+use crate::finishes::{Heard, Waiting};
 use crate::problem::{ApiError, ApiResult, Problem};
 use crate::recorder;
 use crate::state::AppState;
@@ -185,8 +185,6 @@ async fn submit(
     wait: Duration,
 ) -> ApiResult<CommandView> {
     let deadline = Instant::now() + wait;
-    // Subscribed before the command exists, so that no finish is missed.
-    let finished = state.commands_finished.subscribe();
     // All or none: a power restart's HALT and IPL, each audited.
     let row = state
         .recorder
@@ -194,15 +192,17 @@ async fn submit(
         .await?
         .pop()
         .ok_or_else(|| ApiError::Internal("no command to record".into()))?;
-    let row = until_finished(state, row, finished, deadline).await?;
+    let row = until_finished(state, row, deadline).await?;
     Ok(command_view(row))
 }
 
-/// The command once it has finished, or as it is at `deadline`.
+/// The command once it has finished, or as it is at `deadline`. Woken by
+/// its own command's end; looks at the database only when told to (by
+/// another process, or after abandoned commands were failed) or every
+/// [`RECHECK`] in case a word was lost.
 async fn until_finished(
     state: &AppState,
     mut row: CommandRow,
-    mut finished: broadcast::Receiver<Finished>,
     deadline: Instant,
 ) -> ApiResult<CommandRow> {
     loop {
@@ -211,14 +211,16 @@ async fn until_finished(
             return Ok(row);
         }
         let id = row.id;
-        match actix_web::rt::time::timeout(left.min(RECHECK), finished.recv()).await {
-            Ok(Ok(Finished::Commands(done))) => match done.iter().find(|r| r.id == id) {
-                Some(mine) => return Ok(mine.clone()),
-                None => continue,
-            },
-            Ok(Ok(Finished::Ids(ids))) if !ids.contains(&id) => continue,
-            // This one, several, missed ones (lagged), or time to look.
-            _ => {}
+        match state.finishes.wait_for(id) {
+            Waiting::Finished(Some(done)) => return Ok(done),
+            Waiting::Finished(None) => {}
+            Waiting::Until(heard) => {
+                if let Ok(Ok(Heard::Done(done))) =
+                    actix_web::rt::time::timeout(left.min(RECHECK), heard).await
+                {
+                    return Ok(done);
+                }
+            }
         }
         row = state
             .db(move |c| Ok(commands::find(c, id)?))
@@ -368,8 +370,6 @@ pub async fn get_command(
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
     let deadline = Instant::now() + query.duration()?;
-    // Subscribed before the first look, so that a finish in between counts.
-    let finished = state.commands_finished.subscribe();
     let now = state.now_ms();
     let row = state
         .db(move |c| {
@@ -382,6 +382,6 @@ pub async fn get_command(
                 .ok_or_else(|| ApiError::NotFound(format!("no command {id}")))
         })
         .await?;
-    let row = until_finished(&state, row, finished, deadline).await?;
+    let row = until_finished(&state, row, deadline).await?;
     Ok(HttpResponse::Ok().json(command_view(row)))
 }
