@@ -173,12 +173,16 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
             &settings,
             notify::Channel::CommandsFinished,
             shutdown.clone(),
-            move |payload| {
-                let word = Finished::from_announcement(payload);
-                finished(match store.conn() {
-                    Ok(mut conn) => word.with_rows(&mut conn),
-                    Err(_) => word,
-                })
+            move |payloads| {
+                for word in Finished::from_announcements(payloads) {
+                    finished(match &word {
+                        Finished::Ids(_) => match store.conn() {
+                            Ok(mut conn) => word.with_rows(&mut conn),
+                            Err(_) => word,
+                        },
+                        _ => word,
+                    })
+                }
             },
         )?;
         None
@@ -344,13 +348,14 @@ fn checkpointer(store: &Store) -> Result<Option<Checkpointer>, StartError> {
     )?)
 }
 
-/// On PostgreSQL, calls `then` on a thread of its own whenever `channel`
-/// is notified, until shutdown; nothing on SQLite.
+/// On PostgreSQL, calls `then` on a thread of its own with the payloads
+/// of the notifications on `channel` that arrived together, until
+/// shutdown; nothing on SQLite.
 fn listen(
     settings: &Settings,
     channel: notify::Channel,
     shutdown: Arc<AtomicBool>,
-    then: impl Fn(&str) + Send + 'static,
+    then: impl Fn(&[String]) + Send + 'static,
 ) -> Result<(), StartError> {
     let Some(mut listener) = notify::Listener::open(&settings.database_url(), channel)? else {
         return Ok(());
@@ -358,14 +363,12 @@ fn listen(
     std::thread::Builder::new()
         .name("herd-listen".into())
         .spawn(move || {
-            // libpq offers no blocking wait here; checking the socket every
-            // 2 ms keeps the wake-up latency far below a request's.
+            // Woken by a notification at once; by the timeout only to
+            // see whether the server is stopping.
             while !shutdown.load(Ordering::SeqCst) {
-                match listener.pending() {
-                    Ok(payloads) if payloads.is_empty() => {
-                        std::thread::sleep(Duration::from_millis(2))
-                    }
-                    Ok(payloads) => payloads.iter().for_each(|p| then(p)),
+                match listener.wait(Duration::from_millis(250)) {
+                    Ok(payloads) if payloads.is_empty() => {}
+                    Ok(payloads) => then(&payloads),
                     Err(e) => {
                         tracing::warn!(error = %e, ?channel, "LISTEN connection lost; falling back to polling");
                         return;

@@ -7,6 +7,8 @@ use std::sync::Arc;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text};
 
+use serde::Deserialize;
+
 use super::events::{self, NewEvent};
 use super::kept::kept;
 use super::notify::Channel;
@@ -14,7 +16,7 @@ use super::schema::{commands, guest_services, guests, service_catalog};
 use super::{write_tx, AnyConnection, StoreResult};
 use crate::clock::Millis;
 
-#[derive(Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable)]
+#[derive(Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable, Deserialize)]
 #[diesel(table_name = commands)]
 pub struct CommandRow {
     pub id: i64,
@@ -319,8 +321,9 @@ impl Outcome {
 /// Ends commands with their results and, with each, records the service
 /// state it observed (in the order given, so that the last word on a
 /// service stands). Answers the finished commands. Other processes
-/// waiting for them are told with the commit (PostgreSQL `NOTIFY`, the
-/// ids in the payload; see [`Finished::from_announcement`]).
+/// waiting for them are told with the commit: a PostgreSQL `NOTIFY` a
+/// command, carrying it as stored, so that they need not look it up (see
+/// [`Finished::from_announcements`]).
 ///
 /// All at once: under load a dispatcher records a round's results
 /// together, in one write transaction on SQLite (one turn of the writer
@@ -400,8 +403,9 @@ fn finish_all_in_one_statement(
            UPDATE commands SET status = done_status, result = done_result, finished_at = $7 \
            FROM done WHERE commands.id = done_id AND commands.id = ANY($1) \
            RETURNING {returning}), \
-         told AS (SELECT count(pg_notify($8, payload)) AS notified \
-                  FROM unnest($9::text[]) AS payload) \
+         told AS (SELECT count(pg_notify($8, CASE WHEN octet_length(carried) < 8000 \
+                                                  THEN carried ELSE id::text END)) AS notified \
+                  FROM (SELECT id, row_to_json(finished)::text AS carried FROM finished) AS rows) \
          SELECT finished.*, notified FROM finished, told"
     );
     let observed = |f: fn(&Observed) -> &str| -> Vec<Option<&str>> {
@@ -425,7 +429,6 @@ fn finish_all_in_one_statement(
         .bind::<Array<Nullable<Text>>, _>(observed(|s| s.state))
         .bind::<BigInt, _>(now)
         .bind::<Text, _>(Channel::CommandsFinished.name())
-        .bind::<Array<Text>, _>(announcements(&ids))
         .load(pg)
 }
 
@@ -441,10 +444,33 @@ pub enum Finished {
 }
 
 impl Finished {
-    /// The word in a notification of [`finish_all`] or [`fail_abandoned`].
-    pub fn from_announcement(payload: &str) -> Self {
-        let ids: Result<Arc<[i64]>, _> = payload.split(',').map(str::parse).collect();
-        ids.map_or(Self::Several, Self::Ids)
+    /// The word in notifications of [`finish_all`] and [`fail_abandoned`]
+    /// heard together: the commands they carry (in id order), those they
+    /// name (a row too long to carry), and whether others may have
+    /// finished (a blank one).
+    pub fn from_announcements(payloads: &[String]) -> Vec<Self> {
+        let (mut rows, mut ids, mut several) = (Vec::new(), Vec::new(), false);
+        for payload in payloads {
+            if let Ok(row) = serde_json::from_str::<CommandRow>(payload) {
+                rows.push(row);
+            } else if let Ok(id) = payload.parse() {
+                ids.push(id);
+            } else {
+                several = true;
+            }
+        }
+        rows.sort_by_key(|r| r.id);
+        let mut words = Vec::new();
+        if !rows.is_empty() {
+            words.push(Self::Commands(rows.into()));
+        }
+        if !ids.is_empty() {
+            words.push(Self::Ids(ids.into()));
+        }
+        if several {
+            words.push(Self::Several);
+        }
+        words
     }
 
     /// The word with the named commands as stored, looked up at once: one
@@ -459,17 +485,6 @@ impl Finished {
             _ => self,
         }
     }
-}
-
-/// The payloads naming `ids`, each well within the 8000 bytes a
-/// notification may carry.
-fn announcements(ids: &[i64]) -> Vec<String> {
-    ids.chunks(200)
-        .map(|some| {
-            let each: Vec<String> = some.iter().map(i64::to_string).collect();
-            each.join(",")
-        })
-        .collect()
 }
 
 /// Fails commands a dispatcher took before `before` and never finished:
@@ -569,25 +584,4 @@ fn one_service<'a>(guest_id: i64, service: &'a str) -> _ {
                     .select(service_catalog::id),
             ),
         )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn each_announced_command_is_named_once() {
-        let ids: Vec<i64> = (1..=450).map(|i| i * 1_000_000_007).collect();
-        let payloads = announcements(&ids);
-        assert!(payloads.iter().all(|p| p.len() < 8000));
-        let heard: Vec<i64> = payloads
-            .iter()
-            .flat_map(|p| match Finished::from_announcement(p) {
-                Finished::Ids(ids) => ids.to_vec(),
-                other => panic!("{p} heard as {other:?}"),
-            })
-            .collect();
-        assert_eq!(heard, ids);
-        assert_eq!(Finished::from_announcement(""), Finished::Several);
-    }
 }

@@ -79,6 +79,8 @@ pub enum StoreError {
     Query(#[from] diesel::result::Error),
     #[error("exhausted: {0}")]
     Exhausted(String),
+    #[error("listening for notifications: {0}")]
+    Listen(String),
 }
 
 impl StoreError {

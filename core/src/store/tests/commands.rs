@@ -361,7 +361,7 @@ fn recorded_commands_are_announced_to_other_processes_when_asked() {
 }
 
 #[test]
-fn finished_commands_are_announced_to_other_processes_by_id() {
+fn finished_commands_are_announced_to_other_processes_as_stored() {
     for db in test_db::all() {
         let Some((mut listener, mut conn, g)) = listening(&db, Channel::CommandsFinished) else {
             continue;
@@ -369,42 +369,45 @@ fn finished_commands_are_announced_to_other_processes_by_id() {
         let text = format!("{} SERVICE apache RESTART", g.row.name);
         let ids = queue(&mut conn, &g, &text, 3);
         commands::claim_queued(&mut conn, "d", NOW, 10).unwrap();
+        // The last one's result is too long for a notification to carry.
+        let long = "x".repeat(9000);
         let outcomes: Vec<Outcome> = ids
             .iter()
             .map(|&id| Outcome {
                 id,
                 guest_id: g.row.id,
                 succeeded: true,
-                result: "ok".into(),
+                result: if id == ids[2] {
+                    long.clone()
+                } else {
+                    "ok".into()
+                },
                 observed: None,
             })
             .collect();
         commands::finish_all(&mut conn, &outcomes, NOW + 1).unwrap();
-
-        listener.round_trip().unwrap();
-        let heard: Vec<commands::Finished> = listener
-            .pending()
-            .unwrap()
-            .iter()
-            .map(|p| commands::Finished::from_announcement(p))
-            .collect();
-        assert_eq!(
-            heard,
-            vec![commands::Finished::Ids(ids.clone().into())],
-            "{}: one notification naming the finished commands",
-            db.label
-        );
-
-        // The hearing process looks them all up at once for its waiters.
         let stored: Vec<_> = ids
             .iter()
             .map(|&id| commands::find(&mut conn, id).unwrap().unwrap())
             .collect();
         assert!(stored.iter().all(|c| c.status == "succeeded"));
-        let word = heard[0].clone().with_rows(&mut conn);
+
+        listener.round_trip().unwrap();
+        let heard = commands::Finished::from_announcements(&listener.pending().unwrap());
         assert_eq!(
-            word,
-            commands::Finished::Commands(stored.into()),
+            heard,
+            vec![
+                commands::Finished::Commands(stored[..2].to_vec().into()),
+                commands::Finished::Ids(vec![ids[2]].into()),
+            ],
+            "{}: the commands as stored, or the id of one too long to carry",
+            db.label
+        );
+
+        // The hearing process looks those it is only told of up at once.
+        assert_eq!(
+            heard[1].clone().with_rows(&mut conn),
+            commands::Finished::Commands(stored[2..].to_vec().into()),
             "{}",
             db.label
         );
@@ -413,6 +416,28 @@ fn finished_commands_are_announced_to_other_processes_by_id() {
         assert_eq!(
             unknown.clone().with_rows(&mut conn),
             unknown,
+            "{}",
+            db.label
+        );
+    }
+}
+
+#[test]
+fn failed_abandoned_commands_tell_other_processes_to_look() {
+    for db in test_db::all() {
+        let Some((mut listener, mut conn, g)) = listening(&db, Channel::CommandsFinished) else {
+            continue;
+        };
+        queue(&mut conn, &g, &format!("{} IPL", g.row.name), 1);
+        commands::claim_queued(&mut conn, "d", NOW, 10).unwrap();
+        assert_eq!(
+            commands::fail_abandoned(&mut conn, NOW + 1, NOW + 2).unwrap(),
+            1
+        );
+        listener.round_trip().unwrap();
+        assert_eq!(
+            commands::Finished::from_announcements(&listener.pending().unwrap()),
+            vec![commands::Finished::Several],
             "{}",
             db.label
         );

@@ -5,6 +5,7 @@ mod commands;
 mod guests;
 mod invariants;
 mod leases;
+mod notify;
 
 use std::sync::Barrier;
 
