@@ -349,15 +349,16 @@ fn checkpointer(store: &Store) -> Result<Option<Checkpointer>, StartError> {
 }
 
 /// On PostgreSQL, calls `then` on a thread of its own with the payloads
-/// of the notifications on `channel` that arrived together, until
-/// shutdown; nothing on SQLite.
+/// of the notifications on `channel` that arrived together (or with
+/// [`notify::LOOK`] when some may have been lost), until shutdown;
+/// nothing on SQLite.
 fn listen(
     settings: &Settings,
     channel: notify::Channel,
     shutdown: Arc<AtomicBool>,
     then: impl Fn(&[String]) + Send + 'static,
 ) -> Result<(), StartError> {
-    let Some(mut listener) = notify::Listener::open(&settings.database_url(), channel)? else {
+    let Some(mut listening) = notify::Listening::open(&settings.database_url(), channel)? else {
         return Ok(());
     };
     std::thread::Builder::new()
@@ -366,13 +367,9 @@ fn listen(
             // Woken by a notification at once; by the timeout only to
             // see whether the server is stopping.
             while !shutdown.load(Ordering::SeqCst) {
-                match listener.wait(Duration::from_millis(250)) {
-                    Ok(payloads) if payloads.is_empty() => {}
-                    Ok(payloads) => then(&payloads),
-                    Err(e) => {
-                        tracing::warn!(error = %e, ?channel, "LISTEN connection lost; falling back to polling");
-                        return;
-                    }
+                let payloads = listening.wait(Duration::from_millis(250));
+                if !payloads.is_empty() {
+                    then(&payloads);
                 }
             }
         })?;

@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text};
-
 use serde::Deserialize;
 
 use super::events::{self, NewEvent};
@@ -321,8 +320,8 @@ impl Outcome {
 /// Ends commands with their results and, with each, records the service
 /// state it observed (in the order given, so that the last word on a
 /// service stands). Answers the finished commands. Other processes
-/// waiting for them are told with the commit: a PostgreSQL `NOTIFY` a
-/// command, carrying it as stored, so that they need not look it up (see
+/// waiting for them are told with the commit: one PostgreSQL `NOTIFY` per
+/// command, carrying it as stored, so that they need not read it (see
 /// [`Finished::from_announcements`]).
 ///
 /// All at once: under load a dispatcher records a round's results

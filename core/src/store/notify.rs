@@ -6,7 +6,7 @@
 
 use std::ffi::{CStr, CString};
 use std::ptr::NonNull;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use diesel::sql_types::Text;
 use diesel::RunQueryDsl;
@@ -41,6 +41,61 @@ pub fn notify(conn: &mut AnyConnection, channel: Channel, payload: &str) -> Stor
             .execute(pg)?;
     }
     Ok(())
+}
+
+/// The payload that tells a listening process to look for itself:
+/// notifications may have been missed.
+pub const LOOK: &str = "";
+
+/// A [`Listener`] that outlives its connection: when the connection is
+/// lost (a database restart, a failover), it connects again. Notifications
+/// sent meanwhile are lost, so it answers [`LOOK`] when the connection is
+/// lost and again when it is back; between, the process looks for itself.
+pub struct Listening {
+    url: String,
+    channel: Channel,
+    listener: Option<Listener>,
+}
+
+impl Listening {
+    /// `None` for SQLite; an error when the first connection fails.
+    pub fn open(url: &str, channel: Channel) -> StoreResult<Option<Self>> {
+        Ok(Listener::open(url, channel)?.map(|listener| Self {
+            url: url.to_owned(),
+            channel,
+            listener: Some(listener),
+        }))
+    }
+
+    /// The payloads of the notifications that arrive within `timeout`
+    /// (see [`Listener::wait`]). Without a connection, tries to connect
+    /// again, at most once every `timeout`.
+    pub fn wait(&mut self, timeout: Duration) -> Vec<String> {
+        let Some(listener) = &mut self.listener else {
+            return self.reconnect(timeout);
+        };
+        listener.wait(timeout).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, channel = ?self.channel, "LISTEN connection lost; connecting again, looking for changes meanwhile");
+            self.listener = None;
+            vec![LOOK.to_owned()]
+        })
+    }
+
+    fn reconnect(&mut self, timeout: Duration) -> Vec<String> {
+        let started = Instant::now();
+        match Listener::open(&self.url, self.channel) {
+            Ok(listener) => {
+                tracing::info!(channel = ?self.channel, "LISTEN connection back");
+                self.listener = listener;
+                vec![LOOK.to_owned()]
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, channel = ?self.channel, "LISTEN: connecting again");
+                std::thread::sleep(timeout.saturating_sub(started.elapsed()));
+                Vec::new()
+            }
+        }
+    }
 }
 
 /// A dedicated connection listening on one channel: libpq's own (the

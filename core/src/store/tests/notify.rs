@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
 
-use super::super::notify::{self, Channel, Listener};
-use super::super::test_db;
+use super::super::notify::{self, Channel, Listener, Listening};
+use super::super::test_db::{self, TestDb};
 
 /// Far longer than any wake-up may take: a listener that waited it out
 /// instead of waking at the notification would fail the test.
@@ -48,6 +48,20 @@ fn a_listener_wakes_when_a_notification_arrives() {
     }
 }
 
+/// Ends the connections that listen on `channel` in `db`'s database, as
+/// a database restart would.
+fn cut_off(db: &TestDb, channel: Channel) {
+    db.store
+        .conn()
+        .unwrap()
+        .batch_execute(&format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND query = 'LISTEN {}'",
+            channel.name()
+        ))
+        .unwrap();
+}
+
 #[test]
 fn a_listener_whose_connection_is_lost_says_so() {
     for db in test_db::all() {
@@ -55,21 +69,45 @@ fn a_listener_whose_connection_is_lost_says_so() {
         else {
             continue;
         };
-        db.store
-            .conn()
-            .unwrap()
-            .batch_execute(&format!(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-                 WHERE datname = current_database() AND query = 'LISTEN {}'",
-                Channel::CommandsFinished.name()
-            ))
-            .unwrap();
+        cut_off(&db, Channel::CommandsFinished);
         let started = Instant::now();
         let mut outcome = Ok(Vec::new());
         while matches!(&outcome, Ok(heard) if heard.is_empty()) && started.elapsed() < LONG {
             outcome = listener.wait(LONG);
         }
         assert!(outcome.is_err(), "{}: lost, not {outcome:?}", db.label);
+    }
+}
+
+#[test]
+fn a_process_listening_connects_again_and_is_told_to_look_meanwhile() {
+    for db in test_db::all() {
+        let Some(mut listening) =
+            Listening::open(db.store.url(), Channel::CommandsWaiting).unwrap()
+        else {
+            continue;
+        };
+        cut_off(&db, Channel::CommandsWaiting);
+        let started = Instant::now();
+        let mut looks = 0;
+        while looks < 2 && started.elapsed() < LONG {
+            let heard = listening.wait(Duration::from_millis(10));
+            assert!(heard.iter().all(|p| p == notify::LOOK), "{heard:?}");
+            looks += heard.len();
+        }
+        assert_eq!(
+            looks, 2,
+            "{}: told to look when lost and when back",
+            db.label
+        );
+
+        let mut conn = db.store.conn().unwrap();
+        notify::notify(&mut conn, Channel::CommandsWaiting, "after").unwrap();
+        let mut heard = Vec::new();
+        while heard.is_empty() && started.elapsed() < LONG {
+            heard = listening.wait(LONG);
+        }
+        assert_eq!(heard, ["after"], "{}: listening again", db.label);
     }
 }
 
