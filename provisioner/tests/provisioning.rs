@@ -996,6 +996,74 @@ fn a_dead_enabled_service_is_restarted_through_the_command_channel() {
     }
 }
 
+/// A click right after a start is meant for the guest about to run: it
+/// waits for the boot instead of failing, but not past a bound.
+#[test]
+fn a_service_command_waits_for_its_guest_to_boot() {
+    use herd_core::store::commands;
+    use herd_provisioner::dispatcher::Dispatcher;
+    for db in test_db::all() {
+        let w = world(db);
+        let worker = worker(&w, 0);
+        let guest = running_guest(&w, &worker);
+        let id = row(&w, &guest).row.id;
+        let clock: SharedClock = w.clock.clone();
+        let dispatcher = Dispatcher::new(w.db.store.clone(), w.zvm.clone(), clock).unwrap();
+        let record = |text: &str, made_at: i64| {
+            let text = format!("{guest} {text}");
+            commands::insert(&mut w.db.store.conn().unwrap(), id, None, &text, made_at)
+                .unwrap()
+                .id
+        };
+        let command = |id| {
+            commands::find(&mut w.db.store.conn().unwrap(), id)
+                .unwrap()
+                .unwrap()
+        };
+        let now = w.clock.now_ms();
+        let (force, ipl) = (record("FORCE", now), record("IPL", now));
+        let restart = record("SERVICE apache RESTART", now);
+        let stop = record("SERVICE mysql STOP", now);
+
+        assert_eq!(dispatcher.drain().unwrap(), 2, "{}", w.db.label);
+        assert_eq!(command(force).status, "succeeded", "{}", w.db.label);
+        assert_eq!(command(ipl).status, "succeeded", "{}", w.db.label);
+        for held in [restart, stop] {
+            let held = command(held);
+            assert_eq!(held.status, "queued", "{}: {held:?}", w.db.label);
+        }
+        w.clock.advance(Duration::from_secs(1));
+        assert_eq!(
+            dispatcher.drain().unwrap(),
+            0,
+            "{}: still booting",
+            w.db.label
+        );
+
+        w.clock.advance(Duration::from_secs(2));
+        assert_eq!(dispatcher.drain().unwrap(), 2, "{}", w.db.label);
+        let (restart, stop) = (command(restart), command(stop));
+        assert_eq!(restart.status, "succeeded", "{}: {restart:?}", w.db.label);
+        assert_eq!(stop.status, "succeeded", "{}: {stop:?}", w.db.label);
+        assert!(restart.id < stop.id && restart.finished_at <= stop.finished_at);
+
+        // a guest that has been booting for longer than a command may wait
+        record("FORCE", w.clock.now_ms());
+        record("IPL", w.clock.now_ms());
+        let late = record("SERVICE apache START", w.clock.now_ms() - 61_000);
+        assert_eq!(dispatcher.drain().unwrap(), 3, "{}", w.db.label);
+        let late = command(late);
+        assert_eq!(late.status, "failed", "{}: {late:?}", w.db.label);
+        assert!(
+            late.result
+                .as_deref()
+                .is_some_and(|r| r.contains("still booting")),
+            "{}: {late:?}",
+            w.db.label
+        );
+    }
+}
+
 /// Runs a staged operation to the end on the simulated clock, one tick per
 /// simulated second; returns the simulated time it took and the most guests
 /// seen in transition at once.

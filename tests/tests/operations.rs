@@ -753,8 +753,19 @@ fn power_stop_start_restart_and_force_off(db: Db) {
     let (done, _) = wait_command(&srv, &alice, &c["command_id"], t0);
     assert_succeeded(&done);
     wait_state_now(&srv, &alice, &g, "starting");
+    // a click while it boots waits for the boot instead of failing
+    let early = service_action(&srv, Some(&alice), &g, "mysql", "start").ok(202);
+    std::thread::sleep(Duration::from_millis(600));
+    let held = command(&srv, &alice, &early["command_id"]).ok(200);
+    assert!(
+        matches!(held["status"].as_str(), Some("queued" | "dispatched")),
+        "a service command for a booting guest, before the clock moved: {held}"
+    );
     wait_running(&srv, &alice, &[&g]);
+    let (early, _) = wait_command(&srv, &alice, &early["command_id"], Instant::now());
+    assert_succeeded(&early);
     assert_eq!(service(&srv, &alice, &g, "apache")["state"], "up");
+    assert_eq!(service(&srv, &alice, &g, "mysql")["state"], "up");
 
     // start again while running: nothing to do, still succeeds
     let c = power(&srv, Some(&alice), &g, "start").ok(202);

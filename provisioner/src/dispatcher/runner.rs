@@ -44,7 +44,8 @@ pub type FinishedHook = Arc<dyn Fn(Finished) + Send + Sync>;
 const PARALLEL_GUESTS: usize = 8;
 
 /// What a command came to, unless it cannot run yet (an IPL while the
-/// guest is still logging off): `None` then.
+/// guest is still logging off, a service command while it boots): `None`
+/// then.
 type Answer = Option<Done>;
 
 struct Done {
@@ -76,6 +77,12 @@ fn by_guest(claimed: Vec<Claimed>) -> BTreeMap<i64, Vec<Parsed>> {
 /// A command that dispatched this long ago and never finished was lost
 /// with its dispatcher.
 const ABANDONED_AFTER_MS: i64 = 60_000;
+
+/// How long a service command waits for its guest to finish booting: a
+/// click right after a start is meant for the guest about to run, but a
+/// guest stuck booting (a stalled host) must not hold up the commands
+/// queued behind it, a FORCE among them, for longer.
+const HELD_WHILE_BOOTING_MS: i64 = 60_000;
 
 impl Dispatcher {
     /// `store` should have connections of its own (see
@@ -317,7 +324,8 @@ impl Dispatcher {
                 action,
             } => {
                 if self.in_catalog(conn, service.as_str())? {
-                    self.service(command, service.as_str(), *action)
+                    let waited = now - claimed.command.created_at;
+                    self.service(command, service.as_str(), *action, waited)
                 } else {
                     Ok(refused(format!("{service} is not in the service catalog")))
                 }
@@ -370,6 +378,7 @@ impl Dispatcher {
         command: &Command,
         service: &str,
         action: ServiceAction,
+        waited_ms: i64,
     ) -> Result<Answer, BackendError> {
         let line = command.op.console_line().unwrap_or_default();
         match self.backend.console_write(&command.guest, &line)? {
@@ -388,10 +397,20 @@ impl Dispatcher {
                     }),
                 }))
             }
-            ConsoleReply::NoResponse => Ok(refused(format!(
-                "{} did not answer on its console",
-                command.guest
-            ))),
+            ConsoleReply::NoResponse => {
+                let booting = matches!(
+                    self.backend.status(&command.guest)?.power,
+                    PowerState::Booting { .. }
+                );
+                if booting && waited_ms < HELD_WHILE_BOOTING_MS {
+                    return Ok(None);
+                }
+                Ok(refused(format!(
+                    "{} did not answer on its console{}",
+                    command.guest,
+                    if booting { ": still booting" } else { "" }
+                )))
+            }
         }
     }
 }
