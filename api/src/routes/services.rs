@@ -230,6 +230,9 @@ async fn until_finished(
 }
 
 /// Start, stop or restart a service now, through the command channel.
+///
+/// A guest that is still booting gets the command once it has booted (for
+/// up to a minute); one that is logged off or does not answer fails it.
 #[utoipa::path(post, path = "/api/v1/guests/{name}/services/{service}/actions", tag = "services", request_body = ServiceActionRequest, security(("bearer" = [])),
     params(("name" = String, Path, description = "Guest name"), ("service" = String, Path, description = "Catalog service"), CommandWait),
     responses(

@@ -311,7 +311,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Start, stop or restart a service now, through the command channel. */
+        /**
+         * Start, stop or restart a service now, through the command channel.
+         * @description A guest that is still booting gets the command once it has booted (for
+         *     up to a minute); one that is logged off or does not answer fails it.
+         */
         post: operations["service_action"];
         delete?: never;
         options?: never;

@@ -107,6 +107,9 @@ def sync_detailed(
 ) -> Response[CommandView | Problem]:
     """ Start, stop or restart a service now, through the command channel.
 
+     A guest that is still booting gets the command once it has booted (for
+    up to a minute); one that is logged off or does not answer fails it.
+
     Args:
         name (str):
         service (str):
@@ -147,6 +150,9 @@ def sync(
 ) -> CommandView | Problem | None:
     """ Start, stop or restart a service now, through the command channel.
 
+     A guest that is still booting gets the command once it has booted (for
+    up to a minute); one that is logged off or does not answer fails it.
+
     Args:
         name (str):
         service (str):
@@ -181,6 +187,9 @@ async def asyncio_detailed(
 
 ) -> Response[CommandView | Problem]:
     """ Start, stop or restart a service now, through the command channel.
+
+     A guest that is still booting gets the command once it has booted (for
+    up to a minute); one that is logged off or does not answer fails it.
 
     Args:
         name (str):
@@ -221,6 +230,9 @@ async def asyncio(
 
 ) -> CommandView | Problem | None:
     """ Start, stop or restart a service now, through the command channel.
+
+     A guest that is still booting gets the command once it has booted (for
+    up to a minute); one that is logged off or does not answer fails it.
 
     Args:
         name (str):
