@@ -894,6 +894,12 @@ fn running_guest(w: &World, worker: &Worker) -> String {
     guest
 }
 
+/// The command channel's dispatcher, on the world's clock.
+fn dispatcher(w: &World) -> herd_provisioner::dispatcher::Dispatcher {
+    let clock: SharedClock = w.clock.clone();
+    herd_provisioner::dispatcher::Dispatcher::new(w.db.store.clone(), w.zvm.clone(), clock).unwrap()
+}
+
 /// Moves the clock on by `secs` and lets the worker look.
 fn tick_after(w: &World, worker: &Worker, secs: u64) {
     w.clock.advance(Duration::from_secs(secs));
@@ -955,7 +961,6 @@ fn a_hung_guest_is_halted_then_forced_then_booted_again() {
 
 #[test]
 fn a_dead_enabled_service_is_restarted_through_the_command_channel() {
-    use herd_provisioner::dispatcher::Dispatcher;
     for db in test_db::all() {
         let w = world(db);
         let worker = worker(&w, 0);
@@ -974,8 +979,7 @@ fn a_dead_enabled_service_is_restarted_through_the_command_channel() {
             "{}",
             w.db.label
         );
-        let clock: SharedClock = w.clock.clone();
-        let dispatcher = Dispatcher::new(w.db.store.clone(), w.zvm.clone(), clock).unwrap();
+        let dispatcher = dispatcher(&w);
         assert_eq!(dispatcher.drain().unwrap(), 1);
         let id = guests::find_by_name(&mut w.db.store.conn().unwrap(), &guest)
             .unwrap()
@@ -1001,14 +1005,12 @@ fn a_dead_enabled_service_is_restarted_through_the_command_channel() {
 #[test]
 fn a_service_command_waits_for_its_guest_to_boot() {
     use herd_core::store::commands;
-    use herd_provisioner::dispatcher::Dispatcher;
     for db in test_db::all() {
         let w = world(db);
         let worker = worker(&w, 0);
         let guest = running_guest(&w, &worker);
         let id = row(&w, &guest).row.id;
-        let clock: SharedClock = w.clock.clone();
-        let dispatcher = Dispatcher::new(w.db.store.clone(), w.zvm.clone(), clock).unwrap();
+        let dispatcher = dispatcher(&w);
         let record = |text: &str, made_at: i64| {
             let text = format!("{guest} {text}");
             commands::insert(&mut w.db.store.conn().unwrap(), id, None, &text, made_at)
