@@ -492,3 +492,92 @@ fn policy_limits_are_enforced(db: Db) {
     open(&srv, &alice, name, json!({"protocol": "udp", "port": 2000})).ok(201);
     assert_eq!(list(&srv, &alice, name).len(), 5);
 }
+
+/// SPEC §5: expired leases close on time and exactly once with several
+/// replicas. Two server processes on one PostgreSQL database and one
+/// clock, both sweeping; the leases end a minute apart.
+#[test]
+fn two_servers_close_each_expired_lease_once_and_on_time_postgres() {
+    let Some(a) = server(Db::Postgres) else {
+        return;
+    };
+    let Some(b) = TestServer::builder(Db::Postgres)
+        .sharing(&a)
+        .with_ldap(Layout::GroupOfNames)
+        .env("HERD_IMAGE_SIZE_MB", "4")
+        .start()
+    else {
+        return;
+    };
+    let admin = login(&a, "admin");
+    let guests: Vec<String> = (0..3)
+        .map(|_| {
+            take_guest(&a, &admin, &admin)["name"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    let mut leases = Vec::new();
+    for (i, guest) in guests.iter().enumerate() {
+        for j in 0..4 {
+            let minutes = (i * 4 + j + 1) as i64;
+            let body =
+                json!({"protocol": "tcp", "port": 9000 + minutes, "duration_minutes": minutes});
+            let srv = if j % 2 == 0 { &a } else { &b };
+            let lease = open(srv, &admin, guest, body).ok(201);
+            leases.push((minutes, lease["id"].as_i64().unwrap(), lease));
+        }
+    }
+
+    let expired_ids = || -> Vec<i64> {
+        let page = b
+            .get("/api/v1/events?kind=firewall&limit=100", Some(&admin))
+            .ok(200);
+        let mut ids: Vec<i64> = page["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .filter(|e| e["action"] == "lease.expired")
+            .map(|e| {
+                let detail = e["detail"].as_str().expect("detail");
+                detail["lease ".len()..detail.find(':').expect("lease id")]
+                    .parse()
+                    .expect("lease id")
+            })
+            .collect();
+        ids.sort_unstable();
+        ids
+    };
+    for minute in 1..=leases.len() as i64 {
+        a.advance_clock(Duration::from_secs(60));
+        let mut due: Vec<i64> = leases
+            .iter()
+            .filter(|(m, _, _)| *m <= minute)
+            .map(|(_, id, _)| *id)
+            .collect();
+        due.sort_unstable();
+        let seen = a.wait_for(&format!("the leases due by minute {minute}"), SWEEP, || {
+            let seen = expired_ids();
+            (seen.len() >= due.len()).then_some(seen)
+        });
+        assert_eq!(
+            seen, due,
+            "minute {minute}: closed, each once, and no other"
+        );
+        let rules = ruleset(&a, &admin, None);
+        let rules = &rules.expect(200).body;
+        for (m, _, lease) in &leases {
+            let rule = format!("tcp dport {} accept", lease["port"]);
+            assert_eq!(
+                rules.contains(&rule),
+                *m > minute,
+                "minute {minute}: {lease}\n{rules}"
+            );
+        }
+    }
+    // both sweepers keep running; nothing is closed a second time
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(expired_ids().len(), leases.len());
+    drop(b);
+}
