@@ -13,9 +13,10 @@ use herd_core::store::{jobs, notify, seed, Store, Workload};
 use herd_provisioner::backend::sim::{SimBackend, SimSettings};
 use herd_provisioner::backend::{Backend, CopyMethod};
 use herd_provisioner::dispatcher::Dispatcher;
+use herd_provisioner::jobs::{STAGED_START, STAGED_STOP};
 use herd_provisioner::monitor::MonitorSettings;
 use herd_provisioner::pool::{PoolSettings, PoolShape};
-use herd_provisioner::staged::{STAGED_START, STAGED_STOP};
+use herd_provisioner::tasks::{process_label, Driver, Task, TaskBoard};
 use herd_provisioner::wake::Wake;
 use herd_provisioner::worker::{Worker, WorkerSettings};
 use herd_provisioner::{bootstrap, reconcile};
@@ -126,7 +127,8 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
     let firewall = settings.firewall_policy().map_err(StartError::Setup)?;
     let wake = Arc::new(Wake::default());
     let shutdown = Arc::new(AtomicBool::new(false));
-    let worker = if settings.has_role("provisioner") {
+    let mut tasks = Vec::new();
+    if settings.has_role("provisioner") {
         let concurrency = settings.provision_concurrency.max(1);
         let worker_settings = WorkerSettings {
             concurrency,
@@ -148,25 +150,19 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
         let own = store.with_own_pool(concurrency as u32 * 2 + 2, Workload::General)?;
         let worker = Worker::new(own, backend.clone(), clock.clone(), worker_settings)
             .map_err(|e| StartError::Setup(e.to_string()))?;
-        Some(worker.spawn(wake.clone(), shutdown.clone())?)
-    } else {
-        None
-    };
+        tasks.extend(Arc::new(worker).tasks(&wake));
+    }
     let dispatch_wake = Arc::new(Wake::default());
     let finishes = Arc::new(Finishes::default());
     let finished = {
         let finishes = finishes.clone();
         move |word: Finished| finishes.tell(word)
     };
-    let dispatcher = if settings.has_role("dispatcher") {
+    if settings.has_role("dispatcher") {
         let d = Dispatcher::new(dispatcher_store(&store)?, backend.clone(), clock.clone())
             .map_err(|e| StartError::Setup(e.to_string()))?
             .on_finished(Arc::new(finished));
-        Some(d.spawn(
-            dispatch_wake.clone(),
-            Duration::from_millis(250),
-            shutdown.clone(),
-        )?)
+        tasks.extend(Arc::new(d).tasks(&dispatch_wake, DISPATCHER_IDLE_WAIT));
     } else {
         let store = store.clone();
         listen(
@@ -185,8 +181,9 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
                 }
             },
         )?;
-        None
-    };
+    }
+    let board = Arc::new(TaskBoard::new(process_label("server"), clock.clone()));
+    let driver = start_tasks(&store, &board, tasks, &shutdown)?;
     let _checkpointer = checkpointer(&store)?;
     let recorder = Recorder::spawn(
         store.with_own_pool(1, Workload::Clicks)?,
@@ -207,6 +204,7 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
         auth: Authenticator::new(&settings)?,
         metrics: Metrics::new().map_err(|e| StartError::Setup(e.to_string()))?,
         firewall: Arc::new(firewall),
+        tasks: board,
         settings: settings.clone(),
     });
 
@@ -248,12 +246,8 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
         stop_the_fleet(&shutdown_state).await;
     }
     shutdown.store(true, Ordering::SeqCst);
-    wake.notify();
-    dispatch_wake.notify();
     // A saga step or command in flight finishes and is recorded before we exit.
-    for thread in [worker, dispatcher].into_iter().flatten() {
-        let _ = web::block(move || thread.join()).await;
-    }
+    let _ = web::block(move || driver.join()).await;
     tracing::info!("herd-server stopped");
     Ok(())
 }
@@ -312,12 +306,13 @@ pub async fn run_dispatcher(settings: Settings) -> Result<(), StartError> {
     let store = open_store_off_thread(&settings).await?;
     let backend = open_backend(&settings, &clock, &store).await?;
     let wake = Arc::new(Wake::default());
-    let woken = wake.clone();
     let shutdown = Arc::new(AtomicBool::new(false));
     let _checkpointer = checkpointer(&store)?;
-    let dispatcher = Dispatcher::new(dispatcher_store(&store)?, backend, clock)
-        .map_err(|e| StartError::Setup(e.to_string()))?
-        .spawn(wake.clone(), Duration::from_millis(250), shutdown.clone())?;
+    let dispatcher = Dispatcher::new(dispatcher_store(&store)?, backend, clock.clone())
+        .map_err(|e| StartError::Setup(e.to_string()))?;
+    let board = Arc::new(TaskBoard::new(process_label("dispatcher"), clock));
+    let tasks = Arc::new(dispatcher).tasks(&wake, DISPATCHER_IDLE_WAIT);
+    let driver = start_tasks(&store, &board, tasks, &shutdown)?;
     listen(
         &settings,
         notify::Channel::CommandsWaiting,
@@ -327,9 +322,28 @@ pub async fn run_dispatcher(settings: Settings) -> Result<(), StartError> {
     println!("herd-server dispatcher running");
     wait_for_stop_signal().await?;
     shutdown.store(true, Ordering::SeqCst);
-    woken.notify();
-    let _ = web::block(move || dispatcher.join()).await;
+    let _ = web::block(move || driver.join()).await;
     Ok(())
+}
+
+/// How often the dispatcher looks for commands when nothing woke it.
+const DISPATCHER_IDLE_WAIT: Duration = Duration::from_millis(250);
+
+/// Starts the background tasks, each on its own, with their status
+/// published on a connection of its own.
+fn start_tasks(
+    store: &Store,
+    board: &Arc<TaskBoard>,
+    tasks: Vec<Task>,
+    shutdown: &Arc<AtomicBool>,
+) -> Result<Driver, StartError> {
+    let publishing = store.with_own_pool(1, Workload::General)?;
+    Ok(Driver::start(
+        board.clone(),
+        tasks,
+        Some(publishing),
+        shutdown.clone(),
+    )?)
 }
 
 /// The dispatcher's connections: its own, so that it never waits behind

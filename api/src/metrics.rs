@@ -1,10 +1,12 @@
 //! Prometheus metrics: requests by route and status, latency, pool gauges.
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+    Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
 
 use herd_core::store::Store;
+use herd_provisioner::tasks::TaskBoard;
 
 pub struct Metrics {
     registry: Registry,
@@ -12,6 +14,8 @@ pub struct Metrics {
     latency: HistogramVec,
     db_connections: IntGaugeVec,
     warm_pool: IntGaugeVec,
+    task_runs: IntCounterVec,
+    task_last_success: GaugeVec,
 }
 
 /// The warm pool as the metrics show it.
@@ -57,12 +61,30 @@ impl Metrics {
         )?;
         registry.register(Box::new(db_connections.clone()))?;
         registry.register(Box::new(warm_pool.clone()))?;
+        let task_runs = IntCounterVec::new(
+            Opts::new(
+                "herd_task_runs_total",
+                "Activations of this process's background tasks, by outcome",
+            ),
+            &["task", "outcome"],
+        )?;
+        let task_last_success = GaugeVec::new(
+            Opts::new(
+                "herd_task_last_success_timestamp_seconds",
+                "When each background task of this process last succeeded (Unix time)",
+            ),
+            &["task"],
+        )?;
+        registry.register(Box::new(task_runs.clone()))?;
+        registry.register(Box::new(task_last_success.clone()))?;
         Ok(Self {
             registry,
             requests,
             latency,
             db_connections,
             warm_pool,
+            task_runs,
+            task_last_success,
         })
     }
 
@@ -73,7 +95,24 @@ impl Metrics {
         self.latency.with_label_values(&[route]).observe(seconds);
     }
 
-    pub fn render(&self, store: &Store, pool: Option<PoolGauges>) -> String {
+    /// Brings the task counters up to the board's (they only grow).
+    fn observe_tasks(&self, tasks: &TaskBoard) {
+        for (name, status) in tasks.snapshot() {
+            let successes = status.runs - status.failures;
+            for (outcome, total) in [("success", successes), ("failure", status.failures)] {
+                let counter = self.task_runs.with_label_values(&[name, outcome]);
+                counter.inc_by(total.saturating_sub(counter.get()));
+            }
+            if let Some(at) = status.last_succeeded_at {
+                self.task_last_success
+                    .with_label_values(&[name])
+                    .set(at as f64 / 1000.0);
+            }
+        }
+    }
+
+    pub fn render(&self, store: &Store, pool: Option<PoolGauges>, tasks: &TaskBoard) -> String {
+        self.observe_tasks(tasks);
         if let Some(p) = pool {
             self.warm_pool
                 .with_label_values(&["target"])

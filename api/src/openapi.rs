@@ -24,6 +24,7 @@ use crate::routes;
         routes::system::healthz,
         routes::system::readyz,
         routes::system::metrics,
+        routes::system::system_tasks,
         routes::auth::create_token,
         routes::auth::revoke_current_token,
         routes::me::me,
@@ -79,7 +80,7 @@ use crate::routes;
         (name = "events", description = "Monitor, lifecycle and audit events"),
         (name = "dns", description = "The guests' DNS zone"),
         (name = "firewall", description = "Timed firewall openings (leases), the policy and the router's ruleset"),
-        (name = "system", description = "Health and metrics"),
+        (name = "system", description = "Health, readiness, metrics and background tasks"),
     )
 )]
 pub struct ApiDoc;

@@ -8,6 +8,7 @@ use herd_core::store::{AnyConnection, Store};
 
 use herd_provisioner::firewall::FirewallPolicy;
 use herd_provisioner::pool::{PoolSettings, PoolShape};
+use herd_provisioner::tasks::TaskBoard;
 use herd_provisioner::wake::Wake;
 
 use crate::auth::Authenticator;
@@ -35,6 +36,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// What may be opened, built once from the `firewall_*` settings.
     pub firewall: Arc<FirewallPolicy>,
+    /// This process's background tasks, as the metrics show them.
+    pub tasks: Arc<TaskBoard>,
 }
 
 impl AppState {

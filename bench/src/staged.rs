@@ -14,7 +14,8 @@ use herd_core::domain::GuestState;
 use herd_core::store::{guests, jobs};
 use herd_provisioner::backend::sim::SimSettings;
 use herd_provisioner::backend::{CopyMethod, Runtime};
-use herd_provisioner::staged::{self, Pace, Plan, STAGED_START, STAGED_STOP};
+use herd_provisioner::jobs::{STAGED_START, STAGED_STOP};
+use herd_provisioner::staged::{self, Pace, Plan};
 
 use crate::batch::{fleet, run_batch, Db, Fleet};
 use crate::{emit, BenchResult, Env};

@@ -15,8 +15,6 @@ use herd_core::store::{
 use crate::backend::CopyMethod;
 use crate::pool::{self, CloneFor, PoolShape};
 
-pub const BATCH: &str = "batch";
-
 pub const PENDING: &str = "pending";
 pub const SKIPPED: &str = "skipped";
 pub const ASSIGNED: &str = "assigned";
@@ -129,7 +127,7 @@ fn settle_item(
     let mut cloned = false;
     for (name, state) in &made {
         if state != GuestState::Provisioning.as_str() {
-            if let Some(job) = jobs::latest_for_target(conn, crate::worker::PROVISION, name)? {
+            if let Some(job) = jobs::latest_for_target(conn, crate::jobs::PROVISION, name)? {
                 // Queued after the batch's own job: cloned for it (ids
                 // grow; clock readings may tie).
                 cloned |= job.id > batch.job_id;
@@ -176,7 +174,7 @@ fn failed_clone(
         .rev()
         .filter(|g| g.row.assigned_at.is_some_and(|t| t >= batch.created_at))
     {
-        if let Some(job) = jobs::latest_for_target(conn, crate::worker::PROVISION, &g.row.name)? {
+        if let Some(job) = jobs::latest_for_target(conn, crate::jobs::PROVISION, &g.row.name)? {
             if job.status == "failed" {
                 return Ok(Some(format!(
                     "{}: {}",
@@ -247,7 +245,7 @@ fn cancel_item(
                 kept.push(name);
                 continue;
             }
-            let Some(job) = jobs::latest_for_target(c, crate::worker::PROVISION, &name)? else {
+            let Some(job) = jobs::latest_for_target(c, crate::jobs::PROVISION, &name)? else {
                 continue;
             };
             // The batch's clones were queued after its job, by its requester;

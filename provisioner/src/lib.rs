@@ -5,15 +5,17 @@ pub mod backend;
 pub mod batch;
 pub mod bootstrap;
 pub mod dispatcher;
+pub mod error;
 pub mod firewall;
+pub mod jobs;
 pub mod lifecycle;
 pub mod monitor;
-
 pub mod pool;
 pub mod power;
 pub mod reconcile;
 pub mod saga;
 pub mod staged;
 pub mod steps;
+pub mod tasks;
 pub mod wake;
 pub mod worker;

@@ -10,7 +10,7 @@ use herd_core::store::events::{GuestWork, Outcome};
 use herd_core::store::guests::{self, GuestRow};
 use herd_core::store::{jobs, write_tx, AnyConnection, StoreResult};
 
-use crate::worker::DECOMMISSION;
+use crate::jobs::DECOMMISSION;
 
 /// Returns how many guests were warned and how many retired.
 pub fn sweep(

@@ -26,7 +26,8 @@ use herd_core::store::{commands, AnyConnection, StoreResult};
 
 use crate::backend::{Backend, BackendError, PowerState, ServiceState};
 use crate::dispatcher::{Command, CommandOp};
-use crate::worker::WorkerError;
+use crate::error::WorkerError;
+use crate::tasks::{Sweep, TaskError};
 
 #[derive(Debug, Clone)]
 pub struct MonitorSettings {
@@ -73,13 +74,14 @@ impl Monitor {
         }
     }
 
-    /// One look at every guest that should be running.
+    /// One look at every guest that should be running; one guest's error
+    /// leaves the others looked at.
     pub fn sweep(
         &self,
         conn: &mut AnyConnection,
         backend: &dyn Backend,
         now: Millis,
-    ) -> Result<(), WorkerError> {
+    ) -> Result<(), TaskError> {
         let watched = guests::in_states(
             conn,
             &[
@@ -88,38 +90,51 @@ impl Monitor {
                 GuestState::Starting,
             ],
         )?;
+        let mut sweep = Sweep::default();
         for guest in watched {
-            let Ok(name) = guest.name.parse::<GuestName>() else {
-                continue;
-            };
-            let status = match backend.status(&name) {
-                Ok(s) => s,
-                Err(BackendError::NotFound(_)) => continue,
-                Err(e) => return Err(e.into()),
-            };
-            match status.power {
-                // A failed boot: whoever asked for it (an assignment, a
-                // user, the monitor itself) no longer watches it.
-                PowerState::DisabledWait { since } => {
-                    if self.may_reboot_after_failure(&guest.name, since, now) {
-                        self.reboot(conn, backend, &guest, &name, now)?
-                    }
+            let watched = self.watch(conn, backend, &guest, now);
+            sweep.note(&guest.name, watched);
+        }
+        sweep.finish()
+    }
+
+    fn watch(
+        &self,
+        conn: &mut AnyConnection,
+        backend: &dyn Backend,
+        guest: &GuestRow,
+        now: Millis,
+    ) -> Result<(), WorkerError> {
+        let Ok(name) = guest.name.parse::<GuestName>() else {
+            return Ok(());
+        };
+        let status = match backend.status(&name) {
+            Ok(s) => s,
+            Err(BackendError::NotFound(_)) => return Ok(()),
+            Err(e) => return Err(e.into()),
+        };
+        match status.power {
+            // A failed boot: whoever asked for it (an assignment, a
+            // user, the monitor itself) no longer watches it.
+            PowerState::DisabledWait { since } => {
+                if self.may_reboot_after_failure(&guest.name, since, now) {
+                    self.reboot(conn, backend, guest, &name, now)?
                 }
-                // Otherwise a `starting` guest is the worker's: it boots it
-                // when the host has room and sees it come up.
-                _ if guest.state == GuestState::Starting.as_str() => {}
-                PowerState::Running { since } => {
-                    let last_sign = status.last_heartbeat.unwrap_or(since);
-                    if now - last_sign >= self.settings.unresponsive_after.as_millis() as Millis {
-                        self.heal(conn, backend, &guest, &name, now)?;
-                    } else {
-                        self.recovered(conn, &guest, now)?;
-                        self.restart_down_services(conn, &guest, &name, &status.services, now)?;
-                    }
-                }
-                PowerState::LoggedOff => self.reboot(conn, backend, &guest, &name, now)?,
-                PowerState::Booting { .. } | PowerState::Stopping { .. } => {}
             }
+            // Otherwise a `starting` guest is the worker's: it boots it
+            // when the host has room and sees it come up.
+            _ if guest.state == GuestState::Starting.as_str() => {}
+            PowerState::Running { since } => {
+                let last_sign = status.last_heartbeat.unwrap_or(since);
+                if now - last_sign >= self.settings.unresponsive_after.as_millis() as Millis {
+                    self.heal(conn, backend, guest, &name, now)?;
+                } else {
+                    self.recovered(conn, guest, now)?;
+                    self.restart_down_services(conn, guest, &name, &status.services, now)?;
+                }
+            }
+            PowerState::LoggedOff => self.reboot(conn, backend, guest, &name, now)?,
+            PowerState::Booting { .. } | PowerState::Stopping { .. } => {}
         }
         Ok(())
     }

@@ -76,14 +76,40 @@ pub fn status(conn: &mut AnyConnection) -> StoreResult<PoolStatus> {
     })
 }
 
+/// What one round of the keeper did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TopUp {
+    /// The provisioning jobs queued.
+    pub queued: Vec<i64>,
+    /// Why the pool stays short of its target, and by how many guests.
+    pub short: Option<Shortfall>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shortfall {
+    pub missing: u32,
+    pub reason: String,
+}
+
+impl std::fmt::Display for Shortfall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the pool is short of its target by {}: {}",
+            self.missing, self.reason
+        )
+    }
+}
+
 /// Reserves guests and queues their provisioning until available plus
-/// in-flight reaches the target. Returns the jobs queued.
+/// in-flight reaches the target. When names or addresses run out, it
+/// queues what it can and says why the rest is missing.
 pub fn top_up(
     conn: &mut AnyConnection,
     shape: &PoolShape,
     settings: PoolSettings,
     now: Millis,
-) -> StoreResult<Vec<i64>> {
+) -> StoreResult<TopUp> {
     // Counting and filling in one transaction, one keeper at a time: two
     // keepers (threads or processes) must not both add the missing guests.
     write_tx(conn, |c| {
@@ -94,12 +120,52 @@ pub fn top_up(
         let missing = settings
             .target_size
             .saturating_sub(status.available + status.provisioning);
-        (0..missing)
-            .map(|_| {
-                queue_clone_in_tx(c, shape, settings.copy_method, CloneFor::default(), now)
-                    .map(|(_, job)| job)
-            })
-            .collect()
+        let mut done = TopUp::default();
+        for queued in 0..missing {
+            match queue_clone_in_tx(c, shape, settings.copy_method, CloneFor::default(), now) {
+                Ok((_, job)) => done.queued.push(job),
+                // Found before anything was written: what was queued stays.
+                Err(StoreError::Exhausted(reason)) => {
+                    done.short = Some(Shortfall {
+                        missing: missing - queued,
+                        reason,
+                    });
+                    break;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(done)
+    })
+}
+
+/// How many guests the pool could hold at most (SPEC §10): the free
+/// addresses of the LANs plus the guests already pooled or being cloned
+/// for the pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolRoom {
+    pub free_addresses: u32,
+    pub pooled: u32,
+    pub provisioning: u32,
+}
+
+impl PoolRoom {
+    pub fn max_target(&self) -> u32 {
+        self.free_addresses + self.pooled + self.provisioning
+    }
+}
+
+pub fn room(conn: &mut AnyConnection) -> StoreResult<PoolRoom> {
+    let free_addresses = lans::list_with_use(conn)?
+        .iter()
+        .map(|u| (i64::from(u.lan.capacity) - u.used).max(0))
+        .sum::<i64>()
+        .min(i64::from(u32::MAX)) as u32;
+    let status = status(conn)?;
+    Ok(PoolRoom {
+        free_addresses,
+        pooled: status.available,
+        provisioning: status.provisioning,
     })
 }
 
@@ -153,7 +219,7 @@ pub fn queue_clone_in_tx(
     let params = serde_json::json!({ "method": copy_method_name(method) }).to_string();
     let guest = guests::reserve_in_tx(c, &spec, now)?;
     let job = jobs::NewJob {
-        kind: crate::worker::PROVISION,
+        kind: crate::jobs::PROVISION,
         requested_by: purpose.requested_by,
         target: Some(&guest.row.name),
         params: &params,

@@ -6,7 +6,7 @@ use herd_core::domain::GuestName;
 use herd_core::store::{guests, AnyConnection};
 
 use crate::backend::{Backend, BackendError};
-use crate::worker::WorkerError;
+use crate::error::WorkerError;
 
 /// Returns when the guest is expected to be running.
 pub fn ipl(

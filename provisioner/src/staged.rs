@@ -15,10 +15,9 @@ use herd_core::store::{guests, jobs, serialize_in_tx, write_tx, AnyConnection};
 use serde::{Deserialize, Serialize};
 
 use crate::backend::{Backend, BackendError, PowerState};
-use crate::worker::WorkerError;
+use crate::error::WorkerError;
+use crate::jobs::{STAGED_START, STAGED_STOP};
 
-pub const STAGED_START: &str = "staged_start";
-pub const STAGED_STOP: &str = "staged_stop";
 const STAGED_LOCK: i64 = 0x6865_7264_7374; // "herdst"
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -181,19 +180,8 @@ fn room(backend: &dyn Backend, plan: &Plan, in_flight: usize) -> Result<usize, W
     let by_batch = (plan.batch_size as usize).saturating_sub(in_flight);
     Ok(match plan.pace {
         Pace::Fixed => by_batch,
-        Pace::Adaptive => by_batch.min(host_room(backend)?),
+        Pace::Adaptive => by_batch.min(crate::backend::host_room(backend)?),
     })
-}
-
-/// How many more guests may start booting or logging off without taking
-/// the host near its stall threshold (a quarter of it is kept free).
-pub fn host_room(backend: &dyn Backend) -> Result<usize, BackendError> {
-    let load = backend.host_load()?;
-    if load.stalled_until.is_some() {
-        return Ok(0);
-    }
-    let ceiling = (load.stall_threshold as usize * 3 / 4).max(1);
-    Ok(ceiling.saturating_sub(load.in_transition as usize))
 }
 
 fn send(

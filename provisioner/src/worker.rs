@@ -1,41 +1,98 @@
-//! The provisioning worker: claims queued jobs (from any process) and runs
-//! their sagas in parallel on a bounded rayon pool; keeps the warm pool
-//! filled; moves booting guests to `running`.
+//! The provisioning worker's background tasks: the job runner claims queued
+//! jobs (from any process) and runs their sagas in parallel on a bounded
+//! rayon pool; the pool keeper fills the warm pool; followers settle
+//! refills, batches and staged operations and move booting guests to
+//! `running`; the monitor heals; leases and lifetimes expire. Each runs as
+//! a task of its own (see [`crate::tasks`]).
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use herd_core::clock::SharedClock;
 use herd_core::domain::{GuestName, GuestState};
-use herd_core::store::diesel_error;
 use herd_core::store::events::{GuestWork, Outcome};
 use herd_core::store::guests::{self, Guest};
 use herd_core::store::jobs::{self, Job};
-use herd_core::store::{batches, commands, lans, write_tx, Store, StoreError, StoreResult};
+use herd_core::store::{batches, commands, lans, write_tx, Store, StoreResult};
 use rayon::prelude::*;
 
 use crate::backend::{Backend, BackendError, CopyMethod, PowerState, ServiceSpec, ServiceState};
-use crate::batch::{self, BatchContext, BATCH};
+use crate::batch::{self, BatchContext};
+use crate::error::WorkerError;
+use crate::jobs::{
+    BATCH, CLAIMED, DECOMMISSION, POOL_REPOPULATE, PROVISION, RECLAIM, STAGED_START, STAGED_STOP,
+};
 use crate::monitor::{Monitor, MonitorSettings};
 use crate::pool::{self, PoolSettings, PoolShape};
-use crate::saga::{self, SagaError};
+use crate::saga;
 use crate::steps::GuestPlan;
+use crate::tasks::{Sweep, Task, TaskError};
 use crate::wake::Wake;
 use crate::{lifecycle, staged};
 
-pub const PROVISION: &str = "provision";
-pub const DECOMMISSION: &str = "decommission";
-/// Records a pool refill; its clones are `provision` jobs listed in params.
-pub const POOL_REPOPULATE: &str = "pool_repopulate";
-/// End-of-term decommissioning; its `decommission` jobs are listed in params.
-pub const RECLAIM: &str = "reclaim";
 /// How long a booted guest may take to start its enabled services before it
 /// counts as running anyway.
 const SERVICES_SETTLE_MS: i64 = 30_000;
-const KINDS: [&str; 3] = [PROVISION, DECOMMISSION, BATCH];
+
+/// One piece of the worker's background work: a task of its own.
+struct Piece {
+    name: &'static str,
+    run: fn(&Worker) -> Result<usize, TaskError>,
+}
+
+/// The worker's tasks, in the order [`Worker::tick`] runs them. Each
+/// answers how many jobs it ran (only the job runner runs any).
+const PIECES: [Piece; 9] = [
+    Piece {
+        name: "lease_expiry",
+        run: |w| {
+            crate::firewall::expiry::sweep(&mut *w.store.conn()?, w.clock.now_ms())?;
+            Ok(0)
+        },
+    },
+    Piece {
+        name: "lifecycle",
+        run: |w| {
+            let grace = w.settings.expiry_grace;
+            lifecycle::sweep(&mut *w.store.conn()?, grace, w.clock.now_ms())?;
+            Ok(0)
+        },
+    },
+    Piece {
+        name: "pool_keeper",
+        run: |w| w.keep_pool().map(|()| 0),
+    },
+    Piece {
+        name: "job_runner",
+        run: Worker::drain,
+    },
+    Piece {
+        name: "repopulate_follower",
+        run: |w| w.follow_repopulates().map(|()| 0),
+    },
+    Piece {
+        name: "batch_follower",
+        run: |w| w.follow_batches().map(|()| 0),
+    },
+    Piece {
+        name: "staged_operations",
+        run: |w| w.follow_staged().map(|()| 0),
+    },
+    Piece {
+        name: "power_follower",
+        run: |w| w.follow_power().map(|()| 0),
+    },
+    Piece {
+        name: "monitor",
+        run: |w| {
+            let mut conn = w.store.conn()?;
+            w.monitor.sweep(&mut conn, &*w.backend, w.clock.now_ms())?;
+            Ok(0)
+        },
+    },
+];
 
 #[derive(Debug, Clone)]
 pub struct WorkerSettings {
@@ -52,24 +109,6 @@ pub struct WorkerSettings {
     /// Between the expiry warning and decommissioning.
     pub expiry_grace: Duration,
     pub monitor: MonitorSettings,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum WorkerError {
-    #[error("{0}")]
-    Store(#[from] StoreError),
-    #[error("{0}")]
-    Saga(#[from] SagaError),
-    #[error("{0}")]
-    Backend(#[from] BackendError),
-    #[error("{0}")]
-    Invalid(String),
-}
-
-impl From<diesel_error::Error> for WorkerError {
-    fn from(e: diesel_error::Error) -> Self {
-        WorkerError::Store(e.into())
-    }
 }
 
 pub struct Worker {
@@ -106,61 +145,63 @@ impl Worker {
         })
     }
 
-    /// Runs in the background until `shutdown` is set.
-    pub fn spawn(
-        self,
-        wake: Arc<Wake>,
-        shutdown: Arc<AtomicBool>,
-    ) -> std::io::Result<JoinHandle<()>> {
-        std::thread::Builder::new()
-            .name("herd-worker".into())
-            .spawn(move || {
-                while !shutdown.load(Ordering::SeqCst) {
-                    if let Err(e) = self.tick() {
-                        tracing::warn!(error = %e, "provisioning worker");
-                    }
-                    wake.wait(self.settings.idle_wait);
-                }
+    /// The worker's background tasks, each to run on its own (see
+    /// [`crate::tasks::Driver`]), activated early by `wake`.
+    pub fn tasks(self: &Arc<Self>, wake: &Arc<Wake>) -> Vec<Task> {
+        PIECES
+            .iter()
+            .map(|piece| {
+                let (worker, run) = (self.clone(), piece.run);
+                Task::new(
+                    piece.name,
+                    self.settings.idle_wait,
+                    wake.clone(),
+                    move || run(&worker).map(drop),
+                )
             })
+            .collect()
     }
 
-    /// One round of background work: refill the pool, run every job that
-    /// can be claimed, and follow booting guests.
-    pub fn tick(&self) -> Result<usize, WorkerError> {
-        crate::firewall::expiry::sweep(&mut *self.store.conn()?, self.clock.now_ms())?;
-        lifecycle::sweep(
-            &mut *self.store.conn()?,
-            self.settings.expiry_grace,
-            self.clock.now_ms(),
-        )?;
-        self.top_up_pool()?;
-        let ran = self.drain()?;
-        self.follow_repopulates()?;
-        self.follow_batches()?;
-        self.follow_staged()?;
-        self.follow_power()?;
-        self.monitor.sweep(
-            &mut *self.store.conn()?,
-            &*self.backend,
-            self.clock.now_ms(),
-        )?;
-        Ok(ran)
+    /// Every task's work once, in order, each whatever the others did (a
+    /// panic included): how tests and benchmarks drive the worker on
+    /// their own clock. Answers the jobs run, or the first error once all
+    /// have run.
+    pub fn tick(&self) -> Result<usize, TaskError> {
+        let mut ran = 0;
+        let mut first_error = None;
+        for piece in &PIECES {
+            match catch_unwind(AssertUnwindSafe(|| (piece.run)(self))) {
+                Ok(Ok(n)) => ran += n,
+                Ok(Err(e)) => {
+                    first_error.get_or_insert(TaskError::new(format!("{}: {e}", piece.name)));
+                }
+                Err(_) => {
+                    first_error.get_or_insert(TaskError::new(format!("{} panicked", piece.name)));
+                }
+            }
+        }
+        first_error.map_or(Ok(ran), Err)
     }
 
-    fn top_up_pool(&self) -> StoreResult<()> {
+    /// Fills the pool towards its target; a pool it cannot fill (no name
+    /// or address left) is this task's failure, with the reason.
+    fn keep_pool(&self) -> Result<(), TaskError> {
         let mut conn = self.store.conn()?;
         let settings = PoolSettings::load(&mut conn, self.settings.pool_defaults)?;
-        pool::top_up(
+        let done = pool::top_up(
             &mut conn,
             &self.settings.pool_shape,
             settings,
             self.clock.now_ms(),
-        )
-        .map(drop)
+        )?;
+        match done.short {
+            Some(short) => Err(TaskError::new(short.to_string())),
+            None => Ok(()),
+        }
     }
 
     /// Claims and runs jobs until none is left; returns how many ran.
-    pub fn drain(&self) -> StoreResult<usize> {
+    pub fn drain(&self) -> Result<usize, TaskError> {
         let mut ran = 0;
         loop {
             let batch = self.claim_batch()?;
@@ -182,7 +223,7 @@ impl Worker {
         let stale_before = now - self.settings.stale_after.as_millis() as i64;
         let mut batch = Vec::new();
         while batch.len() < self.settings.concurrency.max(1) * 4 {
-            match jobs::claim(&mut conn, &KINDS, &self.id, now, stale_before)? {
+            match jobs::claim(&mut conn, &CLAIMED, &self.id, now, stale_before)? {
                 Some(job) => batch.push(job),
                 None => break,
             }
@@ -349,118 +390,132 @@ impl Worker {
         Ok(())
     }
 
-    fn follow_staged(&self) -> Result<(), WorkerError> {
+    fn follow_staged(&self) -> Result<(), TaskError> {
         let mut conn = self.store.conn()?;
-        let mut staged = jobs::unfinished(&mut conn, staged::STAGED_START)?;
-        staged.extend(jobs::unfinished(&mut conn, staged::STAGED_STOP)?);
+        let mut staged = jobs::unfinished(&mut conn, STAGED_START)?;
+        staged.extend(jobs::unfinished(&mut conn, STAGED_STOP)?);
+        let mut sweep = Sweep::default();
         for job in staged {
-            staged::advance(&mut conn, &*self.backend, &job, self.clock.now_ms())?;
+            let advanced = staged::advance(&mut conn, &*self.backend, &job, self.clock.now_ms());
+            sweep.note(&format!("job {}", job.id), advanced.map(drop));
         }
-        Ok(())
+        sweep.finish()
     }
 
-    fn follow_batches(&self) -> StoreResult<()> {
+    fn follow_batches(&self) -> Result<(), TaskError> {
         let mut conn = self.store.conn()?;
+        let mut sweep = Sweep::default();
         for job in jobs::unfinished(&mut conn, BATCH)?
             .into_iter()
             .filter(|j| j.status == "running")
         {
-            batch::follow(&mut conn, job.id, self.clock.now_ms())?;
+            let followed = batch::follow(&mut conn, job.id, self.clock.now_ms());
+            sweep.note(&format!("batch job {}", job.id), followed.map(drop));
         }
-        Ok(())
+        sweep.finish()
     }
 
     /// A refill (or reclaim) is done when all its child jobs are.
-    fn follow_repopulates(&self) -> StoreResult<()> {
+    fn follow_repopulates(&self) -> Result<(), TaskError> {
         let mut conn = self.store.conn()?;
         let mut parents = jobs::unfinished(&mut conn, POOL_REPOPULATE)?;
         parents.extend(jobs::unfinished(&mut conn, RECLAIM)?);
+        let mut sweep = Sweep::default();
         for job in parents {
-            let params: serde_json::Value = serde_json::from_str(&job.params).unwrap_or_default();
-            let children: Vec<i64> = params["jobs"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|v| v.as_i64())
-                .collect();
-            let statuses = jobs::statuses(&mut conn, &children)?;
-            let finished = statuses
-                .iter()
-                .filter(|s| matches!(s.as_str(), "succeeded" | "failed" | "cancelled"))
-                .count();
-            jobs::set_progress(&mut conn, job.id, finished as i32, children.len() as i32)?;
-            if finished == children.len() {
-                let failed = statuses.iter().filter(|s| *s == "failed").count();
-                let (status, error) = match failed {
-                    0 => ("succeeded", None),
-                    n => (
-                        "failed",
-                        Some(format!("{n} of {} clones failed", children.len())),
-                    ),
-                };
-                jobs::finish(
-                    &mut conn,
-                    job.id,
-                    status,
-                    error.as_deref(),
-                    self.clock.now_ms(),
-                )?;
-            }
+            let followed = self.follow_parent(&mut conn, &job);
+            sweep.note(&format!("job {}", job.id), followed);
         }
-        Ok(())
+        sweep.finish()
+    }
+
+    fn follow_parent(
+        &self,
+        conn: &mut herd_core::store::AnyConnection,
+        job: &Job,
+    ) -> StoreResult<()> {
+        let children = child_jobs(job);
+        let statuses = jobs::statuses(conn, &children)?;
+        let finished = statuses
+            .iter()
+            .filter(|s| matches!(s.as_str(), "succeeded" | "failed" | "cancelled"))
+            .count();
+        jobs::set_progress(conn, job.id, finished as i32, children.len() as i32)?;
+        if finished < children.len() {
+            return Ok(());
+        }
+        let failed = statuses.iter().filter(|s| *s == "failed").count();
+        let (status, error) = match failed {
+            0 => ("succeeded", None),
+            n => (
+                "failed",
+                Some(format!("{n} of {} clones failed", children.len())),
+            ),
+        };
+        jobs::finish(conn, job.id, status, error.as_deref(), self.clock.now_ms())
     }
 
     /// Follows guests through power transitions the hypervisor completes
     /// on its own time: `starting` → `running` (booting a guest assigned
     /// from the pool if nobody has), `stopping` → `stopped`; the observed
-    /// service states come along.
-    fn follow_power(&self) -> Result<(), WorkerError> {
+    /// service states come along. One guest's error leaves the others
+    /// followed.
+    fn follow_power(&self) -> Result<(), TaskError> {
         let mut conn = self.store.conn()?;
         let moving = guests::in_states(&mut conn, &[GuestState::Starting, GuestState::Stopping])?;
+        let mut sweep = Sweep::default();
         for guest in moving {
-            let Ok(name) = guest.name.parse::<GuestName>() else {
-                continue;
-            };
-            let status = match self.backend.status(&name) {
-                Ok(s) => s,
-                // Still being provisioned by a saga.
-                Err(BackendError::NotFound(_)) => continue,
-                Err(e) => return Err(e.into()),
-            };
-            let now = self.clock.now_ms();
-            let (state, services) = match (guest.state.as_str(), status.power) {
-                ("starting", PowerState::LoggedOff) => {
-                    if staged::host_room(&*self.backend)? == 0 {
-                        continue;
-                    }
-                    crate::power::ensure_booting(&mut conn, &*self.backend, guest.id, &name)?;
-                    continue;
-                }
-                // Running once its enabled services are up (as after the
-                // init scripts), or after a while even if one failed.
-                ("starting", PowerState::Running { since }) => {
-                    let settled = status
-                        .services
-                        .iter()
-                        .all(|s| !s.enabled || s.state == ServiceState::Up);
-                    if !settled && now - since < SERVICES_SETTLE_MS {
-                        continue;
-                    }
-                    (GuestState::Running, status.services)
-                }
-                ("stopping", PowerState::LoggedOff) => (GuestState::Stopped, Vec::new()),
-                _ => continue,
-            };
-            // One transaction, so that no one sees the guest running with
-            // the services it had before it stopped.
-            write_tx(&mut conn, |c| {
-                commands::set_all_service_states(c, guest.id, "down", now)?;
-                for s in services.iter().filter(|s| s.state == ServiceState::Up) {
-                    commands::set_service_state(c, guest.id, &s.name, "up", now)?;
-                }
-                guests::set_state(c, guest.id, state, now)
-            })?;
+            let followed = self.follow_power_of(&mut conn, &guest);
+            sweep.note(&guest.name, followed);
         }
+        sweep.finish()
+    }
+
+    fn follow_power_of(
+        &self,
+        conn: &mut herd_core::store::AnyConnection,
+        guest: &guests::GuestRow,
+    ) -> Result<(), WorkerError> {
+        let Ok(name) = guest.name.parse::<GuestName>() else {
+            return Ok(());
+        };
+        let status = match self.backend.status(&name) {
+            Ok(s) => s,
+            // Still being provisioned by a saga.
+            Err(BackendError::NotFound(_)) => return Ok(()),
+            Err(e) => return Err(e.into()),
+        };
+        let now = self.clock.now_ms();
+        let (state, services) = match (guest.state.as_str(), status.power) {
+            ("starting", PowerState::LoggedOff) => {
+                if crate::backend::host_room(&*self.backend)? > 0 {
+                    crate::power::ensure_booting(conn, &*self.backend, guest.id, &name)?;
+                }
+                return Ok(());
+            }
+            // Running once its enabled services are up (as after the
+            // init scripts), or after a while even if one failed.
+            ("starting", PowerState::Running { since }) => {
+                let settled = status
+                    .services
+                    .iter()
+                    .all(|s| !s.enabled || s.state == ServiceState::Up);
+                if !settled && now - since < SERVICES_SETTLE_MS {
+                    return Ok(());
+                }
+                (GuestState::Running, status.services)
+            }
+            ("stopping", PowerState::LoggedOff) => (GuestState::Stopped, Vec::new()),
+            _ => return Ok(()),
+        };
+        // One transaction, so that no one sees the guest running with
+        // the services it had before it stopped.
+        write_tx(conn, |c| {
+            commands::set_all_service_states(c, guest.id, "down", now)?;
+            for s in services.iter().filter(|s| s.state == ServiceState::Up) {
+                commands::set_service_state(c, guest.id, &s.name, "up", now)?;
+            }
+            guests::set_state(c, guest.id, state, now)
+        })?;
         Ok(())
     }
 
@@ -499,6 +554,17 @@ pub fn tags(guest: &Guest, lan: &lans::Lan) -> BTreeMap<String, String> {
         tags.insert("OWNER".to_owned(), owner.clone());
     }
     tags
+}
+
+/// The jobs a refill or reclaim waits for, listed in its params.
+fn child_jobs(job: &Job) -> Vec<i64> {
+    let params: serde_json::Value = serde_json::from_str(&job.params).unwrap_or_default();
+    params["jobs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_i64())
+        .collect()
 }
 
 fn rand_suffix() -> String {

@@ -18,9 +18,10 @@ use herd_core::store::{catalog, jobs, lans, Store};
 use herd_provisioner::backend::sim::{Fault, SimBackend, SimOp};
 use herd_provisioner::backend::{CopyMethod, Directory, DiskId, Network, Runtime, Storage, Tags};
 use herd_provisioner::bootstrap;
+use herd_provisioner::jobs::DECOMMISSION;
 use herd_provisioner::pool::{self, CloneFor, PoolSettings, PoolShape};
 use herd_provisioner::steps::ProvisionStep;
-use herd_provisioner::worker::{Worker, WorkerSettings, DECOMMISSION};
+use herd_provisioner::worker::{Worker, WorkerSettings};
 
 struct World {
     db: TestDb,
@@ -657,7 +658,7 @@ fn run_batch(w: &World, worker: &Worker, users: &[(String, Option<i64>)], per_us
     let batch = batches::create(
         &mut conn,
         &new,
-        herd_provisioner::batch::BATCH,
+        herd_provisioner::jobs::BATCH,
         w.clock.now_ms(),
     )
     .unwrap();
@@ -730,7 +731,7 @@ fn placing_a_batch_twice_makes_nothing_twice() {
             expires_at: None,
             users: &users,
         };
-        let batch = batches::create(&mut conn, &new, herd_provisioner::batch::BATCH, T0).unwrap();
+        let batch = batches::create(&mut conn, &new, herd_provisioner::jobs::BATCH, T0).unwrap();
         let ctx = herd_provisioner::batch::BatchContext {
             shape: shape(),
             method: CopyMethod::FlashCopy,
@@ -1113,7 +1114,8 @@ fn run_staged(
 
 #[test]
 fn staged_stop_and_start_keep_to_the_batch_size_and_adaptive_is_sooner() {
-    use herd_provisioner::staged::{Pace, STAGED_START, STAGED_STOP};
+    use herd_provisioner::jobs::{STAGED_START, STAGED_STOP};
+    use herd_provisioner::staged::Pace;
     for db in test_db::all() {
         let w = world(db);
         let worker = worker(&w, 0);

@@ -10,9 +10,9 @@ use herd_core::store::guests::{self, GuestFilter};
 use herd_core::store::users::{self, DirectoryUser};
 use herd_core::store::{catalog, jobs, lans, AnyConnection};
 use herd_provisioner::backend::CopyMethod;
-use herd_provisioner::batch::{BATCH, FAILED, PENDING};
+use herd_provisioner::batch::{FAILED, PENDING};
+use herd_provisioner::jobs::{BATCH, DECOMMISSION, RECLAIM};
 use herd_provisioner::pool::{self, PoolSettings};
-use herd_provisioner::worker::{DECOMMISSION, RECLAIM};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 

@@ -11,8 +11,8 @@ use herd_core::store::guests::{
     self, AssignError, Assignment, Guest as GuestRecord, GuestFilter, GuestUpdate,
 };
 use herd_core::store::{catalog, jobs, lans, users, AnyConnection};
+use herd_provisioner::jobs::DECOMMISSION;
 use herd_provisioner::pool::{self, CloneFor, PoolSettings, Taken};
-use herd_provisioner::worker::DECOMMISSION;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use utoipa::{IntoParams, ToSchema};

@@ -55,6 +55,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(system::healthz)
         .service(system::readyz)
         .service(system::metrics)
+        .service(system::system_tasks)
         .service(auth::create_token)
         .service(auth::revoke_current_token)
         .service(me::me)

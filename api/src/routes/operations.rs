@@ -5,7 +5,8 @@ use actix_web::{post, web, HttpResponse};
 use herd_core::domain::Role;
 use herd_core::store::events::Outcome;
 use herd_core::store::jobs;
-use herd_provisioner::staged::{self, Pace, Plan, STAGED_START, STAGED_STOP};
+use herd_provisioner::jobs::{STAGED_START, STAGED_STOP};
+use herd_provisioner::staged::{self, Pace, Plan};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -54,7 +55,7 @@ pub async fn queue(
     let job = state
         .db(move |c| {
             let internal =
-                |e: herd_provisioner::worker::WorkerError| ApiError::Internal(e.to_string());
+                |e: herd_provisioner::error::WorkerError| ApiError::Internal(e.to_string());
             let superseded = staged::supersede(c, kind, now).map_err(internal)?;
             let guests = staged::targets(c, kind).map_err(internal)?;
             let plan = Plan::new(

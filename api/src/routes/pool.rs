@@ -3,7 +3,7 @@
 use actix_web::{get, post, put, web, HttpResponse};
 use herd_core::domain::Role;
 use herd_core::store::events::Outcome;
-use herd_core::store::jobs;
+use herd_core::store::{jobs, write_tx};
 use herd_provisioner::backend::CopyMethod;
 use herd_provisioner::pool::{self, PoolSettings};
 use serde::{Deserialize, Serialize};
@@ -96,7 +96,7 @@ pub async fn get_pool(state: web::Data<AppState>, caller: Caller) -> ApiResult<H
         (status = 200, description = "New pool status", body = PoolView),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Admins only", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid settings", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid settings, or a target beyond what the LANs can hold (the detail gives the numbers)", body = Problem, content_type = "application/problem+json"),
     ))]
 #[put("/api/v1/pool")]
 pub async fn put_pool(
@@ -118,7 +118,24 @@ pub async fn put_pool(
     let read = view(&state);
     let result = state
         .db(move |c| {
-            settings.save(c, now)?;
+            // Checked and saved in one transaction: guests taken meanwhile
+            // must not slip in between.
+            write_tx(c, |c| {
+                let room = pool::room(c)?;
+                if settings.target_size > room.max_target() {
+                    return Err(ApiError::Unprocessable(format!(
+                        "target_size {} is more than the LANs can hold: {} free addresses \
+                         plus {} pooled and {} being cloned for the pool make at most {}",
+                        settings.target_size,
+                        room.free_addresses,
+                        room.pooled,
+                        room.provisioning,
+                        room.max_target()
+                    )));
+                }
+                settings.save(c, now)?;
+                Ok(())
+            })?;
             let detail = format!(
                 "target_size {} {}",
                 settings.target_size,
@@ -146,7 +163,7 @@ pub async fn put_pool(
         (status = 202, description = "Refill started", body = JobView),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Admins only", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "No address or name left", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The pool is short and no name or address is left for any clone", body = Problem, content_type = "application/problem+json"),
     ))]
 #[post("/api/v1/pool/repopulate")]
 pub async fn repopulate_pool(
@@ -159,11 +176,17 @@ pub async fn repopulate_pool(
     let job = state
         .db(move |c| {
             let settings = PoolSettings::load(c, defaults)?;
-            let queued =
+            let done =
                 pool::top_up(c, &shape, settings, now).map_err(crate::problem::capacity_error)?;
+            if done.queued.is_empty() {
+                if let Some(short) = done.short {
+                    return Err(ApiError::Unavailable(short.to_string()));
+                }
+            }
+            let queued = done.queued;
             let params = serde_json::json!({ "jobs": queued }).to_string();
             let new = jobs::NewJob {
-                kind: herd_provisioner::worker::POOL_REPOPULATE,
+                kind: herd_provisioner::jobs::POOL_REPOPULATE,
                 requested_by: Some(caller.user.id),
                 target: Some("pool"),
                 params: &params,

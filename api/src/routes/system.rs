@@ -1,11 +1,16 @@
 //! Liveness, readiness and metrics: what load balancers and Prometheus ask.
 
 use actix_web::{get, web, HttpResponse};
+use herd_core::clock::rfc3339;
+use herd_core::domain::Role;
+use herd_core::store::tasks::{self, TaskReport};
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use herd_provisioner::pool::{self, PoolSettings};
 
+use super::Page;
+use crate::auth::Caller;
 use crate::metrics::PoolGauges;
 use crate::problem::{ApiError, ApiResult, Problem};
 use crate::state::AppState;
@@ -14,6 +19,77 @@ use crate::state::AppState;
 pub struct Health {
     #[schema(example = "ok")]
     pub status: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Readiness {
+    #[schema(example = "ready")]
+    pub status: String,
+    /// Background tasks (of any process) whose latest run failed; they do
+    /// not make the server unready.
+    pub failing_tasks: Vec<FailingTask>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FailingTask {
+    pub process: String,
+    pub name: String,
+    pub last_error: Option<String>,
+}
+
+/// One background task of one process, as last reported by that process
+/// (about every second while it runs).
+#[derive(Serialize, ToSchema)]
+pub struct TaskView {
+    /// The process: host, process id and what it runs.
+    #[schema(example = "herd1/4711/server")]
+    pub process: String,
+    #[schema(example = "pool_keeper")]
+    pub name: String,
+    pub last_started_at: Option<String>,
+    pub last_succeeded_at: Option<String>,
+    /// Why the last failed run failed (kept after later successes).
+    pub last_error: Option<String>,
+    pub last_error_at: Option<String>,
+    /// Activations so far, failed ones included.
+    pub runs: i64,
+    pub failures: i64,
+    /// The latest activation failed.
+    pub failing: bool,
+    /// When the process last reported: long ago means it stopped.
+    pub reported_at: String,
+}
+
+impl From<TaskReport> for TaskView {
+    fn from(r: TaskReport) -> Self {
+        Self {
+            process: r.process,
+            name: r.name,
+            last_started_at: r.last_started_at.map(rfc3339),
+            last_succeeded_at: r.last_succeeded_at.map(rfc3339),
+            last_error: r.last_error,
+            last_error_at: r.last_error_at.map(rfc3339),
+            runs: r.runs,
+            failures: r.failures,
+            failing: r.failing,
+            reported_at: rfc3339(r.reported_at),
+        }
+    }
+}
+
+/// Every background task of every process: schedule outcomes and errors.
+#[utoipa::path(get, path = "/api/v1/system/tasks", tag = "system", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Each task of each process, by process and name", body = Page<TaskView>),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Admins only", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[get("/api/v1/system/tasks")]
+pub async fn system_tasks(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
+    caller.require(Role::Admin)?;
+    let reports = state.db(|c| Ok(tasks::list(c)?)).await?;
+    let items = reports.into_iter().map(TaskView::from).collect();
+    Ok(HttpResponse::Ok().json(Page::complete(items)))
 }
 
 /// Liveness: the process answers.
@@ -26,20 +102,34 @@ pub async fn healthz() -> HttpResponse {
     })
 }
 
-/// Readiness: the database answers.
+/// Readiness: the database answers. The body also lists the background
+/// tasks whose latest run failed, which do not change the status code.
 #[utoipa::path(get, path = "/readyz", tag = "system", security(()),
     responses(
-        (status = 200, description = "Ready to serve", body = Health),
+        (status = 200, description = "Ready to serve", body = Readiness),
         (status = 503, description = "The database is unreachable", body = Problem, content_type = "application/problem+json"),
     ))]
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     let store = state.store.clone();
-    web::block(move || store.ping())
-        .await?
-        .map_err(|e| ApiError::Unavailable(format!("database not reachable: {e}")))?;
-    Ok(HttpResponse::Ok().json(Health {
+    let reports = web::block(move || {
+        store.ping()?;
+        tasks::list(&mut *store.conn()?)
+    })
+    .await?
+    .map_err(|e| ApiError::Unavailable(format!("database not reachable: {e}")))?;
+    let failing_tasks = reports
+        .into_iter()
+        .filter(|r| r.failing)
+        .map(|r| FailingTask {
+            process: r.process,
+            name: r.name,
+            last_error: r.last_error,
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(Readiness {
         status: "ready".into(),
+        failing_tasks,
     }))
 }
 
@@ -65,5 +155,5 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         .ok();
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(state.metrics.render(&state.store, pool))
+        .body(state.metrics.render(&state.store, pool, &state.tasks))
 }

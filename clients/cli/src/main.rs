@@ -79,6 +79,9 @@ enum Cmd {
     /// Fleet operations (admin)
     #[command(subcommand)]
     Ops(OpsCmd),
+    /// The service itself (admin)
+    #[command(subcommand)]
+    System(SystemCmd),
     /// Print shell completions
     Completions {
         #[arg(value_enum)]
@@ -242,6 +245,12 @@ enum OpsCmd {
     StagedStart(StagedArgs),
     /// Stop all running guests in batches
     StagedStop(StagedArgs),
+}
+
+#[derive(Subcommand)]
+enum SystemCmd {
+    /// Background tasks of every process: runs, failures, last error
+    Tasks,
 }
 
 #[derive(clap::Args)]
@@ -478,6 +487,11 @@ async fn run(cmd: Cmd, out: Out) -> Res<()> {
         Cmd::Pool(c) => pool(c, out).await,
         Cmd::Batch(c) => batch(c, out).await,
         Cmd::Ops(c) => ops(c, out).await,
+        Cmd::System(SystemCmd::Tasks) => {
+            let page = client()?.system_tasks().send().await?.into_inner();
+            out.list(&page.items, TASK_COLUMNS);
+            Ok(())
+        }
         Cmd::Completions { .. } => unreachable!("handled in main"),
     }
 }
@@ -944,6 +958,16 @@ async fn ports(cmd: PortsCmd, out: Out) -> Res<()> {
         }
     }
 }
+
+const TASK_COLUMNS: &[(&str, &str)] = &[
+    ("PROCESS", "process"),
+    ("TASK", "name"),
+    ("RUNS", "runs"),
+    ("FAILURES", "failures"),
+    ("FAILING", "failing"),
+    ("LAST SUCCESS", "last_succeeded_at"),
+    ("LAST ERROR", "last_error"),
+];
 
 fn pool_fields(v: &Value) -> Vec<(&'static str, String)> {
     ["target_size", "available", "provisioning", "copy_method"]

@@ -603,6 +603,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/system/tasks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every background task of every process: schedule outcomes and errors. */
+        get: operations["system_tasks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -644,7 +661,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Readiness: the database answers. */
+        /**
+         * Readiness: the database answers. The body also lists the background
+         *     tasks whose latest run failed, which do not change the status code.
+         */
         get: operations["readyz"];
         put?: never;
         post?: never;
@@ -791,6 +811,11 @@ export interface components {
             /** @description `success | failure | info | warning` */
             outcome: string;
             target?: string | null;
+        };
+        FailingTask: {
+            last_error?: string | null;
+            name: string;
+            process: string;
         };
         Guest: {
             assigned_at?: string | null;
@@ -1174,6 +1199,36 @@ export interface components {
             /** @description Pass as `cursor` for the next page; `null` on the last page. */
             next_cursor?: string | null;
         };
+        /** @description Every list answers `{items, next_cursor}` (SPEC §4). */
+        Page_TaskView: {
+            items: {
+                /** @description The latest activation failed. */
+                failing: boolean;
+                /** Format: int64 */
+                failures: number;
+                /** @description Why the last failed run failed (kept after later successes). */
+                last_error?: string | null;
+                last_error_at?: string | null;
+                last_started_at?: string | null;
+                last_succeeded_at?: string | null;
+                /** @example pool_keeper */
+                name: string;
+                /**
+                 * @description The process: host, process id and what it runs.
+                 * @example herd1/4711/server
+                 */
+                process: string;
+                /** @description When the process last reported: long ago means it stopped. */
+                reported_at: string;
+                /**
+                 * Format: int64
+                 * @description Activations so far, failed ones included.
+                 */
+                runs: number;
+            }[];
+            /** @description Pass as `cursor` for the next page; `null` on the last page. */
+            next_cursor?: string | null;
+        };
         PlanItem: {
             /**
              * Format: int32
@@ -1309,6 +1364,15 @@ export interface components {
              */
             used: number;
         };
+        Readiness: {
+            /**
+             * @description Background tasks (of any process) whose latest run failed; they do
+             *     not make the server unready.
+             */
+            failing_tasks: components["schemas"]["FailingTask"][];
+            /** @example ready */
+            status: string;
+        };
         ReclaimPlan: {
             dry_run: boolean;
             /** @description Guests that would be decommissioned. */
@@ -1364,6 +1428,35 @@ export interface components {
              * @example fixed
              */
             pace?: string | null;
+        };
+        /**
+         * @description One background task of one process, as last reported by that process
+         *     (about every second while it runs).
+         */
+        TaskView: {
+            /** @description The latest activation failed. */
+            failing: boolean;
+            /** Format: int64 */
+            failures: number;
+            /** @description Why the last failed run failed (kept after later successes). */
+            last_error?: string | null;
+            last_error_at?: string | null;
+            last_started_at?: string | null;
+            last_succeeded_at?: string | null;
+            /** @example pool_keeper */
+            name: string;
+            /**
+             * @description The process: host, process id and what it runs.
+             * @example herd1/4711/server
+             */
+            process: string;
+            /** @description When the process last reported: long ago means it stopped. */
+            reported_at: string;
+            /**
+             * Format: int64
+             * @description Activations so far, failed ones included.
+             */
+            runs: number;
         };
         TokenRequest: {
             /** @example correct horse battery staple */
@@ -2936,7 +3029,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Invalid settings */
+            /** @description Invalid settings, or a target beyond what the LANs can hold (the detail gives the numbers) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2983,7 +3076,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No address or name left */
+            /** @description The pool is short and no name or address is left for any clone */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3390,6 +3483,44 @@ export interface operations {
             };
         };
     };
+    system_tasks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Each task of each process, by process and name */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_TaskView"];
+                };
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Admins only */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     healthz: {
         parameters: {
             query?: never;
@@ -3445,7 +3576,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Health"];
+                    "application/json": components["schemas"]["Readiness"];
                 };
             };
             /** @description The database is unreachable */

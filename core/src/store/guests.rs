@@ -179,8 +179,9 @@ pub fn reserve(conn: &mut AnyConnection, spec: &GuestSpec, now: Millis) -> Store
 /// so that the reservation and what depends on it commit together.
 pub fn reserve_in_tx(c: &mut AnyConnection, spec: &GuestSpec, now: Millis) -> StoreResult<Guest> {
     lock_lan(c, spec.lan_id)?;
-    let name = next_free_name(c, &spec.name_prefix)?;
+    // The address first: a LAN that is full must not use up a name.
     let address = free_address(c, spec.lan_id)?;
+    let name = next_free_name(c, &spec.name_prefix)?;
     let hostname = spec
         .hostname_template
         .replace("{name}", &name.as_str().to_lowercase());

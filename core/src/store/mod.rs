@@ -41,6 +41,7 @@ pub mod notify;
 pub mod schema;
 pub mod seed;
 pub mod settings;
+pub mod tasks;
 pub mod tokens;
 pub mod users;
 

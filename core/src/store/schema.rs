@@ -220,6 +220,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    background_tasks (process, name) {
+        process -> Text,
+        name -> Text,
+        last_started_at -> Nullable<BigInt>,
+        last_succeeded_at -> Nullable<BigInt>,
+        last_error -> Nullable<Text>,
+        last_error_at -> Nullable<BigInt>,
+        runs -> BigInt,
+        failures -> BigInt,
+        failing -> Bool,
+        reported_at -> BigInt,
+    }
+}
+
 diesel::joinable!(tokens -> users (user_id));
 diesel::joinable!(guests -> users (owner_id));
 diesel::joinable!(guests -> lans (lan_id));
@@ -250,4 +265,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     batches,
     batch_items,
     events,
+    background_tasks,
 );

@@ -158,3 +158,14 @@ pub trait Tags: Send + Sync {
 pub trait Backend: Directory + Storage + Network + Runtime + Tags {}
 
 impl<T: Directory + Storage + Network + Runtime + Tags> Backend for T {}
+
+/// How many more guests may start booting or logging off without taking
+/// the host near its stall threshold (a quarter of it is kept free).
+pub fn host_room(backend: &dyn Backend) -> Result<usize> {
+    let load = backend.host_load()?;
+    if load.stalled_until.is_some() {
+        return Ok(0);
+    }
+    let ceiling = (load.stall_threshold as usize * 3 / 4).max(1);
+    Ok(ceiling.saturating_sub(load.in_transition as usize))
+}

@@ -4,10 +4,8 @@
 //! same process; other processes find the command on their next round.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use herd_core::clock::SharedClock;
 use herd_core::domain::{GuestName, GuestState, ServiceAction};
@@ -17,6 +15,7 @@ use herd_core::store::{catalog, AnyConnection, Conn, Store, StoreResult};
 
 use super::grammar::{Command, CommandOp, GrammarError};
 use crate::backend::{Backend, BackendError, ConsoleReply, PowerState};
+use crate::tasks::{Task, TaskError};
 use crate::wake::Wake;
 
 pub struct Dispatcher {
@@ -118,29 +117,23 @@ impl Dispatcher {
     /// Connections the dispatcher uses at most at once.
     pub const CONNECTIONS: u32 = PARALLEL_GUESTS as u32 + 1;
 
-    pub fn spawn(
-        self,
-        wake: Arc<Wake>,
-        idle_wait: Duration,
-        shutdown: Arc<AtomicBool>,
-    ) -> std::io::Result<JoinHandle<()>> {
-        std::thread::Builder::new()
-            .name("herd-dispatcher".into())
-            .spawn(move || {
-                let mut swept = None;
-                while !shutdown.load(Ordering::SeqCst) {
-                    if swept.is_none_or(|at: Instant| at.elapsed() > idle_wait * 40) {
-                        if let Err(e) = self.fail_abandoned() {
-                            tracing::warn!(error = %e, "dispatcher: abandoned commands");
-                        }
-                        swept = Some(Instant::now());
-                    }
-                    if let Err(e) = self.drain() {
-                        tracing::warn!(error = %e, "dispatcher");
-                    }
-                    wake.wait(idle_wait);
-                }
-            })
+    /// The dispatcher's background tasks: rounds of commands, activated
+    /// by `wake` (a click in this process, or a notification from
+    /// another) or every `idle_wait`; and, less often, failing the
+    /// commands a stopped dispatcher left half done.
+    pub fn tasks(self: &Arc<Self>, wake: &Arc<Wake>, idle_wait: Duration) -> Vec<Task> {
+        let (rounds, sweeps) = (self.clone(), self.clone());
+        vec![
+            Task::new("dispatcher", idle_wait, wake.clone(), move || {
+                rounds.drain().map(drop).map_err(TaskError::from)
+            }),
+            Task::new(
+                "abandoned_commands",
+                idle_wait * 40,
+                Arc::new(Wake::default()),
+                move || sweeps.fail_abandoned().map(drop).map_err(TaskError::from),
+            ),
+        ]
     }
 
     /// Fails the commands a dead dispatcher left half done.
@@ -363,7 +356,7 @@ impl Dispatcher {
         }
         let ready_at =
             crate::power::ipl(conn, &*self.backend, guest_id, name).map_err(|e| match e {
-                crate::worker::WorkerError::Backend(b) => b,
+                crate::error::WorkerError::Backend(b) => b,
                 other => store_to_backend_msg(other.to_string()),
             })?;
         guests::set_state(conn, guest_id, GuestState::Starting, now).map_err(store_to_backend)?;

@@ -8,7 +8,7 @@ use crate::backend::{Backend, BackendError, PowerState, Result};
 /// of 500 must not boot 500 guests at once.
 pub fn run(backend: &dyn Backend, plan: &GuestPlan) -> Result<()> {
     match backend.status(&plan.name)?.power {
-        PowerState::LoggedOff if crate::staged::host_room(backend)? == 0 => Ok(()),
+        PowerState::LoggedOff if crate::backend::host_room(backend)? == 0 => Ok(()),
         PowerState::LoggedOff => backend.ipl(&plan.name).map(drop),
         // Already booting or up: an earlier run got this far.
         _ => Ok(()),

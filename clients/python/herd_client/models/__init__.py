@@ -9,6 +9,7 @@ from .capacity import Capacity
 from .catalog_service import CatalogService
 from .command_view import CommandView
 from .event_view import EventView
+from .failing_task import FailingTask
 from .guest import Guest
 from .guest_patch import GuestPatch
 from .guest_request import GuestRequest
@@ -40,6 +41,8 @@ from .page_lan import PageLan
 from .page_lan_items_item import PageLanItemsItem
 from .page_lease import PageLease
 from .page_lease_items_item import PageLeaseItemsItem
+from .page_task_view import PageTaskView
+from .page_task_view_items_item import PageTaskViewItemsItem
 from .plan_item import PlanItem
 from .policy import Policy
 from .pool_copy_method import PoolCopyMethod
@@ -52,6 +55,7 @@ from .progress import Progress
 from .protocol import Protocol
 from .provisioning_started import ProvisioningStarted
 from .quota import Quota
+from .readiness import Readiness
 from .reclaim_plan import ReclaimPlan
 from .reclaim_request import ReclaimRequest
 from .renew_lease import RenewLease
@@ -59,6 +63,7 @@ from .role import Role
 from .service_action_request import ServiceActionRequest
 from .service_patch import ServicePatch
 from .staged_request import StagedRequest
+from .task_view import TaskView
 from .token_request import TokenRequest
 from .token_response import TokenResponse
 
@@ -72,6 +77,7 @@ __all__ = (
     "CatalogService",
     "CommandView",
     "EventView",
+    "FailingTask",
     "Guest",
     "GuestPatch",
     "GuestRequest",
@@ -103,6 +109,8 @@ __all__ = (
     "PageLanItemsItem",
     "PageLease",
     "PageLeaseItemsItem",
+    "PageTaskView",
+    "PageTaskViewItemsItem",
     "PlanItem",
     "Policy",
     "PoolCopyMethod",
@@ -115,6 +123,7 @@ __all__ = (
     "Protocol",
     "ProvisioningStarted",
     "Quota",
+    "Readiness",
     "ReclaimPlan",
     "ReclaimRequest",
     "RenewLease",
@@ -122,6 +131,7 @@ __all__ = (
     "ServiceActionRequest",
     "ServicePatch",
     "StagedRequest",
+    "TaskView",
     "TokenRequest",
     "TokenResponse",
 )

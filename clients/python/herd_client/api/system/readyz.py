@@ -8,8 +8,8 @@ from ...client import AuthenticatedClient, Client
 from ...types import Response, UNSET
 from ... import errors
 
-from ...models.health import Health
 from ...models.problem import Problem
+from ...models.readiness import Readiness
 from typing import cast
 
 
@@ -33,9 +33,9 @@ def _get_kwargs(
 
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Health | Problem | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Problem | Readiness | None:
     if response.status_code == 200:
-        response_200 = Health.from_dict(response.json())
+        response_200 = Readiness.from_dict(response.json())
 
 
 
@@ -54,7 +54,7 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Health | Problem]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Problem | Readiness]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -67,15 +67,16 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
 
-) -> Response[Health | Problem]:
-    """ Readiness: the database answers.
+) -> Response[Problem | Readiness]:
+    """ Readiness: the database answers. The body also lists the background
+    tasks whose latest run failed, which do not change the status code.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Health | Problem]
+        Response[Problem | Readiness]
      """
 
 
@@ -93,15 +94,16 @@ def sync(
     *,
     client: AuthenticatedClient,
 
-) -> Health | Problem | None:
-    """ Readiness: the database answers.
+) -> Problem | Readiness | None:
+    """ Readiness: the database answers. The body also lists the background
+    tasks whose latest run failed, which do not change the status code.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Health | Problem
+        Problem | Readiness
      """
 
 
@@ -114,15 +116,16 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
 
-) -> Response[Health | Problem]:
-    """ Readiness: the database answers.
+) -> Response[Problem | Readiness]:
+    """ Readiness: the database answers. The body also lists the background
+    tasks whose latest run failed, which do not change the status code.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Health | Problem]
+        Response[Problem | Readiness]
      """
 
 
@@ -140,15 +143,16 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
 
-) -> Health | Problem | None:
-    """ Readiness: the database answers.
+) -> Problem | Readiness | None:
+    """ Readiness: the database answers. The body also lists the background
+    tasks whose latest run failed, which do not change the status code.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Health | Problem
+        Problem | Readiness
      """
 
 
