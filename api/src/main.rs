@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use herd_api::{app, config::Settings, config::SETTINGS_HELP, openapi};
+use herd_provisioner::backend::sim::{FaultSpec, Injected, SimBackend, SimSettings, FAULT_SHAPES};
 
 #[derive(Parser)]
 #[command(name = "herd-server", version, about = "herd: student Linux guests on a z/VM hypervisor", after_help = SETTINGS_HELP)]
@@ -30,6 +31,36 @@ enum Command {
     /// Compare the database with the hypervisor, print every difference and
     /// repair what is safe to repair (also done at every start)
     Reconcile,
+    /// The simulated hypervisor in the data directory
+    Sim {
+        #[command(subcommand)]
+        command: SimCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum SimCommand {
+    /// Scripted faults, which running servers meet at their next occasion
+    /// (shapes: docs/backend.md, "Trying faults by hand")
+    Faults {
+        #[command(subcommand)]
+        command: FaultsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum FaultsCommand {
+    /// Print the armed faults, one JSON object a line, in the shape `add`
+    /// takes (nothing when none)
+    List,
+    /// Arm one fault, e.g. '{"copy_fails": {"guest": "LX000007"}}'
+    #[command(after_help = FAULT_SHAPES)]
+    Add {
+        /// The fault as JSON
+        json: String,
+    },
+    /// Disarm every fault that has not fired yet
+    Clear,
 }
 
 fn main() -> ExitCode {
@@ -50,6 +81,9 @@ fn main() -> ExitCode {
         Some(Command::Dispatcher) => {
             actix_web::rt::System::new().block_on(app::run_dispatcher(settings))
         }
+        Some(Command::Sim {
+            command: SimCommand::Faults { command },
+        }) => return sim_faults(&settings, command),
         Some(Command::Reconcile) => app::reconcile_once(&settings).map(|found| {
             for d in &found {
                 println!("difference: {d}");
@@ -61,6 +95,70 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(&e),
+    }
+}
+
+/// `herd-server sim faults …`: joins the simulated host the servers of this
+/// configuration run (same data directory, same clock) without changing
+/// anything else in it.
+fn sim_faults(settings: &Settings, command: FaultsCommand) -> ExitCode {
+    // Bad input is refused before the host is looked at.
+    enum Action {
+        List,
+        Add(FaultSpec),
+        Clear,
+    }
+    let action = match command {
+        FaultsCommand::List => Action::List,
+        FaultsCommand::Add { json } => match FaultSpec::parse(&json) {
+            Ok(spec) => Action::Add(spec),
+            Err(e) => {
+                eprintln!("herd-server: sim faults add: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        FaultsCommand::Clear => Action::Clear,
+    };
+    // The servers open the host with the default simulation settings
+    // (app::open_backend) and this clock; changes are settled against them.
+    let sim = match SimBackend::attach(
+        &settings.data_dir,
+        app::clock(settings),
+        SimSettings::default(),
+    ) {
+        Ok(sim) => sim,
+        Err(e) => {
+            return fail(&format!(
+                "sim faults: {e} (herd-server creates it at its first start in its data \
+                 directory, here {})",
+                settings.data_dir.display()
+            ))
+        }
+    };
+    let done = match action {
+        Action::Add(spec) => {
+            let fault = match spec.to_fault() {
+                Ok(fault) => fault,
+                Err(e) => return fail(&format!("sim faults add: {e}")),
+            };
+            sim.inject(fault).map(|injected| match injected {
+                Injected::Waiting => println!("armed: {spec}"),
+                Injected::Scheduled => println!(
+                    "scheduled on the guest: {spec} (no longer waiting, so `list` does not \
+                     show it and `clear` does not take it back)"
+                ),
+            })
+        }
+        Action::List => sim.armed_faults().map(|faults| {
+            for fault in &faults {
+                println!("{}", FaultSpec::from(fault));
+            }
+        }),
+        Action::Clear => sim.clear_faults().map(|n| println!("cleared {n} fault(s)")),
+    };
+    match done {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&format!("sim faults: {e}")),
     }
 }
 

@@ -73,7 +73,9 @@ fn a_panicking_a_failing_and_a_stuck_task_hold_up_no_other() {
     wait_until(&board, "three panics and a steady pace", |b| {
         status(b, "panicky").runs >= 3 && status(b, "steady").runs >= 200
     });
-    wait_until(&board, "two failures", |b| status(b, "failing").failures >= 2);
+    wait_until(&board, "two failures", |b| {
+        status(b, "failing").failures >= 2
+    });
     assert_eq!(stuck_runs.load(Ordering::SeqCst), 1);
 
     let panicky = status(&board, "panicky");

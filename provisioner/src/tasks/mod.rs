@@ -131,7 +131,11 @@ mod tests {
     fn a_sweep_goes_on_past_failed_items_and_reports_them() {
         let mut sweep = Sweep::default();
         for i in 0..6 {
-            let result = if i % 2 == 0 { Err("halt refused") } else { Ok(()) };
+            let result = if i % 2 == 0 {
+                Err("halt refused")
+            } else {
+                Ok(())
+            };
             sweep.note(&format!("LX00000{i}"), result);
         }
         let e = sweep.finish().unwrap_err();

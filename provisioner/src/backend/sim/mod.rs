@@ -16,6 +16,7 @@ mod contention;
 mod ddr;
 mod directory;
 mod disks;
+mod fault_spec;
 mod faults;
 mod flashcopy;
 mod lan;
@@ -28,12 +29,24 @@ use std::path::{Path, PathBuf};
 use herd_core::clock::{Millis, SharedClock};
 
 pub use disks::write_synthetic_image;
+pub use fault_spec::{FailingOp, FaultSpec, FaultSpecError, FAULT_SHAPES};
 pub use faults::{Fault, SimOp};
 pub use settings::{FaultRates, SimSettings};
 
 use self::faults::{millis, Faults};
 use self::state::{Power, State, Store};
 use crate::backend::{BackendError, Result};
+
+/// What [`SimBackend::inject`] did with a fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Injected {
+    /// It waits among the armed faults for its occasion.
+    Waiting,
+    /// It was set on its guest at once (a hang of a running or booting
+    /// guest, a service death): it is no longer among the armed faults,
+    /// and [`SimBackend::clear_faults`] does not take it back.
+    Scheduled,
+}
 
 #[derive(Debug)]
 pub struct SimBackend {
@@ -66,6 +79,26 @@ impl SimBackend {
         Ok(backend)
     }
 
+    /// Joins the simulated host under `data_dir/zvm` that [`SimBackend::open`]
+    /// made (in this process or another, running or not) without touching
+    /// anything: no recovery of killed processes' leftovers, no compaction,
+    /// no LANs defined. For tools that look at the host or arm faults
+    /// (`herd-server sim faults`) while a server runs it; `clock` and
+    /// `settings` should be the server's, since a change is settled
+    /// against them. `NotFound` when no host was ever opened there.
+    pub fn attach(data_dir: &Path, clock: SharedClock, settings: SimSettings) -> Result<Self> {
+        settings.validate().map_err(BackendError::InvalidArgument)?;
+        let root = data_dir.join("zvm");
+        let store = Store::attach(&root, settings.durable_state)?;
+        Ok(Self {
+            disks_dir: root.join("disks"),
+            clock,
+            faults: Faults::new(settings.faults.clone()),
+            settings,
+            store,
+        })
+    }
+
     /// The host's saved state under `data_dir/zvm` as JSON, read without
     /// taking the lock (for tests and diagnostics: another process may be
     /// running the host).
@@ -80,18 +113,18 @@ impl SimBackend {
 
     /// Arms a scripted fault. A hang or service death of a guest that is
     /// running or booting is scheduled at once; otherwise it waits for its
-    /// occasion.
-    pub fn inject(&self, fault: Fault) -> Result<()> {
+    /// occasion (a service death is always kept with the service).
+    pub fn inject(&self, fault: Fault) -> Result<Injected> {
         self.write(|state, now| {
             match &fault {
                 Fault::Hang { guest, after } => match &mut state.user_mut(guest)?.power {
                     Power::Running { hang_at, .. } => {
                         *hang_at = Some(now.saturating_add(millis(*after) as Millis));
-                        return Ok(());
+                        return Ok(Injected::Scheduled);
                     }
                     Power::Booting { hang_after_ms, .. } => {
                         *hang_after_ms = Some(millis(*after));
-                        return Ok(());
+                        return Ok(Injected::Scheduled);
                     }
                     _ => {}
                 },
@@ -109,7 +142,7 @@ impl SimBackend {
                             BackendError::not_found(format!("service {service} on {guest}"))
                         })?;
                     svc.schedule_death(now, millis(*after));
-                    return Ok(());
+                    return Ok(Injected::Scheduled);
                 }
                 Fault::CopyFails { at_fraction, .. } if !(0.0..=1.0).contains(at_fraction) => {
                     return Err(BackendError::InvalidArgument(
@@ -119,16 +152,20 @@ impl SimBackend {
                 Fault::CopyFails { .. } | Fault::IplFails { .. } | Fault::Fails { .. } => {}
             }
             state.faults.push(fault);
-            Ok(())
+            Ok(Injected::Waiting)
         })
     }
 
-    /// Disarms all scripted faults that have not fired yet.
-    pub fn clear_faults(&self) -> Result<()> {
-        self.write(|state, _| {
-            state.faults.clear();
-            Ok(())
-        })
+    /// The scripted faults waiting for their occasion, oldest first (not
+    /// those [`Injected::Scheduled`] on a guest already).
+    pub fn armed_faults(&self) -> Result<Vec<Fault>> {
+        self.read(|state, _| Ok(state.faults.clone()))
+    }
+
+    /// Disarms all scripted faults that have not fired yet; answers how
+    /// many there were.
+    pub fn clear_faults(&self) -> Result<usize> {
+        self.write(|state, _| Ok(std::mem::take(&mut state.faults).len()))
     }
 
     fn define_configured_lans(&self) -> Result<()> {

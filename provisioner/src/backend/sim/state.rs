@@ -362,6 +362,29 @@ impl Store {
         Ok(store)
     }
 
+    /// Joins the state in `dir` that [`Store::open`] made, without any of
+    /// its housekeeping (no recovery, no compaction, nothing removed): for
+    /// a process that only looks at the host or arms faults while others
+    /// run it. Reads and writes are then shared exactly as after `open`.
+    pub fn attach(dir: &Path, durable: bool) -> Result<Self> {
+        let lock = match OpenOptions::new().write(true).open(dir.join(LOCK_FILE)) {
+            Ok(lock) => lock,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(BackendError::not_found(format!(
+                    "simulated z/VM host in {}",
+                    dir.display()
+                )))
+            }
+            Err(e) => return Err(e.into()),
+        };
+        Ok(Self {
+            dir: dir.to_owned(),
+            durable,
+            lock,
+            cache: Mutex::new(Cached::default()),
+        })
+    }
+
     /// The state as saved in `dir`, read without taking the lock.
     pub fn load(dir: &Path) -> Result<State> {
         let mut cached = Cached::default();
