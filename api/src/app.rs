@@ -4,7 +4,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::{middleware, web, App, HttpRequest, HttpResponse, HttpServer};
 use herd_core::clock::{FileClock, SharedClock, SystemClock};
 use herd_core::store::checkpoint::Checkpointer;
@@ -25,6 +24,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::{self, Authenticator};
 use crate::config::Settings;
+use crate::extract;
 use crate::finishes::Finishes;
 use crate::metrics::Metrics;
 use crate::openapi::{allowed_methods, ApiDoc};
@@ -477,10 +477,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
     cfg.app_data(
         web::JsonConfig::default()
             .limit(max_body_bytes)
-            .error_handler(|e, _| json_error(e).into()),
+            .error_handler(|e, _| extract::json_error(e).into()),
     )
-    .app_data(web::QueryConfig::default().error_handler(|e, _| query_error(e).into()))
-    .app_data(web::PathConfig::default().error_handler(|e, _| path_error(e).into()))
+    .app_data(web::QueryConfig::default().error_handler(|e, _| extract::query_error(e).into()))
+    .app_data(web::PathConfig::default().error_handler(|e, _| extract::path_error(e).into()))
     .configure(routes::configure)
     .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", ApiDoc::openapi()))
     .route(
@@ -492,44 +492,6 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
         }),
     )
     .default_service(web::to(fallback));
-}
-
-/// A JSON body that may be absent (empty means all defaults); a body that
-/// is present is checked like any other.
-pub fn optional_json<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> Result<T, ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(T::default());
-    }
-    serde_json::from_slice(body).map_err(|e| json_error(JsonPayloadError::Deserialize(e)))
-}
-
-fn json_error(e: JsonPayloadError) -> ApiError {
-    match e {
-        JsonPayloadError::OverflowKnownLength { length, limit } => ApiError::PayloadTooLarge(
-            format!("the body has {length} bytes; at most {limit} are accepted"),
-        ),
-        JsonPayloadError::Overflow { limit } => ApiError::PayloadTooLarge(format!(
-            "the body is larger than the {limit} bytes accepted"
-        )),
-        JsonPayloadError::ContentType => ApiError::Unprocessable(
-            "send the body as JSON with `Content-Type: application/json`".into(),
-        ),
-        JsonPayloadError::Deserialize(de) if de.is_data() => {
-            ApiError::Unprocessable(format!("the JSON body does not fit: {de}"))
-        }
-        JsonPayloadError::Deserialize(de) => {
-            ApiError::BadRequest(format!("the body is not valid JSON: {de}"))
-        }
-        other => ApiError::BadRequest(format!("cannot read the body: {other}")),
-    }
-}
-
-fn query_error(e: QueryPayloadError) -> ApiError {
-    ApiError::Unprocessable(format!("invalid query parameters: {e}"))
-}
-
-fn path_error(e: PathError) -> ApiError {
-    ApiError::NotFound(format!("no such resource: {e}"))
 }
 
 /// Unknown path: 404; known path, other method: 405 with `Allow`.

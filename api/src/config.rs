@@ -140,7 +140,7 @@ impl Default for Settings {
     }
 }
 
-/// Shown by `herd-server --help`; the README has the same table.
+/// Shown by `herd-server --help`; the README lists the most used.
 pub const SETTINGS_HELP: &str = "\
 Configuration: a TOML file (--config PATH, or ./herd.toml when present) whose
 keys are the names below in lower case without HERD_; every key can be
@@ -189,8 +189,8 @@ overridden by its environment variable.
   HERD_POOL_TARGET_SIZE              warm pool size until changed by PUT /pool [5]
   HERD_POOL_COPY_METHOD              flashcopy or ddr, until changed by PUT /pool [flashcopy]
   HERD_PROVISION_CONCURRENCY         guests cloned in parallel [4]
-  HERD_ROLES                         what this process does: all, or a list of
-                                     api, dispatcher, provisioner, monitor [all]
+  HERD_ROLES                         what this process does besides the API: all, or a
+                                     list of dispatcher, provisioner (api: neither) [all]
   HERD_FIREWALL_TCP_PORTS            tcp ports students may open, ports and ranges
                                      separated by commas; empty: none [80,443,1024-65535]
   HERD_FIREWALL_UDP_PORTS            udp ports students may open [1024-65535]

@@ -123,6 +123,7 @@ mod tests {
             created_at: 5,
             dispatched_at: Some(6),
             finished_at: Some(7),
+            request_id: None,
         }
     }
 

@@ -4,12 +4,16 @@
 
 pub mod app;
 pub mod auth;
+mod blocking;
 pub mod config;
+mod extract;
 pub mod finishes;
 pub mod metrics;
 mod middleware;
 pub mod openapi;
 pub mod problem;
 pub mod recorder;
+pub mod request_id;
 pub mod routes;
+pub mod rules;
 pub mod state;

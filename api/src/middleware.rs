@@ -1,4 +1,5 @@
-//! What every request goes through: a request id, one log line, metrics, a
+//! What every request goes through: a request id (see [`RequestId`]), one
+//! log line, metrics, a
 //! panic caught as a 500, and any error answer turned into problem+json.
 
 use std::panic::AssertUnwindSafe;
@@ -8,10 +9,11 @@ use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{web, Error};
+use actix_web::{web, Error, HttpMessage};
 use futures_util::FutureExt;
 
 use crate::problem::{ApiError, PROBLEM_JSON};
+use crate::request_id::RequestId;
 use crate::state::AppState;
 
 pub async fn observe(
@@ -19,7 +21,13 @@ pub async fn observe(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     let started = Instant::now();
-    let request_id = uuid::Uuid::new_v4().simple().to_string();
+    let id = RequestId::from_client(
+        req.headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok()),
+    );
+    let request_id = id.as_str().to_owned();
+    req.extensions_mut().insert(id);
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let method = req.method().to_string();
     let path = req.path().to_owned();

@@ -29,9 +29,9 @@ use tokio::sync::oneshot;
 
 use crate::auth::{Bearer, Caller};
 use crate::problem::{ApiError, ApiResult};
-use crate::routes::audit::entry;
-use crate::routes::guests::{authorize, Access};
-use crate::routes::services::unknown_service;
+use crate::rules::audit::entry;
+use crate::rules::guests::{authorize, Access};
+use crate::rules::services::unknown_service;
 
 /// What a click asks for.
 pub struct Click {
@@ -123,6 +123,7 @@ fn record(
         .map(|a| Requested {
             guest_id: a.guest.row.id,
             requested_by: Some(a.caller.user.id),
+            request_id: Some(&a.caller.request_id),
             texts: &a.texts,
             audit: entry(
                 &a.caller,

@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use actix_web::web;
 use herd_core::clock::SharedClock;
 use herd_core::store::{AnyConnection, Store};
 
@@ -15,7 +14,7 @@ use crate::auth::Authenticator;
 use crate::config::Settings;
 use crate::finishes::Finishes;
 use crate::metrics::Metrics;
-use crate::problem::{ApiError, ApiResult};
+use crate::problem::ApiResult;
 use crate::recorder::Recorder;
 
 pub struct AppState {
@@ -48,13 +47,7 @@ impl AppState {
         T: Send + 'static,
         F: FnOnce(&mut AnyConnection) -> ApiResult<T> + Send + 'static,
     {
-        let store = self.store.clone();
-        web::block(move || {
-            let mut conn = store.conn()?;
-            work(&mut conn)
-        })
-        .await
-        .map_err(ApiError::from)?
+        crate::blocking::db(&self.store, work).await
     }
 
     pub fn now_ms(&self) -> i64 {

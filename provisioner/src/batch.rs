@@ -5,7 +5,7 @@
 //! makes a guest twice: a user's guests in flight count as theirs.
 
 use herd_core::clock::{after, Millis};
-use herd_core::domain::GuestState;
+use herd_core::domain::{GuestState, JobStatus};
 use herd_core::store::batches::{self, Batch, Item};
 use herd_core::store::guests::{self, Assignment};
 use herd_core::store::{
@@ -175,7 +175,7 @@ fn failed_clone(
         .filter(|g| g.row.assigned_at.is_some_and(|t| t >= batch.created_at))
     {
         if let Some(job) = jobs::latest_for_target(conn, crate::jobs::PROVISION, &g.row.name)? {
-            if job.status == "failed" {
+            if job.parsed_status()? == JobStatus::Failed {
                 return Ok(Some(format!(
                     "{}: {}",
                     g.row.name,
@@ -285,13 +285,13 @@ pub fn follow(conn: &mut AnyConnection, job_id: i64, now: Millis) -> StoreResult
     let count = |s: &str| items.iter().filter(|i| i.status == s).count();
     let (status, error) = if count(FAILED) > 0 {
         (
-            "failed",
+            JobStatus::Failed,
             Some(format!("{} of {} users failed", count(FAILED), items.len())),
         )
     } else if count(CANCELLED) > 0 {
-        ("cancelled", None)
+        (JobStatus::Cancelled, None)
     } else {
-        ("succeeded", None)
+        (JobStatus::Succeeded, None)
     };
     jobs::finish(conn, job_id, status, error.as_deref(), now)?;
     Ok(true)

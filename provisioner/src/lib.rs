@@ -4,6 +4,7 @@
 pub mod backend;
 pub mod batch;
 pub mod bootstrap;
+pub mod capacity;
 pub mod dispatcher;
 pub mod error;
 pub mod firewall;
@@ -14,6 +15,7 @@ pub mod pool;
 pub mod power;
 pub mod reconcile;
 pub mod saga;
+pub mod sagas;
 pub mod staged;
 pub mod steps;
 pub mod tasks;

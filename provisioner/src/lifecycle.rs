@@ -5,12 +5,9 @@
 use std::time::Duration;
 
 use herd_core::clock::Millis;
-use herd_core::domain::GuestState;
 use herd_core::store::events::{GuestWork, Outcome};
 use herd_core::store::guests::{self, GuestRow};
-use herd_core::store::{jobs, write_tx, AnyConnection, StoreResult};
-
-use crate::jobs::DECOMMISSION;
+use herd_core::store::{diesel_error, write_tx, AnyConnection, StoreError, StoreResult};
 
 /// Returns how many guests were warned and how many retired.
 pub fn sweep(
@@ -33,15 +30,9 @@ pub fn sweep(
     let due = guests::warned_before(conn, cutoff)?;
     for g in &due {
         write_tx(conn, |c| {
-            guests::set_state(c, g.id, GuestState::Decommissioning, now)?;
-            let job = jobs::NewJob {
-                kind: DECOMMISSION,
-                requested_by: None,
-                target: Some(&g.name),
-                params: "{}",
-                total: 1,
-            };
-            jobs::create(c, &job, now)?;
+            let guest = guests::find_by_name(c, &g.name)?
+                .ok_or(StoreError::Query(diesel_error::Error::NotFound))?;
+            crate::sagas::queue_decommission(c, &guest, None, now)?;
             event(
                 c,
                 g,

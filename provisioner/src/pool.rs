@@ -216,8 +216,9 @@ pub fn queue_clone_in_tx(
         state: GuestState::Provisioning,
         expires_at: purpose.expires_at,
     };
-    let params = serde_json::json!({ "method": copy_method_name(method) }).to_string();
     let guest = guests::reserve_in_tx(c, &spec, now)?;
+    // The saga's plan, frozen now: a resumed saga makes what was asked.
+    let params = crate::sagas::provision_params(c, &guest, method)?;
     let job = jobs::NewJob {
         kind: crate::jobs::PROVISION,
         requested_by: purpose.requested_by,

@@ -3,14 +3,19 @@
 //! Run again after a crash, it skips what is recorded as done, repeats a
 //! step caught mid-way (steps are idempotent), and finishes an interrupted
 //! undo.
+//!
+//! Steps are recorded and found by name, so a release that adds a step
+//! still reads a saga in flight correctly: the new step is not recorded,
+//! and runs. Steps are only ever added, never renamed or removed, so each
+//! recorded name is one of the saga's steps.
 
 use herd_core::clock::Clock;
-use herd_core::domain::GuestName;
+use herd_core::domain::StepStatus;
 use herd_core::store::jobs::{self, Step};
 use herd_core::store::{Store, StoreError};
 
-use crate::backend::{Backend, BackendError, LanName};
-use crate::steps::{DecommissionStep, GuestPlan, ProvisionStep};
+use crate::backend::{Backend, BackendError};
+use crate::steps::{DecommissionParams, DecommissionStep, GuestPlan, ProvisionStep, SagaStep};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SagaError {
@@ -21,36 +26,75 @@ pub enum SagaError {
         step: &'static str,
         error: BackendError,
     },
+    /// [`Injection::stop_after`] stopped the saga.
+    #[error("stopped after step {0}, as injected")]
+    Stopped(&'static str),
 }
 
-const DONE: &str = "done";
-const RUNNING: &str = "running";
-const FAILED: &str = "failed";
-const UNDONE: &str = "undone";
-
-struct Recorder<'a> {
-    store: &'a Store,
-    clock: &'a dyn Clock,
-    job_id: i64,
-    guest_id: i64,
+/// Where a test makes a saga fail or stop, as steno's error injection does
+/// for omicron: by step name, inside the executor, so that the recording,
+/// the undo and the resume under test are the real ones. Production runs
+/// with [`Injection::NONE`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Injection {
+    /// This step fails without running, as if the hypervisor refused it.
+    pub fail_at: Option<&'static str>,
+    /// The saga stops once this step is recorded done, as a crash right
+    /// then would stop it: nothing after it runs or is recorded.
+    pub stop_after: Option<&'static str>,
 }
 
-impl Recorder<'_> {
+impl Injection {
+    pub const NONE: Injection = Injection {
+        fail_at: None,
+        stop_after: None,
+    };
+
+    fn run<S: SagaStep>(
+        &self,
+        step: S,
+        backend: &dyn Backend,
+        params: &S::Params,
+    ) -> Result<(), BackendError> {
+        if self.fail_at == Some(step.name()) {
+            return Err(BackendError::FaultInjected(format!(
+                "step {} failed, as injected",
+                step.name()
+            )));
+        }
+        step.run(backend, params)
+    }
+}
+
+/// One run of a saga: the job and guest its steps are recorded under, and
+/// what a test injects.
+#[derive(Clone, Copy)]
+pub struct Run<'a> {
+    pub store: &'a Store,
+    pub backend: &'a dyn Backend,
+    pub clock: &'a dyn Clock,
+    pub job_id: i64,
+    pub guest_id: i64,
+    pub injection: Injection,
+}
+
+impl Run<'_> {
     fn recorded(&self) -> Result<Vec<Step>, StoreError> {
         jobs::steps(&mut *self.store.conn()?, self.job_id, self.guest_id)
     }
 
+    /// Records step `name`, the `seq`-th (from 0) of the saga's steps.
     fn record(
         &self,
         seq: usize,
         name: &str,
-        status: &str,
+        status: StepStatus,
         detail: Option<String>,
     ) -> Result<(), StoreError> {
         let step = Step {
             seq: seq as i32 + 1,
             name: name.into(),
-            status: status.into(),
+            status,
             detail,
         };
         let mut conn = self.store.conn()?;
@@ -60,135 +104,123 @@ impl Recorder<'_> {
         // other process takes the job over.
         jobs::heartbeat_any(&mut conn, self.job_id, now)
     }
+
+    /// Runs the steps not recorded done, in order. Answers the one that
+    /// failed (recorded `failed`, with its error), if one did.
+    fn forward<S: SagaStep>(
+        &self,
+        steps: &[S],
+        params: &S::Params,
+    ) -> Result<Option<(usize, BackendError)>, SagaError> {
+        let recorded = self.recorded()?;
+        for (seq, &step) in steps.iter().enumerate() {
+            if status_of(&recorded, step.name()) == Some(StepStatus::Done) {
+                continue;
+            }
+            self.record(seq, step.name(), StepStatus::Running, None)?;
+            if let Err(error) = self.injection.run(step, self.backend, params) {
+                let detail = Some(error.to_string());
+                self.record(seq, step.name(), StepStatus::Failed, detail)?;
+                return Ok(Some((seq, error)));
+            }
+            self.record(seq, step.name(), StepStatus::Done, None)?;
+            if self.injection.stop_after == Some(step.name()) {
+                return Err(SagaError::Stopped(step.name()));
+            }
+        }
+        Ok(None)
+    }
 }
 
-fn step_at(recorded: &[Step], seq: usize) -> Option<&Step> {
-    recorded.iter().find(|s| s.seq == seq as i32 + 1)
+fn recorded_as<'r>(recorded: &'r [Step], name: &str) -> Option<&'r Step> {
+    recorded.iter().find(|s| s.name == name)
 }
 
-fn status_of(recorded: &[Step], seq: usize) -> Option<&str> {
-    step_at(recorded, seq).map(|s| s.status.as_str())
+fn status_of(recorded: &[Step], name: &str) -> Option<StepStatus> {
+    recorded_as(recorded, name).map(|s| s.status)
 }
 
 /// Makes the guest of `plan` on the hypervisor.
-pub fn provision(
-    store: &Store,
-    backend: &dyn Backend,
-    clock: &dyn Clock,
-    job_id: i64,
-    guest_id: i64,
-    plan: &GuestPlan,
-) -> Result<(), SagaError> {
-    let rec = Recorder {
-        store,
-        clock,
-        job_id,
-        guest_id,
-    };
-    let recorded = rec.recorded()?;
+pub fn provision(run: &Run, plan: &GuestPlan) -> Result<(), SagaError> {
     let steps: Vec<ProvisionStep> = ProvisionStep::ORDER
         .into_iter()
         .filter(|s| s.applies_to(plan))
         .collect();
-    if let Some(failed) = failed_step(&recorded) {
+    let recorded = run.recorded()?;
+    if let Some(failed) = failed_at(&recorded, &steps) {
         // Died while undoing: finish the undo (the failed step may have
         // half-happened, as below), then report the old failure.
-        let seq = (failed.seq - 1) as usize;
-        undo(&rec, backend, plan, &steps[..(seq + 1).min(steps.len())])?;
+        undo(run, plan, &steps[..=failed])?;
+        let step = steps[failed].name();
+        let why = recorded_as(&recorded, step).and_then(|s| s.detail.clone());
         return Err(SagaError::Step {
-            step: steps.get(seq).map_or("unknown", |s| s.name()),
+            step,
             error: BackendError::InvalidState {
                 what: plan.name.to_string(),
-                why: failed.detail.clone().unwrap_or_default(),
+                why: why.unwrap_or_default(),
             },
         });
     }
-    for (seq, step) in steps.iter().enumerate() {
-        if status_of(&recorded, seq) == Some(DONE) {
-            continue;
-        }
-        rec.record(seq, step.name(), RUNNING, None)?;
-        match step.run(backend, plan) {
-            Ok(()) => rec.record(seq, step.name(), DONE, None)?,
-            Err(error) => {
-                rec.record(seq, step.name(), FAILED, Some(error.to_string()))?;
-                // The failed step may have half-happened: undo it as well.
-                undo(&rec, backend, plan, &steps[..=seq])?;
-                return Err(SagaError::Step {
-                    step: step.name(),
-                    error,
-                });
-            }
+    match run.forward(&steps, plan)? {
+        None => Ok(()),
+        Some((failed, error)) => {
+            // The failed step may have half-happened: undo it as well.
+            undo(run, plan, &steps[..=failed])?;
+            Err(SagaError::Step {
+                step: steps[failed].name(),
+                error,
+            })
         }
     }
-    Ok(())
 }
 
-/// The step a failed saga failed at, if it failed. Running forward records
-/// neither `failed` nor `undone`, and stops at the failed step, which is
-/// therefore the last one recorded. Its undo comes first and overwrites
-/// `failed` with `undone`: a run that died after that must still see the
-/// failure, or it would provision the half-undone guest again.
-fn failed_step(recorded: &[Step]) -> Option<&Step> {
+/// Where among `steps` a failed saga failed, if it failed. Running forward
+/// records neither `failed` nor `undone`, and stops at the failed step,
+/// which is therefore the last of `steps` recorded. Its undo comes first
+/// and overwrites `failed` with `undone`: a run that died after that must
+/// still see the failure, or it would provision the half-undone guest
+/// again.
+fn failed_at(recorded: &[Step], steps: &[ProvisionStep]) -> Option<usize> {
     recorded
         .iter()
-        .any(|s| s.status == FAILED || s.status == UNDONE)
-        .then(|| recorded.iter().max_by_key(|s| s.seq))
+        .any(|s| matches!(s.status, StepStatus::Failed | StepStatus::Undone))
+        .then(|| {
+            steps
+                .iter()
+                .rposition(|s| recorded_as(recorded, s.name()).is_some())
+        })
         .flatten()
 }
 
-fn undo(
-    rec: &Recorder,
-    backend: &dyn Backend,
-    plan: &GuestPlan,
-    steps: &[ProvisionStep],
-) -> Result<(), SagaError> {
-    let recorded = rec.recorded()?;
+fn undo(run: &Run, plan: &GuestPlan, steps: &[ProvisionStep]) -> Result<(), SagaError> {
+    let recorded = run.recorded()?;
     for (seq, step) in steps.iter().enumerate().rev() {
-        if matches!(status_of(&recorded, seq), None | Some(UNDONE)) {
+        let Some(record) = recorded_as(&recorded, step.name()) else {
+            continue;
+        };
+        if record.status == StepStatus::Undone {
             continue;
         }
-        step.undo(backend, plan).map_err(|error| SagaError::Step {
-            step: step.name(),
-            error,
-        })?;
+        step.undo(run.backend, plan)
+            .map_err(|error| SagaError::Step {
+                step: step.name(),
+                error,
+            })?;
         // The failed step keeps its error, for a run that finishes the undo.
-        let detail = step_at(&recorded, seq).and_then(|s| s.detail.clone());
-        rec.record(seq, step.name(), UNDONE, detail)?;
+        run.record(seq, step.name(), StepStatus::Undone, record.detail.clone())?;
     }
     Ok(())
 }
 
-/// Removes the guest from the hypervisor: the mirror of [`provision`].
-pub fn decommission(
-    store: &Store,
-    backend: &dyn Backend,
-    clock: &dyn Clock,
-    job_id: i64,
-    guest_id: i64,
-    guest: &GuestName,
-    lan: &LanName,
-) -> Result<(), SagaError> {
-    let rec = Recorder {
-        store,
-        clock,
-        job_id,
-        guest_id,
-    };
-    let recorded = rec.recorded()?;
-    for (seq, step) in DecommissionStep::ORDER.into_iter().enumerate() {
-        if status_of(&recorded, seq) == Some(DONE) {
-            continue;
-        }
-        rec.record(seq, step.name(), RUNNING, None)?;
-        if let Err(error) = step.run(backend, guest, lan) {
-            rec.record(seq, step.name(), FAILED, Some(error.to_string()))?;
-            return Err(SagaError::Step {
-                step: step.name(),
-                error,
-            });
-        }
-        rec.record(seq, step.name(), DONE, None)?;
+/// Removes the guest from the hypervisor: the mirror of [`provision`],
+/// forward only (each step is safe to repeat, so a failed decommission is
+/// finished by running it again).
+pub fn decommission(run: &Run, params: &DecommissionParams) -> Result<(), SagaError> {
+    match run.forward(&DecommissionStep::ORDER, params)? {
+        None => Ok(()),
+        Some((failed, error)) => Err(SagaError::Step {
+            step: DecommissionStep::ORDER[failed].name(),
+            error,
+        }),
     }
-    Ok(())
 }

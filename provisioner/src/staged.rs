@@ -10,7 +10,7 @@
 //! and holds back on a busy one.
 
 use herd_core::clock::Millis;
-use herd_core::domain::{GuestName, GuestState};
+use herd_core::domain::{GuestName, GuestState, JobStatus};
 use herd_core::store::{guests, jobs, serialize_in_tx, write_tx, AnyConnection};
 use serde::{Deserialize, Serialize};
 
@@ -98,7 +98,7 @@ pub fn supersede(
         let mut cancelled = Vec::new();
         for job in jobs::unfinished(c, other)? {
             let why = format!("superseded by a {kind}");
-            jobs::finish(c, job.id, "cancelled", Some(&why), now)?;
+            jobs::finish(c, job.id, JobStatus::Cancelled, Some(&why), now)?;
             cancelled.push(job.id);
         }
         Ok(cancelled)
@@ -146,7 +146,7 @@ pub fn advance(
         let settled = plan.next.saturating_sub(in_transition(backend, &plan)?);
         jobs::set_progress(c, job.id, settled as i32, plan.guests.len() as i32)?;
         if done {
-            jobs::finish(c, job.id, "succeeded", None, now)?;
+            jobs::finish(c, job.id, JobStatus::Succeeded, None, now)?;
         }
         Ok(done)
     })

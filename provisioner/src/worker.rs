@@ -11,14 +11,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use herd_core::clock::SharedClock;
-use herd_core::domain::{GuestName, GuestState};
+use herd_core::domain::{GuestName, GuestState, JobStatus};
 use herd_core::store::events::{GuestWork, Outcome};
 use herd_core::store::guests::{self, Guest};
 use herd_core::store::jobs::{self, Job};
 use herd_core::store::{batches, commands, lans, write_tx, Store, StoreResult};
 use rayon::prelude::*;
 
-use crate::backend::{Backend, BackendError, CopyMethod, PowerState, ServiceSpec, ServiceState};
+use crate::backend::{Backend, BackendError, PowerState, ServiceState};
 use crate::batch::{self, BatchContext};
 use crate::error::WorkerError;
 use crate::jobs::{
@@ -26,8 +26,8 @@ use crate::jobs::{
 };
 use crate::monitor::{Monitor, MonitorSettings};
 use crate::pool::{self, PoolSettings, PoolShape};
-use crate::saga;
-use crate::steps::GuestPlan;
+use crate::saga::{self, Injection, SagaError};
+use crate::sagas;
 use crate::tasks::{Sweep, Task, TaskError};
 use crate::wake::Wake;
 use crate::{lifecycle, staged};
@@ -39,14 +39,18 @@ const SERVICES_SETTLE_MS: i64 = 30_000;
 /// One piece of the worker's background work: a task of its own.
 struct Piece {
     name: &'static str,
+    /// Between activations, not woken by the API's notifications; `None`:
+    /// the worker's idle wait, and woken when the API queues work.
+    period: Option<Duration>,
     run: fn(&Worker) -> Result<usize, TaskError>,
 }
 
 /// The worker's tasks, in the order [`Worker::tick`] runs them. Each
 /// answers how many jobs it ran (only the job runner runs any).
-const PIECES: [Piece; 9] = [
+const PIECES: [Piece; 10] = [
     Piece {
         name: "lease_expiry",
+        period: None,
         run: |w| {
             crate::firewall::expiry::sweep(&mut *w.store.conn()?, w.clock.now_ms())?;
             Ok(0)
@@ -54,6 +58,7 @@ const PIECES: [Piece; 9] = [
     },
     Piece {
         name: "lifecycle",
+        period: None,
         run: |w| {
             let grace = w.settings.expiry_grace;
             lifecycle::sweep(&mut *w.store.conn()?, grace, w.clock.now_ms())?;
@@ -62,30 +67,46 @@ const PIECES: [Piece; 9] = [
     },
     Piece {
         name: "pool_keeper",
+        period: None,
         run: |w| w.keep_pool().map(|()| 0),
     },
     Piece {
         name: "job_runner",
+        period: None,
         run: Worker::drain,
     },
     Piece {
         name: "repopulate_follower",
+        period: None,
         run: |w| w.follow_repopulates().map(|()| 0),
     },
     Piece {
         name: "batch_follower",
+        period: None,
         run: |w| w.follow_batches().map(|()| 0),
     },
     Piece {
         name: "staged_operations",
+        period: None,
         run: |w| w.follow_staged().map(|()| 0),
     },
     Piece {
         name: "power_follower",
+        period: None,
         run: |w| w.follow_power().map(|()| 0),
     },
     Piece {
+        name: "host_capacity",
+        period: Some(Duration::from_secs(10)),
+        run: |w| {
+            let mut conn = w.store.conn()?;
+            crate::capacity::publish(&mut conn, &*w.backend, w.clock.now_ms())?;
+            Ok(0)
+        },
+    },
+    Piece {
         name: "monitor",
+        period: None,
         run: |w| {
             let mut conn = w.store.conn()?;
             w.monitor.sweep(&mut conn, &*w.backend, w.clock.now_ms())?;
@@ -119,6 +140,8 @@ pub struct Worker {
     settings: WorkerSettings,
     threads: rayon::ThreadPool,
     monitor: Monitor,
+    /// What the sagas this worker runs are made to do (tests).
+    injection: Injection,
 }
 
 impl Worker {
@@ -142,7 +165,14 @@ impl Worker {
             settings,
             threads,
             monitor,
+            injection: Injection::NONE,
         })
+    }
+
+    /// Makes every saga this worker runs fail at, or stop after, a step:
+    /// how tests exercise undo and resume (see [`Injection`]).
+    pub fn inject(&mut self, injection: Injection) {
+        self.injection = injection;
     }
 
     /// The worker's background tasks, each to run on its own (see
@@ -152,12 +182,11 @@ impl Worker {
             .iter()
             .map(|piece| {
                 let (worker, run) = (self.clone(), piece.run);
-                Task::new(
-                    piece.name,
-                    self.settings.idle_wait,
-                    wake.clone(),
-                    move || run(&worker).map(drop),
-                )
+                let (period, wake) = match piece.period {
+                    Some(period) => (period, Arc::new(Wake::default())),
+                    None => (self.settings.idle_wait, wake.clone()),
+                };
+                Task::new(piece.name, period, wake, move || run(&worker).map(drop))
             })
             .collect()
     }
@@ -209,8 +238,13 @@ impl Worker {
                 return Ok(ran);
             }
             ran += batch.len();
-            self.threads
-                .install(|| batch.par_iter().for_each(|job| self.run(job)));
+            self.threads.install(|| {
+                batch.par_iter().for_each(|job| {
+                    // Every log line of the job's work names the job.
+                    let _job = tracing::info_span!("job", id = job.id, kind = %job.kind).entered();
+                    self.run(job);
+                })
+            });
             // Batches show their progress as their clones finish, not only
             // once the whole queue is drained.
             self.follow_batches()?;
@@ -242,6 +276,12 @@ impl Worker {
             },
             other => Err(WorkerError::Invalid(format!("unknown job kind {other}"))),
         };
+        if let Err(WorkerError::Saga(SagaError::Stopped(step))) = &result {
+            // An injected stop leaves the job as a crash would: running,
+            // for another worker to take over once its heartbeat is stale.
+            tracing::info!(job = job.id, step, "saga stopped, as injected");
+            return;
+        }
         let now = self.clock.now_ms();
         let finished = self
             .store
@@ -249,8 +289,8 @@ impl Worker {
             .map_err(WorkerError::from)
             .and_then(|mut c| {
                 let (status, error) = match &result {
-                    Ok(()) => ("succeeded", None),
-                    Err(e) => ("failed", Some(e.to_string())),
+                    Ok(()) => (JobStatus::Succeeded, None),
+                    Err(e) => (JobStatus::Failed, Some(e.to_string())),
                 };
                 if result.is_ok() {
                     jobs::set_progress(&mut c, job.id, job.progress_total, job.progress_total)?;
@@ -263,28 +303,29 @@ impl Worker {
         }
     }
 
-    fn target(&self, job: &Job) -> Result<(Guest, GuestName), WorkerError> {
+    fn target(&self, job: &Job) -> Result<Guest, WorkerError> {
         let name = job.target.as_deref().unwrap_or_default();
-        let guest = guests::find_by_name(&mut *self.store.conn()?, name)?.ok_or_else(|| {
+        guests::find_by_name(&mut *self.store.conn()?, name)?.ok_or_else(|| {
             WorkerError::Invalid(format!("job {} names no known guest `{name}`", job.id))
-        })?;
-        let parsed = name
-            .parse()
-            .map_err(|e| WorkerError::Invalid(format!("{e}")))?;
-        Ok((guest, parsed))
+        })
+    }
+
+    /// The run of a saga of `job` on `guest`, its steps recorded under both.
+    fn saga_run(&self, job: &Job, guest: &Guest) -> saga::Run<'_> {
+        saga::Run {
+            store: &self.store,
+            backend: &*self.backend,
+            clock: &*self.clock,
+            job_id: job.id,
+            guest_id: guest.row.id,
+            injection: self.injection,
+        }
     }
 
     fn provision(&self, job: &Job) -> Result<(), WorkerError> {
-        let (guest, name) = self.target(job)?;
-        let plan = self.plan(job, &guest, name)?;
-        let outcome = saga::provision(
-            &self.store,
-            &*self.backend,
-            &*self.clock,
-            job.id,
-            guest.row.id,
-            &plan,
-        );
+        let guest = self.target(job)?;
+        let plan = sagas::frozen_plan(&mut *self.store.conn()?, job, &guest)?;
+        let outcome = saga::provision(&self.saga_run(job, &guest), &plan);
         let mut conn = self.store.conn()?;
         let now = self.clock.now_ms();
         match outcome {
@@ -298,6 +339,8 @@ impl Worker {
                 self.event(&mut conn, &guest, "guest.provision", Outcome::Success, None)?;
                 Ok(())
             }
+            // Stopped as a crash would stop it: nothing after the saga runs.
+            Err(e @ SagaError::Stopped(_)) => Err(e.into()),
             Err(e) => {
                 // Everything made on the hypervisor was undone: free the
                 // name's address too, and keep the row for the record.
@@ -314,56 +357,10 @@ impl Worker {
         }
     }
 
-    fn plan(&self, job: &Job, guest: &Guest, name: GuestName) -> Result<GuestPlan, WorkerError> {
-        let params: serde_json::Value = serde_json::from_str(&job.params).unwrap_or_default();
-        let method = match params["method"].as_str() {
-            Some("ddr") => CopyMethod::Ddr,
-            _ => CopyMethod::FlashCopy,
-        };
-        let mut conn = self.store.conn()?;
-        let services = guests::services(&mut conn, guest.row.id)?
-            .into_iter()
-            .map(|(s, enabled, _)| ServiceSpec {
-                name: s.name,
-                priority: s.priority.max(0) as u32,
-                command: s.command,
-                enabled,
-            })
-            .collect();
-        let lan = lans::find_by_name(&mut conn, &guest.lan)?.ok_or_else(|| {
-            WorkerError::Invalid(format!(
-                "guest {} is on unknown LAN {}",
-                guest.row.name, guest.lan
-            ))
-        })?;
-        let invalid = |e: crate::backend::InvalidName| WorkerError::Invalid(e.to_string());
-        Ok(GuestPlan {
-            name,
-            memory_mb: guest.row.memory_mb.max(1) as u32,
-            services,
-            image: guest.image.parse().map_err(invalid)?,
-            lan: guest.lan.parse().map_err(invalid)?,
-            method,
-            tags: tags(guest, &lan),
-            boot: guest.row.owner_id.is_some() && guest.row.auto_boot,
-        })
-    }
-
     fn decommission(&self, job: &Job) -> Result<(), WorkerError> {
-        let (guest, name) = self.target(job)?;
-        let lan = guest
-            .lan
-            .parse()
-            .map_err(|e: crate::backend::InvalidName| WorkerError::Invalid(e.to_string()))?;
-        saga::decommission(
-            &self.store,
-            &*self.backend,
-            &*self.clock,
-            job.id,
-            guest.row.id,
-            &name,
-            &lan,
-        )?;
+        let guest = self.target(job)?;
+        let params = sagas::frozen_decommission(job, &guest)?;
+        saga::decommission(&self.saga_run(job, &guest), &params)?;
         let mut conn = self.store.conn()?;
         guests::retire(&mut conn, guest.row.id, self.clock.now_ms())?;
         self.event(
@@ -405,10 +402,10 @@ impl Worker {
     fn follow_batches(&self) -> Result<(), TaskError> {
         let mut conn = self.store.conn()?;
         let mut sweep = Sweep::default();
-        for job in jobs::unfinished(&mut conn, BATCH)?
-            .into_iter()
-            .filter(|j| j.status == "running")
-        {
+        for job in jobs::unfinished(&mut conn, BATCH)? {
+            if job.parsed_status()? != JobStatus::Running {
+                continue;
+            }
             let followed = batch::follow(&mut conn, job.id, self.clock.now_ms());
             sweep.note(&format!("batch job {}", job.id), followed.map(drop));
         }
@@ -435,19 +432,16 @@ impl Worker {
     ) -> StoreResult<()> {
         let children = child_jobs(job);
         let statuses = jobs::statuses(conn, &children)?;
-        let finished = statuses
-            .iter()
-            .filter(|s| matches!(s.as_str(), "succeeded" | "failed" | "cancelled"))
-            .count();
+        let finished = statuses.iter().filter(|s| s.is_finished()).count();
         jobs::set_progress(conn, job.id, finished as i32, children.len() as i32)?;
         if finished < children.len() {
             return Ok(());
         }
-        let failed = statuses.iter().filter(|s| *s == "failed").count();
+        let failed = statuses.iter().filter(|s| **s == JobStatus::Failed).count();
         let (status, error) = match failed {
-            0 => ("succeeded", None),
+            0 => (JobStatus::Succeeded, None),
             n => (
-                "failed",
+                JobStatus::Failed,
                 Some(format!("{n} of {} clones failed", children.len())),
             ),
         };

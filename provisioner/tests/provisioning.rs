@@ -500,7 +500,15 @@ fn die_mid_undo(w: &World, guest: &str, job: i64) {
     };
     let id = row(w, guest).row.id;
     let clock: &dyn Clock = &*w.clock;
-    herd_provisioner::saga::provision(&w.db.store, &*w.zvm, clock, job, id, &plan).unwrap_err();
+    let run = herd_provisioner::saga::Run {
+        store: &w.db.store,
+        backend: &*w.zvm,
+        clock,
+        job_id: job,
+        guest_id: id,
+        injection: herd_provisioner::saga::Injection::NONE,
+    };
+    herd_provisioner::saga::provision(&run, &plan).unwrap_err();
     assert!(
         w.zvm.lans().unwrap()[0].granted.contains(&g),
         "the undo stopped before revoking the grant"
@@ -610,7 +618,7 @@ fn a_saga_interrupted_after_a_step_resumes_without_repeating_it() {
         let step = jobs::Step {
             seq: 1,
             name: "directory_entry".into(),
-            status: "done".into(),
+            status: herd_core::domain::StepStatus::Done,
             detail: None,
         };
         jobs::record_step(&mut conn, job, id, &step, T0).unwrap();

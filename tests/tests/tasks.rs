@@ -11,6 +11,7 @@ db_tests!(
     a_full_lan_stops_only_the_pool_keeper,
     a_pool_target_beyond_the_lans_is_refused_with_the_numbers,
     tasks_are_for_admins,
+    a_dry_run_sees_the_disk_space_the_privileged_side_published,
 );
 
 /// Wall time a background step (pool fill, boot, halt) may take.
@@ -163,6 +164,7 @@ fn a_full_lan_stops_only_the_pool_keeper(db: Db) {
         "staged_operations",
         "power_follower",
         "monitor",
+        "host_capacity",
         "dispatcher",
         "abandoned_commands",
     ] {
@@ -250,4 +252,24 @@ fn tasks_are_for_admins(db: Db) {
     let student = srv.login("alice", "alice-pw");
     srv.get("/api/v1/system/tasks", Some(&student)).problem(403);
     srv.get("/api/v1/system/tasks", None).unauthorized();
+}
+
+/// The web side learns the host's free disk from the privileged side's
+/// `host_capacity` task, through the database.
+fn a_dry_run_sees_the_disk_space_the_privileged_side_published(db: Db) {
+    let Some(srv) = small_lan(db, 0) else { return };
+    let admin = srv.admin_token();
+    srv.wait_for("the host capacity report", SETTLE, || {
+        task(&srv, &admin, "host_capacity").filter(|t| t["last_succeeded_at"].is_string())
+    });
+    let plan = srv
+        .post_json(
+            "/api/v1/provisioning/batches",
+            Some(&admin),
+            &json!({ "users": ["alice"], "guests_per_user": 1, "dry_run": true }),
+        )
+        .ok(200);
+    let capacity = &plan["capacity"];
+    assert!(capacity["disk_free_bytes"].as_u64() > Some(0), "{plan}");
+    assert_eq!(capacity["addresses_free"], 5, "{plan}");
 }

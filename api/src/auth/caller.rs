@@ -1,16 +1,15 @@
 //! The authenticated caller of a request, from `Authorization: Bearer …`.
 
-use std::future::{ready, Future, Ready};
-use std::pin::Pin;
+use std::future::{ready, Ready};
 
-use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
+use actix_web::{dev::Payload, http::header, FromRequest, HttpRequest};
 use herd_core::clock::Millis;
 use herd_core::domain::Role;
 use herd_core::store::{tokens, users::User, AnyConnection};
 
 use super::token;
 use crate::problem::ApiError;
-use crate::state::AppState;
+use crate::request_id::RequestId;
 
 #[derive(Clone)]
 pub struct Caller {
@@ -19,6 +18,8 @@ pub struct Caller {
     pub token_hash: String,
     /// The client's address, for the audit log.
     pub client_addr: String,
+    /// This request's id, for the audit log and the commands it records.
+    pub request_id: String,
 }
 
 impl Caller {
@@ -48,6 +49,7 @@ pub fn client_addr(req: &HttpRequest) -> String {
 pub struct Bearer {
     token_hash: String,
     client_addr: String,
+    request_id: String,
 }
 
 impl Bearer {
@@ -66,6 +68,7 @@ impl Bearer {
             user,
             token_hash: self.token_hash,
             client_addr: self.client_addr,
+            request_id: self.request_id,
         })
     }
 
@@ -90,26 +93,11 @@ impl FromRequest for Bearer {
             .map(|t| Bearer {
                 token_hash: token::hash(t.trim()),
                 client_addr: client_addr(req),
+                request_id: RequestId::of(req),
             })
             .ok_or_else(|| {
                 ApiError::Unauthorized("send a token as `Authorization: Bearer <token>`; get one from POST /api/v1/auth/tokens".into())
             });
         ready(bearer)
-    }
-}
-
-impl FromRequest for Caller {
-    type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
-
-    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        let bearer = Bearer::from_request(req, payload).into_inner();
-        Box::pin(async move {
-            let state =
-                state.ok_or_else(|| ApiError::Internal("application state missing".into()))?;
-            let (bearer, now) = (bearer?, state.now_ms());
-            state.db(move |c| bearer.resolve(c, now)).await
-        })
     }
 }

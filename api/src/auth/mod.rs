@@ -9,15 +9,16 @@ pub mod token;
 
 pub use caller::{client_addr, Bearer, Caller};
 
+use herd_core::clock::SharedClock;
 use herd_core::domain::Role;
 use herd_core::store::users::{self, NewLocalUser, User, UserSource};
-use herd_core::store::AnyConnection;
+use herd_core::store::{AnyConnection, Store};
 
 use self::directory::{Directory, DirectoryError};
 use self::throttle::LoginBudget;
+use crate::blocking::db;
 use crate::config::Settings;
 use crate::problem::{ApiError, ApiResult};
-use crate::state::AppState;
 
 const BAD_CREDENTIALS: &str = "invalid username or password";
 /// Longer names are no one's; refusing them early keeps junk out of the
@@ -49,7 +50,9 @@ impl Authenticator {
     /// Failures count against the throttle; a directory that cannot be
     /// reached is `503`, never `401`.
     pub async fn login(
-        state: &AppState,
+        &self,
+        store: &Store,
+        clock: &SharedClock,
         username: &str,
         password: &str,
         client: &str,
@@ -63,14 +66,13 @@ impl Authenticator {
         if password.is_empty() {
             return Err(ApiError::Unauthorized("empty passwords are refused".into()));
         }
-        let budget = state.auth.budget;
-        let (name, addr, now) = (username.to_owned(), client.to_owned(), state.now_ms());
-        let local = state
-            .db(move |c| {
-                budget.check(c, &name, &addr, now)?;
-                Ok(users::find_by_username(c, &name)?)
-            })
-            .await?;
+        let budget = self.budget;
+        let (name, addr, now) = (username.to_owned(), client.to_owned(), clock.now_ms());
+        let local = db(store, move |c| {
+            budget.check(c, &name, &addr, now)?;
+            Ok(users::find_by_username(c, &name)?)
+        })
+        .await?;
 
         let verified = match local {
             Some(
@@ -79,15 +81,16 @@ impl Authenticator {
                     ..
                 },
             ) => Self::verify_local(user, password).await?,
-            _ => Self::verify_directory(state, username, password).await?,
+            _ => {
+                self.verify_directory(store, clock, username, password)
+                    .await?
+            }
         };
         match verified {
             Some(user) => Ok(user),
             None => {
-                let (name, addr, now) = (username.to_owned(), client.to_owned(), state.now_ms());
-                state
-                    .db(move |c| budget.record_failure(c, &name, &addr, now))
-                    .await?;
+                let (name, addr, now) = (username.to_owned(), client.to_owned(), clock.now_ms());
+                db(store, move |c| budget.record_failure(c, &name, &addr, now)).await?;
                 Err(ApiError::Unauthorized(BAD_CREDENTIALS.into()))
             }
         }
@@ -104,19 +107,19 @@ impl Authenticator {
     }
 
     async fn verify_directory(
-        state: &AppState,
+        &self,
+        store: &Store,
+        clock: &SharedClock,
         username: &str,
         password: &str,
     ) -> ApiResult<Option<User>> {
-        let Some(directory) = state.auth.directory() else {
+        let Some(directory) = self.directory() else {
             return Ok(None);
         };
         match directory.authenticate(username, password).await {
             Ok(found) => {
-                let now = state.now_ms();
-                let user = state
-                    .db(move |c| Ok(users::upsert_directory(c, &found, now)?))
-                    .await?;
+                let now = clock.now_ms();
+                let user = db(store, move |c| Ok(users::upsert_directory(c, &found, now)?)).await?;
                 Ok(Some(user))
             }
             Err(DirectoryError::InvalidCredentials) => Ok(None),

@@ -8,8 +8,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::me::{me_view, Me};
-use crate::auth::{client_addr, token, Authenticator, Caller};
+use crate::auth::{client_addr, token, Caller};
 use crate::problem::{ApiError, ApiResult, Problem};
+use crate::request_id::RequestId;
 use crate::state::AppState;
 
 #[derive(Deserialize, ToSchema)]
@@ -70,7 +71,17 @@ pub async fn create_token(
         Some(t) => (t as u64).min(max_ttl),
     };
     let client = client_addr(&req);
-    let user = Authenticator::login(&state, &body.username, &body.password, &client).await?;
+    let request_id = RequestId::of(&req);
+    let user = state
+        .auth
+        .login(
+            &state.store,
+            &state.clock,
+            &body.username,
+            &body.password,
+            &client,
+        )
+        .await?;
 
     let issued = token::issue();
     let now = state.now_ms();
@@ -89,6 +100,7 @@ pub async fn create_token(
                 client_addr: Some(&client),
                 outcome: Outcome::Success,
                 detail: None,
+                request_id: Some(&request_id),
             };
             events::record(c, &event, now)?;
             Ok(herd_core::store::users::guests_held(c, user_id)?)
@@ -131,6 +143,7 @@ pub async fn revoke_current_token(
                 client_addr: Some(&caller.client_addr),
                 outcome: Outcome::Success,
                 detail: None,
+                request_id: Some(&caller.request_id),
             };
             events::record(c, &event, now)?;
             Ok(())

@@ -3,25 +3,25 @@
 
 use actix_web::{get, post, web, HttpResponse};
 use herd_core::clock::{rfc3339, Millis};
-use herd_core::domain::{GuestState, Role};
+use herd_core::domain::{GuestState, JobStatus, Role};
 use herd_core::store::batches::{self, Batch, NewBatch};
 use herd_core::store::events::Outcome;
 use herd_core::store::guests::{self, GuestFilter};
 use herd_core::store::users::{self, DirectoryUser};
-use herd_core::store::{catalog, jobs, lans, AnyConnection};
-use herd_provisioner::backend::CopyMethod;
+use herd_core::store::{catalog, jobs, AnyConnection};
 use herd_provisioner::batch::{FAILED, PENDING};
-use herd_provisioner::jobs::{BATCH, DECOMMISSION, RECLAIM};
-use herd_provisioner::pool::{self, PoolSettings};
+use herd_provisioner::jobs::{BATCH, RECLAIM};
+use herd_provisioner::sagas;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::audit::{audit, Target};
-use super::guests::page_limit;
 use super::jobs::{created_job, JobView, Progress};
+use super::page_limit;
 use super::Page;
 use crate::auth::Caller;
 use crate::problem::{ApiError, ApiResult, Problem};
+use crate::rules;
+use crate::rules::audit::{audit, Target};
 use crate::state::AppState;
 
 /// More than this per user is a typo, not a course.
@@ -268,27 +268,15 @@ pub async fn create_batch(
         .clone()
         .unwrap_or_else(|| state.pool_shape.image.clone());
     let users = resolve_users(&state, body.users, body.ldap_group.clone()).await?;
-    let (shape, defaults, data_dir) = (
-        state.pool_shape.clone(),
-        state.pool_defaults,
-        state.settings.data_dir.clone(),
-    );
+    let (shape, defaults) = (state.pool_shape.clone(), state.pool_defaults);
     let per_user = body.guests_per_user;
     if body.dry_run {
         let plan = state
             .db(move |c| {
-                plan(
-                    c,
-                    &users,
-                    per_user,
-                    &image_name,
-                    &shape.lan,
-                    defaults,
-                    &data_dir,
-                )
+                rules::batches::plan(c, &users, per_user, &image_name, &shape.lan, defaults)
             })
             .await?;
-        return Ok(HttpResponse::Ok().json(plan));
+        return Ok(HttpResponse::Ok().json(BatchPlan::from(plan)));
     }
     let group = body.ldap_group;
     let view = state
@@ -323,62 +311,34 @@ pub async fn create_batch(
     Ok(HttpResponse::Accepted().json(view))
 }
 
-fn plan(
-    c: &mut AnyConnection,
-    users: &[(String, Option<i64>)],
-    per_user: u32,
-    image_name: &str,
-    lan_name: &str,
-    defaults: PoolSettings,
-    data_dir: &std::path::Path,
-) -> ApiResult<BatchPlan> {
-    let image = catalog::images(c)?
-        .into_iter()
-        .find(|i| i.name == image_name)
-        .ok_or_else(|| ApiError::NotFound(format!("no image named {image_name}")))?;
-    let mut items = Vec::with_capacity(users.len());
-    for (username, id) in users {
-        let has = match id {
-            Some(id) => users::guests_held(c, *id)?.max(0) as u32,
-            None => 0,
-        };
-        items.push(PlanItem {
-            username: username.clone(),
-            has,
-            needs: per_user.saturating_sub(has),
-            known: id.is_some(),
-        });
+impl From<rules::batches::Plan> for BatchPlan {
+    fn from(p: rules::batches::Plan) -> Self {
+        let c = p.capacity;
+        Self {
+            dry_run: true,
+            skipped: p.skipped,
+            capacity: Capacity {
+                guests_needed: c.guests_needed,
+                from_pool: c.from_pool,
+                to_clone: c.to_clone,
+                pool_available: c.pool_available,
+                addresses_free: c.addresses_free,
+                disk_free_bytes: c.disk_free_bytes,
+                disk_needed_bytes: c.disk_needed_bytes,
+                fits: c.fits(),
+            },
+            users: p
+                .users
+                .into_iter()
+                .map(|u| PlanItem {
+                    username: u.username,
+                    has: u.has,
+                    needs: u.needs,
+                    known: u.known,
+                })
+                .collect(),
+        }
     }
-    let needed: u32 = items.iter().filter(|i| i.known).map(|i| i.needs).sum();
-    let pool_available = pool::status(c)?.available;
-    let from_pool = needed.min(pool_available);
-    let to_clone = needed - from_pool;
-    let lan = lans::list_with_use(c)?
-        .into_iter()
-        .find(|l| l.lan.name == lan_name);
-    let addresses_free = lan.map_or(0, |l| (i64::from(l.lan.capacity) - l.used).max(0) as u32);
-    let settings = PoolSettings::load(c, defaults)?;
-    let per_clone = match settings.copy_method {
-        CopyMethod::Ddr => image.size_bytes.max(0) as u64,
-        CopyMethod::FlashCopy => 0,
-    };
-    let disk_needed_bytes = per_clone * u64::from(to_clone);
-    let disk_free_bytes = fs4::available_space(data_dir).unwrap_or(0);
-    Ok(BatchPlan {
-        dry_run: true,
-        skipped: items.iter().filter(|i| i.known && i.needs == 0).count() as u32,
-        capacity: Capacity {
-            guests_needed: needed,
-            from_pool,
-            to_clone,
-            pool_available,
-            addresses_free,
-            disk_free_bytes,
-            disk_needed_bytes,
-            fits: to_clone <= addresses_free && disk_needed_bytes <= disk_free_bytes,
-        },
-        users: items,
-    })
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -482,7 +442,7 @@ pub async fn cancel_batch(
                 .iter()
                 .any(|i| i.status == PENDING);
             if job.is_some_and(|j| j.status == "queued") && !pending {
-                jobs::finish(c, batch.job_id, "cancelled", None, now)?;
+                jobs::finish(c, batch.job_id, JobStatus::Cancelled, None, now)?;
             }
             audit(
                 c,
@@ -614,15 +574,8 @@ pub async fn reclaim(
             }
             let mut children = Vec::with_capacity(targets.len());
             for g in &targets {
-                guests::set_state(c, g.row.id, GuestState::Decommissioning, now)?;
-                let new = jobs::NewJob {
-                    kind: DECOMMISSION,
-                    requested_by: Some(caller.user.id),
-                    target: Some(&g.row.name),
-                    params: "{}",
-                    total: 1,
-                };
-                children.push(jobs::create(c, &new, now)?);
+                let job = sagas::queue_decommission(c, g, Some(caller.user.id), now)?;
+                children.push(job);
             }
             let params = serde_json::json!({ "jobs": children }).to_string();
             let new = jobs::NewJob {

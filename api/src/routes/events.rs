@@ -8,7 +8,7 @@ use herd_core::store::guests;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::guests::page_limit;
+use super::page_limit;
 use super::Page;
 use crate::auth::Caller;
 use crate::problem::{ApiError, ApiResult, Problem};
@@ -29,6 +29,9 @@ pub struct EventView {
     /// `success | failure | info | warning`
     pub outcome: String,
     pub detail: Option<String>,
+    /// The id of the request that made an audited change (its answer's
+    /// `x-request-id`); `null` for background work.
+    pub request_id: Option<String>,
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -101,6 +104,7 @@ pub async fn list_events(
             client_addr: e.client_addr,
             outcome: e.outcome,
             detail: e.detail,
+            request_id: e.request_id,
         })
         .collect();
     Ok(HttpResponse::Ok().json(Page { items, next_cursor }))

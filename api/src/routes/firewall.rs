@@ -24,11 +24,11 @@ use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use utoipa::ToSchema;
 
-use super::audit::{audit, Target};
-use super::guests::{load_guest, Access};
 use super::Page;
 use crate::auth::Caller;
 use crate::problem::{ApiError, ApiResult, Problem};
+use crate::rules::audit::{audit, Target};
+use crate::rules::guests::{load_guest, Access};
 use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]

@@ -4,24 +4,22 @@
 use actix_web::{delete, get, patch, post, web, HttpResponse};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use herd_core::clock::{after, rfc3339};
+use herd_core::clock::rfc3339;
 use herd_core::domain::{GuestState, Role};
 use herd_core::store::events::Outcome;
-use herd_core::store::guests::{
-    self, AssignError, Assignment, Guest as GuestRecord, GuestFilter, GuestUpdate,
-};
-use herd_core::store::{catalog, jobs, lans, users, AnyConnection};
-use herd_provisioner::jobs::DECOMMISSION;
-use herd_provisioner::pool::{self, CloneFor, PoolSettings, Taken};
+use herd_core::store::guests::{self, Guest as GuestRecord, GuestFilter, GuestUpdate};
+use herd_core::store::{lans, users};
+use herd_provisioner::sagas;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use utoipa::{IntoParams, ToSchema};
 
-use super::audit::{audit, Target};
 use super::jobs::{created_job, JobView};
-use super::Page;
+use super::{page_limit, Page};
 use crate::auth::Caller;
 use crate::problem::{ApiError, ApiResult, Problem};
+use crate::rules::audit::{audit, Target};
+use crate::rules::guests::{load_guest, Access, Taken};
 use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]
@@ -67,48 +65,6 @@ pub fn guest_view(g: GuestRecord) -> Guest {
     }
 }
 
-/// What a caller wants to do with a guest.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Access {
-    /// Owner, staff and admin.
-    View,
-    /// Owner and admin.
-    Change,
-}
-
-/// Loads a guest the caller may see. Another user's guest is `404` to a
-/// student, as if it did not exist (SPEC §3); staff may see but not change.
-pub fn load_guest(
-    conn: &mut AnyConnection,
-    caller: &Caller,
-    name: &str,
-    access: Access,
-) -> ApiResult<GuestRecord> {
-    let guest = guests::find_by_name(conn, &name.to_ascii_uppercase())?;
-    authorize(caller, guest, name, access)
-}
-
-/// The guest `name` (as asked) if `caller` may have `access` to it; a
-/// student learns nothing of others' guests: `404` as for none.
-pub fn authorize(
-    caller: &Caller,
-    guest: Option<GuestRecord>,
-    name: &str,
-    access: Access,
-) -> ApiResult<GuestRecord> {
-    let not_found = || ApiError::NotFound(format!("no guest named {name}"));
-    let guest = guest.ok_or_else(not_found)?;
-    let own = guest.row.owner_id == Some(caller.user.id);
-    match (own, caller.user.role, access) {
-        (true, _, _) | (_, Role::Admin, _) => Ok(guest),
-        (false, Role::Staff, Access::View) => Ok(guest),
-        (false, Role::Staff, Access::Change) => Err(ApiError::Forbidden(format!(
-            "only the owner or an admin may change {name}"
-        ))),
-        (false, Role::Student, _) => Err(not_found()),
-    }
-}
-
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
@@ -120,15 +76,6 @@ pub struct ListQuery {
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
-}
-
-pub fn page_limit(limit: Option<u32>) -> ApiResult<i64> {
-    match limit.unwrap_or(100) {
-        n @ 1..=500 => Ok(i64::from(n)),
-        n => Err(ApiError::Unprocessable(format!(
-            "limit must be between 1 and 500, not {n}"
-        ))),
-    }
 }
 
 fn decode_cursor(cursor: &str) -> ApiResult<String> {
@@ -221,74 +168,28 @@ pub async fn request_guest(
     body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
     // The body may be left out entirely; when present it must be valid.
-    let body: GuestRequest = crate::app::optional_json(&body)?;
+    let body: GuestRequest = crate::extract::optional_json(&body)?;
     let now = state.now_ms();
     let lifetime = Duration::from_secs(u64::from(state.settings.guest_lifetime_days) * 86_400);
-    let mut shape = state.pool_shape.clone();
-    shape.image = body.image.clone().unwrap_or(shape.image);
-    shape.lan = body.lan.clone().unwrap_or(shape.lan);
-    let defaults = state.pool_defaults;
+    let ask = crate::rules::guests::Ask {
+        owner: body.owner,
+        image: body.image,
+        lan: body.lan,
+    };
+    let (shape, defaults) = (state.pool_shape.clone(), state.pool_defaults);
     let outcome = state
         .db(move |c| {
-            let owner = resolve_owner(c, &caller, body.owner.as_deref())?;
-            let for_self = owner.id == caller.user.id;
-            // Staff placing guests for others are bounded by capacity, not
-            // by the students' quota (SPEC §1).
-            let max_guests = if for_self { owner.max_guests() } else { None };
-            let lan = lans::find_by_name(c, &shape.lan)?
-                .ok_or_else(|| ApiError::NotFound(format!("no LAN named {}", shape.lan)))?;
-            let image = catalog::images(c)?
-                .into_iter()
-                .find(|i| i.name == shape.image)
-                .ok_or_else(|| ApiError::NotFound(format!("no image named {}", shape.image)))?;
-            let a = Assignment {
-                owner_id: owner.id,
-                max_guests,
-                lan_id: lan.id,
-                image_id: image.id,
-                expires_at: after(now, lifetime),
-                next_state: GuestState::Starting,
-            };
-            let method = PoolSettings::load(c, defaults)?.copy_method;
-            let purpose = CloneFor {
-                owner_id: Some(owner.id),
-                requested_by: Some(caller.user.id),
-                expires_at: Some(after(now, lifetime)),
-            };
-            let taken =
-                pool::take_or_clone(c, &a, &shape, method, purpose, now).map_err(|e| match e {
-                    AssignError::OverQuota { used, max } => ApiError::Conflict(format!(
-                        "{} already has {used} of {max} guests; decommission one first",
-                        owner.username
-                    )),
-                    AssignError::Store(e) => crate::problem::capacity_error(e),
-                })?;
-            let outcome = match taken {
-                Taken::Assigned(name) => {
-                    Requested::Assigned(guests::find_by_name(c, &name)?.ok_or_else(|| {
-                        ApiError::Internal(format!("assigned guest {name} vanished"))
-                    })?)
-                }
-                Taken::Cloning { guest, job } => Requested::Cloning(ProvisioningStarted {
-                    guest,
-                    job: created_job(c, job)?,
-                }),
-            };
-            let target = match &outcome {
-                Requested::Assigned(g) => Target::Guest(&g.row),
-                Requested::Cloning(p) => Target::Named(&p.guest),
-            };
-            let detail = format!("for {}", owner.username);
-            audit(
-                c,
-                &caller,
-                "guest.request",
-                target,
-                Outcome::Success,
-                Some(&detail),
-                now,
-            )?;
-            Ok(outcome)
+            Ok(
+                match crate::rules::guests::request(
+                    c, &caller, ask, shape, defaults, lifetime, now,
+                )? {
+                    Taken::Assigned(guest) => Requested::Assigned(*guest),
+                    Taken::Cloning { guest, job } => Requested::Cloning(ProvisioningStarted {
+                        guest,
+                        job: created_job(c, job)?,
+                    }),
+                },
+            )
         })
         .await?;
     state.wake.notify();
@@ -301,27 +202,6 @@ pub async fn request_guest(
 enum Requested {
     Assigned(GuestRecord),
     Cloning(ProvisioningStarted),
-}
-
-fn resolve_owner(
-    c: &mut AnyConnection,
-    caller: &Caller,
-    owner: Option<&str>,
-) -> ApiResult<users::User> {
-    match owner {
-        None => Ok(caller.user.clone()),
-        Some(name) if name == caller.user.username => Ok(caller.user.clone()),
-        Some(name) => {
-            caller.require(Role::Staff).map_err(|_| {
-                ApiError::Forbidden("students may request guests only for themselves".into())
-            })?;
-            users::find_by_username(c, name)?.ok_or_else(|| {
-                ApiError::NotFound(format!(
-                    "no user named {name}; they must have logged in once"
-                ))
-            })
-        }
-    }
 }
 
 /// One guest.
@@ -439,15 +319,7 @@ pub async fn delete_guest(
                 }
                 _ => {}
             }
-            guests::set_state(c, guest.row.id, GuestState::Decommissioning, now)?;
-            let new = jobs::NewJob {
-                kind: DECOMMISSION,
-                requested_by: Some(caller.user.id),
-                target: Some(&guest.row.name),
-                params: "{}",
-                total: 1,
-            };
-            let id = jobs::create(c, &new, now)?;
+            let id = sagas::queue_decommission(c, &guest, Some(caller.user.id), now)?;
             audit(
                 c,
                 &caller,

@@ -7,7 +7,7 @@ use herd_core::store::jobs::{self, Job};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::guests::page_limit;
+use super::page_limit;
 use super::Page;
 use crate::auth::Caller;
 use crate::problem::{ApiError, ApiResult, Problem};

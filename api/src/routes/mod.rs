@@ -1,6 +1,5 @@
 //! HTTP handlers, one module per resource.
 
-pub(crate) mod audit;
 pub mod auth;
 pub mod batches;
 pub mod catalog;
@@ -35,6 +34,16 @@ impl<T> Page<T> {
             items,
             next_cursor: None,
         }
+    }
+}
+
+/// The page size a list asks for: 1–500, 100 when not given (SPEC §4).
+pub fn page_limit(limit: Option<u32>) -> crate::problem::ApiResult<i64> {
+    match limit.unwrap_or(100) {
+        n @ 1..=500 => Ok(i64::from(n)),
+        n => Err(crate::problem::ApiError::Unprocessable(format!(
+            "limit must be between 1 and 500, not {n}"
+        ))),
     }
 }
 

@@ -10,10 +10,10 @@ use herd_provisioner::staged::{self, Pace, Plan};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::audit::{audit, Target};
 use super::jobs::{created_job, JobView};
 use crate::auth::Caller;
 use crate::problem::{ApiError, ApiResult, Problem};
+use crate::rules::audit::{audit, Target};
 use crate::state::AppState;
 
 #[derive(Deserialize, ToSchema, Default)]
@@ -103,7 +103,7 @@ async fn staged_operation(
     kind: &'static str,
 ) -> ApiResult<HttpResponse> {
     caller.require(Role::Admin)?;
-    let req: StagedRequest = crate::app::optional_json(&body)?;
+    let req: StagedRequest = crate::extract::optional_json(&body)?;
     Ok(HttpResponse::Accepted().json(queue(&state, Some(&caller), kind, req).await?))
 }
 

@@ -2,17 +2,15 @@
 
 use actix_web::{get, post, put, web, HttpResponse};
 use herd_core::domain::Role;
-use herd_core::store::events::Outcome;
-use herd_core::store::{jobs, write_tx};
 use herd_provisioner::backend::CopyMethod;
 use herd_provisioner::pool::{self, PoolSettings};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::audit::{audit, Target};
 use super::jobs::{created_job, JobView};
 use crate::auth::Caller;
-use crate::problem::{ApiError, ApiResult, Problem};
+use crate::problem::{ApiResult, Problem};
+use crate::rules;
 use crate::state::AppState;
 
 #[derive(Serialize, Deserialize, ToSchema, Clone, Copy)]
@@ -58,9 +56,6 @@ pub struct PoolUpdate {
     pub copy_method: PoolCopyMethod,
 }
 
-/// The maximum keeps a typo from cloning the whole LAN full.
-const MAX_TARGET: u32 = 10_000;
-
 fn view(
     state: &AppState,
 ) -> impl FnOnce(&mut herd_core::store::AnyConnection) -> ApiResult<PoolView> {
@@ -105,11 +100,6 @@ pub async fn put_pool(
     body: web::Json<PoolUpdate>,
 ) -> ApiResult<HttpResponse> {
     caller.require(Role::Admin)?;
-    if body.target_size > MAX_TARGET {
-        return Err(ApiError::Unprocessable(format!(
-            "target_size is at most {MAX_TARGET}"
-        )));
-    }
     let settings = PoolSettings {
         target_size: body.target_size,
         copy_method: body.copy_method.into(),
@@ -118,38 +108,7 @@ pub async fn put_pool(
     let read = view(&state);
     let result = state
         .db(move |c| {
-            // Checked and saved in one transaction: guests taken meanwhile
-            // must not slip in between.
-            write_tx(c, |c| {
-                let room = pool::room(c)?;
-                if settings.target_size > room.max_target() {
-                    return Err(ApiError::Unprocessable(format!(
-                        "target_size {} is more than the LANs can hold: {} free addresses \
-                         plus {} pooled and {} being cloned for the pool make at most {}",
-                        settings.target_size,
-                        room.free_addresses,
-                        room.pooled,
-                        room.provisioning,
-                        room.max_target()
-                    )));
-                }
-                settings.save(c, now)?;
-                Ok(())
-            })?;
-            let detail = format!(
-                "target_size {} {}",
-                settings.target_size,
-                pool::copy_method_name(settings.copy_method)
-            );
-            audit(
-                c,
-                &caller,
-                "pool.update",
-                Target::Named("pool"),
-                Outcome::Success,
-                Some(&detail),
-                now,
-            )?;
+            rules::pool::update(c, &caller, settings, now)?;
             read(c)
         })
         .await?;
@@ -175,35 +134,7 @@ pub async fn repopulate_pool(
     let (shape, defaults) = (state.pool_shape.clone(), state.pool_defaults);
     let job = state
         .db(move |c| {
-            let settings = PoolSettings::load(c, defaults)?;
-            let done =
-                pool::top_up(c, &shape, settings, now).map_err(crate::problem::capacity_error)?;
-            if done.queued.is_empty() {
-                if let Some(short) = done.short {
-                    return Err(ApiError::Unavailable(short.to_string()));
-                }
-            }
-            let queued = done.queued;
-            let params = serde_json::json!({ "jobs": queued }).to_string();
-            let new = jobs::NewJob {
-                kind: herd_provisioner::jobs::POOL_REPOPULATE,
-                requested_by: Some(caller.user.id),
-                target: Some("pool"),
-                params: &params,
-                total: queued.len() as i32,
-            };
-            // The clones run as one provisioning job each; the worker
-            // follows them and finishes this one when they all have.
-            let id = jobs::create(c, &new, now)?;
-            audit(
-                c,
-                &caller,
-                "pool.repopulate",
-                Target::Named("pool"),
-                Outcome::Success,
-                Some(&format!("{} clones queued", queued.len())),
-                now,
-            )?;
+            let id = rules::pool::repopulate(c, &caller, &shape, defaults, now)?;
             created_job(c, id)
         })
         .await?;

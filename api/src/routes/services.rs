@@ -15,13 +15,14 @@ use herd_provisioner::dispatcher::CommandOp;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::audit::{audit, Target};
-use super::guests::{load_guest, Access};
 use super::Page;
 use crate::auth::{Bearer, Caller};
 use crate::finishes::{Heard, Waiting};
 use crate::problem::{ApiError, ApiResult, Problem};
 use crate::recorder;
+use crate::rules::audit::{audit, Target};
+use crate::rules::guests::{load_guest, Access};
+use crate::rules::services::unknown_service;
 use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]
@@ -92,11 +93,6 @@ fn find_service(
         .into_iter()
         .find(|s| s.name == service.as_str())
         .ok_or_else(|| unknown_service(service))
-}
-
-/// `404` for a service the guest does not have.
-pub(crate) fn unknown_service(service: &ServiceName) -> ApiError {
-    ApiError::NotFound(format!("no service named {service} in the catalog"))
 }
 
 /// Enable or disable a service at boot (takes effect at the next IPL).

@@ -810,6 +810,11 @@ export interface components {
             kind: string;
             /** @description `success | failure | info | warning` */
             outcome: string;
+            /**
+             * @description The id of the request that made an audited change (its answer's
+             *     `x-request-id`); `null` for background work.
+             */
+            request_id?: string | null;
             target?: string | null;
         };
         FailingTask: {
@@ -1046,6 +1051,11 @@ export interface components {
                 kind: string;
                 /** @description `success | failure | info | warning` */
                 outcome: string;
+                /**
+                 * @description The id of the request that made an audited change (its answer's
+                 *     `x-request-id`); `null` for background work.
+                 */
+                request_id?: string | null;
                 target?: string | null;
             }[];
             /** @description Pass as `cursor` for the next page; `null` on the last page. */

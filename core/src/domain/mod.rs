@@ -3,17 +3,21 @@
 mod cidr;
 mod guest_name;
 mod guest_state;
+mod job_status;
 mod port;
 mod protocol;
 mod role;
 mod service_action;
 mod service_name;
+mod step_status;
 
 pub use cidr::{Cidr, InvalidCidr};
 pub use guest_name::{GuestName, InvalidGuestName};
 pub use guest_state::GuestState;
+pub use job_status::JobStatus;
 pub use port::{InvalidPort, Port};
 pub use protocol::{InvalidProtocol, Protocol};
 pub use role::Role;
 pub use service_action::ServiceAction;
 pub use service_name::{InvalidServiceName, ServiceName};
+pub use step_status::StepStatus;

@@ -27,12 +27,17 @@ pub struct CommandRow {
     pub created_at: Millis,
     pub dispatched_at: Option<Millis>,
     pub finished_at: Option<Millis>,
+    /// The HTTP request that asked for it (`x-request-id`), followed into
+    /// the dispatcher's log lines.
+    #[serde(default)]
+    pub request_id: Option<String>,
 }
 
 /// One request's commands for one guest, to be recorded with others.
 pub struct Requested<'a> {
     pub guest_id: i64,
     pub requested_by: Option<i64>,
+    pub request_id: Option<&'a str>,
     /// Run in this order.
     pub texts: &'a [String],
     /// Each command's audit entry, with the command's text as detail.
@@ -59,7 +64,7 @@ pub fn record_all(
                 .iter()
                 .flat_map(|r| r.texts.iter().map(move |text| (r, text)))
                 .map(|(r, text)| {
-                    let row = insert(c, r.guest_id, r.requested_by, text, now)?;
+                    let row = insert_row(c, r.guest_id, r.requested_by, r.request_id, text, now)?;
                     let entry = NewEvent {
                         detail: Some(text),
                         ..r.audit.clone()
@@ -92,18 +97,19 @@ fn record_in_one_statement(
         "WITH rows AS (\
            SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], \
                                 $5::bigint[], $6::text[], $7::text[], $8::text[], \
-                                $9::bigint[], $10::text[], $11::text[]) \
+                                $9::bigint[], $10::text[], $11::text[], $15::text[]) \
            WITH ORDINALITY AS r(guest_id_, requested_by_, text_, kind_, actor_id_, actor_, \
-                                action_, target_, audit_guest_id_, client_addr_, outcome_, n)), \
+                                action_, target_, audit_guest_id_, client_addr_, outcome_, \
+                                request_id_, n)), \
          recorded AS (\
-           INSERT INTO commands (guest_id, requested_by, text, status, created_at) \
-           SELECT guest_id_, requested_by_, text_, 'queued', $12 FROM rows ORDER BY n \
+           INSERT INTO commands (guest_id, requested_by, text, status, created_at, request_id) \
+           SELECT guest_id_, requested_by_, text_, 'queued', $12, request_id_ FROM rows ORDER BY n \
            RETURNING {ROW_COLUMNS}), \
          audited AS (\
            INSERT INTO events (at, kind, actor_id, actor, action, target, guest_id, \
-                               client_addr, outcome, detail) \
+                               client_addr, outcome, detail, request_id) \
            SELECT $12, kind_, actor_id_, actor_, action_, target_, audit_guest_id_, \
-                  client_addr_, outcome_, text_ FROM rows), \
+                  client_addr_, outcome_, text_, request_id_ FROM rows), \
          told AS (SELECT count(pg_notify($13, payload)) AS notified \
                   FROM unnest($14::text[]) AS payload) \
          SELECT {ROW_COLUMNS} FROM recorded, told"
@@ -136,14 +142,27 @@ fn record_in_one_statement(
         .bind::<BigInt, _>(now)
         .bind::<Text, _>(Channel::CommandsWaiting.name())
         .bind::<Array<Text>, _>(if announce { vec![""] } else { vec![] })
+        .bind::<Array<Nullable<Text>>, _>(each(&|r, _| r.request_id.map(Into::into)))
         .load(pg)
 }
 
-/// Records a command, `queued`; answers it as stored.
+/// Records a command of background work (no request asked for it),
+/// `queued`; answers it as stored.
 pub fn insert(
     conn: &mut AnyConnection,
     guest_id: i64,
     requested_by: Option<i64>,
+    text: &str,
+    now: Millis,
+) -> StoreResult<CommandRow> {
+    insert_row(conn, guest_id, requested_by, None, text, now)
+}
+
+fn insert_row(
+    conn: &mut AnyConnection,
+    guest_id: i64,
+    requested_by: Option<i64>,
+    request_id: Option<&str>,
     text: &str,
     now: Millis,
 ) -> StoreResult<CommandRow> {
@@ -154,6 +173,7 @@ pub fn insert(
             commands::text.eq(text),
             commands::status.eq("queued"),
             commands::created_at.eq(now),
+            commands::request_id.eq(request_id),
         ))
         // Columns, not `as_returning()`, which the two-database connection
         // cannot send.
@@ -167,6 +187,7 @@ pub fn insert(
             commands::created_at,
             commands::dispatched_at,
             commands::finished_at,
+            commands::request_id,
         ))
         .get_result::<CommandRow>(conn)?)
 }
@@ -191,8 +212,8 @@ pub fn find_all(conn: &mut AnyConnection, ids: &[i64]) -> StoreResult<Vec<Comman
 }
 
 /// The columns of [`CommandRow`], for the statements written in SQL.
-const ROW_COLUMNS: &str =
-    "id, guest_id, requested_by, text, status, result, created_at, dispatched_at, finished_at";
+const ROW_COLUMNS: &str = "id, guest_id, requested_by, text, status, result, created_at, \
+                           dispatched_at, finished_at, request_id";
 
 /// A claimed command and the guest it was recorded for, as that guest is
 /// at the claim (`None`: gone).

@@ -39,6 +39,8 @@ pub struct NewEvent<'a> {
     pub client_addr: Option<&'a str>,
     pub outcome: Outcome,
     pub detail: Option<&'a str>,
+    /// The HTTP request that made the change (`x-request-id`).
+    pub request_id: Option<&'a str>,
 }
 
 /// Background work (provisioning, monitor, lifecycle) acting on one guest.
@@ -68,6 +70,7 @@ impl GuestWork<'_> {
             client_addr: None,
             outcome,
             detail,
+            request_id: None,
         };
         record(conn, &e, at)
     }
@@ -86,6 +89,7 @@ pub fn record(conn: &mut AnyConnection, e: &NewEvent, at: Millis) -> StoreResult
             events::client_addr.eq(e.client_addr),
             events::outcome.eq(e.outcome.as_str()),
             events::detail.eq(e.detail),
+            events::request_id.eq(e.request_id),
         ))
         .execute(conn)?;
     Ok(())
@@ -104,6 +108,7 @@ pub struct Event {
     pub client_addr: Option<String>,
     pub outcome: String,
     pub detail: Option<String>,
+    pub request_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]

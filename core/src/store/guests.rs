@@ -35,31 +35,41 @@ pub struct GuestRow {
     pub expires_at: Option<Millis>,
 }
 
-/// A guest with the names of what it refers to.
+/// A guest with the names of what it refers to, its state parsed when read.
 #[derive(Debug, Clone)]
 pub struct Guest {
     pub row: GuestRow,
     pub owner: Option<String>,
     pub lan: String,
     pub image: String,
+    state: GuestState,
 }
 
 impl Guest {
     pub fn state(&self) -> GuestState {
-        // The check constraint admits only known states.
-        GuestState::parse(&self.row.state).unwrap_or(GuestState::Failed)
+        self.state
     }
+}
+
+/// The state stored for guest `name`; text the check constraint should
+/// have refused (or a newer release wrote) is an error, not a guess.
+pub(super) fn parse_state(guest: impl std::fmt::Display, state: &str) -> StoreResult<GuestState> {
+    GuestState::parse(state).ok_or_else(|| {
+        StoreError::Corrupt(format!("guests.state of guest {guest} holds `{state}`"))
+    })
 }
 
 type GuestTuple = (GuestRow, Option<String>, String, String);
 
-fn from_tuple((row, owner, lan, image): GuestTuple) -> Guest {
-    Guest {
+fn from_tuple((row, owner, lan, image): GuestTuple) -> StoreResult<Guest> {
+    let state = parse_state(&row.name, &row.state)?;
+    Ok(Guest {
         row,
         owner,
         lan,
         image,
-    }
+        state,
+    })
 }
 
 macro_rules! joined_guests {
@@ -78,11 +88,12 @@ macro_rules! joined_guests {
 }
 
 pub fn find_by_name(conn: &mut AnyConnection, name: &str) -> StoreResult<Option<Guest>> {
-    Ok(joined_guests!()
+    joined_guests!()
         .filter(guests::name.eq(name))
         .get_result::<GuestTuple>(conn)
         .optional()?
-        .map(from_tuple))
+        .map(from_tuple)
+        .transpose()
 }
 
 /// The guests of these names that exist: one query for requests handled
@@ -90,7 +101,7 @@ pub fn find_by_name(conn: &mut AnyConnection, name: &str) -> StoreResult<Option<
 pub fn find_by_names(conn: &mut AnyConnection, names: &[&str]) -> StoreResult<Vec<Guest>> {
     let found: Vec<GuestTuple> =
         load_listed!(conn, joined_guests!().filter(guests::name.eq_any(names)))?;
-    Ok(found.into_iter().map(from_tuple).collect())
+    found.into_iter().map(from_tuple).collect()
 }
 
 #[derive(Debug, Clone, Default)]
@@ -124,7 +135,7 @@ pub fn list(conn: &mut AnyConnection, f: &GuestFilter) -> StoreResult<(Vec<Guest
         .load::<GuestTuple>(conn)?
         .into_iter()
         .map(from_tuple)
-        .collect();
+        .collect::<StoreResult<_>>()?;
     let more = rows.len() as i64 > f.limit;
     rows.truncate(f.limit.max(0) as usize);
     Ok((rows, more))

@@ -5,14 +5,18 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 
 use super::schema::{job_steps, jobs};
-use super::{write_tx, AnyConnection, StoreResult};
+use super::{write_tx, AnyConnection, StoreError, StoreResult};
 use crate::clock::Millis;
+use crate::domain::{JobStatus, StepStatus};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = jobs)]
 pub struct Job {
     pub id: i64,
     pub kind: String,
+    /// The stored text, as the API shows it; [`Job::parsed_status`] is the
+    /// typed value. (Kept as text so that views and tests comparing it to
+    /// the wire spelling need no change.)
     pub status: String,
     pub requested_by: Option<i64>,
     pub target: Option<String>,
@@ -23,6 +27,16 @@ pub struct Job {
     pub created_at: Millis,
     pub started_at: Option<Millis>,
     pub finished_at: Option<Millis>,
+}
+
+impl Job {
+    pub fn parsed_status(&self) -> StoreResult<JobStatus> {
+        parse_status(&self.status)
+    }
+}
+
+fn parse_status(status: &str) -> StoreResult<JobStatus> {
+    JobStatus::parse(status).ok_or_else(|| StoreError::corrupt("jobs", "status", status))
 }
 
 pub struct NewJob<'a> {
@@ -37,7 +51,7 @@ pub fn create(conn: &mut AnyConnection, new: &NewJob, now: Millis) -> StoreResul
     Ok(diesel::insert_into(jobs::table)
         .values((
             jobs::kind.eq(new.kind),
-            jobs::status.eq("queued"),
+            jobs::status.eq(JobStatus::Queued.as_str()),
             jobs::requested_by.eq(new.requested_by),
             jobs::target.eq(new.target),
             jobs::params.eq(new.params),
@@ -83,18 +97,21 @@ pub fn list(
 pub fn unfinished(conn: &mut AnyConnection, kind: &str) -> StoreResult<Vec<Job>> {
     Ok(jobs::table
         .filter(jobs::kind.eq(kind))
-        .filter(jobs::status.eq_any(["queued", "running"]))
+        .filter(jobs::status.eq_any([JobStatus::Queued.as_str(), JobStatus::Running.as_str()]))
         .select(Job::as_select())
         .order(jobs::id)
         .load(conn)?)
 }
 
 /// The statuses of the given jobs.
-pub fn statuses(conn: &mut AnyConnection, ids: &[i64]) -> StoreResult<Vec<String>> {
-    Ok(jobs::table
+pub fn statuses(conn: &mut AnyConnection, ids: &[i64]) -> StoreResult<Vec<JobStatus>> {
+    jobs::table
         .filter(jobs::id.eq_any(ids))
         .select(jobs::status)
-        .load(conn)?)
+        .load::<String>(conn)?
+        .iter()
+        .map(|s| parse_status(s))
+        .collect()
 }
 
 #[derive(QueryableByName)]
@@ -168,7 +185,7 @@ pub fn set_progress(conn: &mut AnyConnection, id: i64, done: i32, total: i32) ->
 pub fn finish(
     conn: &mut AnyConnection,
     id: i64,
-    status: &str,
+    status: JobStatus,
     error: Option<&str>,
     now: Millis,
 ) -> StoreResult<()> {
@@ -179,7 +196,7 @@ pub fn finish(
         .execute(conn)?;
     diesel::update(jobs::table.find(id))
         .set((
-            jobs::status.eq(status),
+            jobs::status.eq(status.as_str()),
             jobs::error.eq(error),
             jobs::finished_at.eq(now),
             jobs::claimed_by.eq(None::<String>),
@@ -193,9 +210,10 @@ pub fn finish(
 /// first (and this answers `false`) or never (on PostgreSQL the update waits
 /// for the claim's row lock and re-checks the status).
 pub fn cancel_queued(conn: &mut AnyConnection, id: i64, now: Millis) -> StoreResult<bool> {
-    let cancelled = diesel::update(jobs::table.find(id).filter(jobs::status.eq("queued")))
+    let queued = jobs::status.eq(JobStatus::Queued.as_str());
+    let cancelled = diesel::update(jobs::table.find(id).filter(queued))
         .set((
-            jobs::status.eq("cancelled"),
+            jobs::status.eq(JobStatus::Cancelled.as_str()),
             jobs::started_at.eq(now),
             jobs::finished_at.eq(now),
         ))
@@ -203,26 +221,56 @@ pub fn cancel_queued(conn: &mut AnyConnection, id: i64, now: Millis) -> StoreRes
     Ok(cancelled == 1)
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
-#[diesel(table_name = job_steps)]
+/// One step of a saga as its job records it. Steps are known by name: the
+/// saga's list of steps may grow between releases, and a step recorded by
+/// an older one must still be found. `seq` is only the order shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Step {
     pub seq: i32,
     pub name: String,
-    pub status: String,
+    pub status: StepStatus,
     pub detail: Option<String>,
 }
 
-pub fn steps(conn: &mut AnyConnection, job_id: i64, guest_id: i64) -> StoreResult<Vec<Step>> {
-    Ok(job_steps::table
-        .filter(job_steps::job_id.eq(job_id))
-        .filter(job_steps::guest_id.eq(guest_id))
-        .order(job_steps::seq)
-        .select(Step::as_select())
-        .load(conn)?)
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = job_steps)]
+struct StepRow {
+    seq: i32,
+    name: String,
+    status: String,
+    detail: Option<String>,
 }
 
-/// Records a step's status (`running`, `done`, `failed`, `undone`) before
-/// the saga moves on: this row is what a restart resumes from.
+impl TryFrom<StepRow> for Step {
+    type Error = StoreError;
+
+    fn try_from(row: StepRow) -> StoreResult<Self> {
+        let status = StepStatus::parse(&row.status)
+            .ok_or_else(|| StoreError::corrupt("job_steps", "status", &row.status))?;
+        Ok(Step {
+            seq: row.seq,
+            name: row.name,
+            status,
+            detail: row.detail,
+        })
+    }
+}
+
+pub fn steps(conn: &mut AnyConnection, job_id: i64, guest_id: i64) -> StoreResult<Vec<Step>> {
+    job_steps::table
+        .filter(job_steps::job_id.eq(job_id))
+        .filter(job_steps::guest_id.eq(guest_id))
+        .order((job_steps::seq, job_steps::id))
+        .select(StepRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(Step::try_from)
+        .collect()
+}
+
+/// Records a step's status before the saga moves on: this row, found by
+/// the step's name, is what a restart resumes from. `started_at` is when
+/// the step last started running, `finished_at` when it last settled.
 pub fn record_step(
     conn: &mut AnyConnection,
     job_id: i64,
@@ -230,32 +278,62 @@ pub fn record_step(
     step: &Step,
     now: Millis,
 ) -> StoreResult<()> {
-    let updated = diesel::update(
-        job_steps::table
-            .filter(job_steps::job_id.eq(job_id))
-            .filter(job_steps::guest_id.eq(guest_id))
-            .filter(job_steps::seq.eq(step.seq)),
-    )
-    .set((
-        job_steps::status.eq(&step.status),
-        job_steps::detail.eq(&step.detail),
-        job_steps::finished_at.eq(now),
-    ))
-    .execute(conn)?;
+    let this = job_steps::table
+        .filter(job_steps::job_id.eq(job_id))
+        .filter(job_steps::guest_id.eq(guest_id))
+        .filter(job_steps::name.eq(&step.name));
+    let status = step.status.as_str();
+    let updated = if step.status == StepStatus::Running {
+        diesel::update(this)
+            .set((
+                job_steps::seq.eq(step.seq),
+                job_steps::status.eq(status),
+                job_steps::detail.eq(&step.detail),
+                job_steps::started_at.eq(now),
+                job_steps::finished_at.eq(None::<Millis>),
+            ))
+            .execute(conn)?
+    } else {
+        diesel::update(this)
+            .set((
+                job_steps::seq.eq(step.seq),
+                job_steps::status.eq(status),
+                job_steps::detail.eq(&step.detail),
+                job_steps::finished_at.eq(now),
+            ))
+            .execute(conn)?
+    };
     if updated == 0 {
+        let finished_at = (step.status != StepStatus::Running).then_some(now);
         diesel::insert_into(job_steps::table)
             .values((
                 job_steps::job_id.eq(job_id),
                 job_steps::guest_id.eq(guest_id),
                 job_steps::seq.eq(step.seq),
                 job_steps::name.eq(&step.name),
-                job_steps::status.eq(&step.status),
+                job_steps::status.eq(status),
                 job_steps::detail.eq(&step.detail),
                 job_steps::started_at.eq(now),
+                job_steps::finished_at.eq(finished_at),
             ))
             .execute(conn)?;
     }
     Ok(())
+}
+
+/// When each recorded step of the job last started, by name: how a test
+/// sees which steps a resumed saga ran again.
+pub fn step_starts(
+    conn: &mut AnyConnection,
+    job_id: i64,
+    guest_id: i64,
+) -> StoreResult<Vec<(String, Option<Millis>)>> {
+    Ok(job_steps::table
+        .filter(job_steps::job_id.eq(job_id))
+        .filter(job_steps::guest_id.eq(guest_id))
+        .order((job_steps::seq, job_steps::id))
+        .select((job_steps::name, job_steps::started_at))
+        .load(conn)?)
 }
 
 /// The newest job of a kind that works on `target`.
@@ -292,8 +370,15 @@ pub fn set_params(conn: &mut AnyConnection, id: i64, params: &str) -> StoreResul
 /// A job that settles over many rounds (staged operations) shows `running`
 /// from its first round on.
 pub fn mark_running(conn: &mut AnyConnection, id: i64, now: Millis) -> StoreResult<()> {
-    diesel::update(jobs::table.find(id).filter(jobs::status.eq("queued")))
-        .set((jobs::status.eq("running"), jobs::started_at.eq(now)))
-        .execute(conn)?;
+    diesel::update(
+        jobs::table
+            .find(id)
+            .filter(jobs::status.eq(JobStatus::Queued.as_str())),
+    )
+    .set((
+        jobs::status.eq(JobStatus::Running.as_str()),
+        jobs::started_at.eq(now),
+    ))
+    .execute(conn)?;
     Ok(())
 }

@@ -247,7 +247,9 @@ fn lock_guest(conn: &mut AnyConnection, guest_id: i64) -> StoreResult<Option<Gue
             .get_result::<String>(conn)
             .optional()?,
     };
-    Ok(state.map(|s| GuestState::parse(&s).unwrap_or(GuestState::Failed)))
+    state
+        .map(|s| super::guests::parse_state(format!("#{guest_id}"), &s))
+        .transpose()
 }
 
 /// One lease, open or not.
@@ -416,6 +418,7 @@ pub fn expire_due_in(
             client_addr: None,
             outcome: Outcome::Info,
             detail: Some(&detail),
+            request_id: None,
         };
         events::record(conn, &event, now)?;
     }

@@ -82,9 +82,18 @@ pub enum StoreError {
     Exhausted(String),
     #[error("listening for notifications: {0}")]
     Listen(String),
+    /// A stored value outside its closed set (a state, a status) or
+    /// otherwise unreadable: never read as some default.
+    #[error("corrupt data: {0}")]
+    Corrupt(String),
 }
 
 impl StoreError {
+    /// `value` in `table.column` is not one this release knows.
+    pub fn corrupt(table: &str, column: &str, value: impl std::fmt::Display) -> Self {
+        StoreError::Corrupt(format!("{table}.{column} holds `{value}`"))
+    }
+
     /// A unique or check constraint refused the write: the caller asked for
     /// something that conflicts with what is stored.
     pub fn is_conflict(&self) -> bool {

@@ -127,6 +127,7 @@ diesel::table! {
         created_at -> BigInt,
         dispatched_at -> Nullable<BigInt>,
         finished_at -> Nullable<BigInt>,
+        request_id -> Nullable<Text>,
     }
 }
 
@@ -217,6 +218,7 @@ diesel::table! {
         client_addr -> Nullable<Text>,
         outcome -> Text,
         detail -> Nullable<Text>,
+        request_id -> Nullable<Text>,
     }
 }
 

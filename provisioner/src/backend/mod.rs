@@ -110,6 +110,9 @@ pub trait Storage: Send + Sync {
     /// [`BackendError::ChecksumMismatch`] when the disk should still hold
     /// the content it was created with and does not.
     fn verify_disk(&self, disk: &DiskId) -> Result<String>;
+    /// Bytes left for new minidisks (on z/VM: the free extents of the DASD
+    /// groups DIRMAINT allocates from).
+    fn free_space(&self) -> Result<u64>;
 }
 
 /// Guest LANs (CP DEFINE LAN, SET LAN GRANT/REVOKE, COUPLE).

@@ -227,6 +227,14 @@ impl Dispatcher {
                 }
                 return Ok(());
             };
+            // The request's id follows the click into the privileged side.
+            tracing::info!(
+                command = row.id,
+                request_id = row.request_id.as_deref().unwrap_or("-"),
+                text = %row.text,
+                ok = done.ok,
+                "command"
+            );
             let outcome = commands::Outcome {
                 id: row.id,
                 guest_id: row.guest_id,

@@ -12,11 +12,13 @@ mod teardown;
 use std::collections::BTreeMap;
 
 use herd_core::domain::GuestName;
+use serde::{Deserialize, Serialize};
 
 use crate::backend::{Backend, CopyMethod, ImageName, LanName, Result, ServiceSpec};
 
-/// Everything the hypervisor needs to know to make one guest.
-#[derive(Debug, Clone)]
+/// Everything the hypervisor needs to know to make one guest: a
+/// provisioning saga's parameters, frozen into its job when it is queued.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GuestPlan {
     pub name: GuestName,
     pub memory_mb: u32,
@@ -27,6 +29,46 @@ pub struct GuestPlan {
     pub tags: BTreeMap<String, String>,
     /// IPL at the end (an assigned guest with `auto_boot`).
     pub boot: bool,
+}
+
+/// Everything the hypervisor needs to know to remove one guest: a
+/// decommissioning saga's parameters, frozen into its job when it is queued.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecommissionParams {
+    pub guest: GuestName,
+    pub lan: LanName,
+}
+
+/// A step as the saga executor sees it: a name (what the job records, and
+/// how a resumed saga finds it) and an action on the saga's parameters.
+pub trait SagaStep: Copy {
+    type Params;
+    fn name(self) -> &'static str;
+    fn run(self, backend: &dyn Backend, params: &Self::Params) -> Result<()>;
+}
+
+impl SagaStep for ProvisionStep {
+    type Params = GuestPlan;
+
+    fn name(self) -> &'static str {
+        ProvisionStep::name(self)
+    }
+
+    fn run(self, backend: &dyn Backend, plan: &GuestPlan) -> Result<()> {
+        ProvisionStep::run(self, backend, plan)
+    }
+}
+
+impl SagaStep for DecommissionStep {
+    type Params = DecommissionParams;
+
+    fn name(self) -> &'static str {
+        DecommissionStep::name(self)
+    }
+
+    fn run(self, backend: &dyn Backend, params: &DecommissionParams) -> Result<()> {
+        DecommissionStep::run(self, backend, params)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,7 +167,8 @@ impl DecommissionStep {
         }
     }
 
-    pub fn run(self, backend: &dyn Backend, guest: &GuestName, lan: &LanName) -> Result<()> {
+    pub fn run(self, backend: &dyn Backend, params: &DecommissionParams) -> Result<()> {
+        let (guest, lan) = (&params.guest, &params.lan);
         match self {
             DecommissionStep::Halt => teardown::force_off(backend, guest),
             DecommissionStep::RevokeGrant => backend.revoke(lan, guest),

@@ -130,3 +130,5 @@ pub fn catalog() -> Vec<ServiceSpec> {
     })
     .collect()
 }
+
+pub mod world;

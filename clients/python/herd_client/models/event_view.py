@@ -32,6 +32,8 @@ class EventView:
             outcome (str): `success | failure | info | warning`
             client_addr (None | str | Unset):
             detail (None | str | Unset):
+            request_id (None | str | Unset): The id of the request that made an audited change (its answer's
+                `x-request-id`); `null` for background work.
             target (None | str | Unset):
      """
 
@@ -43,6 +45,7 @@ class EventView:
     outcome: str
     client_addr: None | str | Unset = UNSET
     detail: None | str | Unset = UNSET
+    request_id: None | str | Unset = UNSET
     target: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -75,6 +78,12 @@ class EventView:
         else:
             detail = self.detail
 
+        request_id: None | str | Unset
+        if isinstance(self.request_id, Unset):
+            request_id = UNSET
+        else:
+            request_id = self.request_id
+
         target: None | str | Unset
         if isinstance(self.target, Unset):
             target = UNSET
@@ -96,6 +105,8 @@ class EventView:
             field_dict["client_addr"] = client_addr
         if detail is not UNSET:
             field_dict["detail"] = detail
+        if request_id is not UNSET:
+            field_dict["request_id"] = request_id
         if target is not UNSET:
             field_dict["target"] = target
 
@@ -138,6 +149,16 @@ class EventView:
         detail = _parse_detail(d.pop("detail", UNSET))
 
 
+        def _parse_request_id(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        request_id = _parse_request_id(d.pop("request_id", UNSET))
+
+
         def _parse_target(data: object) -> None | str | Unset:
             if data is None:
                 return data
@@ -157,6 +178,7 @@ class EventView:
             outcome=outcome,
             client_addr=client_addr,
             detail=detail,
+            request_id=request_id,
             target=target,
         )
 

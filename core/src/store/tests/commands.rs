@@ -236,6 +236,7 @@ fn audit_of<'a>(g: &'a Guest, actor: &'a str, addr: &'a str) -> NewEvent<'a> {
         client_addr: Some(addr),
         outcome: EventOutcome::Success,
         detail: None,
+        request_id: None,
     }
 }
 
@@ -251,12 +252,14 @@ fn requests_recorded_together_each_get_their_commands_in_order_each_audited() {
         let h_texts = [format!("{} SERVICE apache RESTART", h.row.name)];
         let requests = [
             commands::Requested {
+                request_id: None,
                 guest_id: g.row.id,
                 requested_by: None,
                 texts: &g_texts,
                 audit: audit_of(&g, "teacher", "192.0.2.7"),
             },
             commands::Requested {
+                request_id: None,
                 guest_id: h.row.id,
                 requested_by: None,
                 texts: &h_texts,
@@ -343,6 +346,7 @@ fn recorded_commands_are_announced_to_other_processes_when_asked() {
         let texts = [format!("{} IPL", g.row.name)];
         for announce in [false, true] {
             let requested = commands::Requested {
+                request_id: None,
                 guest_id: g.row.id,
                 requested_by: None,
                 texts: &texts,
@@ -492,6 +496,7 @@ fn click_statements_keep_plans_that_read_by_index_postgres() {
         guests::find_by_names(&mut click, &[g.row.name.as_str()]).unwrap();
         guests::service_names(&mut click, &[g.row.id]).unwrap();
         let requested = commands::Requested {
+            request_id: None,
             guest_id: g.row.id,
             requested_by: None,
             texts: &texts,

@@ -2,6 +2,7 @@
 
 mod checkpoint;
 mod commands;
+mod corrupt;
 mod guests;
 mod invariants;
 mod leases;

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use herd_core::domain::GuestName;
 
-use super::faults::SimOp;
+use super::fault::SimOp;
 use super::state::{Power, Service, State, User};
 use super::SimBackend;
 use crate::backend::{BackendError, Directory, DiskId, Result, ServiceSpec, Tags, UserSpec};

@@ -377,6 +377,11 @@ impl Storage for SimBackend {
         self.read(|state, _| state.disks.keys().map(|id| state.disk_info(id)).collect())
     }
 
+    /// The free space of the file system that holds the disk files.
+    fn free_space(&self) -> Result<u64> {
+        Ok(fs4::available_space(&self.disks_dir)?)
+    }
+
     fn read_disk(&self, disk: &DiskId, offset: u64, len: usize) -> Result<Vec<u8>> {
         let view = self.ready_view(disk)?;
         view.check_range(disk, offset, len)?;

@@ -11,7 +11,7 @@ use std::time::Duration;
 use herd_core::domain::GuestName;
 use serde::{Deserialize, Serialize};
 
-use super::faults::{Fault, SimOp};
+use super::fault::{Fault, SimOp};
 
 /// The shapes [`FaultSpec::parse`] accepts, for error messages and help.
 pub const FAULT_SHAPES: &str = "\

@@ -4,7 +4,7 @@
 
 use herd_core::domain::GuestName;
 
-use super::faults::SimOp;
+use super::fault::SimOp;
 use super::state::{Lan, State};
 use super::SimBackend;
 use crate::backend::{BackendError, LanInfo, LanName, Network, Result};

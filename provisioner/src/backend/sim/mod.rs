@@ -16,6 +16,7 @@ mod contention;
 mod ddr;
 mod directory;
 mod disks;
+mod fault;
 mod fault_spec;
 mod faults;
 mod flashcopy;
@@ -29,8 +30,8 @@ use std::path::{Path, PathBuf};
 use herd_core::clock::{Millis, SharedClock};
 
 pub use disks::write_synthetic_image;
+pub use fault::{Fault, SimOp};
 pub use fault_spec::{FailingOp, FaultSpec, FaultSpecError, FAULT_SHAPES};
-pub use faults::{Fault, SimOp};
 pub use settings::{FaultRates, SimSettings};
 
 use self::faults::{millis, Faults};

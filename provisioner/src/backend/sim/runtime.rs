@@ -8,7 +8,7 @@ use herd_core::domain::GuestName;
 
 use super::console;
 use super::contention::{begin_transition, in_transition};
-use super::faults::SimOp;
+use super::fault::SimOp;
 use super::settings::SimSettings;
 use super::state::{Power, Service, Stall, State, User};
 use super::SimBackend;

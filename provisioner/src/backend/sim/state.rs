@@ -28,7 +28,7 @@ use herd_core::clock::Millis;
 use herd_core::domain::GuestName;
 use serde::{Deserialize, Serialize};
 
-use super::faults::Fault;
+use super::fault::Fault;
 use crate::backend::{BackendError, DiskId, DiskStatus, LanName, Result, ServiceSpec};
 
 const STATE_FILE: &str = "state.json";

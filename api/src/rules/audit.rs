@@ -58,5 +58,6 @@ pub fn entry<'a>(
         client_addr: Some(&caller.client_addr),
         outcome,
         detail,
+        request_id: Some(&caller.request_id),
     }
 }

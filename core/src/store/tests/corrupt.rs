@@ -1,0 +1,88 @@
+//! A value outside its closed set read from the database (a guest state, a
+//! step status) is an error naming where it was found, never read as some
+//! default: on both databases.
+
+use diesel::connection::SimpleConnection;
+
+use super::super::guests::{self, Guest};
+use super::super::jobs::{self, NewJob};
+use super::super::leases::{self, NewLease, OpenError};
+use super::super::test_db::{self, TestDb};
+use super::super::{AnyConnection, StoreError};
+use super::guests::spec;
+use super::invariants::{seeded, NOW};
+use crate::domain::{GuestState, Port, Protocol};
+
+fn guest(conn: &mut AnyConnection) -> Guest {
+    let spec = spec(conn, GuestState::Stopped, None);
+    guests::reserve(conn, &spec, NOW).unwrap()
+}
+
+/// Stores `state` for the guest past the check constraint, as a newer
+/// release (or a hand-made fix) might.
+fn store_state(db: &TestDb, conn: &mut AnyConnection, guest: &Guest, state: &str) {
+    let unchecked = match db.label {
+        "sqlite" => "PRAGMA ignore_check_constraints = ON;",
+        _ => "ALTER TABLE guests DROP CONSTRAINT guests_state_check;",
+    };
+    let update = format!(
+        "UPDATE guests SET state = '{state}' WHERE id = {}",
+        guest.row.id
+    );
+    conn.batch_execute(&format!("{unchecked} {update}"))
+        .unwrap();
+}
+
+fn is_corrupt(e: &StoreError, what: &str) -> bool {
+    matches!(e, StoreError::Corrupt(m) if m.contains(what))
+}
+
+#[test]
+fn an_unknown_guest_state_is_an_error_not_failed() {
+    for db in test_db::all() {
+        let mut conn = seeded(&db);
+        let g = guest(&mut conn);
+        store_state(&db, &mut conn, &g, "hibernating");
+        let read = guests::find_by_name(&mut conn, &g.row.name).unwrap_err();
+        assert!(is_corrupt(&read, "hibernating"), "{}: {read}", db.label);
+        let lease = NewLease {
+            guest_id: g.row.id,
+            protocol: Protocol::Tcp,
+            port: Port::try_from(8080_u16).unwrap(),
+            source: None,
+            opened_by: None,
+            expires_at: NOW + 60_000,
+        };
+        let opened = leases::open(&mut conn, &lease, 5, NOW).unwrap_err();
+        assert!(
+            matches!(&opened, OpenError::Store(e) if is_corrupt(e, "hibernating")),
+            "{}: {opened}",
+            db.label
+        );
+    }
+}
+
+#[test]
+fn an_unknown_step_status_is_an_error() {
+    for db in test_db::all() {
+        let mut conn = seeded(&db);
+        let g = guest(&mut conn);
+        let new = NewJob {
+            kind: "provision",
+            requested_by: None,
+            target: Some(&g.row.name),
+            params: "{}",
+            total: 1,
+        };
+        let job = jobs::create(&mut conn, &new, NOW).unwrap();
+        // The schema admits `pending`; no release ever wrote it.
+        let insert = format!(
+            "INSERT INTO job_steps (job_id, guest_id, seq, name, status) \
+             VALUES ({job}, {}, 1, 'directory_entry', 'pending')",
+            g.row.id
+        );
+        conn.batch_execute(&insert).unwrap();
+        let read = jobs::steps(&mut conn, job, g.row.id).unwrap_err();
+        assert!(is_corrupt(&read, "pending"), "{}: {read}", db.label);
+    }
+}
