@@ -3,6 +3,8 @@
 //! resumed after a crash (or after a guest's rows changed) does what was
 //! asked when it was queued, never something rebuilt from current rows.
 
+use std::collections::BTreeMap;
+
 use herd_core::clock::Millis;
 use herd_core::domain::GuestState;
 use herd_core::store::guests::{self, Guest};
@@ -119,7 +121,7 @@ fn plan_from_rows(
         image: stored_name(guest, "images.name", &guest.image)?,
         lan: stored_name(guest, "lans.name", &guest.lan)?,
         method,
-        tags: crate::worker::tags(guest, &lan),
+        tags: tags(guest, &lan),
         // A pool guest boots when it is assigned, not here.
         boot: guest.row.owner_id.is_some() && guest.row.auto_boot,
     })
@@ -154,4 +156,24 @@ fn parse<T: DeserializeOwned>(job: &Job) -> StoreResult<T> {
 
 fn corrupt(job: &Job, e: serde_json::Error) -> StoreError {
     StoreError::Corrupt(format!("jobs.params of job {}: {e}", job.id))
+}
+
+/// What the guest reads with `hcp TAG QUERY` at boot to configure itself.
+pub fn tags(guest: &Guest, lan: &lans::Lan) -> BTreeMap<String, String> {
+    let prefix = lan.cidr.split('/').nth(1).unwrap_or("24").to_owned();
+    let mut tags = BTreeMap::from([
+        ("HOSTNAME".to_owned(), guest.row.hostname.clone()),
+        (
+            "IPADDR".to_owned(),
+            guest.row.ip_address.clone().unwrap_or_default(),
+        ),
+        ("PREFIX".to_owned(), prefix),
+        ("GATEWAY".to_owned(), lan.gateway.clone()),
+        ("DNS".to_owned(), lan.dns.clone()),
+        ("LAN".to_owned(), lan.name.clone()),
+    ]);
+    if let Some(owner) = &guest.owner {
+        tags.insert("OWNER".to_owned(), owner.clone());
+    }
+    tags
 }

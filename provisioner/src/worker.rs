@@ -5,7 +5,6 @@
 //! `running`; the monitor heals; leases and lifetimes expire. Each runs as
 //! a task of its own (see [`crate::tasks`]).
 
-use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,7 +14,7 @@ use herd_core::domain::{GuestName, GuestState, JobStatus};
 use herd_core::store::events::{GuestWork, Outcome};
 use herd_core::store::guests::{self, Guest};
 use herd_core::store::jobs::{self, Job};
-use herd_core::store::{batches, commands, lans, write_tx, Store, StoreResult};
+use herd_core::store::{batches, commands, write_tx, Store, StoreResult};
 use rayon::prelude::*;
 
 use crate::backend::{Backend, BackendError, PowerState, ServiceState};
@@ -384,6 +383,9 @@ impl Worker {
             lifetime: self.settings.guest_lifetime,
         };
         batch::place(&mut conn, &batch, &ctx, self.clock.now_ms())?;
+        // Only now may the batch follower settle its items: before the
+        // placement, a retried item would still show its old failure.
+        jobs::release(&mut conn, job.id)?;
         Ok(())
     }
 
@@ -402,10 +404,7 @@ impl Worker {
     fn follow_batches(&self) -> Result<(), TaskError> {
         let mut conn = self.store.conn()?;
         let mut sweep = Sweep::default();
-        for job in jobs::unfinished(&mut conn, BATCH)? {
-            if job.parsed_status()? != JobStatus::Running {
-                continue;
-            }
+        for job in jobs::released(&mut conn, BATCH)? {
             let followed = batch::follow(&mut conn, job.id, self.clock.now_ms());
             sweep.note(&format!("batch job {}", job.id), followed.map(drop));
         }
@@ -528,26 +527,6 @@ impl Worker {
         };
         work.record(conn, action, outcome, detail, self.clock.now_ms())
     }
-}
-
-/// What the guest reads with `hcp TAG QUERY` at boot to configure itself.
-pub fn tags(guest: &Guest, lan: &lans::Lan) -> BTreeMap<String, String> {
-    let prefix = lan.cidr.split('/').nth(1).unwrap_or("24").to_owned();
-    let mut tags = BTreeMap::from([
-        ("HOSTNAME".to_owned(), guest.row.hostname.clone()),
-        (
-            "IPADDR".to_owned(),
-            guest.row.ip_address.clone().unwrap_or_default(),
-        ),
-        ("PREFIX".to_owned(), prefix),
-        ("GATEWAY".to_owned(), lan.gateway.clone()),
-        ("DNS".to_owned(), lan.dns.clone()),
-        ("LAN".to_owned(), lan.name.clone()),
-    ]);
-    if let Some(owner) = &guest.owner {
-        tags.insert("OWNER".to_owned(), owner.clone());
-    }
-    tags
 }
 
 /// The jobs a refill or reclaim waits for, listed in its params.

@@ -5,66 +5,24 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use common::{test_settings, T0};
-use herd_core::clock::{Clock, ManualClock, SharedClock};
+use common::world::{shape, World};
+use common::T0;
+use herd_core::clock::{Clock, SharedClock};
 use herd_core::domain::{GuestName, GuestState};
 use herd_core::store::guests::{self, Assignment};
-use herd_core::store::seed::{self, Seed, SeedImage, SeedLan};
 use herd_core::store::test_db::{self, TestDb};
 use herd_core::store::{catalog, jobs, lans, Store};
 use herd_provisioner::backend::sim::{Fault, SimBackend, SimOp};
 use herd_provisioner::backend::{CopyMethod, Directory, DiskId, Network, Runtime, Storage, Tags};
-use herd_provisioner::bootstrap;
 use herd_provisioner::jobs::DECOMMISSION;
-use herd_provisioner::pool::{self, CloneFor, PoolSettings, PoolShape};
+use herd_provisioner::pool::{self, CloneFor, PoolSettings};
 use herd_provisioner::steps::ProvisionStep;
 use herd_provisioner::worker::{Worker, WorkerSettings};
 
-struct World {
-    db: TestDb,
-    zvm: Arc<SimBackend>,
-    clock: Arc<ManualClock>,
-    _dir: tempfile::TempDir,
-}
-
-fn shape() -> PoolShape {
-    PoolShape {
-        lan: "LNXLAN1".into(),
-        image: "golden".into(),
-        name_prefix: "LX".into(),
-        hostname_template: "{name}.example.edu".into(),
-        memory_mb: 64,
-    }
-}
-
 fn world(db: TestDb) -> World {
-    let dir = tempfile::tempdir().unwrap();
-    let clock = Arc::new(ManualClock::new(T0));
-    let zvm = Arc::new(SimBackend::open(dir.path(), clock.clone(), test_settings()).unwrap());
-    let mut conn = db.store.conn().unwrap();
-    let spec = Seed {
-        lan: SeedLan {
-            name: "LNXLAN1".into(),
-            cidr: "10.10.0.0/24".parse().unwrap(),
-            dns: None,
-        },
-        image: SeedImage {
-            name: "golden".into(),
-            description: String::new(),
-            size_bytes: 1 << 20,
-        },
-    };
-    seed::apply(&mut conn, &spec, T0).unwrap();
-    bootstrap::prepare(&mut conn, &*zvm, dir.path()).unwrap();
-    World {
-        db,
-        zvm,
-        clock,
-        _dir: dir,
-    }
+    World::new(db)
 }
 
 fn worker(w: &World, target_size: u32) -> Worker {

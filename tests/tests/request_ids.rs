@@ -29,6 +29,15 @@ fn a_clicks_request_id_follows_it_to_the_dispatcher_and_the_audit(db: Db) {
         .post_json("/api/v1/guests", Some(&admin), &json!({ "owner": "alice" }))
         .ok(201);
     let name = g["name"].as_str().expect("name").to_string();
+    // A click for a guest still booting waits for the boot: let it run.
+    let mut step = srv.clock_stepper(Duration::from_secs(5));
+    srv.wait_for("the guest to run", SETTLE, || {
+        step();
+        let g = srv
+            .get(&format!("/api/v1/guests/{name}"), Some(&admin))
+            .ok(200);
+        (g["state"] == "running").then_some(())
+    });
 
     let path = format!("/api/v1/guests/{name}/services/apache/actions?wait=5");
     let clicked = srv.send(

@@ -357,7 +357,7 @@ pub async fn guest_tags(
             let guest = load_guest(c, &caller, &name, Access::Change)?;
             let lan = lans::find_by_name(c, &guest.lan)?
                 .ok_or_else(|| ApiError::Internal("guest on unknown LAN".into()))?;
-            Ok(herd_provisioner::worker::tags(&guest, &lan))
+            Ok(herd_provisioner::sagas::tags(&guest, &lan))
         })
         .await?;
     Ok(HttpResponse::Ok().json(tags))

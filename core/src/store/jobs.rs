@@ -103,6 +103,28 @@ pub fn unfinished(conn: &mut AnyConnection, kind: &str) -> StoreResult<Vec<Job>>
         .load(conn)?)
 }
 
+/// Running jobs of one kind that no worker holds: work placed by a worker
+/// and released (see [`release`]) for followers to settle.
+pub fn released(conn: &mut AnyConnection, kind: &str) -> StoreResult<Vec<Job>> {
+    Ok(jobs::table
+        .filter(jobs::kind.eq(kind))
+        .filter(jobs::status.eq(JobStatus::Running.as_str()))
+        .filter(jobs::claimed_by.is_null())
+        .select(Job::as_select())
+        .order(jobs::id)
+        .load(conn)?)
+}
+
+/// Lets go of a running job whose worker has done its part (a batch whose
+/// items are placed): it stays `running` for its follower. A worker that
+/// dies before this leaves the job claimed, to be taken over and redone.
+pub fn release(conn: &mut AnyConnection, id: i64) -> StoreResult<()> {
+    diesel::update(jobs::table.find(id))
+        .set(jobs::claimed_by.eq(None::<String>))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// The statuses of the given jobs.
 pub fn statuses(conn: &mut AnyConnection, ids: &[i64]) -> StoreResult<Vec<JobStatus>> {
     jobs::table
