@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use herd_core::clock::{SharedClock, SystemClock};
+use herd_core::domain::ItemStatus;
 use herd_core::domain::{GuestName, Role};
 use herd_core::store::batches::{self, NewBatch};
 use herd_core::store::seed::{self, Seed, SeedImage, SeedLan};
@@ -16,7 +17,6 @@ use herd_core::store::users::{self, NewLocalUser};
 use herd_core::store::{catalog, jobs, Store};
 use herd_provisioner::backend::sim::{write_synthetic_image, SimBackend, SimSettings};
 use herd_provisioner::backend::{CopyMethod, Directory, DiskId, ImageName, Storage, UserSpec};
-use herd_provisioner::batch::CLONED;
 use herd_provisioner::bootstrap;
 use herd_provisioner::jobs::BATCH;
 use herd_provisioner::monitor::MonitorSettings;
@@ -253,7 +253,7 @@ pub fn run_batch(f: &Fleet) -> Result<Duration, Box<dyn Error>> {
 
     let cloned = batches::items(&mut conn, batch.id)?
         .iter()
-        .filter(|i| i.status == CLONED && i.guests().len() == 1)
+        .filter(|i| i.status == ItemStatus::Cloned && i.guests().len() == 1)
         .count();
     if cloned != guests {
         return Err(format!("{cloned} of {guests} users got a cloned guest").into());

@@ -5,7 +5,7 @@
 //! makes a guest twice: a user's guests in flight count as theirs.
 
 use herd_core::clock::{after, Millis};
-use herd_core::domain::{GuestState, JobStatus};
+use herd_core::domain::{GuestState, ItemStatus, JobStatus};
 use herd_core::store::batches::{self, Batch, Item};
 use herd_core::store::guests::{self, Assignment};
 use herd_core::store::{
@@ -14,13 +14,6 @@ use herd_core::store::{
 
 use crate::backend::CopyMethod;
 use crate::pool::{self, CloneFor, PoolShape};
-
-pub const PENDING: &str = "pending";
-pub const SKIPPED: &str = "skipped";
-pub const ASSIGNED: &str = "assigned";
-pub const CLONED: &str = "cloned";
-pub const FAILED: &str = "failed";
-pub const CANCELLED: &str = "cancelled";
 
 /// How a batch places guests.
 #[derive(Debug, Clone)]
@@ -48,11 +41,18 @@ pub fn place(
     }
     for item in batches::items(conn, batch.id)?
         .into_iter()
-        .filter(|i| i.status == PENDING)
+        .filter(|i| i.status == ItemStatus::Pending)
     {
         if let Err(e) = place_item(conn, batch, &item, &shape, ctx, now) {
             let error = e.to_string();
-            batches::set_item(conn, item.id, FAILED, &item.guests(), Some(&error), now)?;
+            batches::set_item(
+                conn,
+                item.id,
+                ItemStatus::Failed,
+                &item.guests(),
+                Some(&error),
+                now,
+            )?;
         }
     }
     Ok(())
@@ -75,7 +75,7 @@ fn place_item(
     // One transaction per item: its guests are placed all or none, and
     // never after the item was cancelled.
     write_tx(conn, |c| {
-        if batches::lock_item(c, item.id)?.as_deref() != Some(PENDING) {
+        if batches::lock_item(c, item.id)? != Some(ItemStatus::Pending) {
             return Ok(());
         }
         let held = users::guests_held(c, user_id)?;
@@ -143,11 +143,11 @@ fn settle_item(
         failed_clone(conn, batch, user_id)?
     };
     let (status, error) = match (names.is_empty(), failed) {
-        (_, Some(error)) => (FAILED, Some(error)),
-        (true, None) if enough => (SKIPPED, None),
+        (_, Some(error)) => (ItemStatus::Failed, Some(error)),
+        (true, None) if enough => (ItemStatus::Skipped, None),
         (true, None) => return Ok(()),
-        (false, None) if cloned => (CLONED, None),
-        (false, None) => (ASSIGNED, None),
+        (false, None) if cloned => (ItemStatus::Cloned, None),
+        (false, None) => (ItemStatus::Assigned, None),
     };
     batches::set_item(conn, item.id, status, &names, error.as_deref(), now).map(drop)
 }
@@ -218,7 +218,7 @@ pub fn cancel(conn: &mut AnyConnection, batch: &Batch, now: Millis) -> StoreResu
     let mut cancelled = 0;
     for item in batches::items(conn, batch.id)?
         .into_iter()
-        .filter(|i| i.status == PENDING)
+        .filter(|i| i.status == ItemStatus::Pending)
     {
         match write_tx(conn, |c| cancel_item(c, batch, &item, now)) {
             Ok(true) => cancelled += 1,
@@ -235,7 +235,7 @@ fn cancel_item(
     item: &Item,
     now: Millis,
 ) -> Result<bool, NotCancelled> {
-    if batches::lock_item(c, item.id)?.as_deref() != Some(PENDING) {
+    if batches::lock_item(c, item.id)? != Some(ItemStatus::Pending) {
         return Ok(false);
     }
     let mut kept = Vec::new();
@@ -261,7 +261,14 @@ fn cancel_item(
             }
         }
     }
-    Ok(batches::set_item(c, item.id, CANCELLED, &kept, None, now)?)
+    Ok(batches::set_item(
+        c,
+        item.id,
+        ItemStatus::Cancelled,
+        &kept,
+        None,
+        now,
+    )?)
 }
 
 /// Settles pending items whose clones finished, and ends the batch's job
@@ -272,23 +279,30 @@ pub fn follow(conn: &mut AnyConnection, job_id: i64, now: Millis) -> StoreResult
         return Ok(true);
     };
     let items = batches::items(conn, batch.id)?;
-    for item in items.iter().filter(|i| i.status == PENDING) {
+    for item in items.iter().filter(|i| i.status == ItemStatus::Pending) {
         settle_item(conn, &batch, item, now)?;
     }
     let items = batches::items(conn, batch.id)?;
-    let done = items.iter().filter(|i| i.status != PENDING).count();
+    let done = items
+        .iter()
+        .filter(|i| i.status != ItemStatus::Pending)
+        .count();
     jobs::set_progress(conn, job_id, done as i32, items.len() as i32)?;
     if done < items.len() {
         jobs::heartbeat_any(conn, job_id, now)?;
         return Ok(false);
     }
-    let count = |s: &str| items.iter().filter(|i| i.status == s).count();
-    let (status, error) = if count(FAILED) > 0 {
+    let count = |s: ItemStatus| items.iter().filter(|i| i.status == s).count();
+    let (status, error) = if count(ItemStatus::Failed) > 0 {
         (
             JobStatus::Failed,
-            Some(format!("{} of {} users failed", count(FAILED), items.len())),
+            Some(format!(
+                "{} of {} users failed",
+                count(ItemStatus::Failed),
+                items.len()
+            )),
         )
-    } else if count(CANCELLED) > 0 {
+    } else if count(ItemStatus::Cancelled) > 0 {
         (JobStatus::Cancelled, None)
     } else {
         (JobStatus::Succeeded, None)

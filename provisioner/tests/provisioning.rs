@@ -10,7 +10,7 @@ use std::time::Duration;
 use common::world::{shape, World};
 use common::T0;
 use herd_core::clock::{Clock, SharedClock};
-use herd_core::domain::{GuestName, GuestState};
+use herd_core::domain::{GuestName, GuestState, ItemStatus};
 use herd_core::store::guests::{self, Assignment};
 use herd_core::store::test_db::{self, TestDb};
 use herd_core::store::{catalog, jobs, lans, Store};
@@ -669,7 +669,7 @@ fn a_batch_uses_the_pool_then_clones_and_a_repeat_skips_everyone() {
         assert!(
             items
                 .iter()
-                .all(|i| i.status == "skipped" && i.guests().is_empty()),
+                .all(|i| i.status == ItemStatus::Skipped && i.guests().is_empty()),
             "{items:?}"
         );
         assert_eq!(
@@ -712,7 +712,7 @@ fn placing_a_batch_twice_makes_nothing_twice() {
         assert!(
             items
                 .iter()
-                .all(|i| i.status == "cloned" && i.guests().len() == 2),
+                .all(|i| i.status == ItemStatus::Cloned && i.guests().len() == 2),
             "{}: {items:?}",
             w.db.label
         );

@@ -252,6 +252,36 @@ fn tasks_are_for_admins(db: Db) {
     let student = srv.login("alice", "alice-pw");
     srv.get("/api/v1/system/tasks", Some(&student)).problem(403);
     srv.get("/api/v1/system/tasks", None).unauthorized();
+
+    // Pages of 5 walk the same list as one page.
+    let admin = srv.admin_token();
+    let whole: Vec<Value> = tasks(&srv, &admin);
+    assert!(whole.len() > 5, "{whole:?}");
+    let mut walked = Vec::new();
+    let mut path = "/api/v1/system/tasks?limit=5".to_string();
+    loop {
+        let page = srv.get(&path, Some(&admin)).ok(200);
+        let items = page["items"].as_array().expect("items");
+        assert!(items.len() <= 5, "{page}");
+        walked.extend(
+            items
+                .iter()
+                .map(|t| (t["process"].clone(), t["name"].clone())),
+        );
+        match page["next_cursor"].as_str() {
+            Some(c) => path = format!("/api/v1/system/tasks?limit=5&cursor={c}"),
+            None => break,
+        }
+    }
+    let expected: Vec<(Value, Value)> = whole
+        .iter()
+        .map(|t| (t["process"].clone(), t["name"].clone()))
+        .collect();
+    assert_eq!(walked, expected);
+    srv.get("/api/v1/system/tasks?limit=0", Some(&admin))
+        .problem(422);
+    srv.get("/api/v1/system/tasks?cursor=nope", Some(&admin))
+        .problem(422);
 }
 
 /// The web side learns the host's free disk from the privileged side's

@@ -3,15 +3,10 @@
 
 use actix_web::{get, post, web, HttpResponse};
 use herd_core::clock::{rfc3339, Millis};
-use herd_core::domain::{GuestState, JobStatus, Role};
-use herd_core::store::batches::{self, Batch, NewBatch};
-use herd_core::store::events::Outcome;
-use herd_core::store::guests::{self, GuestFilter};
+use herd_core::domain::{ItemStatus, Role};
+use herd_core::store::batches::{self, Batch};
 use herd_core::store::users::{self, DirectoryUser};
-use herd_core::store::{catalog, jobs, AnyConnection};
-use herd_provisioner::batch::{FAILED, PENDING};
-use herd_provisioner::jobs::{BATCH, RECLAIM};
-use herd_provisioner::sagas;
+use herd_core::store::{jobs, AnyConnection};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -21,7 +16,6 @@ use super::Page;
 use crate::auth::Caller;
 use crate::problem::{ApiError, ApiResult, Problem};
 use crate::rules;
-use crate::rules::audit::{audit, Target};
 use crate::state::AppState;
 
 /// More than this per user is a typo, not a course.
@@ -86,30 +80,31 @@ pub struct BatchView {
 fn batch_view(c: &mut AnyConnection, b: Batch) -> ApiResult<BatchView> {
     let job = jobs::find(c, b.job_id)?
         .ok_or_else(|| ApiError::Internal(format!("batch {} has no job", b.id)))?;
-    let items: Vec<BatchItemView> = batches::items(c, b.id)?
+    let rows = batches::items(c, b.id)?;
+    let mut totals = BatchTotals {
+        users: rows.len() as u32,
+        ..Default::default()
+    };
+    for i in &rows {
+        totals.guests += i.guests().len() as u32;
+        *match i.status {
+            ItemStatus::Pending => &mut totals.pending,
+            ItemStatus::Skipped => &mut totals.skipped,
+            ItemStatus::Assigned => &mut totals.assigned,
+            ItemStatus::Cloned => &mut totals.cloned,
+            ItemStatus::Failed => &mut totals.failed,
+            ItemStatus::Cancelled => &mut totals.cancelled,
+        } += 1;
+    }
+    let items: Vec<BatchItemView> = rows
         .into_iter()
         .map(|i| BatchItemView {
             guests: i.guests(),
             username: i.username,
-            status: i.status,
+            status: i.status.as_str().into(),
             error: i.error,
         })
         .collect();
-    let mut totals = BatchTotals {
-        users: items.len() as u32,
-        ..Default::default()
-    };
-    for i in &items {
-        totals.guests += i.guests.len() as u32;
-        match i.status.as_str() {
-            "pending" => totals.pending += 1,
-            "skipped" => totals.skipped += 1,
-            "assigned" => totals.assigned += 1,
-            "cloned" => totals.cloned += 1,
-            "failed" => totals.failed += 1,
-            _ => totals.cancelled += 1,
-        }
-    }
     Ok(BatchView {
         id: b.id,
         job_id: b.job_id,
@@ -278,32 +273,16 @@ pub async fn create_batch(
             .await?;
         return Ok(HttpResponse::Ok().json(BatchPlan::from(plan)));
     }
-    let group = body.ldap_group;
+    let order = rules::batches::Order {
+        users,
+        ldap_group: body.ldap_group,
+        per_user,
+        image: image_name,
+        expires_at,
+    };
     let view = state
         .db(move |c| {
-            let image = catalog::images(c)?
-                .into_iter()
-                .find(|i| i.name == image_name)
-                .ok_or_else(|| ApiError::NotFound(format!("no image named {image_name}")))?;
-            let new = NewBatch {
-                requested_by: Some(caller.user.id),
-                ldap_group: group.as_deref(),
-                guests_per_user: per_user as i32,
-                image_id: image.id,
-                expires_at,
-                users: &users,
-            };
-            let batch = batches::create(c, &new, BATCH, now)?;
-            let detail = format!("{} users, {per_user} each", users.len());
-            audit(
-                c,
-                &caller,
-                "batch.create",
-                Target::Named(&format!("batch {}", batch.id)),
-                Outcome::Success,
-                Some(&detail),
-                now,
-            )?;
+            let batch = rules::batches::create(c, &caller, &order, now)?;
             batch_view(c, batch)
         })
         .await?;
@@ -383,10 +362,6 @@ pub async fn list_batches(
     Ok(HttpResponse::Ok().json(page))
 }
 
-fn load_batch(c: &mut AnyConnection, id: i64) -> ApiResult<Batch> {
-    batches::find(c, id)?.ok_or_else(|| ApiError::NotFound(format!("no batch {id}")))
-}
-
 /// One batch with its items and totals.
 #[utoipa::path(get, path = "/api/v1/provisioning/batches/{id}", tag = "provisioning", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Batch id")),
@@ -407,7 +382,7 @@ pub async fn get_batch(
     Ok(HttpResponse::Ok().json(
         state
             .db(move |c| {
-                let b = load_batch(c, id)?;
+                let b = rules::batches::load(c, id)?;
                 batch_view(c, b)
             })
             .await?,
@@ -433,26 +408,7 @@ pub async fn cancel_batch(
     let (id, now) = (id.into_inner(), state.now_ms());
     let view = state
         .db(move |c| {
-            let batch = load_batch(c, id)?;
-            let moved = herd_provisioner::batch::cancel(c, &batch, now)?;
-            // Not placed yet, and nothing left to place: the batch ends here.
-            // (A running batch ends when its last item settles.)
-            let job = jobs::find(c, batch.job_id)?;
-            let pending = batches::items(c, batch.id)?
-                .iter()
-                .any(|i| i.status == PENDING);
-            if job.is_some_and(|j| j.status == "queued") && !pending {
-                jobs::finish(c, batch.job_id, JobStatus::Cancelled, None, now)?;
-            }
-            audit(
-                c,
-                &caller,
-                "batch.cancel",
-                Target::Named(&format!("batch {id}")),
-                Outcome::Success,
-                Some(&format!("{moved} items cancelled")),
-                now,
-            )?;
+            let batch = rules::batches::cancel(c, &caller, id, now)?;
             batch_view(c, batch)
         })
         .await?;
@@ -480,23 +436,7 @@ pub async fn retry_batch(
     let (id, now) = (id.into_inner(), state.now_ms());
     let view = state
         .db(move |c| {
-            let batch = load_batch(c, id)?;
-            let moved = batches::move_items(c, batch.id, FAILED, PENDING, now)?;
-            if moved == 0 {
-                return Err(ApiError::Conflict(format!(
-                    "batch {id} has no failed items"
-                )));
-            }
-            batches::requeue_job(c, batch.job_id)?;
-            audit(
-                c,
-                &caller,
-                "batch.retry",
-                Target::Named(&format!("batch {id}")),
-                Outcome::Success,
-                Some(&format!("{moved} items again")),
-                now,
-            )?;
+            let batch = rules::batches::retry(c, &caller, id, now)?;
             batch_view(c, batch)
         })
         .await?;
@@ -550,52 +490,15 @@ pub async fn reclaim(
     let dry_run = body.dry_run;
     let outcome = state
         .db(move |c| {
-            let mut targets = Vec::new();
-            for id in users.iter().filter_map(|(_, id)| *id) {
-                let filter = GuestFilter {
-                    owner_id: Some(id),
-                    limit: 10_000,
-                    ..Default::default()
-                };
-                let (owned, _) = guests::list(c, &filter)?;
-                targets.extend(owned.into_iter().filter(|g| {
-                    !matches!(
-                        g.state(),
-                        GuestState::Decommissioning | GuestState::Provisioning
-                    )
-                }));
-            }
-            let names: Vec<String> = targets.iter().map(|g| g.row.name.clone()).collect();
-            if dry_run {
-                return Ok(Reclaimed::Planned(ReclaimPlan {
-                    dry_run: true,
-                    guests: names,
-                }));
-            }
-            let mut children = Vec::with_capacity(targets.len());
-            for g in &targets {
-                let job = sagas::queue_decommission(c, g, Some(caller.user.id), now)?;
-                children.push(job);
-            }
-            let params = serde_json::json!({ "jobs": children }).to_string();
-            let new = jobs::NewJob {
-                kind: RECLAIM,
-                requested_by: Some(caller.user.id),
-                target: None,
-                params: &params,
-                total: children.len() as i32,
-            };
-            let id = jobs::create(c, &new, now)?;
-            audit(
-                c,
-                &caller,
-                "reclaim",
-                Target::None,
-                Outcome::Success,
-                Some(&format!("{} guests: {}", names.len(), names.join(" "))),
-                now,
-            )?;
-            Ok(Reclaimed::Started(created_job(c, id)?))
+            Ok(
+                match rules::batches::reclaim(c, &caller, &users, dry_run, now)? {
+                    rules::batches::Reclaim::Planned(guests) => Reclaimed::Planned(ReclaimPlan {
+                        dry_run: true,
+                        guests,
+                    }),
+                    rules::batches::Reclaim::Started(id) => Reclaimed::Started(created_job(c, id)?),
+                },
+            )
         })
         .await?;
     state.wake.notify();

@@ -11,24 +11,22 @@ use std::net::Ipv4Addr;
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
-use herd_core::clock::{after, rfc3339, Millis};
+use herd_core::clock::{rfc3339, Millis};
 use herd_core::domain::{Cidr, Port, Protocol, Role};
-use herd_core::store::events::Outcome;
 use herd_core::store::lans;
-use herd_core::store::leases::{self, Lease as LeaseRecord, NewLease, OpenError};
+use herd_core::store::leases::{self, Lease as LeaseRecord};
 use herd_provisioner::firewall::{
-    render_ruleset, ruleset_etag, FirewallPolicy, PolicyViolation, PortRange, RenderedLease,
+    render_ruleset, ruleset_etag, FirewallPolicy, PortRange, RenderedLease,
 };
 use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
-use std::time::Duration;
 use utoipa::ToSchema;
 
 use super::Page;
 use crate::auth::Caller;
 use crate::problem::{ApiError, ApiResult, Problem};
-use crate::rules::audit::{audit, Target};
-use crate::rules::guests::{load_guest, Access};
+use crate::rules;
+use crate::rules::firewall::Opening;
 use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]
@@ -113,24 +111,6 @@ fn policy_view(p: &FirewallPolicy) -> Policy {
     }
 }
 
-fn violation(v: PolicyViolation) -> ApiError {
-    ApiError::Unprocessable(v.to_string())
-}
-
-/// A requested duration: absent means the default; zero or less is the
-/// policy's "at least 1 minute" refusal; anything huge is "too long".
-fn minutes(requested: Option<i64>) -> ApiResult<Option<u32>> {
-    match requested {
-        None => Ok(None),
-        Some(m) if m <= 0 => Err(violation(PolicyViolation::ZeroDuration)),
-        Some(m) => Ok(Some(u32::try_from(m).unwrap_or(u32::MAX))),
-    }
-}
-
-fn expiry(now: Millis, minutes: u32) -> Millis {
-    after(now, Duration::from_secs(u64::from(minutes) * 60))
-}
-
 /// The firewall policy: which ports may be opened and for how long.
 #[utoipa::path(get, path = "/api/v1/firewall/policy", tag = "firewall", security(("bearer" = [])),
     responses(
@@ -159,10 +139,7 @@ pub async fn list_guest_leases(
 ) -> ApiResult<HttpResponse> {
     let now = state.now_ms();
     let rows = state
-        .db(move |c| {
-            let guest = load_guest(c, &caller, &name, Access::Change)?;
-            Ok(leases::list_open_for_guest(c, guest.row.id, now)?)
-        })
+        .db(move |c| rules::firewall::guest_leases(c, &caller, &name, now))
         .await?;
     let items = rows.into_iter().map(|l| lease_view(l, now)).collect();
     Ok(HttpResponse::Ok().json(Page::complete(items)))
@@ -185,23 +162,13 @@ pub struct OpenLease {
     pub source_cidr: Option<String>,
 }
 
-/// Checked against the policy before the guest's own limits.
-struct Opening {
-    protocol: Protocol,
-    port: Port,
-    minutes: u32,
-    source: Option<Cidr>,
-}
-
-fn check_opening(policy: &FirewallPolicy, body: &OpenLease) -> ApiResult<Opening> {
+/// The body as domain types; the policy is checked by the rules.
+fn parse_opening(body: OpenLease) -> ApiResult<Opening> {
     let protocol: Protocol = body
         .protocol
         .parse()
         .map_err(|e: herd_core::domain::InvalidProtocol| ApiError::Unprocessable(e.to_string()))?;
     let port = Port::try_from(body.port).map_err(|e| ApiError::Unprocessable(e.to_string()))?;
-    let minutes = policy
-        .check(protocol, port, minutes(body.duration_minutes)?)
-        .map_err(violation)?;
     let source = body
         .source_cidr
         .as_deref()
@@ -210,11 +177,10 @@ fn check_opening(policy: &FirewallPolicy, body: &OpenLease) -> ApiResult<Opening
                 .map_err(|e| ApiError::Unprocessable(format!("source_cidr: {e}")))
         })
         .transpose()?;
-    policy.check_source(source.as_ref()).map_err(violation)?;
     Ok(Opening {
         protocol,
         port,
-        minutes,
+        duration_minutes: body.duration_minutes,
         source,
     })
 }
@@ -237,79 +203,13 @@ pub async fn open_lease(
     name: web::Path<String>,
     body: web::Json<OpenLease>,
 ) -> ApiResult<HttpResponse> {
-    let body = body.into_inner();
+    let opening = parse_opening(body.into_inner())?;
     let now = state.now_ms();
     let policy = state.firewall.clone();
     let lease = state
-        .db(move |c| {
-            let guest = load_guest(c, &caller, &name, Access::Change)?;
-            let o = check_opening(&policy, &body)?;
-            let name = guest.row.name.clone();
-            let new = NewLease {
-                guest_id: guest.row.id,
-                protocol: o.protocol,
-                port: o.port,
-                source: o.source.as_ref(),
-                opened_by: Some(caller.user.id),
-                expires_at: expiry(now, o.minutes),
-            };
-            let lease =
-                leases::open(c, &new, policy.max_open_per_guest(), now).map_err(|e| match e {
-                    OpenError::AlreadyOpen { protocol, port } => ApiError::Conflict(format!(
-                        "{protocol}/{port} is already open on {name}; renew that lease instead"
-                    )),
-                    OpenError::TooManyOpen { open } => {
-                        violation(policy.check_open_count(open).err().unwrap_or(
-                            PolicyViolation::TooManyOpen {
-                                max: policy.max_open_per_guest(),
-                            },
-                        ))
-                    }
-                    OpenError::GuestUnavailable(why) => {
-                        ApiError::Conflict(format!("{name} is {why}: no new openings"))
-                    }
-                    OpenError::Store(e) => e.into(),
-                })?;
-            let from = lease
-                .source
-                .map_or_else(|| "anywhere".to_owned(), |s| s.to_string());
-            let detail = format!(
-                "lease {}: {}/{} from {from} for {} minutes",
-                lease.id, lease.protocol, lease.port, o.minutes
-            );
-            audit(
-                c,
-                &caller,
-                "firewall.lease.open",
-                Target::Named(&name),
-                Outcome::Success,
-                Some(&detail),
-                now,
-            )?;
-            Ok(lease)
-        })
+        .db(move |c| rules::firewall::open(c, &caller, &name, &policy, opening, now))
         .await?;
     Ok(HttpResponse::Created().json(lease_view(lease, now)))
-}
-
-/// The lease, if the caller may change it and it is still open.
-fn load_open_lease(
-    c: &mut herd_core::store::AnyConnection,
-    caller: &Caller,
-    id: i64,
-    now: Millis,
-) -> ApiResult<LeaseRecord> {
-    let not_found = || ApiError::NotFound(format!("no open lease {id}"));
-    let lease = leases::find(c, id)?.ok_or_else(not_found)?;
-    // Another student's lease is as unknown as its guest.
-    load_guest(c, caller, &lease.guest, Access::Change).map_err(|e| match e {
-        ApiError::NotFound(_) => not_found(),
-        other => other,
-    })?;
-    if !lease.is_open(now) {
-        return Err(not_found());
-    }
-    Ok(lease)
 }
 
 /// Close a lease before its time.
@@ -330,22 +230,7 @@ pub async fn close_lease(
     let id = id.into_inner();
     let now = state.now_ms();
     state
-        .db(move |c| {
-            let lease = load_open_lease(c, &caller, id, now)?;
-            leases::close(c, id, now)?
-                .ok_or_else(|| ApiError::NotFound(format!("no open lease {id}")))?;
-            let detail = format!("lease {id}: {}/{}", lease.protocol, lease.port);
-            audit(
-                c,
-                &caller,
-                "firewall.lease.close",
-                Target::Named(&lease.guest),
-                Outcome::Success,
-                Some(&detail),
-                now,
-            )?;
-            Ok(())
-        })
+        .db(move |c| rules::firewall::close(c, &caller, id, now))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -382,28 +267,7 @@ pub async fn renew_lease(
     let now = state.now_ms();
     let policy = state.firewall.clone();
     let lease = state
-        .db(move |c| {
-            let lease = load_open_lease(c, &caller, id, now)?;
-            let minutes = policy
-                .renewal_minutes(minutes(body.duration_minutes)?)
-                .map_err(violation)?;
-            let renewed = leases::renew(c, id, expiry(now, minutes), now)?
-                .ok_or_else(|| ApiError::NotFound(format!("no open lease {id}")))?;
-            let detail = format!(
-                "lease {id}: {}/{} for {minutes} more minutes",
-                lease.protocol, lease.port
-            );
-            audit(
-                c,
-                &caller,
-                "firewall.lease.renew",
-                Target::Named(&lease.guest),
-                Outcome::Success,
-                Some(&detail),
-                now,
-            )?;
-            Ok(renewed)
-        })
+        .db(move |c| rules::firewall::renew(c, &caller, id, &policy, body.duration_minutes, now))
         .await?;
     Ok(HttpResponse::Ok().json(lease_view(lease, now)))
 }

@@ -3,17 +3,15 @@
 
 use actix_web::{post, web, HttpResponse};
 use herd_core::domain::Role;
-use herd_core::store::events::Outcome;
-use herd_core::store::jobs;
 use herd_provisioner::jobs::{STAGED_START, STAGED_STOP};
-use herd_provisioner::staged::{self, Pace, Plan};
+use herd_provisioner::staged::Pace;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::jobs::{created_job, JobView};
 use crate::auth::Caller;
 use crate::problem::{ApiError, ApiResult, Problem};
-use crate::rules::audit::{audit, Target};
+use crate::rules;
 use crate::state::AppState;
 
 #[derive(Deserialize, ToSchema, Default)]
@@ -51,44 +49,16 @@ pub async fn queue(
     }
     let now = state.now_ms();
     let who = caller.cloned();
-    let actor = caller.map(|c| c.user.id);
+    let pace = req.pace.unwrap_or_default();
     let job = state
         .db(move |c| {
-            let internal =
-                |e: herd_provisioner::error::WorkerError| ApiError::Internal(e.to_string());
-            let superseded = staged::supersede(c, kind, now).map_err(internal)?;
-            let guests = staged::targets(c, kind).map_err(internal)?;
-            let plan = Plan::new(
-                guests,
-                batch_size,
-                i64::from(interval) * 1000,
-                req.pace.unwrap_or_default(),
-                now,
-            );
-            let params = serde_json::to_string(&plan).unwrap_or_default();
-            let new = jobs::NewJob {
+            let staged = rules::operations::Staged {
                 kind,
-                requested_by: actor,
-                target: Some("fleet"),
-                params: &params,
-                total: plan.guests.len() as i32,
+                batch_size,
+                interval_ms: i64::from(interval) * 1000,
+                pace,
             };
-            let id = jobs::create(c, &new, now)?;
-            if let Some(who) = &who {
-                let mut detail = format!("{} guests, {batch_size} a batch", plan.guests.len());
-                if !superseded.is_empty() {
-                    detail += &format!("; cancelled jobs {superseded:?}");
-                }
-                audit(
-                    c,
-                    who,
-                    kind,
-                    Target::Named("fleet"),
-                    Outcome::Success,
-                    Some(&detail),
-                    now,
-                )?;
-            }
+            let id = rules::operations::queue(c, who.as_ref(), &staged, now)?;
             created_job(c, id)
         })
         .await?;

@@ -6,11 +6,8 @@ use std::time::{Duration, Instant};
 
 use actix_web::{get, patch, post, web, HttpResponse};
 use herd_core::clock::rfc3339;
-use herd_core::domain::{Role, ServiceAction, ServiceName};
+use herd_core::domain::{ServiceAction, ServiceName};
 use herd_core::store::commands::{self, CommandRow};
-use herd_core::store::events::Outcome;
-use herd_core::store::guests;
-use herd_core::store::AnyConnection;
 use herd_provisioner::dispatcher::CommandOp;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -20,9 +17,8 @@ use crate::auth::{Bearer, Caller};
 use crate::finishes::{Heard, Waiting};
 use crate::problem::{ApiError, ApiResult, Problem};
 use crate::recorder;
-use crate::rules::audit::{audit, Target};
-use crate::rules::guests::{load_guest, Access};
-use crate::rules::services::unknown_service;
+use crate::rules;
+use crate::rules::services::Service;
 use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]
@@ -37,16 +33,13 @@ pub struct GuestService {
     pub state: String,
 }
 
-fn services_of(c: &mut AnyConnection, guest_id: i64) -> ApiResult<Vec<GuestService>> {
-    Ok(guests::services(c, guest_id)?
-        .into_iter()
-        .map(|(s, enabled, state)| GuestService {
-            name: s.name,
-            priority: s.priority,
-            enabled,
-            state,
-        })
-        .collect())
+fn service_view(s: Service) -> GuestService {
+    GuestService {
+        name: s.name,
+        priority: s.priority,
+        enabled: s.enabled,
+        state: s.state,
+    }
 }
 
 /// The catalog's services on this guest, with boot-time enablement and state.
@@ -63,12 +56,10 @@ pub async fn list_services(
     caller: Caller,
     name: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    let items = state
-        .db(move |c| {
-            let guest = load_guest(c, &caller, &name, Access::View)?;
-            services_of(c, guest.row.id)
-        })
+    let rows = state
+        .db(move |c| rules::services::list(c, &caller, &name))
         .await?;
+    let items = rows.into_iter().map(service_view).collect();
     Ok(HttpResponse::Ok().json(Page::complete(items)))
 }
 
@@ -82,17 +73,6 @@ pub struct ServicePatch {
 fn parse_service(name: &str) -> ApiResult<ServiceName> {
     name.parse()
         .map_err(|_| ApiError::NotFound(format!("no service named {name}")))
-}
-
-fn find_service(
-    c: &mut AnyConnection,
-    guest_id: i64,
-    service: &ServiceName,
-) -> ApiResult<GuestService> {
-    services_of(c, guest_id)?
-        .into_iter()
-        .find(|s| s.name == service.as_str())
-        .ok_or_else(|| unknown_service(service))
 }
 
 /// Enable or disable a service at boot (takes effect at the next IPL).
@@ -115,25 +95,10 @@ pub async fn patch_service(
     let (name, service) = path.into_inner();
     let service = parse_service(&service)?;
     let (enabled, now) = (body.enabled, state.now_ms());
-    let view = state
-        .db(move |c| {
-            let guest = load_guest(c, &caller, &name, Access::Change)?;
-            find_service(c, guest.row.id, &service)?;
-            commands::set_service_enabled(c, guest.row.id, service.as_str(), enabled, now)?;
-            let detail = format!("{service} enabled={enabled}");
-            audit(
-                c,
-                &caller,
-                "service.enable",
-                Target::Guest(&guest.row),
-                Outcome::Success,
-                Some(&detail),
-                now,
-            )?;
-            find_service(c, guest.row.id, &service)
-        })
+    let service = state
+        .db(move |c| rules::services::set_enabled(c, &caller, &name, &service, enabled, now))
         .await?;
-    Ok(HttpResponse::Ok().json(view))
+    Ok(HttpResponse::Ok().json(service_view(service)))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -373,12 +338,7 @@ pub async fn get_command(
     let row = state
         .db(move |c| {
             let caller = bearer.resolve(c, now)?;
-            let visible = |r: &CommandRow| {
-                caller.user.role == Role::Admin || r.requested_by == Some(caller.user.id)
-            };
-            commands::find(c, id)?
-                .filter(visible)
-                .ok_or_else(|| ApiError::NotFound(format!("no command {id}")))
+            rules::services::command(c, &caller, id)
         })
         .await?;
     let row = until_finished(&state, row, deadline).await?;

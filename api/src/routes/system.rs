@@ -4,12 +4,12 @@ use actix_web::{get, web, HttpResponse};
 use herd_core::clock::rfc3339;
 use herd_core::domain::Role;
 use herd_core::store::tasks::{self, TaskReport};
-use serde::Serialize;
-use utoipa::ToSchema;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use herd_provisioner::pool::{self, PoolSettings};
 
-use super::Page;
+use super::{id_cursor, page_limit, Page};
 use crate::auth::Caller;
 use crate::metrics::PoolGauges;
 use crate::problem::{ApiError, ApiResult, Problem};
@@ -77,19 +77,46 @@ impl From<TaskReport> for TaskView {
     }
 }
 
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TasksQuery {
+    /// Page size, 1–500 (default 100).
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
 /// Every background task of every process: schedule outcomes and errors.
-#[utoipa::path(get, path = "/api/v1/system/tasks", tag = "system", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/system/tasks", tag = "system", params(TasksQuery), security(("bearer" = [])),
     responses(
         (status = 200, description = "Each task of each process, by process and name", body = Page<TaskView>),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Admins only", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid limit or cursor", body = Problem, content_type = "application/problem+json"),
     ))]
 #[get("/api/v1/system/tasks")]
-pub async fn system_tasks(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
+pub async fn system_tasks(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<TasksQuery>,
+) -> ApiResult<HttpResponse> {
     caller.require(Role::Admin)?;
+    let limit = page_limit(query.limit)? as usize;
+    // The cursor is how many reports earlier pages held: the list is short
+    // and ordered by process and name.
+    let skip = id_cursor(query.cursor.as_deref())?.unwrap_or(0).max(0) as usize;
     let reports = state.db(|c| Ok(tasks::list(c)?)).await?;
-    let items = reports.into_iter().map(TaskView::from).collect();
-    Ok(HttpResponse::Ok().json(Page::complete(items)))
+    let more = reports.len() > skip + limit;
+    let items = reports
+        .into_iter()
+        .skip(skip)
+        .take(limit)
+        .map(TaskView::from)
+        .collect();
+    Ok(HttpResponse::Ok().json(Page {
+        items,
+        next_cursor: more.then(|| (skip + limit).to_string()),
+    }))
 }
 
 /// Liveness: the process answers.

@@ -5,6 +5,8 @@
 
 pub mod audit;
 pub mod batches;
+pub mod firewall;
 pub mod guests;
+pub mod operations;
 pub mod pool;
 pub mod services;

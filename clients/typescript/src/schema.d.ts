@@ -3495,7 +3495,12 @@ export interface operations {
     };
     system_tasks: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Page size, 1–500 (default 100). */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -3522,6 +3527,15 @@ export interface operations {
             };
             /** @description Admins only */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid limit or cursor */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

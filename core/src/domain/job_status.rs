@@ -12,47 +12,20 @@ pub enum JobStatus {
     Cancelled,
 }
 
+super::stored_name::stored_names!(JobStatus {
+    Queued => "queued",
+    Running => "running",
+    Succeeded => "succeeded",
+    Failed => "failed",
+    Cancelled => "cancelled",
+});
+
 impl JobStatus {
-    pub const ALL: [JobStatus; 5] = [
-        JobStatus::Queued,
-        JobStatus::Running,
-        JobStatus::Succeeded,
-        JobStatus::Failed,
-        JobStatus::Cancelled,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JobStatus::Queued => "queued",
-            JobStatus::Running => "running",
-            JobStatus::Succeeded => "succeeded",
-            JobStatus::Failed => "failed",
-            JobStatus::Cancelled => "cancelled",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|status| status.as_str() == s)
-    }
-
     /// Nothing more happens to a job in this status.
     pub fn is_finished(self) -> bool {
         matches!(
             self,
             JobStatus::Succeeded | JobStatus::Failed | JobStatus::Cancelled
         )
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_round_trip() {
-        for status in JobStatus::ALL {
-            assert_eq!(JobStatus::parse(status.as_str()), Some(status));
-        }
-        assert_eq!(JobStatus::parse("done"), None);
     }
 }

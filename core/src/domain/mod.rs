@@ -3,6 +3,7 @@
 mod cidr;
 mod guest_name;
 mod guest_state;
+mod item_status;
 mod job_status;
 mod port;
 mod protocol;
@@ -10,10 +11,12 @@ mod role;
 mod service_action;
 mod service_name;
 mod step_status;
+mod stored_name;
 
 pub use cidr::{Cidr, InvalidCidr};
 pub use guest_name::{GuestName, InvalidGuestName};
 pub use guest_state::GuestState;
+pub use item_status::ItemStatus;
 pub use job_status::JobStatus;
 pub use port::{InvalidPort, Port};
 pub use protocol::{InvalidProtocol, Protocol};
@@ -21,3 +24,4 @@ pub use role::Role;
 pub use service_action::ServiceAction;
 pub use service_name::{InvalidServiceName, ServiceName};
 pub use step_status::StepStatus;
+pub use stored_name::UnknownName;

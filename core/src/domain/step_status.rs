@@ -11,38 +11,9 @@ pub enum StepStatus {
     Undone,
 }
 
-impl StepStatus {
-    pub const ALL: [StepStatus; 4] = [
-        StepStatus::Running,
-        StepStatus::Done,
-        StepStatus::Failed,
-        StepStatus::Undone,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StepStatus::Running => "running",
-            StepStatus::Done => "done",
-            StepStatus::Failed => "failed",
-            StepStatus::Undone => "undone",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|status| status.as_str() == s)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_round_trip() {
-        for status in StepStatus::ALL {
-            assert_eq!(StepStatus::parse(status.as_str()), Some(status));
-        }
-        // The schema admits `pending`, which no release ever wrote.
-        assert_eq!(StepStatus::parse("pending"), None);
-    }
-}
+super::stored_name::stored_names!(StepStatus {
+    Running => "running",
+    Done => "done",
+    Failed => "failed",
+    Undone => "undone",
+});

@@ -5,8 +5,9 @@ use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 
 use super::schema::{batch_items, batches, jobs};
-use super::{write_tx, AnyConnection, StoreResult};
+use super::{write_tx, AnyConnection, StoreError, StoreResult};
 use crate::clock::Millis;
+use crate::domain::{ItemStatus, JobStatus};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = batches)]
@@ -28,7 +29,8 @@ pub struct Item {
     pub batch_id: i64,
     pub username: String,
     pub user_id: Option<i64>,
-    pub status: String,
+    #[diesel(deserialize_as = String)]
+    pub status: ItemStatus,
     pub guest_names: String,
     pub error: Option<String>,
 }
@@ -83,7 +85,7 @@ pub fn create(
                     batch_items::batch_id.eq(id),
                     batch_items::username.eq(username),
                     batch_items::user_id.eq(user_id),
-                    batch_items::status.eq("pending"),
+                    batch_items::status.eq(ItemStatus::Pending.as_str()),
                     batch_items::updated_at.eq(now),
                 ))
                 .execute(c)?;
@@ -142,17 +144,23 @@ pub fn items(conn: &mut AnyConnection, batch_id: i64) -> StoreResult<Vec<Item>> 
 /// `IMMEDIATE` write transaction already serialises writers): placing an
 /// item and cancelling it take turns, so that nothing is placed for an item
 /// once it is cancelled. Call it inside a write transaction.
-pub fn lock_item(conn: &mut AnyConnection, item_id: i64) -> StoreResult<Option<String>> {
+pub fn lock_item(conn: &mut AnyConnection, item_id: i64) -> StoreResult<Option<ItemStatus>> {
     if let AnyConnection::Postgresql(pg) = conn {
         diesel::sql_query("SELECT id FROM batch_items WHERE id = $1 FOR UPDATE")
             .bind::<BigInt, _>(item_id)
             .execute(pg)?;
     }
-    Ok(batch_items::table
+    let status: Option<String> = batch_items::table
         .find(item_id)
         .select(batch_items::status)
         .get_result(conn)
-        .optional()?)
+        .optional()?;
+    status
+        .map(|s| {
+            ItemStatus::try_from(s)
+                .map_err(|e| StoreError::corrupt("batch_items", "status", &e.text))
+        })
+        .transpose()
 }
 
 /// Settles a `pending` item: its status, guests and error. An item that is
@@ -161,7 +169,7 @@ pub fn lock_item(conn: &mut AnyConnection, item_id: i64) -> StoreResult<Option<S
 pub fn set_item(
     conn: &mut AnyConnection,
     item_id: i64,
-    status: &str,
+    status: ItemStatus,
     guests: &[String],
     error: Option<&str>,
     now: Millis,
@@ -170,10 +178,10 @@ pub fn set_item(
     let settled = diesel::update(
         batch_items::table
             .find(item_id)
-            .filter(batch_items::status.eq("pending")),
+            .filter(batch_items::status.eq(ItemStatus::Pending.as_str())),
     )
     .set((
-        batch_items::status.eq(status),
+        batch_items::status.eq(status.as_str()),
         batch_items::guest_names.eq(names),
         batch_items::error.eq(error),
         batch_items::updated_at.eq(now),
@@ -187,17 +195,17 @@ pub fn set_item(
 pub fn move_items(
     conn: &mut AnyConnection,
     batch_id: i64,
-    from: &str,
-    to: &str,
+    from: ItemStatus,
+    to: ItemStatus,
     now: Millis,
 ) -> StoreResult<usize> {
     Ok(diesel::update(
         batch_items::table
             .filter(batch_items::batch_id.eq(batch_id))
-            .filter(batch_items::status.eq(from)),
+            .filter(batch_items::status.eq(from.as_str())),
     )
     .set((
-        batch_items::status.eq(to),
+        batch_items::status.eq(to.as_str()),
         batch_items::error.eq(None::<String>),
         batch_items::updated_at.eq(now),
     ))
@@ -208,7 +216,7 @@ pub fn move_items(
 pub fn requeue_job(conn: &mut AnyConnection, job_id: i64) -> StoreResult<()> {
     diesel::update(jobs::table.find(job_id))
         .set((
-            jobs::status.eq("queued"),
+            jobs::status.eq(JobStatus::Queued.as_str()),
             jobs::error.eq(None::<String>),
             jobs::finished_at.eq(None::<i64>),
             jobs::claimed_by.eq(None::<String>),

@@ -86,3 +86,34 @@ fn an_unknown_step_status_is_an_error() {
         assert!(is_corrupt(&read, "pending"), "{}: {read}", db.label);
     }
 }
+
+#[test]
+fn an_unknown_batch_item_status_is_an_error() {
+    use super::super::batches::{self, NewBatch};
+    use super::super::catalog;
+    for db in test_db::all() {
+        let mut conn = seeded(&db);
+        let image = catalog::images(&mut conn).unwrap()[0].id;
+        let users = [("alice".to_owned(), None)];
+        let new = NewBatch {
+            requested_by: None,
+            ldap_group: None,
+            guests_per_user: 1,
+            image_id: image,
+            expires_at: None,
+            users: &users,
+        };
+        let batch = batches::create(&mut conn, &new, "batch", NOW).unwrap();
+        let unchecked = match db.label {
+            "sqlite" => "PRAGMA ignore_check_constraints = ON;",
+            _ => "ALTER TABLE batch_items DROP CONSTRAINT batch_items_status_check;",
+        };
+        conn.batch_execute(&format!(
+            "{unchecked} UPDATE batch_items SET status = 'paused' WHERE batch_id = {}",
+            batch.id
+        ))
+        .unwrap();
+        let read = batches::items(&mut conn, batch.id).unwrap_err();
+        assert!(read.to_string().contains("paused"), "{}: {read}", db.label);
+    }
+}
