@@ -6,13 +6,13 @@ use std::time::Duration;
 
 use actix_web::{middleware, web, App, HttpRequest, HttpResponse, HttpServer};
 use herd_core::clock::{FileClock, SharedClock, SystemClock};
+use herd_core::domain::JobKind;
 use herd_core::store::checkpoint::Checkpointer;
 use herd_core::store::commands::Finished;
 use herd_core::store::{jobs, notify, seed, Store, Workload};
 use herd_provisioner::backend::sim::{SimBackend, SimSettings};
 use herd_provisioner::backend::{Backend, CopyMethod};
 use herd_provisioner::dispatcher::Dispatcher;
-use herd_provisioner::jobs::{STAGED_START, STAGED_STOP};
 use herd_provisioner::monitor::MonitorSettings;
 use herd_provisioner::pool::{PoolSettings, PoolShape};
 use herd_provisioner::tasks::{process_label, Driver, Task, TaskBoard};
@@ -209,7 +209,7 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
     });
 
     if settings.staged_start_on_boot && settings.has_role("provisioner") {
-        let job = routes::operations::queue(&state, None, STAGED_START, Default::default())
+        let job = routes::operations::queue(&state, None, JobKind::StagedStart, Default::default())
             .await
             .map_err(|e| StartError::Setup(format!("staged start: {e}")))?;
         tracing::info!(
@@ -257,7 +257,9 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
 /// meanwhile leaves the job to resume at the next start (or to be
 /// superseded by a staged start there).
 async fn stop_the_fleet(state: &web::Data<AppState>) {
-    let job = match routes::operations::queue(state, None, STAGED_STOP, Default::default()).await {
+    let job = match routes::operations::queue(state, None, JobKind::StagedStop, Default::default())
+        .await
+    {
         Ok(job) => job,
         Err(e) => {
             tracing::error!(error = %e, "staged stop at shutdown could not be queued");

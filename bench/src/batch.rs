@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use herd_core::clock::{SharedClock, SystemClock};
-use herd_core::domain::ItemStatus;
 use herd_core::domain::{GuestName, Role};
+use herd_core::domain::{ItemStatus, JobKind, JobStatus};
 use herd_core::store::batches::{self, NewBatch};
 use herd_core::store::seed::{self, Seed, SeedImage, SeedLan};
 use herd_core::store::users::{self, NewLocalUser};
@@ -18,7 +18,6 @@ use herd_core::store::{catalog, jobs, Store};
 use herd_provisioner::backend::sim::{write_synthetic_image, SimBackend, SimSettings};
 use herd_provisioner::backend::{CopyMethod, Directory, DiskId, ImageName, Storage, UserSpec};
 use herd_provisioner::bootstrap;
-use herd_provisioner::jobs::BATCH;
 use herd_provisioner::monitor::MonitorSettings;
 use herd_provisioner::pool::{PoolSettings, PoolShape};
 use herd_provisioner::worker::{Worker, WorkerSettings};
@@ -232,13 +231,13 @@ pub fn run_batch(f: &Fleet) -> Result<Duration, Box<dyn Error>> {
         expires_at: None,
         users: members,
     };
-    let batch = batches::create(&mut conn, &new, BATCH, clock.now_ms())?;
+    let batch = batches::create(&mut conn, &new, JobKind::Batch, clock.now_ms())?;
     loop {
         worker.tick()?;
         let job = jobs::find(&mut conn, batch.job_id)?.ok_or("the batch's job vanished")?;
-        match job.status.as_str() {
-            "succeeded" => break,
-            "failed" | "cancelled" => {
+        match job.status {
+            JobStatus::Succeeded => break,
+            JobStatus::Failed | JobStatus::Cancelled => {
                 return Err(
                     format!("batch {}: {}", job.status, job.error.unwrap_or_default()).into(),
                 )

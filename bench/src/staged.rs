@@ -10,11 +10,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use herd_core::clock::{Clock, ManualClock, SharedClock};
-use herd_core::domain::GuestState;
+use herd_core::domain::{GuestState, JobKind, JobStatus};
 use herd_core::store::{guests, jobs};
 use herd_provisioner::backend::sim::SimSettings;
 use herd_provisioner::backend::{CopyMethod, Runtime};
-use herd_provisioner::jobs::{STAGED_START, STAGED_STOP};
 use herd_provisioner::staged::{self, Pace, Plan};
 
 use crate::batch::{fleet, run_batch, Db, Fleet};
@@ -42,8 +41,8 @@ pub fn run(_env: &Env) -> BenchResult {
 
     let mut results = Vec::new();
     for pace in [Pace::Fixed, Pace::Adaptive] {
-        staged_run(&f, &clock, STAGED_STOP, Pace::Adaptive)?;
-        let (seconds, most) = staged_run(&f, &clock, STAGED_START, pace)?;
+        staged_run(&f, &clock, JobKind::StagedStop, Pace::Adaptive)?;
+        let (seconds, most) = staged_run(&f, &clock, JobKind::StagedStart, pace)?;
         let name = match pace {
             Pace::Fixed => "fixed",
             Pace::Adaptive => "adaptive",
@@ -91,7 +90,7 @@ fn settle(f: &Fleet, clock: &ManualClock, state: GuestState) -> Result<(), Box<d
 fn staged_run(
     f: &Fleet,
     clock: &ManualClock,
-    kind: &'static str,
+    kind: JobKind,
     pace: Pace,
 ) -> Result<(f64, usize), Box<dyn Error>> {
     let mut conn = f.store.conn()?;
@@ -108,7 +107,7 @@ fn staged_run(
     let job = jobs::create(&mut conn, &new, clock.now_ms())?;
     let began = clock.now_ms();
     let mut most = 0;
-    while jobs::find(&mut conn, job)?.ok_or("job vanished")?.status != "succeeded" {
+    while jobs::find(&mut conn, job)?.ok_or("job vanished")?.status != JobStatus::Succeeded {
         f.worker.tick()?;
         let load = f.zvm.host_load()?;
         most = most.max(load.in_transition as usize);

@@ -5,7 +5,7 @@
 //! makes a guest twice: a user's guests in flight count as theirs.
 
 use herd_core::clock::{after, Millis};
-use herd_core::domain::{GuestState, ItemStatus, JobStatus};
+use herd_core::domain::{GuestState, ItemStatus, JobKind, JobStatus};
 use herd_core::store::batches::{self, Batch, Item};
 use herd_core::store::guests::{self, Assignment};
 use herd_core::store::{
@@ -127,7 +127,7 @@ fn settle_item(
     let mut cloned = false;
     for (name, state) in &made {
         if state != GuestState::Provisioning.as_str() {
-            if let Some(job) = jobs::latest_for_target(conn, crate::jobs::PROVISION, name)? {
+            if let Some(job) = jobs::latest_for_target(conn, JobKind::Provision, name)? {
                 // Queued after the batch's own job: cloned for it (ids
                 // grow; clock readings may tie).
                 cloned |= job.id > batch.job_id;
@@ -174,8 +174,8 @@ fn failed_clone(
         .rev()
         .filter(|g| g.row.assigned_at.is_some_and(|t| t >= batch.created_at))
     {
-        if let Some(job) = jobs::latest_for_target(conn, crate::jobs::PROVISION, &g.row.name)? {
-            if job.parsed_status()? == JobStatus::Failed {
+        if let Some(job) = jobs::latest_for_target(conn, JobKind::Provision, &g.row.name)? {
+            if job.status == JobStatus::Failed {
                 return Ok(Some(format!(
                     "{}: {}",
                     g.row.name,
@@ -245,7 +245,7 @@ fn cancel_item(
                 kept.push(name);
                 continue;
             }
-            let Some(job) = jobs::latest_for_target(c, crate::jobs::PROVISION, &name)? else {
+            let Some(job) = jobs::latest_for_target(c, JobKind::Provision, &name)? else {
                 continue;
             };
             // The batch's clones were queued after its job, by its requester;

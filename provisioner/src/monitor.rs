@@ -123,7 +123,7 @@ impl Monitor {
             }
             // Otherwise a `starting` guest is the worker's: it boots it
             // when the host has room and sees it come up.
-            _ if guest.state == GuestState::Starting.as_str() => {}
+            _ if guest.state == GuestState::Starting => {}
             PowerState::Running { since } => {
                 let last_sign = status.last_heartbeat.unwrap_or(since);
                 if now - last_sign >= self.settings.unresponsive_after.as_millis() as Millis {
@@ -240,7 +240,7 @@ impl Monitor {
         guest: &GuestRow,
         now: Millis,
     ) -> StoreResult<()> {
-        if guest.state == GuestState::Unresponsive.as_str() {
+        if guest.state == GuestState::Unresponsive {
             self.remember(&guest.name, None);
             guests::set_state(conn, guest.id, GuestState::Running, now)?;
             event(

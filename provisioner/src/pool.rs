@@ -2,7 +2,7 @@
 //! addressed but logged off, so that a student gets one at once.
 
 use herd_core::clock::Millis;
-use herd_core::domain::GuestState;
+use herd_core::domain::{GuestState, JobKind};
 use herd_core::store::guests::{self, AssignError, Assignment, GuestSpec};
 use herd_core::store::{
     catalog, jobs, lans, serialize_in_tx, settings, write_tx, AnyConnection, StoreError,
@@ -67,12 +67,11 @@ pub struct PoolStatus {
 }
 
 pub fn status(conn: &mut AnyConnection) -> StoreResult<PoolStatus> {
-    let count = |conn: &mut AnyConnection, state| -> StoreResult<u32> {
-        Ok(guests::count_unowned(conn, state)?.max(0) as u32)
-    };
+    let counts = guests::count_unowned(conn, &[GuestState::Pooled, GuestState::Provisioning])?;
+    let count = |i: usize| counts[i].clamp(0, i64::from(u32::MAX)) as u32;
     Ok(PoolStatus {
-        available: count(conn, GuestState::Pooled)?,
-        provisioning: count(conn, GuestState::Provisioning)?,
+        available: count(0),
+        provisioning: count(1),
     })
 }
 
@@ -220,7 +219,7 @@ pub fn queue_clone_in_tx(
     // The saga's plan, frozen now: a resumed saga makes what was asked.
     let params = crate::sagas::provision_params(c, &guest, method)?;
     let job = jobs::NewJob {
-        kind: crate::jobs::PROVISION,
+        kind: JobKind::Provision,
         requested_by: purpose.requested_by,
         target: Some(&guest.row.name),
         params: &params,

@@ -109,7 +109,7 @@ pub fn differences(
     }
     let live = rows
         .iter()
-        .filter(|g| LIVE.iter().any(|s| s.as_str() == g.state))
+        .filter(|g| LIVE.contains(&g.state))
         .filter(|g| !directory.iter().any(|d| d.as_str() == g.name));
     for g in live {
         found.push(Difference::MissingGuest(g.name.clone()));

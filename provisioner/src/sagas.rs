@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use herd_core::clock::Millis;
-use herd_core::domain::GuestState;
+use herd_core::domain::{GuestState, JobKind};
 use herd_core::store::guests::{self, Guest};
 use herd_core::store::jobs::{self, Job};
 use herd_core::store::{lans, AnyConnection, StoreError, StoreResult};
@@ -14,7 +14,6 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::backend::{CopyMethod, ServiceSpec};
-use crate::jobs::DECOMMISSION;
 use crate::steps::{DecommissionParams, GuestPlan};
 
 /// A provisioning job's `params`.
@@ -77,7 +76,7 @@ pub fn queue_decommission(
         .map_err(|e| StoreError::Corrupt(format!("decommission of {}: {e}", guest.row.name)))?;
     guests::set_state(c, guest.row.id, GuestState::Decommissioning, now)?;
     let job = jobs::NewJob {
-        kind: DECOMMISSION,
+        kind: JobKind::Decommission,
         requested_by,
         target: Some(&guest.row.name),
         params: &params,

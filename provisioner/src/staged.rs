@@ -10,13 +10,12 @@
 //! and holds back on a busy one.
 
 use herd_core::clock::Millis;
-use herd_core::domain::{GuestName, GuestState, JobStatus};
+use herd_core::domain::{GuestName, GuestState, JobKind, JobStatus};
 use herd_core::store::{guests, jobs, serialize_in_tx, write_tx, AnyConnection};
 use serde::{Deserialize, Serialize};
 
 use crate::backend::{Backend, BackendError, PowerState};
 use crate::error::WorkerError;
-use crate::jobs::{STAGED_START, STAGED_STOP};
 
 const STAGED_LOCK: i64 = 0x6865_7264_7374; // "herdst"
 
@@ -61,8 +60,8 @@ impl Plan {
 
 /// The guests a staged start boots: owned, `auto_boot`, stopped; a staged
 /// stop halts every guest that runs.
-pub fn targets(conn: &mut AnyConnection, kind: &str) -> Result<Vec<String>, WorkerError> {
-    let rows = if kind == STAGED_START {
+pub fn targets(conn: &mut AnyConnection, kind: JobKind) -> Result<Vec<String>, WorkerError> {
+    let rows = if kind == JobKind::StagedStart {
         guests::in_states(conn, &[GuestState::Stopped])?
             .into_iter()
             .filter(|g| g.owner_id.is_some() && g.auto_boot)
@@ -85,13 +84,13 @@ pub fn targets(conn: &mut AnyConnection, kind: &str) -> Result<Vec<String>, Work
 /// at shutdown left unfinished by a crash, then a start at boot).
 pub fn supersede(
     conn: &mut AnyConnection,
-    kind: &str,
+    kind: JobKind,
     now: Millis,
 ) -> Result<Vec<i64>, WorkerError> {
-    let other = if kind == STAGED_START {
-        STAGED_STOP
+    let other = if kind == JobKind::StagedStart {
+        JobKind::StagedStop
     } else {
-        STAGED_START
+        JobKind::StagedStart
     };
     write_tx(conn, |c| {
         serialize_in_tx(c, STAGED_LOCK)?;
@@ -115,9 +114,7 @@ pub fn advance(
     write_tx(conn, |c| {
         serialize_in_tx(c, STAGED_LOCK)?;
         // Re-read under the lock: another process may have advanced it.
-        let Some(job) =
-            jobs::find(c, job.id)?.filter(|j| matches!(j.status.as_str(), "queued" | "running"))
-        else {
+        let Some(job) = jobs::find(c, job.id)?.filter(|j| !j.status.is_finished()) else {
             return Ok(true);
         };
         jobs::mark_running(c, job.id, now)?;
@@ -125,7 +122,7 @@ pub fn advance(
         let mut plan: Plan = serde_json::from_str(&job.params).map_err(|e| {
             WorkerError::Invalid(format!("job {} has an unreadable plan: {e}", job.id))
         })?;
-        let starting = job.kind == STAGED_START;
+        let starting = job.kind == JobKind::StagedStart;
         let in_flight = in_transition(backend, &plan)?;
         if plan.next < plan.guests.len() && now >= plan.next_at {
             let room = room(backend, &plan, in_flight)?;

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use herd_core::clock::SharedClock;
-use herd_core::domain::{GuestName, GuestState, JobStatus};
+use herd_core::domain::{GuestName, GuestState, JobKind, JobStatus};
 use herd_core::store::events::{GuestWork, Outcome};
 use herd_core::store::guests::{self, Guest};
 use herd_core::store::jobs::{self, Job};
@@ -20,9 +20,7 @@ use rayon::prelude::*;
 use crate::backend::{Backend, BackendError, PowerState, ServiceState};
 use crate::batch::{self, BatchContext};
 use crate::error::WorkerError;
-use crate::jobs::{
-    BATCH, CLAIMED, DECOMMISSION, POOL_REPOPULATE, PROVISION, RECLAIM, STAGED_START, STAGED_STOP,
-};
+use crate::jobs::CLAIMED;
 use crate::monitor::{Monitor, MonitorSettings};
 use crate::pool::{self, PoolSettings, PoolShape};
 use crate::saga::{self, Injection, SagaError};
@@ -265,15 +263,22 @@ impl Worker {
     }
 
     fn run(&self, job: &Job) {
-        let result = match job.kind.as_str() {
-            PROVISION => self.provision(job),
-            DECOMMISSION => self.decommission(job),
+        let result = match job.kind {
+            JobKind::Provision => self.provision(job),
+            JobKind::Decommission => self.decommission(job),
             // A batch ends when its last item settles, in `follow_batches`.
-            BATCH => match self.place_batch(job) {
+            JobKind::Batch => match self.place_batch(job) {
                 Ok(()) => return,
                 Err(e) => Err(e),
             },
-            other => Err(WorkerError::Invalid(format!("unknown job kind {other}"))),
+            // Settled by their followers, never claimed (see `CLAIMED`).
+            JobKind::PoolRepopulate
+            | JobKind::Reclaim
+            | JobKind::StagedStart
+            | JobKind::StagedStop => Err(WorkerError::Invalid(format!(
+                "the job runner does not run {} jobs",
+                job.kind
+            ))),
         };
         if let Err(WorkerError::Saga(SagaError::Stopped(step))) = &result {
             // An injected stop leaves the job as a crash would: running,
@@ -391,8 +396,8 @@ impl Worker {
 
     fn follow_staged(&self) -> Result<(), TaskError> {
         let mut conn = self.store.conn()?;
-        let mut staged = jobs::unfinished(&mut conn, STAGED_START)?;
-        staged.extend(jobs::unfinished(&mut conn, STAGED_STOP)?);
+        let mut staged = jobs::unfinished(&mut conn, JobKind::StagedStart)?;
+        staged.extend(jobs::unfinished(&mut conn, JobKind::StagedStop)?);
         let mut sweep = Sweep::default();
         for job in staged {
             let advanced = staged::advance(&mut conn, &*self.backend, &job, self.clock.now_ms());
@@ -404,7 +409,7 @@ impl Worker {
     fn follow_batches(&self) -> Result<(), TaskError> {
         let mut conn = self.store.conn()?;
         let mut sweep = Sweep::default();
-        for job in jobs::released(&mut conn, BATCH)? {
+        for job in jobs::released(&mut conn, JobKind::Batch)? {
             let followed = batch::follow(&mut conn, job.id, self.clock.now_ms());
             sweep.note(&format!("batch job {}", job.id), followed.map(drop));
         }
@@ -414,8 +419,8 @@ impl Worker {
     /// A refill (or reclaim) is done when all its child jobs are.
     fn follow_repopulates(&self) -> Result<(), TaskError> {
         let mut conn = self.store.conn()?;
-        let mut parents = jobs::unfinished(&mut conn, POOL_REPOPULATE)?;
-        parents.extend(jobs::unfinished(&mut conn, RECLAIM)?);
+        let mut parents = jobs::unfinished(&mut conn, JobKind::PoolRepopulate)?;
+        parents.extend(jobs::unfinished(&mut conn, JobKind::Reclaim)?);
         let mut sweep = Sweep::default();
         for job in parents {
             let followed = self.follow_parent(&mut conn, &job);
@@ -478,8 +483,8 @@ impl Worker {
             Err(e) => return Err(e.into()),
         };
         let now = self.clock.now_ms();
-        let (state, services) = match (guest.state.as_str(), status.power) {
-            ("starting", PowerState::LoggedOff) => {
+        let (state, services) = match (guest.state, status.power) {
+            (GuestState::Starting, PowerState::LoggedOff) => {
                 if crate::backend::host_room(&*self.backend)? > 0 {
                     crate::power::ensure_booting(conn, &*self.backend, guest.id, &name)?;
                 }
@@ -487,7 +492,7 @@ impl Worker {
             }
             // Running once its enabled services are up (as after the
             // init scripts), or after a while even if one failed.
-            ("starting", PowerState::Running { since }) => {
+            (GuestState::Starting, PowerState::Running { since }) => {
                 let settled = status
                     .services
                     .iter()
@@ -497,7 +502,7 @@ impl Worker {
                 }
                 (GuestState::Running, status.services)
             }
-            ("stopping", PowerState::LoggedOff) => (GuestState::Stopped, Vec::new()),
+            (GuestState::Stopping, PowerState::LoggedOff) => (GuestState::Stopped, Vec::new()),
             _ => return Ok(()),
         };
         // One transaction, so that no one sees the guest running with

@@ -10,13 +10,12 @@ use std::time::Duration;
 use common::world::{shape, World};
 use common::T0;
 use herd_core::clock::{Clock, SharedClock};
-use herd_core::domain::{GuestName, GuestState, ItemStatus};
+use herd_core::domain::{GuestName, GuestState, ItemStatus, JobKind, JobStatus};
 use herd_core::store::guests::{self, Assignment};
 use herd_core::store::test_db::{self, TestDb};
 use herd_core::store::{catalog, jobs, lans, Store};
 use herd_provisioner::backend::sim::{Fault, SimBackend, SimOp};
 use herd_provisioner::backend::{CopyMethod, Directory, DiskId, Network, Runtime, Storage, Tags};
-use herd_provisioner::jobs::DECOMMISSION;
 use herd_provisioner::pool::{self, CloneFor, PoolSettings};
 use herd_provisioner::steps::ProvisionStep;
 use herd_provisioner::worker::{Worker, WorkerSettings};
@@ -173,7 +172,7 @@ fn assert_failure_is_undone(failing: Failing) {
 /// address; the failure is an event.
 fn assert_undone(w: &World, guest: &str, job: &jobs::Job, step: &str, cause: &str) {
     let label = w.db.label;
-    assert_eq!(job.status, "failed", "{label}");
+    assert_eq!(job.status, JobStatus::Failed, "{label}");
     let error = job.error.clone().unwrap_or_default();
     let named = format!("step {step} failed");
     assert!(
@@ -212,7 +211,7 @@ fn assert_undone(w: &World, guest: &str, job: &jobs::Job, step: &str, cause: &st
 fn assert_address_reused(w: &World, address: &str) {
     let (next, id) = queue(w, None, CopyMethod::FlashCopy);
     worker(w, 0).drain().unwrap();
-    assert_eq!(job(w, id).status, "succeeded", "{}", w.db.label);
+    assert_eq!(job(w, id).status, JobStatus::Succeeded, "{}", w.db.label);
     assert_eq!(row(w, &next).row.ip_address.as_deref(), Some(address));
 }
 
@@ -320,7 +319,7 @@ fn an_assigned_guest_whose_first_boot_fails_is_kept_and_booted_again() {
         let w = world(db);
         let worker = worker(&w, 0);
         let (guest, g, id) = student_guest_whose_boots_fail(&w, &worker, 1);
-        assert_eq!(job(&w, id).status, "succeeded", "{}", w.db.label);
+        assert_eq!(job(&w, id).status, JobStatus::Succeeded, "{}", w.db.label);
         assert_eq!(state_of(&w.db.store, &guest), GuestState::Starting);
         tick_after(&w, &worker, 5);
         let power = w.zvm.status(&g).unwrap().power;
@@ -408,7 +407,7 @@ fn what_a_failed_undo_leaves_is_removed_by_reconciliation() {
         arm_failing_undo(&w, &name(&guest));
         worker(&w, 0).drain().unwrap();
         let job = job(&w, id);
-        assert_eq!(job.status, "failed", "{}", w.db.label);
+        assert_eq!(job.status, JobStatus::Failed, "{}", w.db.label);
         assert!(job.error.unwrap().contains("step lan_grant failed"));
         assert_eq!(row(&w, &guest).state(), GuestState::Decommissioned);
         assert!(w.zvm.lans().unwrap()[0].granted.contains(&name(&guest)));
@@ -442,7 +441,14 @@ fn arm_failing_undo(w: &World, g: &GuestName) {
 fn die_mid_undo(w: &World, guest: &str, job: i64) {
     use herd_provisioner::steps::GuestPlan;
     let mut conn = w.db.store.conn().unwrap();
-    let claimed = jobs::claim(&mut conn, &["provision"], "dead", w.clock.now_ms(), 0).unwrap();
+    let claimed = jobs::claim(
+        &mut conn,
+        &[JobKind::Provision],
+        "dead",
+        w.clock.now_ms(),
+        0,
+    )
+    .unwrap();
     assert_eq!(claimed.map(|j| j.id), Some(job));
     let g = name(guest);
     arm_failing_undo(w, &g);
@@ -531,7 +537,7 @@ fn an_assigned_guest_boots_and_decommission_removes_everything() {
         );
 
         let job = jobs::NewJob {
-            kind: DECOMMISSION,
+            kind: JobKind::Decommission,
             requested_by: None,
             target: Some(&guest),
             params: "{}",
@@ -541,7 +547,7 @@ fn an_assigned_guest_boots_and_decommission_removes_everything() {
         worker.drain().unwrap();
         assert_eq!(
             jobs::find(&mut conn, job).unwrap().unwrap().status,
-            "succeeded"
+            JobStatus::Succeeded
         );
         assert_gone(&w.zvm, &guest);
         assert_eq!(state_of(&w.db.store, &guest), GuestState::Decommissioned);
@@ -583,7 +589,7 @@ fn a_saga_interrupted_after_a_step_resumes_without_repeating_it() {
         worker(&w, 0).drain().unwrap();
         assert_eq!(
             jobs::find(&mut conn, job).unwrap().unwrap().status,
-            "succeeded",
+            JobStatus::Succeeded,
             "{}",
             w.db.label
         );
@@ -621,13 +627,7 @@ fn run_batch(w: &World, worker: &Worker, users: &[(String, Option<i64>)], per_us
         expires_at: None,
         users,
     };
-    let batch = batches::create(
-        &mut conn,
-        &new,
-        herd_provisioner::jobs::BATCH,
-        w.clock.now_ms(),
-    )
-    .unwrap();
+    let batch = batches::create(&mut conn, &new, JobKind::Batch, w.clock.now_ms()).unwrap();
     for _ in 0..5 {
         worker.tick().unwrap();
     }
@@ -657,7 +657,7 @@ fn a_batch_uses_the_pool_then_clones_and_a_repeat_skips_everyone() {
         let job = batches::find(&mut conn, first).unwrap().unwrap().job_id;
         assert_eq!(
             jobs::find(&mut conn, job).unwrap().unwrap().status,
-            "succeeded"
+            JobStatus::Succeeded
         );
         let all: std::collections::HashSet<String> =
             items.iter().flat_map(|i| i.guests()).collect();
@@ -697,7 +697,7 @@ fn placing_a_batch_twice_makes_nothing_twice() {
             expires_at: None,
             users: &users,
         };
-        let batch = batches::create(&mut conn, &new, herd_provisioner::jobs::BATCH, T0).unwrap();
+        let batch = batches::create(&mut conn, &new, JobKind::Batch, T0).unwrap();
         let ctx = herd_provisioner::batch::BatchContext {
             shape: shape(),
             method: CopyMethod::FlashCopy,
@@ -1039,7 +1039,7 @@ fn a_service_command_waits_for_its_guest_to_boot() {
 fn run_staged(
     w: &World,
     worker: &Worker,
-    kind: &str,
+    kind: JobKind,
     batch: u32,
     pace: herd_provisioner::staged::Pace,
 ) -> (u64, usize) {
@@ -1057,7 +1057,7 @@ fn run_staged(
     };
     let job = jobs::create(&mut conn, &job, w.clock.now_ms()).unwrap();
     let (mut seconds, mut most) = (0, 0);
-    while jobs::find(&mut conn, job).unwrap().unwrap().status != "succeeded" {
+    while jobs::find(&mut conn, job).unwrap().unwrap().status != JobStatus::Succeeded {
         worker.tick().unwrap();
         let moving = targets
             .iter()
@@ -1080,7 +1080,6 @@ fn run_staged(
 
 #[test]
 fn staged_stop_and_start_keep_to_the_batch_size_and_adaptive_is_sooner() {
-    use herd_provisioner::jobs::{STAGED_START, STAGED_STOP};
     use herd_provisioner::staged::Pace;
     for db in test_db::all() {
         let w = world(db);
@@ -1097,7 +1096,7 @@ fn staged_stop_and_start_keep_to_the_batch_size_and_adaptive_is_sooner() {
             guests::in_states(&mut w.db.store.conn().unwrap(), &[GuestState::Running]).unwrap();
         assert_eq!(running.len(), 10, "{}", w.db.label);
 
-        let (_, most) = run_staged(&w, &worker, STAGED_STOP, 3, Pace::Fixed);
+        let (_, most) = run_staged(&w, &worker, JobKind::StagedStop, 3, Pace::Fixed);
         assert!(
             most <= 3,
             "{}: {most} guests logging off at once",
@@ -1107,14 +1106,14 @@ fn staged_stop_and_start_keep_to_the_batch_size_and_adaptive_is_sooner() {
             guests::in_states(&mut w.db.store.conn().unwrap(), &[GuestState::Stopped]).unwrap();
         assert_eq!(stopped.len(), 10, "{}", w.db.label);
 
-        let (fixed, most) = run_staged(&w, &worker, STAGED_START, 3, Pace::Fixed);
+        let (fixed, most) = run_staged(&w, &worker, JobKind::StagedStart, 3, Pace::Fixed);
         assert!(most <= 3, "{}: {most} guests booting at once", w.db.label);
         assert!(
             fixed >= 90,
             "four batches 30 s apart take at least 90 s, took {fixed}"
         );
-        run_staged(&w, &worker, STAGED_STOP, 10, Pace::Fixed);
-        let (adaptive, most) = run_staged(&w, &worker, STAGED_START, 3, Pace::Adaptive);
+        run_staged(&w, &worker, JobKind::StagedStop, 10, Pace::Fixed);
+        let (adaptive, most) = run_staged(&w, &worker, JobKind::StagedStart, 3, Pace::Adaptive);
         assert!(
             most <= 3,
             "{}: adaptive let {most} boot at once",

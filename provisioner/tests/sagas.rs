@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use common::world::{World, STALE_AFTER};
-use herd_core::domain::{GuestName, GuestState, StepStatus};
+use herd_core::domain::{GuestName, GuestState, JobKind, JobStatus, StepStatus};
 use herd_core::store::guests::{self, GuestUpdate};
 use herd_core::store::jobs;
 use herd_core::store::test_db;
@@ -60,7 +60,7 @@ const KINDS: [Kind; 3] = [
             let owner = w.student("ann");
             let (guest, job) = w.queue_clone(Some(owner), CopyMethod::FlashCopy);
             w.worker().drain().unwrap();
-            assert_eq!(w.job(job).status, "succeeded");
+            assert_eq!(w.job(job).status, JobStatus::Succeeded);
             let mut conn = w.db.store.conn().unwrap();
             let job = sagas::queue_decommission(&mut conn, &w.guest(&guest), None, w.now());
             (guest, job.unwrap())
@@ -131,7 +131,7 @@ fn a_failure_at_any_step_is_undone_or_finished_by_running_again() {
         });
         worker.drain().unwrap();
         let failed = w.job(job);
-        assert_eq!(failed.status, "failed", "{label}");
+        assert_eq!(failed.status, JobStatus::Failed, "{label}");
         let error = failed.error.unwrap_or_default();
         assert!(
             error.contains(&format!("step {step} failed")),
@@ -161,7 +161,7 @@ fn a_failure_at_any_step_is_undone_or_finished_by_running_again() {
             let mut conn = w.db.store.conn().unwrap();
             let again = sagas::queue_decommission(&mut conn, &row, None, w.now()).unwrap();
             w.worker().drain().unwrap();
-            assert_eq!(w.job(again).status, "succeeded", "{label}");
+            assert_eq!(w.job(again).status, JobStatus::Succeeded, "{label}");
             assert_gone(w, guest, &label);
             assert_eq!(w.guest(guest).state(), GuestState::Decommissioned);
         }
@@ -182,7 +182,7 @@ fn a_saga_stopped_after_any_step_resumes_and_ends_as_an_uninterrupted_one() {
         let first = w.now();
         dying.drain().unwrap();
         // As a crash leaves it: the step done, nothing after it run.
-        assert_eq!(w.job(job).status, "running", "{label}");
+        assert_eq!(w.job(job).status, JobStatus::Running, "{label}");
         let done: Vec<_> = steps[..=at]
             .iter()
             .map(|s| (s.to_string(), "done"))
@@ -303,7 +303,7 @@ fn a_saga_in_flight_from_a_release_with_fewer_steps_resumes_by_step_name() {
         w.advance(STALE_AFTER * 2);
         let after = w.now();
         w.worker().drain().unwrap();
-        assert_eq!(w.job(job).status, "succeeded", "{label}");
+        assert_eq!(w.job(job).status, JobStatus::Succeeded, "{label}");
         let granted = w.zvm.lans().unwrap()[0].granted.contains(&name(&guest));
         assert!(
             granted,
@@ -339,7 +339,7 @@ fn a_saga_runs_on_the_parameters_frozen_when_it_was_queued() {
         guests::update(&mut conn, row.row.id, &off, w.now()).unwrap();
         drop(conn);
         w.worker().drain().unwrap();
-        assert_eq!(w.job(job).status, "succeeded", "{label}");
+        assert_eq!(w.job(job).status, JobStatus::Succeeded, "{label}");
         // Booted, as asked when queued with `auto_boot`.
         assert_eq!(w.guest(&guest).state(), GuestState::Starting, "{label}");
         let steps = w.steps(job, &guest);
@@ -362,7 +362,7 @@ fn jobs_queued_by_an_older_release_run_on_the_rows() {
         let mut conn = w.db.store.conn().unwrap();
         jobs::set_params(&mut conn, job, r#"{"method":"ddr"}"#).unwrap();
         w.worker().drain().unwrap();
-        assert_eq!(w.job(job).status, "succeeded", "{label}");
+        assert_eq!(w.job(job).status, JobStatus::Succeeded, "{label}");
         let g = name(&guest);
         let disk = w.zvm.disk_info(&DiskId::root_of(&g)).unwrap();
         assert_eq!(
@@ -375,7 +375,7 @@ fn jobs_queued_by_an_older_release_run_on_the_rows() {
         assert_eq!(w.guest(&guest).state(), GuestState::Starting, "{label}");
 
         let old = jobs::NewJob {
-            kind: herd_provisioner::jobs::DECOMMISSION,
+            kind: JobKind::Decommission,
             requested_by: None,
             target: Some(&guest),
             params: "{}",
@@ -383,7 +383,7 @@ fn jobs_queued_by_an_older_release_run_on_the_rows() {
         };
         let old = jobs::create(&mut conn, &old, w.now()).unwrap();
         w.worker().drain().unwrap();
-        assert_eq!(w.job(old).status, "succeeded", "{label}");
+        assert_eq!(w.job(old).status, JobStatus::Succeeded, "{label}");
         assert_gone(&w, &guest, label);
     }
 }

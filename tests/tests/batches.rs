@@ -230,6 +230,12 @@ fn a_course_group_gets_its_guests_once(layout: Layout, db: Db) {
         "a dry run assigned guests: {listed}"
     );
 
+    // The pool is full before the batch, so that its guests come first.
+    let admin = srv.admin_token();
+    srv.wait_for("the pool to fill", SETTLE, || {
+        let p = srv.get("/api/v1/pool", Some(&admin)).ok(200);
+        (p["available"] == 3).then_some(())
+    });
     // Time passes between the pool's filling and the batch, and between
     // batches: what a batch made is told apart by when it was assigned.
     srv.advance_clock(Duration::from_secs(1));

@@ -171,7 +171,7 @@ fn cli_full_flow() {
     // help, usage errors, completions
     let help = text(&cli.ok(&["--help"]).stdout);
     for word in [
-        "login", "guests", "services", "ports", "pool", "batch", "ops",
+        "login", "guests", "services", "ports", "pool", "batch", "ops", "system",
     ] {
         assert!(help.contains(word), "--help lacks {word}: {help}");
     }
@@ -315,6 +315,23 @@ fn cli_full_flow() {
     assert_eq!(pool["target_size"], 1, "{pool}");
     let pool = cli.json(&["pool", "set", "--target-size", "2"]);
     assert_eq!(pool["target_size"], 2, "{pool}");
+
+    // background tasks: every task of the server, as a table too
+    let tasks = cli.json(&["system", "tasks"]);
+    let names: Vec<&str> = tasks
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    for task in ["pool_keeper", "job_runner", "monitor", "dispatcher"] {
+        assert!(names.contains(&task), "no {task} in {tasks}");
+    }
+    let table = text(&cli.ok(&["-o", "table", "system", "tasks"]).stdout);
+    assert!(
+        table.contains("TASK") && table.contains("pool_keeper"),
+        "{table}"
+    );
 
     // logout forgets the token
     cli.ok(&["logout"]);

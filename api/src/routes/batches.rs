@@ -108,7 +108,7 @@ fn batch_view(c: &mut AnyConnection, b: Batch) -> ApiResult<BatchView> {
     Ok(BatchView {
         id: b.id,
         job_id: b.job_id,
-        status: job.status,
+        status: job.status.as_str().into(),
         guests_per_user: b.guests_per_user.max(0) as u32,
         ldap_group: b.ldap_group,
         created_at: rfc3339(b.created_at),

@@ -40,8 +40,8 @@ pub struct JobView {
 pub fn job_view(j: Job) -> JobView {
     JobView {
         id: j.id,
-        kind: j.kind,
-        status: j.status,
+        kind: j.kind.as_str().into(),
+        status: j.status.as_str().into(),
         target: j.target,
         progress: Progress {
             done: j.progress_done.max(0) as u32,

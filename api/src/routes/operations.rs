@@ -2,8 +2,7 @@
 //! the fleet in batches.
 
 use actix_web::{post, web, HttpResponse};
-use herd_core::domain::Role;
-use herd_provisioner::jobs::{STAGED_START, STAGED_STOP};
+use herd_core::domain::{JobKind, Role};
 use herd_provisioner::staged::Pace;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -37,7 +36,7 @@ pub const DEFAULT_INTERVAL_SECONDS: u32 = 30;
 pub async fn queue(
     state: &AppState,
     caller: Option<&Caller>,
-    kind: &'static str,
+    kind: JobKind,
     req: StagedRequest,
 ) -> ApiResult<JobView> {
     let batch_size = req.batch_size.unwrap_or(DEFAULT_BATCH);
@@ -70,7 +69,7 @@ async fn staged_operation(
     state: web::Data<AppState>,
     caller: Caller,
     body: web::Bytes,
-    kind: &'static str,
+    kind: JobKind,
 ) -> ApiResult<HttpResponse> {
     caller.require(Role::Admin)?;
     let req: StagedRequest = crate::extract::optional_json(&body)?;
@@ -91,7 +90,7 @@ pub async fn staged_start(
     caller: Caller,
     body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
-    staged_operation(state, caller, body, STAGED_START).await
+    staged_operation(state, caller, body, JobKind::StagedStart).await
 }
 
 /// Stop every running guest in batches (graceful HALT).
@@ -108,5 +107,5 @@ pub async fn staged_stop(
     caller: Caller,
     body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
-    staged_operation(state, caller, body, STAGED_STOP).await
+    staged_operation(state, caller, body, JobKind::StagedStop).await
 }

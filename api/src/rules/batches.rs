@@ -4,13 +4,12 @@
 //! the transactions that start, cancel and retry batches and reclaims.
 
 use herd_core::clock::Millis;
-use herd_core::domain::{GuestState, ItemStatus, JobStatus};
+use herd_core::domain::{GuestState, ItemStatus, JobKind, JobStatus};
 use herd_core::store::batches::{self, Batch, NewBatch};
 use herd_core::store::events::Outcome;
 use herd_core::store::guests::{self, GuestFilter};
 use herd_core::store::{catalog, jobs, lans, users, write_tx, AnyConnection};
 use herd_provisioner::backend::CopyMethod;
-use herd_provisioner::jobs::{BATCH, RECLAIM};
 use herd_provisioner::pool::{self, PoolSettings};
 use herd_provisioner::{capacity, sagas};
 
@@ -141,7 +140,7 @@ pub fn create(
         expires_at: order.expires_at,
         users: &order.users,
     };
-    let batch = batches::create(c, &new, BATCH, now)?;
+    let batch = batches::create(c, &new, JobKind::Batch, now)?;
     let detail = format!("{} users, {} each", order.users.len(), order.per_user);
     audit(
         c,
@@ -165,7 +164,7 @@ pub fn cancel(c: &mut AnyConnection, caller: &Caller, id: i64, now: Millis) -> A
     let pending = batches::items(c, batch.id)?
         .iter()
         .any(|i| i.status == ItemStatus::Pending);
-    if job.is_some_and(|j| j.status == JobStatus::Queued.as_str()) && !pending {
+    if job.is_some_and(|j| j.status == JobStatus::Queued) && !pending {
         jobs::finish(c, batch.job_id, JobStatus::Cancelled, None, now)?;
     }
     audit(
@@ -249,7 +248,7 @@ pub fn reclaim(
         }
         let params = serde_json::json!({ "jobs": children }).to_string();
         let new = jobs::NewJob {
-            kind: RECLAIM,
+            kind: JobKind::Reclaim,
             requested_by: Some(caller.user.id),
             target: None,
             params: &params,

@@ -2,6 +2,7 @@
 //! stop over the guests it concerns.
 
 use herd_core::clock::Millis;
+use herd_core::domain::JobKind;
 use herd_core::store::events::Outcome;
 use herd_core::store::{jobs, AnyConnection};
 use herd_provisioner::error::WorkerError;
@@ -14,7 +15,7 @@ use crate::problem::{ApiError, ApiResult};
 /// A staged operation as asked.
 pub struct Staged {
     /// `staged_start` or `staged_stop`.
-    pub kind: &'static str,
+    pub kind: JobKind,
     pub batch_size: u32,
     pub interval_ms: i64,
     pub pace: Pace,
@@ -51,7 +52,7 @@ pub fn queue(
         audit(
             c,
             who,
-            op.kind,
+            op.kind.as_str(),
             Target::Named("fleet"),
             Outcome::Success,
             Some(&detail),

@@ -2,9 +2,9 @@
 //! admin asks for.
 
 use herd_core::clock::Millis;
+use herd_core::domain::JobKind;
 use herd_core::store::events::Outcome;
 use herd_core::store::{jobs, write_tx, AnyConnection};
-use herd_provisioner::jobs::POOL_REPOPULATE;
 use herd_provisioner::pool::{self, PoolSettings, PoolShape};
 
 use super::audit::{audit, Target};
@@ -79,7 +79,7 @@ pub fn repopulate(
     let queued = done.queued;
     let params = serde_json::json!({ "jobs": queued }).to_string();
     let new = jobs::NewJob {
-        kind: POOL_REPOPULATE,
+        kind: JobKind::PoolRepopulate,
         requested_by: Some(caller.user.id),
         target: Some("pool"),
         params: &params,

@@ -488,8 +488,22 @@ async fn run(cmd: Cmd, out: Out) -> Res<()> {
         Cmd::Batch(c) => batch(c, out).await,
         Cmd::Ops(c) => ops(c, out).await,
         Cmd::System(SystemCmd::Tasks) => {
-            let page = client()?.system_tasks().send().await?.into_inner();
-            out.list(&page.items, TASK_COLUMNS);
+            let c = client()?;
+            let mut items = Vec::new();
+            let mut cursor: Option<String> = None;
+            loop {
+                let mut req = c.system_tasks().limit(500);
+                if let Some(cur) = &cursor {
+                    req = req.cursor(cur.clone());
+                }
+                let page = req.send().await?.into_inner();
+                items.extend(page.items);
+                match page.next_cursor {
+                    Some(n) if !n.is_empty() => cursor = Some(n),
+                    _ => break,
+                }
+            }
+            out.list(&items, TASK_COLUMNS);
             Ok(())
         }
         Cmd::Completions { .. } => unreachable!("handled in main"),

@@ -52,7 +52,7 @@ pub struct UnknownName {
 
 #[cfg(test)]
 mod tests {
-    use crate::domain::{ItemStatus, JobStatus, StepStatus};
+    use crate::domain::{GuestState, ItemStatus, JobKind, JobStatus, StepStatus};
 
     #[test]
     fn names_round_trip() {
@@ -65,7 +65,15 @@ mod tests {
         for s in ItemStatus::ALL {
             assert_eq!(ItemStatus::parse(s.as_str()), Some(*s));
         }
+        for s in JobKind::ALL {
+            assert_eq!(JobKind::parse(s.as_str()), Some(*s));
+        }
+        for s in GuestState::ALL {
+            assert_eq!(GuestState::parse(s.as_str()), Some(*s));
+        }
         assert_eq!(JobStatus::parse("done"), None);
+        assert_eq!(JobKind::parse("audit"), None);
+        assert_eq!(GuestState::parse("Running"), None);
         // The schema admits `pending` for steps, which no release wrote.
         assert_eq!(StepStatus::parse("pending"), None);
         assert_eq!(ItemStatus::parse("Pending"), None);

@@ -7,7 +7,7 @@ use diesel::sql_types::BigInt;
 use super::schema::{batch_items, batches, jobs};
 use super::{write_tx, AnyConnection, StoreError, StoreResult};
 use crate::clock::Millis;
-use crate::domain::{ItemStatus, JobStatus};
+use crate::domain::{ItemStatus, JobKind, JobStatus};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = batches)]
@@ -55,7 +55,7 @@ pub struct NewBatch<'a> {
 pub fn create(
     conn: &mut AnyConnection,
     new: &NewBatch,
-    job_kind: &str,
+    job_kind: JobKind,
     now: Millis,
 ) -> StoreResult<Batch> {
     write_tx(conn, |c| {

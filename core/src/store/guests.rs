@@ -29,47 +29,39 @@ pub struct GuestRow {
     pub image_id: i64,
     pub auto_boot: bool,
     pub description: String,
-    pub state: String,
+    /// Text no state names (a newer release's, a broken row's) makes the
+    /// read fail with [`StoreError::Corrupt`], never a guess.
+    #[diesel(deserialize_as = String)]
+    pub state: GuestState,
     pub created_at: Millis,
     pub assigned_at: Option<Millis>,
     pub expires_at: Option<Millis>,
 }
 
-/// A guest with the names of what it refers to, its state parsed when read.
+/// A guest with the names of what it refers to.
 #[derive(Debug, Clone)]
 pub struct Guest {
     pub row: GuestRow,
     pub owner: Option<String>,
     pub lan: String,
     pub image: String,
-    state: GuestState,
 }
 
 impl Guest {
     pub fn state(&self) -> GuestState {
-        self.state
+        self.row.state
     }
-}
-
-/// The state stored for guest `name`; text the check constraint should
-/// have refused (or a newer release wrote) is an error, not a guess.
-pub(super) fn parse_state(guest: impl std::fmt::Display, state: &str) -> StoreResult<GuestState> {
-    GuestState::parse(state).ok_or_else(|| {
-        StoreError::Corrupt(format!("guests.state of guest {guest} holds `{state}`"))
-    })
 }
 
 type GuestTuple = (GuestRow, Option<String>, String, String);
 
-fn from_tuple((row, owner, lan, image): GuestTuple) -> StoreResult<Guest> {
-    let state = parse_state(&row.name, &row.state)?;
-    Ok(Guest {
+fn from_tuple((row, owner, lan, image): GuestTuple) -> Guest {
+    Guest {
         row,
         owner,
         lan,
         image,
-        state,
-    })
+    }
 }
 
 macro_rules! joined_guests {
@@ -88,12 +80,11 @@ macro_rules! joined_guests {
 }
 
 pub fn find_by_name(conn: &mut AnyConnection, name: &str) -> StoreResult<Option<Guest>> {
-    joined_guests!()
+    Ok(joined_guests!()
         .filter(guests::name.eq(name))
         .get_result::<GuestTuple>(conn)
         .optional()?
-        .map(from_tuple)
-        .transpose()
+        .map(from_tuple))
 }
 
 /// The guests of these names that exist: one query for requests handled
@@ -101,7 +92,7 @@ pub fn find_by_name(conn: &mut AnyConnection, name: &str) -> StoreResult<Option<
 pub fn find_by_names(conn: &mut AnyConnection, names: &[&str]) -> StoreResult<Vec<Guest>> {
     let found: Vec<GuestTuple> =
         load_listed!(conn, joined_guests!().filter(guests::name.eq_any(names)))?;
-    found.into_iter().map(from_tuple).collect()
+    Ok(found.into_iter().map(from_tuple).collect())
 }
 
 #[derive(Debug, Clone, Default)]
@@ -135,7 +126,7 @@ pub fn list(conn: &mut AnyConnection, f: &GuestFilter) -> StoreResult<(Vec<Guest
         .load::<GuestTuple>(conn)?
         .into_iter()
         .map(from_tuple)
-        .collect::<StoreResult<_>>()?;
+        .collect();
     let more = rows.len() as i64 > f.limit;
     rows.truncate(f.limit.max(0) as usize);
     Ok((rows, more))
@@ -220,12 +211,22 @@ pub fn reserve_in_tx(c: &mut AnyConnection, spec: &GuestSpec, now: Millis) -> St
 }
 
 /// Guests in a state that nobody owns (the pool and its refills).
-pub fn count_unowned(conn: &mut AnyConnection, state: GuestState) -> StoreResult<i64> {
-    Ok(guests::table
+/// How many guests nobody owns are in each of `states`, in that order, read
+/// in one statement: counted in two, a guest moving from one state to the
+/// other in between (a clone becoming pooled) would be missed by both, and
+/// the pool keeper would clone one too many.
+pub fn count_unowned(conn: &mut AnyConnection, states: &[GuestState]) -> StoreResult<Vec<i64>> {
+    let names: Vec<&str> = states.iter().map(|s| s.as_str()).collect();
+    let counted: Vec<(String, i64)> = guests::table
         .filter(guests::owner_id.is_null())
-        .filter(guests::state.eq(state.as_str()))
-        .count()
-        .get_result(conn)?)
+        .filter(guests::state.eq_any(&names))
+        .group_by(guests::state)
+        .select((guests::state, diesel::dsl::count_star()))
+        .load(conn)?;
+    Ok(names
+        .iter()
+        .map(|n| counted.iter().find(|(s, _)| s == n).map_or(0, |(_, c)| *c))
+        .collect())
 }
 
 /// Every catalog service, enabled as the catalog says, state not yet known.

@@ -7,17 +7,16 @@ use diesel::sql_types::{BigInt, Text};
 use super::schema::{job_steps, jobs};
 use super::{write_tx, AnyConnection, StoreError, StoreResult};
 use crate::clock::Millis;
-use crate::domain::{JobStatus, StepStatus};
+use crate::domain::{JobKind, JobStatus, StepStatus};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = jobs)]
 pub struct Job {
     pub id: i64,
-    pub kind: String,
-    /// The stored text, as the API shows it; [`Job::parsed_status`] is the
-    /// typed value. (Kept as text so that views and tests comparing it to
-    /// the wire spelling need no change.)
-    pub status: String,
+    #[diesel(deserialize_as = String)]
+    pub kind: JobKind,
+    #[diesel(deserialize_as = String)]
+    pub status: JobStatus,
     pub requested_by: Option<i64>,
     pub target: Option<String>,
     pub params: String,
@@ -29,18 +28,12 @@ pub struct Job {
     pub finished_at: Option<Millis>,
 }
 
-impl Job {
-    pub fn parsed_status(&self) -> StoreResult<JobStatus> {
-        parse_status(&self.status)
-    }
-}
-
 fn parse_status(status: &str) -> StoreResult<JobStatus> {
     JobStatus::parse(status).ok_or_else(|| StoreError::corrupt("jobs", "status", status))
 }
 
 pub struct NewJob<'a> {
-    pub kind: &'a str,
+    pub kind: JobKind,
     pub requested_by: Option<i64>,
     pub target: Option<&'a str>,
     pub params: &'a str,
@@ -50,7 +43,7 @@ pub struct NewJob<'a> {
 pub fn create(conn: &mut AnyConnection, new: &NewJob, now: Millis) -> StoreResult<i64> {
     Ok(diesel::insert_into(jobs::table)
         .values((
-            jobs::kind.eq(new.kind),
+            jobs::kind.eq(new.kind.as_str()),
             jobs::status.eq(JobStatus::Queued.as_str()),
             jobs::requested_by.eq(new.requested_by),
             jobs::target.eq(new.target),
@@ -94,9 +87,9 @@ pub fn list(
 }
 
 /// Jobs of one kind still `queued` or `running`.
-pub fn unfinished(conn: &mut AnyConnection, kind: &str) -> StoreResult<Vec<Job>> {
+pub fn unfinished(conn: &mut AnyConnection, kind: JobKind) -> StoreResult<Vec<Job>> {
     Ok(jobs::table
-        .filter(jobs::kind.eq(kind))
+        .filter(jobs::kind.eq(kind.as_str()))
         .filter(jobs::status.eq_any([JobStatus::Queued.as_str(), JobStatus::Running.as_str()]))
         .select(Job::as_select())
         .order(jobs::id)
@@ -105,9 +98,9 @@ pub fn unfinished(conn: &mut AnyConnection, kind: &str) -> StoreResult<Vec<Job>>
 
 /// Running jobs of one kind that no worker holds: work placed by a worker
 /// and released (see [`release`]) for followers to settle.
-pub fn released(conn: &mut AnyConnection, kind: &str) -> StoreResult<Vec<Job>> {
+pub fn released(conn: &mut AnyConnection, kind: JobKind) -> StoreResult<Vec<Job>> {
     Ok(jobs::table
-        .filter(jobs::kind.eq(kind))
+        .filter(jobs::kind.eq(kind.as_str()))
         .filter(jobs::status.eq(JobStatus::Running.as_str()))
         .filter(jobs::claimed_by.is_null())
         .select(Job::as_select())
@@ -148,14 +141,14 @@ struct Claimed {
 /// each job, across processes: the update re-checks the status it read.
 pub fn claim(
     conn: &mut AnyConnection,
-    kinds: &[&str],
+    kinds: &[JobKind],
     worker: &str,
     now: Millis,
     stale_before: Millis,
 ) -> StoreResult<Option<Job>> {
     let kinds_sql = kinds
         .iter()
-        .map(|k| format!("'{}'", k.replace('\'', "")))
+        .map(|k| format!("'{}'", k.as_str()))
         .collect::<Vec<_>>()
         .join(", ");
     let claimable = format!(
@@ -361,11 +354,11 @@ pub fn step_starts(
 /// The newest job of a kind that works on `target`.
 pub fn latest_for_target(
     conn: &mut AnyConnection,
-    kind: &str,
+    kind: JobKind,
     target: &str,
 ) -> StoreResult<Option<Job>> {
     Ok(jobs::table
-        .filter(jobs::kind.eq(kind))
+        .filter(jobs::kind.eq(kind.as_str()))
         .filter(jobs::target.eq(target))
         .order(jobs::id.desc())
         .select(Job::as_select())

@@ -248,7 +248,10 @@ fn lock_guest(conn: &mut AnyConnection, guest_id: i64) -> StoreResult<Option<Gue
             .optional()?,
     };
     state
-        .map(|s| super::guests::parse_state(format!("#{guest_id}"), &s))
+        .map(|s| {
+            GuestState::try_from(s)
+                .map_err(|e| StoreError::Corrupt(format!("guests.state of guest #{guest_id}: {e}")))
+        })
         .transpose()
 }
 

@@ -77,7 +77,7 @@ pub enum StoreError {
     #[error("database unavailable: {0}")]
     Unavailable(#[from] diesel::r2d2::PoolError),
     #[error("database error: {0}")]
-    Query(#[from] diesel::result::Error),
+    Query(diesel::result::Error),
     #[error("exhausted: {0}")]
     Exhausted(String),
     #[error("listening for notifications: {0}")]
@@ -86,6 +86,19 @@ pub enum StoreError {
     /// otherwise unreadable: never read as some default.
     #[error("corrupt data: {0}")]
     Corrupt(String),
+}
+
+/// A row whose closed-set column (read with `deserialize_as`) holds text no
+/// value names is corrupt data, not a failed query.
+impl From<diesel::result::Error> for StoreError {
+    fn from(e: diesel::result::Error) -> Self {
+        if let diesel::result::Error::DeserializationError(inner) = &e {
+            if let Some(unknown) = inner.downcast_ref::<crate::domain::UnknownName>() {
+                return StoreError::Corrupt(unknown.to_string());
+            }
+        }
+        StoreError::Query(e)
+    }
 }
 
 impl StoreError {

@@ -11,7 +11,7 @@ use super::super::test_db::{self, TestDb};
 use super::super::{AnyConnection, StoreError};
 use super::guests::spec;
 use super::invariants::{seeded, NOW};
-use crate::domain::{GuestState, Port, Protocol};
+use crate::domain::{GuestState, JobKind, Port, Protocol};
 
 fn guest(conn: &mut AnyConnection) -> Guest {
     let spec = spec(conn, GuestState::Stopped, None);
@@ -68,7 +68,7 @@ fn an_unknown_step_status_is_an_error() {
         let mut conn = seeded(&db);
         let g = guest(&mut conn);
         let new = NewJob {
-            kind: "provision",
+            kind: JobKind::Provision,
             requested_by: None,
             target: Some(&g.row.name),
             params: "{}",
@@ -103,7 +103,7 @@ fn an_unknown_batch_item_status_is_an_error() {
             expires_at: None,
             users: &users,
         };
-        let batch = batches::create(&mut conn, &new, "batch", NOW).unwrap();
+        let batch = batches::create(&mut conn, &new, JobKind::Batch, NOW).unwrap();
         let unchecked = match db.label {
             "sqlite" => "PRAGMA ignore_check_constraints = ON;",
             _ => "ALTER TABLE batch_items DROP CONSTRAINT batch_items_status_check;",
@@ -114,6 +114,27 @@ fn an_unknown_batch_item_status_is_an_error() {
         ))
         .unwrap();
         let read = batches::items(&mut conn, batch.id).unwrap_err();
-        assert!(read.to_string().contains("paused"), "{}: {read}", db.label);
+        assert!(is_corrupt(&read, "paused"), "{}: {read}", db.label);
+    }
+}
+
+#[test]
+fn an_unknown_job_kind_is_an_error() {
+    for db in test_db::all() {
+        let mut conn = seeded(&db);
+        let new = NewJob {
+            kind: JobKind::Provision,
+            requested_by: None,
+            target: None,
+            params: "{}",
+            total: 1,
+        };
+        let job = jobs::create(&mut conn, &new, NOW).unwrap();
+        conn.batch_execute(&format!(
+            "UPDATE jobs SET kind = 'defragment' WHERE id = {job}"
+        ))
+        .unwrap();
+        let read = jobs::find(&mut conn, job).unwrap_err();
+        assert!(is_corrupt(&read, "defragment"), "{}: {read}", db.label);
     }
 }
