@@ -135,7 +135,7 @@ fn provisioning_events(w: &World, guest: &guests::Guest) -> Vec<(String, String)
     rows.into_iter()
         .rev()
         .filter(|e| e.action == "guest.provision")
-        .map(|e| (e.outcome, e.detail.unwrap_or_default()))
+        .map(|e| (e.outcome.as_str().to_owned(), e.detail.unwrap_or_default()))
         .collect()
 }
 

@@ -102,7 +102,7 @@ pub async fn list_events(
             action: e.action,
             target: e.target,
             client_addr: e.client_addr,
-            outcome: e.outcome,
+            outcome: e.outcome.as_str().into(),
             detail: e.detail,
             request_id: e.request_id,
         })

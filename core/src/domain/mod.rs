@@ -26,4 +26,5 @@ pub use role::Role;
 pub use service_action::ServiceAction;
 pub use service_name::{InvalidServiceName, ServiceName};
 pub use step_status::StepStatus;
+pub(crate) use stored_name::stored_names;
 pub use stored_name::UnknownName;

@@ -15,16 +15,12 @@ pub enum Outcome {
     Warning,
 }
 
-impl Outcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Success => "success",
-            Outcome::Failure => "failure",
-            Outcome::Info => "info",
-            Outcome::Warning => "warning",
-        }
-    }
-}
+crate::domain::stored_names!(Outcome {
+    Success => "success",
+    Failure => "failure",
+    Info => "info",
+    Warning => "warning",
+});
 
 #[derive(Debug, Clone)]
 pub struct NewEvent<'a> {
@@ -106,7 +102,8 @@ pub struct Event {
     pub target: Option<String>,
     pub guest_id: Option<i64>,
     pub client_addr: Option<String>,
-    pub outcome: String,
+    #[diesel(deserialize_as = String)]
+    pub outcome: Outcome,
     pub detail: Option<String>,
     pub request_id: Option<String>,
 }

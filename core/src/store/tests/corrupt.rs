@@ -138,3 +138,26 @@ fn an_unknown_job_kind_is_an_error() {
         assert!(is_corrupt(&read, "defragment"), "{}: {read}", db.label);
     }
 }
+
+#[test]
+fn an_unknown_event_outcome_is_an_error() {
+    use super::super::events::{self, EventFilter};
+    for db in test_db::all() {
+        let mut conn = seeded(&db);
+        let unchecked = match db.label {
+            "sqlite" => "PRAGMA ignore_check_constraints = ON;",
+            _ => "ALTER TABLE events DROP CONSTRAINT IF EXISTS events_outcome_check;",
+        };
+        conn.batch_execute(&format!(
+            "{unchecked} INSERT INTO events (at, kind, actor, action, outcome) \
+             VALUES ({NOW}, 'audit', 'admin', 'pool.update', 'meh')"
+        ))
+        .unwrap();
+        let filter = EventFilter {
+            limit: 10,
+            ..Default::default()
+        };
+        let read = events::list(&mut conn, &filter).unwrap_err();
+        assert!(is_corrupt(&read, "meh"), "{}: {read}", db.label);
+    }
+}
