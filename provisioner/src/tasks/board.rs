@@ -50,10 +50,6 @@ impl TaskBoard {
         }
     }
 
-    pub fn process(&self) -> &str {
-        &self.process
-    }
-
     /// Lists a task before its first activation.
     pub fn register(&self, name: &'static str) {
         self.update(name, |_, _| {});

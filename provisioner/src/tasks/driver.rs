@@ -65,10 +65,6 @@ impl Driver {
         })
     }
 
-    pub fn board(&self) -> &Arc<TaskBoard> {
-        &self.board
-    }
-
     /// Once shutdown is set: wakes every task, waits for each to end its
     /// activation, then publishes a last time.
     pub fn join(self) {
