@@ -118,7 +118,7 @@ mod tests {
             guest_id: 1,
             requested_by: None,
             text: "LX000001 IPL".into(),
-            status: "succeeded".into(),
+            status: herd_core::domain::CommandStatus::Succeeded,
             result: Some("ok".into()),
             created_at: 5,
             dispatched_at: Some(6),

@@ -995,11 +995,16 @@ fn a_service_command_waits_for_its_guest_to_boot() {
         let stop = record("SERVICE mysql STOP", now);
 
         assert_eq!(dispatcher.drain().unwrap(), 2, "{}", w.db.label);
-        assert_eq!(command(force).status, "succeeded", "{}", w.db.label);
-        assert_eq!(command(ipl).status, "succeeded", "{}", w.db.label);
+        assert_eq!(
+            command(force).status.as_str(),
+            "succeeded",
+            "{}",
+            w.db.label
+        );
+        assert_eq!(command(ipl).status.as_str(), "succeeded", "{}", w.db.label);
         for held in [restart, stop] {
             let held = command(held);
-            assert_eq!(held.status, "queued", "{}: {held:?}", w.db.label);
+            assert_eq!(held.status.as_str(), "queued", "{}: {held:?}", w.db.label);
         }
         w.clock.advance(Duration::from_secs(1));
         assert_eq!(
@@ -1012,8 +1017,18 @@ fn a_service_command_waits_for_its_guest_to_boot() {
         w.clock.advance(Duration::from_secs(2));
         assert_eq!(dispatcher.drain().unwrap(), 2, "{}", w.db.label);
         let (restart, stop) = (command(restart), command(stop));
-        assert_eq!(restart.status, "succeeded", "{}: {restart:?}", w.db.label);
-        assert_eq!(stop.status, "succeeded", "{}: {stop:?}", w.db.label);
+        assert_eq!(
+            restart.status.as_str(),
+            "succeeded",
+            "{}: {restart:?}",
+            w.db.label
+        );
+        assert_eq!(
+            stop.status.as_str(),
+            "succeeded",
+            "{}: {stop:?}",
+            w.db.label
+        );
         assert!(restart.id < stop.id && restart.finished_at <= stop.finished_at);
 
         // a guest that has been booting for longer than a command may wait
@@ -1022,7 +1037,7 @@ fn a_service_command_waits_for_its_guest_to_boot() {
         let late = record("SERVICE apache START", w.clock.now_ms() - 61_000);
         assert_eq!(dispatcher.drain().unwrap(), 3, "{}", w.db.label);
         let late = command(late);
-        assert_eq!(late.status, "failed", "{}: {late:?}", w.db.label);
+        assert_eq!(late.status.as_str(), "failed", "{}: {late:?}", w.db.label);
         assert!(
             late.result
                 .as_deref()

@@ -126,7 +126,7 @@ fn command_view(r: CommandRow) -> CommandView {
     CommandView {
         command_id: r.id,
         text: r.text,
-        status: r.status,
+        status: r.status.as_str().into(),
         result: r.result,
         created_at: rfc3339(r.created_at),
         dispatched_at: r.dispatched_at.map(rfc3339),

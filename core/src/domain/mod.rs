@@ -1,6 +1,7 @@
 //! Domain types: values that cannot hold a bad value, parsed once at the edge.
 
 mod cidr;
+mod command_status;
 mod guest_name;
 mod guest_state;
 mod item_status;
@@ -15,6 +16,7 @@ mod step_status;
 mod stored_name;
 
 pub use cidr::{Cidr, InvalidCidr};
+pub use command_status::CommandStatus;
 pub use guest_name::{GuestName, InvalidGuestName};
 pub use guest_state::GuestState;
 pub use item_status::ItemStatus;

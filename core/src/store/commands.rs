@@ -14,6 +14,7 @@ use super::notify::Channel;
 use super::schema::{commands, guest_services, guests, service_catalog};
 use super::{write_tx, AnyConnection, StoreResult};
 use crate::clock::Millis;
+use crate::domain::CommandStatus;
 
 #[derive(Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable, Deserialize)]
 #[diesel(table_name = commands)]
@@ -22,7 +23,8 @@ pub struct CommandRow {
     pub guest_id: i64,
     pub requested_by: Option<i64>,
     pub text: String,
-    pub status: String,
+    #[diesel(sql_type = Text)]
+    pub status: CommandStatus,
     pub result: Option<String>,
     pub created_at: Millis,
     pub dispatched_at: Option<Millis>,
@@ -31,6 +33,20 @@ pub struct CommandRow {
     /// the dispatcher's log lines.
     #[serde(default)]
     pub request_id: Option<String>,
+}
+
+/// A command's status as stored, on any backend (the command channel also
+/// reads on the concrete connections): text that names no status is an
+/// error (a row a newer release wrote), never a guess.
+impl<DB> diesel::deserialize::FromSql<Text, DB> for CommandStatus
+where
+    DB: diesel::backend::Backend,
+    String: diesel::deserialize::FromSql<Text, DB>,
+{
+    fn from_sql(bytes: DB::RawValue<'_>) -> diesel::deserialize::Result<Self> {
+        let text = <String as diesel::deserialize::FromSql<Text, DB>>::from_sql(bytes)?;
+        Ok(CommandStatus::try_from(text)?)
+    }
 }
 
 /// One request's commands for one guest, to be recorded with others.

@@ -93,6 +93,11 @@ pub enum StoreError {
 impl From<diesel::result::Error> for StoreError {
     fn from(e: diesel::result::Error) -> Self {
         if let diesel::result::Error::DeserializationError(inner) = &e {
+            // Read by field name (`QueryableByName`), the error comes wrapped.
+            let inner = match inner.downcast_ref::<diesel::result::DeserializeFieldError>() {
+                Some(field) => &field.error,
+                None => inner,
+            };
             if let Some(unknown) = inner.downcast_ref::<crate::domain::UnknownName>() {
                 return StoreError::Corrupt(unknown.to_string());
             }

@@ -62,7 +62,9 @@ fn racing_claimers(db: &TestDb) {
             }
             let ids: Vec<i64> = batch.iter().map(|c| c.command.id).collect();
             assert!(ids.windows(2).all(|w| w[0] < w[1]), "not in order: {ids:?}");
-            assert!(batch.iter().all(|c| c.command.status == "dispatched"));
+            assert!(batch
+                .iter()
+                .all(|c| c.command.status.as_str() == "dispatched"));
             let with = batch
                 .iter()
                 .map(|c| c.guest.as_ref().map(|g| g.name.as_str()));
@@ -122,12 +124,13 @@ fn commands_a_dead_dispatcher_held_fail_and_others_are_kept() {
             db.label
         );
         let row = commands::find(&mut conn, old).unwrap().unwrap();
-        assert_eq!(row.status, "failed", "{}", db.label);
+        assert_eq!(row.status.as_str(), "failed", "{}", db.label);
         assert_eq!(row.finished_at, Some(now));
         assert!(row.result.unwrap().contains("interrupted"));
         let row = commands::find(&mut conn, fresh).unwrap().unwrap();
         assert_eq!(
-            row.status, "dispatched",
+            row.status.as_str(),
+            "dispatched",
             "{}: taken 20 s ago, still at work",
             db.label
         );
@@ -201,7 +204,7 @@ fn a_round_of_results_is_recorded_together_and_the_last_word_on_a_service_stands
         );
         for (row, o) in rows.iter().zip(&outcomes) {
             let status = if o.succeeded { "succeeded" } else { "failed" };
-            assert_eq!(row.status, status, "{}", db.label);
+            assert_eq!(row.status.as_str(), status, "{}", db.label);
             assert_eq!(row.result.as_deref(), Some(o.result.as_str()));
             assert_eq!(row.finished_at, Some(NOW + 5));
             assert_eq!(
@@ -394,7 +397,7 @@ fn finished_commands_are_announced_to_other_processes_as_stored() {
             .iter()
             .map(|&id| commands::find(&mut conn, id).unwrap().unwrap())
             .collect();
-        assert!(stored.iter().all(|c| c.status == "succeeded"));
+        assert!(stored.iter().all(|c| c.status.as_str() == "succeeded"));
 
         listener.round_trip().unwrap();
         let heard = commands::Finished::from_announcements(&listener.pending().unwrap());

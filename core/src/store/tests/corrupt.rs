@@ -161,3 +161,25 @@ fn an_unknown_event_outcome_is_an_error() {
         assert!(is_corrupt(&read, "meh"), "{}: {read}", db.label);
     }
 }
+
+#[test]
+fn an_unknown_command_status_is_an_error() {
+    use super::super::commands;
+    for db in test_db::all() {
+        let mut conn = seeded(&db);
+        let g = guest(&mut conn);
+        let text = format!("{} IPL", g.row.name);
+        let row = commands::insert(&mut conn, g.row.id, None, &text, NOW).unwrap();
+        let unchecked = match db.label {
+            "sqlite" => "PRAGMA ignore_check_constraints = ON;",
+            _ => "ALTER TABLE commands DROP CONSTRAINT IF EXISTS commands_status_check;",
+        };
+        conn.batch_execute(&format!(
+            "{unchecked} UPDATE commands SET status = 'paused' WHERE id = {}",
+            row.id
+        ))
+        .unwrap();
+        let read = commands::find(&mut conn, row.id).unwrap_err();
+        assert!(is_corrupt(&read, "paused"), "{}: {read}", db.label);
+    }
+}
