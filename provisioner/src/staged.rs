@@ -118,7 +118,6 @@ pub fn advance(
             return Ok(true);
         };
         jobs::mark_running(c, job.id, now)?;
-        jobs::mark_running(c, job.id, now)?;
         let mut plan: Plan = serde_json::from_str(&job.params).map_err(|e| {
             WorkerError::Invalid(format!("job {} has an unreadable plan: {e}", job.id))
         })?;
