@@ -24,6 +24,9 @@
 //    types `application/json` bodies, so the problem schema is declared under
 //    `application/json` instead (it decodes the body whatever the header says):
 //    errors become `Error::ErrorResponse(ResponseValue<types::Problem>)`.
+// 7. An error response without a body next to one with a body (readyz's `400`
+//    from the HTTP layer beside its `503` problem) is dropped: progenitor
+//    allows one error type per operation, and such a 400 is never typed.
 import { readFileSync, writeFileSync } from "node:fs";
 
 const [, , file] = process.argv;
@@ -77,6 +80,10 @@ for (const item of Object.values(doc.paths)) {
       if (/^[45]/.test(code) && problem && !r.content["application/json"]) {
         r.content = { "application/json": problem };
       }
+    }
+    const errors = Object.entries(op.responses).filter(([code]) => /^[45]/.test(code));
+    if (errors.some(([, r]) => r.content) && errors.some(([, r]) => !r.content)) {
+      for (const [code, r] of errors) if (!r.content) delete op.responses[code];
     }
     for (const prm of op.parameters || []) {
       if (prm.schema) delete prm.schema.nullable;

@@ -19,15 +19,15 @@ use herd_provisioner::tasks::{process_label, Driver, Task, TaskBoard};
 use herd_provisioner::wake::Wake;
 use herd_provisioner::worker::{Worker, WorkerSettings};
 use herd_provisioner::{bootstrap, reconcile};
-use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::{self, Authenticator};
 use crate::config::Settings;
+use crate::event_feed::EventFeed;
 use crate::extract;
 use crate::finishes::Finishes;
 use crate::metrics::Metrics;
-use crate::openapi::{allowed_methods, ApiDoc};
+use crate::openapi::{allowed_methods, document};
 use crate::problem::ApiError;
 use crate::recorder::{Recorder, Tell};
 use crate::routes;
@@ -193,6 +193,7 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
             others: !settings.has_role("dispatcher"),
         },
     )?;
+    let feed = EventFeed::start(store.clone())?;
     let state = web::Data::new(AppState {
         store,
         recorder,
@@ -205,6 +206,7 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
         metrics: Metrics::new().map_err(|e| StartError::Setup(e.to_string()))?,
         firewall: Arc::new(firewall),
         tasks: board,
+        feed: feed.clone(),
         settings: settings.clone(),
     });
 
@@ -226,7 +228,10 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
             .configure(|cfg| configure(cfg, max_body))
             .wrap(middleware::from_fn(crate::middleware::observe))
     })
-    .shutdown_timeout(settings.shutdown_timeout_seconds);
+    .shutdown_timeout(settings.shutdown_timeout_seconds)
+    // Our own signal handling: event streams never end by themselves, so
+    // they are closed first, then the server stops gracefully.
+    .disable_signals();
     if let Some(workers) = settings.workers {
         server = server.workers(workers.max(1));
     }
@@ -241,7 +246,9 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
         println!("herd-server listening on http://{addr}");
     }
     tracing::info!(listen = %settings.listen, db = ?DbLabel(&settings), "herd-server started");
-    server.run().await?;
+    let server = server.run();
+    actix_web::rt::spawn(stop_on_signal(server.handle(), feed));
+    server.await?;
     if settings.staged_stop_on_shutdown && settings.has_role("provisioner") {
         stop_the_fleet(&shutdown_state).await;
     }
@@ -250,6 +257,26 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
     let _ = web::block(move || driver.join()).await;
     tracing::info!("herd-server stopped");
     Ok(())
+}
+
+/// SIGTERM or SIGINT (Ctrl-C): end the event streams, then stop taking
+/// requests and let those in flight finish.
+async fn stop_on_signal(server: actix_web::dev::ServerHandle, feed: Arc<EventFeed>) {
+    use actix_web::rt::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        tracing::error!("cannot listen for SIGTERM and SIGINT; stop the server with SIGKILL");
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+    tracing::info!("signal received: stopping");
+    feed.close();
+    server.stop(true).await;
 }
 
 /// The staged stop of `HERD_STAGED_STOP_ON_SHUTDOWN`: queued once requests
@@ -474,6 +501,10 @@ impl std::fmt::Debug for DbLabel<'_> {
     }
 }
 
+const DOCS_LANDING: &str = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+<title>herd API docs (Swagger UI)</title><meta http-equiv=\"refresh\" content=\"0; url=/docs/\"></head>\
+<body><p><a href=\"/docs/\">herd API docs (Swagger UI)</a></p></body></html>";
+
 /// Routes, extractor error handlers, the offline docs and the fallback.
 pub fn configure(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
     cfg.app_data(
@@ -484,13 +515,15 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
     .app_data(web::QueryConfig::default().error_handler(|e, _| extract::query_error(e).into()))
     .app_data(web::PathConfig::default().error_handler(|e, _| extract::path_error(e).into()))
     .configure(routes::configure)
-    .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", ApiDoc::openapi()))
+    .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", document()))
     .route(
         "/docs",
+        // A page, not a redirect, so that the document can describe it
+        // with a 200; browsers move on at once.
         web::get().to(|| async {
-            HttpResponse::PermanentRedirect()
-                .insert_header(("Location", "/docs/"))
-                .finish()
+            HttpResponse::Ok()
+                .content_type("text/html; charset=utf-8")
+                .body(DOCS_LANDING)
         }),
     )
     .default_service(web::to(fallback));

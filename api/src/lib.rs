@@ -5,9 +5,12 @@
 pub mod app;
 pub mod auth;
 mod blocking;
+mod conditional;
 pub mod config;
+pub mod event_feed;
 mod extract;
 pub mod finishes;
+pub mod idempotency;
 pub mod metrics;
 mod middleware;
 pub mod openapi;

@@ -4,11 +4,12 @@
 
 use std::sync::OnceLock;
 
+use serde_json::{json, Value};
 use utoipa::openapi::path::PathItem;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::problem::Problem;
+use crate::problem::{Problem, PROBLEM_JSON};
 use crate::routes;
 
 #[derive(OpenApi)]
@@ -18,8 +19,10 @@ use crate::routes;
         description = "Manages a fleet of student Linux guests on a z/VM hypervisor: provisioning, \
                        the warm pool, services, power and timed firewall openings.\n\n\
                        Errors are RFC 9457 `application/problem+json`. Authenticate with \
-                       `POST /api/v1/auth/tokens` and send `Authorization: Bearer <token>`."
+                       `POST /api/v1/auth/tokens` and send `Authorization: Bearer <token>`.",
+        contact(name = "herd maintainers")
     ),
+    servers((url = "/", description = "The server that serves this document")),
     paths(
         routes::system::healthz,
         routes::system::readyz,
@@ -52,6 +55,7 @@ use crate::routes;
         routes::services::power,
         routes::services::get_command,
         routes::events::list_events,
+        routes::events::stream_events,
         routes::dns::zone,
         routes::firewall::get_policy,
         routes::firewall::list_guest_leases,
@@ -102,11 +106,135 @@ impl Modify for BearerAuth {
     }
 }
 
+/// The document the server serves and `openapi/openapi.json` holds: what
+/// utoipa derives from the handlers, refined where the derive cannot say
+/// it (see [`refine`]).
+pub fn document() -> utoipa::openapi::OpenApi {
+    static DOC: OnceLock<utoipa::openapi::OpenApi> = OnceLock::new();
+    DOC.get_or_init(|| {
+        let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+        refine(&mut doc);
+        serde_json::from_value(doc).unwrap_or_else(|_| ApiDoc::openapi())
+    })
+    .clone()
+}
+
 /// The document as checked in at `openapi/openapi.json`.
 pub fn document_json() -> String {
-    let mut json = ApiDoc::openapi().to_pretty_json().unwrap_or_default();
+    let mut json = document().to_pretty_json().unwrap_or_default();
     json.push('\n');
     json
+}
+
+/// What the derive leaves out: every page names its item schema instead
+/// of copying it, every operation that reads a body says that a body that
+/// is not JSON is `400`, and the two paths served by the docs UI.
+fn refine(doc: &mut Value) {
+    reference_page_items(doc);
+    document_unreadable_bodies(doc);
+    document_self(doc);
+    link_requested_guests(doc);
+}
+
+/// OpenAPI links from a requested guest to what can be done with it next,
+/// for clients and for stateful testing.
+fn link_requested_guests(doc: &mut Value) {
+    const NEXT: [(&str, &str); 7] = [
+        ("GetGuest", "get_guest"),
+        ("ChangeGuest", "patch_guest"),
+        ("GuestTags", "guest_tags"),
+        ("GuestServices", "list_services"),
+        ("GuestLeases", "list_guest_leases"),
+        ("OpenPort", "open_lease"),
+        ("Power", "power"),
+    ];
+    let links = |name: &str| -> Value {
+        NEXT.iter()
+            .map(|(link, op)| {
+                (
+                    (*link).to_owned(),
+                    json!({ "operationId": op, "parameters": { "name": name } }),
+                )
+            })
+            .collect::<serde_json::Map<_, _>>()
+            .into()
+    };
+    let Some(responses) = doc.pointer_mut("/paths/~1api~1v1~1guests/post/responses") else {
+        return;
+    };
+    responses["201"]["links"] = links("$response.body#/name");
+    responses["202"]["links"] = links("$response.body#/guest");
+}
+
+fn reference_page_items(doc: &mut Value) {
+    let Some(schemas) = doc
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    else {
+        return;
+    };
+    let known: Vec<String> = schemas.keys().cloned().collect();
+    for (name, schema) in schemas.iter_mut() {
+        let Some(item) = name.strip_prefix("Page_") else {
+            continue;
+        };
+        if known.iter().any(|k| k == item) {
+            schema["properties"]["items"]["items"] =
+                json!({ "$ref": format!("#/components/schemas/{item}") });
+        }
+    }
+}
+
+fn problem(description: &str) -> Value {
+    json!({
+        "description": description,
+        "content": { PROBLEM_JSON: { "schema": { "$ref": "#/components/schemas/Problem" } } }
+    })
+}
+
+fn document_unreadable_bodies(doc: &mut Value) {
+    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for op in paths
+        .values_mut()
+        .filter_map(Value::as_object_mut)
+        .flat_map(|i| i.values_mut())
+    {
+        if op.get("requestBody").is_some() {
+            op["responses"]["400"] = problem("The body is not JSON (or not readable)");
+        }
+    }
+}
+
+/// `GET /openapi.json` and `GET /docs` are served by the docs UI, not by a
+/// handler of ours, so they are described here.
+fn document_self(doc: &mut Value) {
+    let unparsable = json!({
+        "description": "Not a readable HTTP request (the HTTP layer answers with an empty body)"
+    });
+    doc["paths"]["/openapi.json"] = json!({ "get": {
+        "tags": ["system"],
+        "summary": "This document",
+        "description": "The OpenAPI 3.1 document, generated from the server's code. Anyone.",
+        "operationId": "openapi_document",
+        "security": [{}],
+        "responses": {
+            "200": { "description": "The document", "content": { "application/json": { "schema": { "type": "object" } } } },
+            "400": unparsable.clone()
+        }
+    }});
+    doc["paths"]["/docs"] = json!({ "get": {
+        "tags": ["system"],
+        "summary": "Interactive API docs",
+        "description": "A page that leads to `/docs/`, where Swagger UI shows this document. It is built into the server and works offline. Anyone.",
+        "operationId": "api_docs",
+        "security": [{}],
+        "responses": {
+            "200": { "description": "The page", "content": { "text/html": { "schema": { "type": "string" } } } },
+            "400": unparsable
+        }
+    }});
 }
 
 struct Route {
@@ -117,7 +245,7 @@ struct Route {
 fn routes() -> &'static [Route] {
     static ROUTES: OnceLock<Vec<Route>> = OnceLock::new();
     ROUTES.get_or_init(|| {
-        ApiDoc::openapi()
+        document()
             .paths
             .paths
             .iter()

@@ -19,7 +19,7 @@ pub struct Problem {
     /// The status's reason phrase.
     #[schema(example = "Not Found")]
     pub title: String,
-    #[schema(example = 404)]
+    #[schema(example = 404, minimum = 400, maximum = 599)]
     pub status: u16,
     /// What went wrong with this request, for a person.
     #[schema(example = "no guest named LX000042")]
@@ -40,6 +40,8 @@ pub enum ApiError {
     MethodNotAllowed { detail: String, allow: String },
     #[error("{0}")]
     Conflict(String),
+    #[error("{0}")]
+    PreconditionFailed(String),
     #[error("{0}")]
     PayloadTooLarge(String),
     #[error("{0}")]
@@ -76,6 +78,7 @@ impl ResponseError for ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,

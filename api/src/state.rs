@@ -12,6 +12,7 @@ use herd_provisioner::wake::Wake;
 
 use crate::auth::Authenticator;
 use crate::config::Settings;
+use crate::event_feed::EventFeed;
 use crate::finishes::Finishes;
 use crate::metrics::Metrics;
 use crate::problem::ApiResult;
@@ -37,6 +38,8 @@ pub struct AppState {
     pub firewall: Arc<FirewallPolicy>,
     /// This process's background tasks, as the metrics show them.
     pub tasks: Arc<TaskBoard>,
+    /// New events for the open event streams.
+    pub feed: Arc<EventFeed>,
 }
 
 impl AppState {

@@ -13,8 +13,16 @@ import sys
 from herd_client import AuthenticatedClient, Client
 from herd_client.api.auth import create_token
 from herd_client.api.firewall import close_lease, open_lease
-from herd_client.api.guests import list_guests
-from herd_client.models import OpenLease, Problem, Protocol, TokenRequest
+from herd_client.api.guests import list_guests, power
+from herd_client.models import (
+    CommandStatus,
+    OpenLease,
+    PowerAction,
+    PowerRequest,
+    Problem,
+    Protocol,
+    TokenRequest,
+)
 
 
 def main() -> int:
@@ -50,6 +58,13 @@ def main() -> int:
         name=guest, client=client, body=OpenLease(port=22, protocol=Protocol.TCP)
     )
     closed = close_lease.sync_detailed(id=lease.id, client=client)
+    # Enums both ways: the action sent as one, the status read back as one.
+    command = power.sync(
+        name=guest, client=client, body=PowerRequest(action=PowerAction.RESTART)
+    )
+    if isinstance(command, Problem) or command is None:
+        print(f"power failed: {command}", file=sys.stderr)
+        return 1
 
     print(
         json.dumps(
@@ -61,6 +76,11 @@ def main() -> int:
                     "title": getattr(refused.parsed, "title", None),
                 },
                 "closed": int(closed.status_code),
+                "command": {
+                    "status_is_enum": isinstance(command.status, CommandStatus),
+                    "status": command.status.value,
+                    "text": command.text,
+                },
             }
         )
     )

@@ -55,7 +55,7 @@ fn event(
     now: Millis,
 ) -> StoreResult<()> {
     let work = GuestWork {
-        kind: "lifecycle",
+        kind: herd_core::domain::EventKind::Lifecycle,
         guest_id: g.id,
         guest: &g.name,
     };

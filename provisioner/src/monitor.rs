@@ -345,7 +345,7 @@ fn event(
     now: Millis,
 ) -> StoreResult<()> {
     let work = GuestWork {
-        kind: "monitor",
+        kind: herd_core::domain::EventKind::Monitor,
         guest_id: g.id,
         guest: &g.name,
     };

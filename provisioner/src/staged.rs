@@ -19,7 +19,9 @@ use crate::error::WorkerError;
 
 const STAGED_LOCK: i64 = 0x6865_7264_7374; // "herdst"
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+/// How a staged operation paces its batches: `fixed` on a schedule,
+/// `adaptive` as the host's load leaves room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Pace {
     #[default]

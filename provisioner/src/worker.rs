@@ -526,7 +526,7 @@ impl Worker {
         detail: Option<&str>,
     ) -> StoreResult<()> {
         let work = GuestWork {
-            kind: "provisioning",
+            kind: herd_core::domain::EventKind::Provisioning,
             guest_id: guest.row.id,
             guest: &guest.row.name,
         };

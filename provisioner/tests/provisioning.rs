@@ -127,7 +127,7 @@ fn provisioning_events(w: &World, guest: &guests::Guest) -> Vec<(String, String)
     use herd_core::store::events::{self, EventFilter};
     let f = EventFilter {
         guest_id: Some(guest.row.id),
-        kind: Some("provisioning".into()),
+        kind: Some(herd_core::domain::EventKind::Provisioning),
         limit: 100,
         ..Default::default()
     };
@@ -876,7 +876,7 @@ fn tick_after(w: &World, worker: &Worker, secs: u64) {
 fn monitor_actions(store: &Store) -> Vec<String> {
     use herd_core::store::events::{self, EventFilter};
     let f = EventFilter {
-        kind: Some("monitor".into()),
+        kind: Some(herd_core::domain::EventKind::Monitor),
         limit: 100,
         ..Default::default()
     };

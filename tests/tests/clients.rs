@@ -163,6 +163,82 @@ impl Cli {
     }
 }
 
+/// `herd events` lists, `herd events --follow` prints what happens from
+/// then on, one JSON object a line.
+#[test]
+fn cli_lists_and_follows_events() {
+    use std::io::BufRead;
+    use std::time::Duration;
+    let Some(srv) = server() else { return };
+    let cli = Cli::new(&srv);
+    let token = srv.admin_token();
+    let g = srv
+        .post_json("/api/v1/guests", Some(&token), &herd_tests::json!({}))
+        .json();
+    let name = g["name"]
+        .as_str()
+        .or_else(|| g["guest"].as_str())
+        .expect("guest")
+        .to_string();
+    let mut follow = cli
+        .cmd(&["events", "--follow", "--output", "json"])
+        .env("HERD_URL", srv.base_url())
+        .env("HERD_TOKEN", &token)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("run herd events --follow");
+    let stdout = follow.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    // Changes until the stream shows one (it may connect after the first).
+    let seen = srv.wait_for(
+        "the change in the followed stream",
+        Duration::from_secs(20),
+        || {
+            srv.patch_json(
+                &format!("/api/v1/guests/{name}"),
+                Some(&token),
+                &herd_tests::json!({"description": "followed"}),
+            )
+            .expect(200);
+            // Other work (the pool keeper, the boot) has its events too.
+            while let Ok(line) = rx.recv_timeout(Duration::from_millis(500)) {
+                if line.contains("guest.update") {
+                    return Some(line);
+                }
+            }
+            None
+        },
+    );
+    let _ = follow.kill();
+    let _ = follow.wait();
+    let event: Value = serde_json::from_str(&seen).expect("one JSON event a line");
+    assert_eq!(event["action"], "guest.update", "{event}");
+    assert_eq!(event["kind"], "audit", "{event}");
+
+    let listed = cli
+        .cmd(&["events", "--kind", "audit", "--output", "json"])
+        .env("HERD_URL", srv.base_url())
+        .env("HERD_TOKEN", &token)
+        .output()
+        .expect("run herd events");
+    assert!(listed.status.success(), "{}", show(&listed));
+    let listed: Value = serde_json::from_slice(&listed.stdout).expect("JSON");
+    assert!(
+        listed
+            .as_array()
+            .is_some_and(|a| !a.is_empty() && a.iter().all(|e| e["kind"] == "audit")),
+        "{listed}"
+    );
+}
+
 #[test]
 fn cli_full_flow() {
     let Some(srv) = server() else { return };
@@ -396,6 +472,18 @@ fn python_client_lists_guests_and_opens_a_port() {
     assert_eq!(v["lease"]["port"], 8080, "{v}");
     assert_eq!(v["refused"]["status"], 422, "{v}");
     assert_eq!(v["closed"], 204, "{v}");
+    assert_eq!(v["command"]["status_is_enum"], true, "{v}");
+    assert!(
+        ["queued", "dispatched", "succeeded", "failed"]
+            .contains(&v["command"]["status"].as_str().unwrap_or("")),
+        "{v}"
+    );
+    assert!(
+        v["command"]["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("IPL")),
+        "a restart ends with an IPL: {v}"
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -453,6 +541,13 @@ fn typescript_client_typechecks_and_calls() {
         v["guests"]
             .as_array()
             .is_some_and(|a| a.iter().any(|x| x == name.as_str())),
+        "{v}"
+    );
+    // the union-typed filter reached the server: only pooled guests came back
+    assert!(
+        v["pooledStates"]
+            .as_array()
+            .is_some_and(|a| a.iter().all(|s| s == "pooled")),
         "{v}"
     );
 }

@@ -20,8 +20,8 @@ pub struct TokenRequest {
     pub username: String,
     #[schema(example = "correct horse battery staple")]
     pub password: String,
-    /// Lifetime in seconds; the server's maximum applies.
-    #[schema(example = 3600)]
+    /// Lifetime in seconds; longer than the server's maximum is shortened to it.
+    #[schema(example = 3600, minimum = 1)]
     pub ttl_seconds: Option<i64>,
 }
 
@@ -31,11 +31,16 @@ pub struct TokenResponse {
     pub token: String,
     /// RFC 3339 UTC.
     #[schema(example = "2026-11-27T15:00:00Z")]
+    #[schema(format = DateTime)]
     pub expires_at: String,
     pub user: Me,
 }
 
-/// Log in: trade a username and password for a bearer token.
+/// Log in
+///
+/// Trades a directory (or local) username and password for a bearer token.
+/// Anyone may call it; repeated failures from one address or for one user are
+/// throttled (`429` with `Retry-After`).
 #[utoipa::path(
     post,
     path = "/api/v1/auth/tokens",
@@ -91,7 +96,7 @@ pub async fn create_token(
         .db(move |c| {
             tokens::insert(c, user_id, &hash, now, expires_at)?;
             let event = NewEvent {
-                kind: "audit",
+                kind: herd_core::domain::EventKind::Audit,
                 actor_id: Some(user_id),
                 actor: &username,
                 action: "token.create",
@@ -113,7 +118,10 @@ pub async fn create_token(
     }))
 }
 
-/// Log out: revoke the token used for this request.
+/// Log out
+///
+/// Revokes the token this request carries; it is refused from then on. Any
+/// user.
 #[utoipa::path(
     delete,
     path = "/api/v1/auth/tokens/current",
@@ -134,7 +142,7 @@ pub async fn revoke_current_token(
         .db(move |c| {
             tokens::revoke(c, &caller.token_hash, now)?;
             let event = NewEvent {
-                kind: "audit",
+                kind: herd_core::domain::EventKind::Audit,
                 actor_id: Some(caller.user.id),
                 actor: &caller.user.username,
                 action: "token.revoke",

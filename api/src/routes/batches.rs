@@ -1,19 +1,20 @@
 //! `/api/v1/provisioning/…`: batches for whole courses and end-of-term
 //! reclaims (staff and admin).
 
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::http::StatusCode;
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use herd_core::clock::{rfc3339, Millis};
-use herd_core::domain::{ItemStatus, Role};
+use herd_core::domain::{ItemStatus, JobStatus, Role};
 use herd_core::store::batches::{self, Batch};
 use herd_core::store::users::{self, DirectoryUser};
 use herd_core::store::{jobs, AnyConnection};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
 use super::jobs::{created_job, JobView, Progress};
-use super::page_limit;
-use super::Page;
+use super::{Page, PageQuery};
 use crate::auth::Caller;
+use crate::idempotency::{self, Answer, KeyHeader, Keyed};
 use crate::problem::{ApiError, ApiResult, Problem};
 use crate::rules;
 use crate::state::AppState;
@@ -21,7 +22,7 @@ use crate::state::AppState;
 /// More than this per user is a typo, not a course.
 const MAX_PER_USER: u32 = 50;
 
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BatchRequest {
     /// User ids to provision for.
@@ -35,6 +36,7 @@ pub struct BatchRequest {
     /// Image to clone; default: the configured one.
     pub image: Option<String>,
     /// RFC 3339; default: assignment + the configured lifetime.
+    #[schema(format = DateTime)]
     pub expires_at: Option<String>,
     /// Plan and check capacity only; change nothing.
     #[serde(default)]
@@ -44,8 +46,7 @@ pub struct BatchRequest {
 #[derive(Serialize, ToSchema)]
 pub struct BatchItemView {
     pub username: String,
-    /// `pending | skipped | assigned | cloned | failed | cancelled`
-    pub status: String,
+    pub status: ItemStatus,
     pub guests: Vec<String>,
     pub error: Option<String>,
 }
@@ -67,10 +68,12 @@ pub struct BatchTotals {
 pub struct BatchView {
     pub id: i64,
     pub job_id: i64,
-    /// `queued | running | succeeded | failed | cancelled`
-    pub status: String,
+    /// The batch job's status: `succeeded` once every item ended skipped,
+    /// assigned or cloned.
+    pub status: JobStatus,
     pub guests_per_user: u32,
     pub ldap_group: Option<String>,
+    #[schema(format = DateTime)]
     pub created_at: String,
     pub progress: Progress,
     pub totals: BatchTotals,
@@ -101,14 +104,14 @@ fn batch_view(c: &mut AnyConnection, b: Batch) -> ApiResult<BatchView> {
         .map(|i| BatchItemView {
             guests: i.guests(),
             username: i.username,
-            status: i.status.as_str().into(),
+            status: i.status,
             error: i.error,
         })
         .collect();
     Ok(BatchView {
         id: b.id,
         job_id: b.job_id,
-        status: job.status.as_str().into(),
+        status: job.status,
         guests_per_user: b.guests_per_user.max(0) as u32,
         ldap_group: b.ldap_group,
         created_at: rfc3339(b.created_at),
@@ -226,9 +229,14 @@ fn parse_expiry(s: Option<&str>, now: Millis) -> ApiResult<Option<Millis>> {
     Ok(Some(ms))
 }
 
-/// Make sure every listed user (or group member) has at least
+/// Provision a course
+///
+/// Makes sure every listed user (or member of the directory group) has at least
 /// `guests_per_user` guests: pooled guests first, then clones in parallel.
+/// `dry_run` answers the plan and a capacity check and changes nothing. Staff
+/// and admins. Send an `Idempotency-Key` to make retries safe.
 #[utoipa::path(post, path = "/api/v1/provisioning/batches", tag = "provisioning", request_body = BatchRequest, security(("bearer" = [])),
+    params(KeyHeader),
     responses(
         (status = 200, description = "Dry run: the plan and a capacity check; nothing changed", body = BatchPlan),
         (status = 202, description = "Batch started", body = BatchView),
@@ -243,9 +251,11 @@ pub async fn create_batch(
     state: web::Data<AppState>,
     caller: Caller,
     body: web::Json<BatchRequest>,
+    req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
     caller.require(Role::Staff)?;
     let body = body.into_inner();
+    let keyed = Keyed::of(&req, &caller, &body, state.now_ms())?;
     if body.users.is_none() && body.ldap_group.is_none() {
         return Err(ApiError::Unprocessable(
             "name the users (`users`) or a directory group (`ldap_group`)".into(),
@@ -271,6 +281,7 @@ pub async fn create_batch(
                 rules::batches::plan(c, &users, per_user, &image_name, &shape.lan, defaults)
             })
             .await?;
+        // Nothing changed, so there is nothing to keep under a key.
         return Ok(HttpResponse::Ok().json(BatchPlan::from(plan)));
     }
     let order = rules::batches::Order {
@@ -280,14 +291,16 @@ pub async fn create_batch(
         image: image_name,
         expires_at,
     };
-    let view = state
+    let answer = state
         .db(move |c| {
-            let batch = rules::batches::create(c, &caller, &order, now)?;
-            batch_view(c, batch)
+            idempotency::once(c, keyed.as_ref(), |c| {
+                let batch = rules::batches::create(c, &caller, &order, now)?;
+                Answer::new(StatusCode::ACCEPTED, &batch_view(c, batch)?)
+            })
         })
         .await?;
     state.wake.notify();
-    Ok(HttpResponse::Accepted().json(view))
+    Ok(answer.into_response())
 }
 
 impl From<rules::batches::Plan> for BatchPlan {
@@ -320,17 +333,10 @@ impl From<rules::batches::Plan> for BatchPlan {
     }
 }
 
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct BatchesQuery {
-    /// Page size, 1–500 (default 100).
-    pub limit: Option<u32>,
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
-}
-
-/// Batches, newest first.
-#[utoipa::path(get, path = "/api/v1/provisioning/batches", tag = "provisioning", params(BatchesQuery), security(("bearer" = [])),
+/// List batches
+///
+/// Newest first, with items and totals. Staff and admins.
+#[utoipa::path(get, path = "/api/v1/provisioning/batches", tag = "provisioning", params(PageQuery), security(("bearer" = [])),
     responses(
         (status = 200, description = "A page of batches", body = Page<BatchView>),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
@@ -341,11 +347,11 @@ pub struct BatchesQuery {
 pub async fn list_batches(
     state: web::Data<AppState>,
     caller: Caller,
-    query: web::Query<BatchesQuery>,
+    query: web::Query<PageQuery>,
 ) -> ApiResult<HttpResponse> {
     caller.require(Role::Staff)?;
-    let limit = page_limit(query.limit)?;
-    let before = super::id_cursor(query.cursor.as_deref())?;
+    let limit = query.limit()?;
+    let before = query.id_cursor()?;
     let page = state
         .db(move |c| {
             let (rows, more) = batches::list(c, before, limit)?;
@@ -362,7 +368,9 @@ pub async fn list_batches(
     Ok(HttpResponse::Ok().json(page))
 }
 
-/// One batch with its items and totals.
+/// One batch
+///
+/// Its status, per-user items and totals. Staff and admins.
 #[utoipa::path(get, path = "/api/v1/provisioning/batches/{id}", tag = "provisioning", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Batch id")),
     responses(
@@ -389,7 +397,9 @@ pub async fn get_batch(
     ))
 }
 
-/// Stop a batch's pending items; finished ones stay.
+/// Cancel a batch
+///
+/// Stops the batch's pending items; finished ones stay. Staff and admins.
 #[utoipa::path(post, path = "/api/v1/provisioning/batches/{id}/cancel", tag = "provisioning", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Batch id")),
     responses(
@@ -416,7 +426,9 @@ pub async fn cancel_batch(
     Ok(HttpResponse::Ok().json(view))
 }
 
-/// Run a batch's failed items again.
+/// Retry a batch
+///
+/// Runs the batch's failed items again. Staff and admins.
 #[utoipa::path(post, path = "/api/v1/provisioning/batches/{id}/retry", tag = "provisioning", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Batch id")),
     responses(
@@ -444,7 +456,7 @@ pub async fn retry_batch(
     Ok(HttpResponse::Accepted().json(view))
 }
 
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReclaimRequest {
     pub users: Option<Vec<String>>,
@@ -461,8 +473,13 @@ pub struct ReclaimPlan {
     pub guests: Vec<String>,
 }
 
-/// End of term: decommission every guest of the listed users (or group).
+/// End-of-term reclaim
+///
+/// Decommissions every guest of the listed users (or members of the group), as
+/// a job; `dry_run` lists them and changes nothing. Staff and admins. Send an
+/// `Idempotency-Key` to make retries safe.
 #[utoipa::path(post, path = "/api/v1/provisioning/reclaims", tag = "provisioning", request_body = ReclaimRequest, security(("bearer" = [])),
+    params(KeyHeader),
     responses(
         (status = 200, description = "Dry run: the guests that would go", body = ReclaimPlan),
         (status = 202, description = "Decommissioning started", body = JobView),
@@ -477,9 +494,11 @@ pub async fn reclaim(
     state: web::Data<AppState>,
     caller: Caller,
     body: web::Json<ReclaimRequest>,
+    req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
     caller.require(Role::Staff)?;
     let body = body.into_inner();
+    let keyed = Keyed::of(&req, &caller, &body, state.now_ms())?;
     if body.users.is_none() && body.ldap_group.is_none() {
         return Err(ApiError::Unprocessable(
             "name the users (`users`) or a directory group (`ldap_group`)".into(),
@@ -488,27 +507,24 @@ pub async fn reclaim(
     let users = resolve_users(&state, body.users, body.ldap_group.clone()).await?;
     let now = state.now_ms();
     let dry_run = body.dry_run;
-    let outcome = state
+    let answer = state
         .db(move |c| {
-            Ok(
+            idempotency::once(c, keyed.as_ref(), |c| {
                 match rules::batches::reclaim(c, &caller, &users, dry_run, now)? {
-                    rules::batches::Reclaim::Planned(guests) => Reclaimed::Planned(ReclaimPlan {
-                        dry_run: true,
-                        guests,
-                    }),
-                    rules::batches::Reclaim::Started(id) => Reclaimed::Started(created_job(c, id)?),
-                },
-            )
+                    rules::batches::Reclaim::Planned(guests) => Answer::new(
+                        StatusCode::OK,
+                        &ReclaimPlan {
+                            dry_run: true,
+                            guests,
+                        },
+                    ),
+                    rules::batches::Reclaim::Started(id) => {
+                        Answer::new(StatusCode::ACCEPTED, &created_job(c, id)?)
+                    }
+                }
+            })
         })
         .await?;
     state.wake.notify();
-    Ok(match outcome {
-        Reclaimed::Planned(plan) => HttpResponse::Ok().json(plan),
-        Reclaimed::Started(job) => HttpResponse::Accepted().json(job),
-    })
-}
-
-enum Reclaimed {
-    Planned(ReclaimPlan),
-    Started(JobView),
+    Ok(answer.into_response())
 }

@@ -6,7 +6,7 @@ use herd_core::store::catalog;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::Page;
+use super::{Page, PageQuery};
 use crate::auth::Caller;
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
@@ -25,16 +25,22 @@ pub struct CatalogService {
     pub default_enabled: bool,
 }
 
-/// The services every guest can run.
+/// The service catalog
+///
+/// The services every guest can run, by priority, with their init scripts. Any
+/// user.
 #[utoipa::path(get, path = "/api/v1/service-catalog", tag = "services", security(("bearer" = [])),
+    params(PageQuery),
     responses(
         (status = 200, description = "The catalog, by priority", body = Page<CatalogService>),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid limit or cursor", body = Problem, content_type = "application/problem+json"),
     ))]
 #[get("/api/v1/service-catalog")]
 pub async fn service_catalog(
     state: web::Data<AppState>,
     _caller: Caller,
+    page: web::Query<PageQuery>,
 ) -> ApiResult<HttpResponse> {
     let rows = state.db(|c| Ok(catalog::services(c)?)).await?;
     let items = rows
@@ -46,7 +52,7 @@ pub async fn service_catalog(
             default_enabled: s.default_enabled,
         })
         .collect();
-    Ok(HttpResponse::Ok().json(Page::complete(items)))
+    Ok(HttpResponse::Ok().json(Page::window(items, &page)?))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -55,17 +61,26 @@ pub struct Image {
     pub name: String,
     pub description: String,
     pub size_bytes: u64,
+    #[schema(format = DateTime)]
     pub created_at: String,
 }
 
-/// Golden images guests are cloned from.
+/// Golden images
+///
+/// The images guests are cloned from, with their sizes. Any user.
 #[utoipa::path(get, path = "/api/v1/images", tag = "images", security(("bearer" = [])),
+    params(PageQuery),
     responses(
         (status = 200, description = "All images", body = Page<Image>),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid limit or cursor", body = Problem, content_type = "application/problem+json"),
     ))]
 #[get("/api/v1/images")]
-pub async fn list_images(state: web::Data<AppState>, _caller: Caller) -> ApiResult<HttpResponse> {
+pub async fn list_images(
+    state: web::Data<AppState>,
+    _caller: Caller,
+    page: web::Query<PageQuery>,
+) -> ApiResult<HttpResponse> {
     let rows = state.db(|c| Ok(catalog::images(c)?)).await?;
     let items = rows
         .into_iter()
@@ -76,5 +91,5 @@ pub async fn list_images(state: web::Data<AppState>, _caller: Caller) -> ApiResu
             created_at: rfc3339(i.created_at),
         })
         .collect();
-    Ok(HttpResponse::Ok().json(Page::complete(items)))
+    Ok(HttpResponse::Ok().json(Page::window(items, &page)?))
 }

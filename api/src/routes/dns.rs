@@ -9,8 +9,11 @@ use crate::auth::Caller;
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
 
-/// A zone for the guest domain with an A record per assigned guest. The
+/// The guests' DNS zone
+///
+/// A zone file for the guest domain with an A record per assigned guest. The
 /// serial is the newest change's time in seconds, so it grows as guests do.
+/// Admins only.
 #[utoipa::path(get, path = "/api/v1/dns/zone", tag = "dns", security(("bearer" = [])),
     responses(
         (status = 200, description = "Zone file", body = String, content_type = "text/plain"),

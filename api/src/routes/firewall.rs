@@ -9,7 +9,7 @@
 
 use std::net::Ipv4Addr;
 
-use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::{header, StatusCode};
 use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
 use herd_core::clock::{rfc3339, Millis};
 use herd_core::domain::{Cidr, Port, Protocol, Role};
@@ -22,8 +22,10 @@ use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::Page;
+use super::{Page, PageQuery};
 use crate::auth::Caller;
+use crate::conditional::{etag_header, none_match_hits};
+use crate::idempotency::{self, Answer, KeyHeader, Keyed};
 use crate::problem::{ApiError, ApiResult, Problem};
 use crate::rules;
 use crate::rules::firewall::Opening;
@@ -32,19 +34,24 @@ use crate::state::AppState;
 #[derive(Serialize, ToSchema)]
 pub struct Lease {
     pub id: i64,
-    #[schema(example = "LX000042")]
+    #[schema(example = "LX000042", pattern = r"^[A-Z0-9@#$]{1,8}$")]
     pub guest: String,
     pub protocol: Protocol,
     #[schema(example = 8080, minimum = 1, maximum = 65535)]
     pub port: u16,
     /// Who may connect; `null` is anyone.
-    #[schema(example = "192.0.2.0/24")]
+    #[schema(
+        example = "192.0.2.0/24",
+        pattern = r"^(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3}/(3[0-2]|[12]?[0-9])$"
+    )]
     pub source_cidr: Option<String>,
     /// When the port closes (RFC 3339 UTC).
+    #[schema(format = DateTime)]
     pub expires_at: String,
     /// Seconds until `expires_at` by the server's clock, rounded up.
     #[schema(example = 5400)]
     pub remaining_seconds: i64,
+    #[schema(format = DateTime)]
     pub created_at: String,
     /// Who opened it.
     #[schema(example = "alice")]
@@ -111,7 +118,10 @@ fn policy_view(p: &FirewallPolicy) -> Policy {
     }
 }
 
-/// The firewall policy: which ports may be opened and for how long.
+/// The firewall policy
+///
+/// Which ports may be opened, for how long by default and at most, and how many
+/// at a time. Any user.
 #[utoipa::path(get, path = "/api/v1/firewall/policy", tag = "firewall", security(("bearer" = [])),
     responses(
         (status = 200, description = "The policy", body = Policy),
@@ -122,30 +132,35 @@ pub async fn get_policy(state: web::Data<AppState>, _caller: Caller) -> ApiResul
     Ok(HttpResponse::Ok().json(policy_view(&state.firewall)))
 }
 
-/// A guest's open ports, oldest first.
+/// A guest's open ports
+///
+/// Oldest first, with `expires_at` and `remaining_seconds`. The owner or an
+/// admin.
 #[utoipa::path(get, path = "/api/v1/guests/{name}/firewall/leases", tag = "firewall", security(("bearer" = [])),
-    params(("name" = String, Path, description = "Guest name")),
+    params(("name" = String, Path, description = "Guest name"), PageQuery),
     responses(
         (status = 200, description = "Open leases", body = Page<Lease>),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Staff may not manage other users' openings", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such guest (or not yours)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid limit or cursor", body = Problem, content_type = "application/problem+json"),
     ))]
 #[get("/api/v1/guests/{name}/firewall/leases")]
 pub async fn list_guest_leases(
     state: web::Data<AppState>,
     caller: Caller,
     name: web::Path<String>,
+    page: web::Query<PageQuery>,
 ) -> ApiResult<HttpResponse> {
     let now = state.now_ms();
     let rows = state
         .db(move |c| rules::firewall::guest_leases(c, &caller, &name, now))
         .await?;
     let items = rows.into_iter().map(|l| lease_view(l, now)).collect();
-    Ok(HttpResponse::Ok().json(Page::complete(items)))
+    Ok(HttpResponse::Ok().json(Page::window(items, &page)?))
 }
 
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OpenLease {
     /// `tcp` or `udp`.
@@ -158,7 +173,10 @@ pub struct OpenLease {
     #[schema(example = 90)]
     pub duration_minutes: Option<i64>,
     /// IPv4 network (or single address) allowed to connect; default: anyone.
-    #[schema(example = "192.0.2.0/24")]
+    #[schema(
+        example = "192.0.2.0/24",
+        pattern = r"^(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3}(/(3[0-2]|[12]?[0-9]))?$"
+    )]
     pub source_cidr: Option<String>,
 }
 
@@ -185,16 +203,20 @@ fn parse_opening(body: OpenLease) -> ApiResult<Opening> {
     })
 }
 
-/// Open a port to a guest until `expires_at`.
+/// Open a port
+///
+/// Opens a protocol and port to a guest until `expires_at`, from anywhere or
+/// from `source_cidr` only, within the policy. The owner or an admin. Send an
+/// `Idempotency-Key` to make retries safe.
 #[utoipa::path(post, path = "/api/v1/guests/{name}/firewall/leases", tag = "firewall", request_body = OpenLease, security(("bearer" = [])),
-    params(("name" = String, Path, description = "Guest name")),
+    params(("name" = String, Path, description = "Guest name"), KeyHeader),
     responses(
         (status = 201, description = "The port is open", body = Lease),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Staff may not manage other users' openings", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such guest (or not yours)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "This protocol and port are already open, or the guest is being decommissioned", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Outside the policy (port, duration, source) or too many open ports; the detail says which", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Outside the policy (port, duration, source) or too many open ports (the detail says which), or an `Idempotency-Key` used before for another request", body = Problem, content_type = "application/problem+json"),
     ))]
 #[post("/api/v1/guests/{name}/firewall/leases")]
 pub async fn open_lease(
@@ -202,17 +224,27 @@ pub async fn open_lease(
     caller: Caller,
     name: web::Path<String>,
     body: web::Json<OpenLease>,
+    req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
-    let opening = parse_opening(body.into_inner())?;
     let now = state.now_ms();
+    let keyed = Keyed::of(&req, &caller, &*body, now)?;
+    let opening = parse_opening(body.into_inner())?;
     let policy = state.firewall.clone();
-    let lease = state
-        .db(move |c| rules::firewall::open(c, &caller, &name, &policy, opening, now))
+    let answer = state
+        .db(move |c| {
+            idempotency::once(c, keyed.as_ref(), |c| {
+                let lease = rules::firewall::open(c, &caller, &name, &policy, opening, now)?;
+                Answer::new(StatusCode::CREATED, &lease_view(lease, now))
+            })
+        })
         .await?;
-    Ok(HttpResponse::Created().json(lease_view(lease, now)))
+    Ok(answer.into_response())
 }
 
-/// Close a lease before its time.
+/// Close a lease early
+///
+/// The port closes at once (the router's ruleset no longer opens it). The
+/// guest's owner or an admin.
 #[utoipa::path(delete, path = "/api/v1/firewall/leases/{id}", tag = "firewall", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Lease id")),
     responses(
@@ -244,8 +276,10 @@ pub struct RenewLease {
     pub duration_minutes: Option<i64>,
 }
 
-/// Extend an open lease: it then ends `duration_minutes` from now (capped
-/// at the policy's maximum).
+/// Renew a lease
+///
+/// The lease then ends `duration_minutes` from now, capped at the policy's
+/// maximum. The guest's owner or an admin.
 #[utoipa::path(post, path = "/api/v1/firewall/leases/{id}/renew", tag = "firewall", request_body(content = Option<RenewLease>, description = "Optional; `{}` or no body renews for the default duration"), security(("bearer" = [])),
     params(("id" = i64, Path, description = "Lease id")),
     responses(
@@ -272,25 +306,34 @@ pub async fn renew_lease(
     Ok(HttpResponse::Ok().json(lease_view(lease, now)))
 }
 
-/// Every open lease, oldest first.
+/// Every open lease
+///
+/// Oldest first, across all guests. Admins only.
 #[utoipa::path(get, path = "/api/v1/firewall/leases", tag = "firewall", security(("bearer" = [])),
+    params(PageQuery),
     responses(
         (status = 200, description = "All open leases", body = Page<Lease>),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Admins only", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid limit or cursor", body = Problem, content_type = "application/problem+json"),
     ))]
 #[get("/api/v1/firewall/leases")]
-pub async fn list_leases(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
+pub async fn list_leases(
+    state: web::Data<AppState>,
+    caller: Caller,
+    page: web::Query<PageQuery>,
+) -> ApiResult<HttpResponse> {
     caller.require(Role::Admin)?;
     let now = state.now_ms();
     let rows = state.db(move |c| Ok(leases::list_open(c, now)?)).await?;
     let items = rows.into_iter().map(|l| lease_view(l, now)).collect();
-    Ok(HttpResponse::Ok().json(Page::complete(items)))
+    Ok(HttpResponse::Ok().json(Page::window(items, &page)?))
 }
 
-/// The nftables ruleset for the central router: every guest LAN guarded,
-/// every open lease let through. Load it with `nft -f`; poll with
-/// `If-None-Match` and reload only on `200`.
+/// The router's nftables ruleset
+///
+/// Every guest LAN guarded, every open lease let through. Load it with `nft
+/// -f`; poll with `If-None-Match` and reload only on `200`. Admins only.
 #[utoipa::path(get, path = "/api/v1/firewall/ruleset", tag = "firewall", security(("bearer" = [])),
     params(("If-None-Match" = Option<String>, Header, description = "The ETag of the ruleset you have; `304` if it is still current")),
     responses(
@@ -341,9 +384,8 @@ pub async fn ruleset(
         .collect();
     let text = render_ruleset(&networks, &rendered);
     let etag = format!("\"{}\"", ruleset_etag(&text));
-    let etag_value = HeaderValue::from_str(&etag)
-        .map_err(|e| ApiError::Internal(format!("ETag header: {e}")))?;
-    if matches_etag(&req, &etag) {
+    let etag_value = etag_header(&etag)?;
+    if none_match_hits(&req, &etag) {
         return Ok(HttpResponse::NotModified()
             .insert_header((header::ETAG, etag_value))
             .finish());
@@ -353,15 +395,4 @@ pub async fn ruleset(
         .insert_header((header::ETAG, etag_value))
         .insert_header((header::CACHE_CONTROL, "no-cache"))
         .body(text))
-}
-
-/// `If-None-Match` per RFC 9110 §13.1.2: `*`, or a list of (weakly compared)
-/// entity tags, possibly over several header lines.
-fn matches_etag(req: &HttpRequest, etag: &str) -> bool {
-    req.headers()
-        .get_all(header::IF_NONE_MATCH)
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(str::trim)
-        .any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == etag)
 }

@@ -1,7 +1,8 @@
 //! `/api/v1/guests…`: listing, requesting (from the pool or by cloning),
 //! reading, changing and decommissioning guests.
 
-use actix_web::{delete, get, patch, post, web, HttpResponse};
+use actix_web::http::{header, StatusCode};
+use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use herd_core::clock::rfc3339;
@@ -15,8 +16,10 @@ use std::time::Duration;
 use utoipa::{IntoParams, ToSchema};
 
 use super::jobs::{created_job, JobView};
-use super::{page_limit, Page};
+use super::{Page, PageQuery};
 use crate::auth::Caller;
+use crate::conditional::{etag_header, etag_of, IfMatch};
+use crate::idempotency::{self, Answer, KeyHeader, Keyed};
 use crate::problem::{ApiError, ApiResult, Problem};
 use crate::rules::audit::{audit, Target};
 use crate::rules::guests::{load_guest, Access, Taken};
@@ -24,14 +27,14 @@ use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]
 pub struct Guest {
-    #[schema(example = "LX000042")]
+    #[schema(example = "LX000042", pattern = r"^[A-Z0-9@#$]{1,8}$")]
     pub name: String,
     /// `null` while pooled.
     #[schema(example = "alice")]
     pub owner: Option<String>,
     #[schema(example = "lx000042.herd.local")]
     pub hostname: String,
-    #[schema(example = "10.10.0.44")]
+    #[schema(example = "10.10.0.44", format = Ipv4)]
     pub ip_address: Option<String>,
     #[schema(example = "LNXLAN1")]
     pub lan: String,
@@ -41,8 +44,11 @@ pub struct Guest {
     pub auto_boot: bool,
     pub description: String,
     pub state: GuestState,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub assigned_at: Option<String>,
+    #[schema(format = DateTime)]
     pub expires_at: Option<String>,
 }
 
@@ -72,10 +78,6 @@ pub struct ListQuery {
     pub owner: Option<String>,
     /// Only guests in this state; without it, decommissioned guests are left out.
     pub state: Option<GuestState>,
-    /// Page size, 1–500 (default 100).
-    pub limit: Option<u32>,
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
 }
 
 fn decode_cursor(cursor: &str) -> ApiResult<String> {
@@ -86,8 +88,11 @@ fn decode_cursor(cursor: &str) -> ApiResult<String> {
         .ok_or_else(|| ApiError::Unprocessable("cursor is not one this server handed out".into()))
 }
 
-/// Guests, in name order, a page at a time.
-#[utoipa::path(get, path = "/api/v1/guests", tag = "guests", params(ListQuery), security(("bearer" = [])),
+/// List guests
+///
+/// In name order, a page at a time. Students see their own; staff and admins
+/// see all and may filter by owner.
+#[utoipa::path(get, path = "/api/v1/guests", tag = "guests", params(ListQuery, PageQuery), security(("bearer" = [])),
     responses(
         (status = 200, description = "A page of guests", body = Page<Guest>),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
@@ -98,10 +103,11 @@ pub async fn list_guests(
     state: web::Data<AppState>,
     caller: Caller,
     query: web::Query<ListQuery>,
+    page: web::Query<PageQuery>,
 ) -> ApiResult<HttpResponse> {
     let q = query.into_inner();
-    let limit = page_limit(q.limit)?;
-    let after = q.cursor.as_deref().map(decode_cursor).transpose()?;
+    let limit = page.limit()?;
+    let after = page.cursor.as_deref().map(decode_cursor).transpose()?;
     let page = state
         .db(move |c| {
             let owner_id = match (caller.user.role, q.owner) {
@@ -129,7 +135,7 @@ pub async fn list_guests(
     Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
 }
 
-#[derive(Deserialize, ToSchema, Default)]
+#[derive(Deserialize, Serialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct GuestRequest {
     /// Whom the guest is for (staff and admin); default: the caller.
@@ -143,14 +149,19 @@ pub struct GuestRequest {
 #[derive(Serialize, ToSchema)]
 pub struct ProvisioningStarted {
     /// The guest being made; `GET /api/v1/guests/{name}` follows it.
-    #[schema(example = "LX000043")]
+    #[schema(example = "LX000043", pattern = r"^[A-Z0-9@#$]{1,8}$")]
     pub guest: String,
     pub job: JobView,
 }
 
-/// Request a guest: one from the warm pool at once (`201`), or, when the
-/// pool is empty, a new clone (`202` with its job).
+/// Request a guest
+///
+/// One from the warm pool at once (`201`), or, when the pool is empty, a new
+/// clone (`202` with its job). Students request for themselves within their
+/// quota; staff and admins for anyone. Send an `Idempotency-Key` to make
+/// retries safe.
 #[utoipa::path(post, path = "/api/v1/guests", tag = "guests", request_body = GuestRequest, security(("bearer" = [])),
+    params(KeyHeader),
     responses(
         (status = 201, description = "A pooled guest, now yours and booting", body = Guest),
         (status = 202, description = "The pool was empty: a guest is being cloned", body = ProvisioningStarted),
@@ -158,7 +169,7 @@ pub struct ProvisioningStarted {
         (status = 403, description = "Students may request guests only for themselves", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such owner, image or LAN", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Quota reached", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid body", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid body, or an `Idempotency-Key` used before for another request", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "No address or name left", body = Problem, content_type = "application/problem+json"),
     ))]
 #[post("/api/v1/guests")]
@@ -166,10 +177,12 @@ pub async fn request_guest(
     state: web::Data<AppState>,
     caller: Caller,
     body: web::Bytes,
+    req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
     // The body may be left out entirely; when present it must be valid.
     let body: GuestRequest = crate::extract::optional_json(&body)?;
     let now = state.now_ms();
+    let keyed = Keyed::of(&req, &caller, &body, now)?;
     let lifetime = Duration::from_secs(u64::from(state.settings.guest_lifetime_days) * 86_400);
     let ask = crate::rules::guests::Ask {
         owner: body.owner,
@@ -177,38 +190,35 @@ pub async fn request_guest(
         lan: body.lan,
     };
     let (shape, defaults) = (state.pool_shape.clone(), state.pool_defaults);
-    let outcome = state
+    let answer = state
         .db(move |c| {
-            Ok(
-                match crate::rules::guests::request(
-                    c, &caller, ask, shape, defaults, lifetime, now,
-                )? {
-                    Taken::Assigned(guest) => Requested::Assigned(*guest),
-                    Taken::Cloning { guest, job } => Requested::Cloning(ProvisioningStarted {
+            idempotency::once(c, keyed.as_ref(), |c| match crate::rules::guests::request(
+                c, &caller, ask, shape, defaults, lifetime, now,
+            )? {
+                Taken::Assigned(guest) => Answer::new(StatusCode::CREATED, &guest_view(*guest)),
+                Taken::Cloning { guest, job } => Answer::new(
+                    StatusCode::ACCEPTED,
+                    &ProvisioningStarted {
                         guest,
                         job: created_job(c, job)?,
-                    }),
-                },
-            )
+                    },
+                ),
+            })
         })
         .await?;
     state.wake.notify();
-    Ok(match outcome {
-        Requested::Assigned(guest) => HttpResponse::Created().json(guest_view(guest)),
-        Requested::Cloning(started) => HttpResponse::Accepted().json(started),
-    })
+    Ok(answer.into_response())
 }
 
-enum Requested {
-    Assigned(GuestRecord),
-    Cloning(ProvisioningStarted),
-}
-
-/// One guest.
+/// One guest
+///
+/// The owner, staff or an admin. The `ETag` names this version of the guest,
+/// for `If-Match` on `PATCH`.
 #[utoipa::path(get, path = "/api/v1/guests/{name}", tag = "guests", security(("bearer" = [])),
     params(("name" = String, Path, description = "Guest name (z/VM user id)")),
     responses(
-        (status = 200, description = "The guest", body = Guest),
+        (status = 200, description = "The guest", body = Guest,
+            headers(("ETag" = String, description = "This version of the guest, for `If-Match` on `PATCH`"))),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such guest (or not yours)", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -221,7 +231,24 @@ pub async fn get_guest(
     let guest = state
         .db(move |c| load_guest(c, &caller, &name, Access::View))
         .await?;
-    Ok(HttpResponse::Ok().json(guest_view(guest)))
+    tagged(guest_view(guest))
+}
+
+/// A guest answered with its `ETag`.
+fn tagged(view: Guest) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok()
+        .insert_header((header::ETAG, etag_header(&etag_of(&view))?))
+        .json(view))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct ChangeIf {
+    /// The `ETag` of the version read: change only that version (`412`
+    /// otherwise). `*` matches any.
+    #[serde(rename = "If-Match")]
+    #[param(rename = "If-Match")]
+    pub if_match: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -232,14 +259,19 @@ pub struct GuestPatch {
     pub description: Option<String>,
 }
 
-/// Change a guest's `auto_boot` or description.
+/// Change a guest
+///
+/// Sets `auto_boot` or the description. With `If-Match`, only if the guest is
+/// still the version named (`412` otherwise). The owner or an admin.
 #[utoipa::path(patch, path = "/api/v1/guests/{name}", tag = "guests", request_body = GuestPatch, security(("bearer" = [])),
-    params(("name" = String, Path, description = "Guest name")),
+    params(("name" = String, Path, description = "Guest name"), ChangeIf),
     responses(
-        (status = 200, description = "The changed guest", body = Guest),
+        (status = 200, description = "The changed guest", body = Guest,
+            headers(("ETag" = String, description = "The new version of the guest"))),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Staff may not change other users' guests", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such guest (or not yours)", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The guest changed since the version named in `If-Match`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid body", body = Problem, content_type = "application/problem+json"),
     ))]
 #[patch("/api/v1/guests/{name}")]
@@ -248,8 +280,10 @@ pub async fn patch_guest(
     caller: Caller,
     name: web::Path<String>,
     body: web::Json<GuestPatch>,
+    req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
+    let if_match = IfMatch::of(&req);
     if body
         .description
         .as_ref()
@@ -263,6 +297,7 @@ pub async fn patch_guest(
     let guest = state
         .db(move |c| {
             let guest = load_guest(c, &caller, &name, Access::Change)?;
+            if_match.check(&etag_of(&guest_view(guest.clone())), &guest.row.name)?;
             let update = GuestUpdate {
                 auto_boot: body.auto_boot,
                 description: body.description,
@@ -280,11 +315,14 @@ pub async fn patch_guest(
             Ok(guests::find_by_name(c, &guest.row.name)?.unwrap_or(guest))
         })
         .await?;
-    Ok(HttpResponse::Ok().json(guest_view(guest)))
+    tagged(guest_view(guest))
 }
 
-/// Decommission a guest: halt, revoke its LAN grant, release its address,
-/// close its leases, delete its disks and directory entry.
+/// Decommission a guest
+///
+/// Halts the guest, revokes its LAN grant, releases its address, closes its
+/// leases and deletes its disks and directory entry, as a job. The owner or an
+/// admin.
 #[utoipa::path(delete, path = "/api/v1/guests/{name}", tag = "guests", security(("bearer" = [])),
     params(("name" = String, Path, description = "Guest name")),
     responses(
@@ -336,8 +374,10 @@ pub async fn delete_guest(
     Ok(HttpResponse::Accepted().json(job))
 }
 
-/// The guest's network and identity settings as key/value pairs: what the
-/// guest itself reads at boot (`hcp TAG QUERY`).
+/// A guest's tags
+///
+/// The guest's network and identity settings as key/value pairs: what the guest
+/// itself reads at boot (`hcp TAG QUERY`). The owner or an admin.
 #[utoipa::path(get, path = "/api/v1/guests/{name}/tags", tag = "guests", security(("bearer" = [])),
     params(("name" = String, Path, description = "Guest name")),
     responses(

@@ -2,13 +2,12 @@
 
 use actix_web::{get, web, HttpResponse};
 use herd_core::clock::rfc3339;
-use herd_core::domain::Role;
+use herd_core::domain::{JobKind, JobStatus, Role};
 use herd_core::store::jobs::{self, Job};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Serialize;
+use utoipa::ToSchema;
 
-use super::page_limit;
-use super::Page;
+use super::{Page, PageQuery};
 use crate::auth::Caller;
 use crate::problem::{ApiError, ApiResult, Problem};
 use crate::state::AppState;
@@ -22,26 +21,25 @@ pub struct Progress {
 #[derive(Serialize, ToSchema)]
 pub struct JobView {
     pub id: i64,
-    /// `provision`, `decommission`, …
-    #[schema(example = "provision")]
-    pub kind: String,
-    /// `queued | running | succeeded | failed | cancelled`
-    #[schema(example = "running")]
-    pub status: String,
+    pub kind: JobKind,
+    pub status: JobStatus,
     /// What the job works on, e.g. a guest name.
     pub target: Option<String>,
     pub progress: Progress,
     pub error: Option<String>,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub started_at: Option<String>,
+    #[schema(format = DateTime)]
     pub finished_at: Option<String>,
 }
 
 pub fn job_view(j: Job) -> JobView {
     JobView {
         id: j.id,
-        kind: j.kind.as_str().into(),
-        status: j.status.as_str().into(),
+        kind: j.kind,
+        status: j.status,
         target: j.target,
         progress: Progress {
             done: j.progress_done.max(0) as u32,
@@ -60,17 +58,10 @@ pub fn created_job(c: &mut herd_core::store::AnyConnection, id: i64) -> ApiResul
     Ok(job_view(job))
 }
 
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct JobsQuery {
-    /// Page size, 1–500 (default 100).
-    pub limit: Option<u32>,
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
-}
-
-/// Jobs, newest first: your own, or everyone's for an admin.
-#[utoipa::path(get, path = "/api/v1/jobs", tag = "jobs", params(JobsQuery), security(("bearer" = [])),
+/// List jobs
+///
+/// Newest first: your own, or everyone's for an admin.
+#[utoipa::path(get, path = "/api/v1/jobs", tag = "jobs", params(PageQuery), security(("bearer" = [])),
     responses(
         (status = 200, description = "A page of jobs", body = Page<JobView>),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
@@ -80,10 +71,10 @@ pub struct JobsQuery {
 pub async fn list_jobs(
     state: web::Data<AppState>,
     caller: Caller,
-    query: web::Query<JobsQuery>,
+    query: web::Query<PageQuery>,
 ) -> ApiResult<HttpResponse> {
-    let limit = page_limit(query.limit)?;
-    let before = super::id_cursor(query.cursor.as_deref())?;
+    let limit = query.limit()?;
+    let before = query.id_cursor()?;
     let requested_by = (caller.user.role != Role::Admin).then_some(caller.user.id);
     let (rows, more) = state
         .db(move |c| Ok(jobs::list(c, requested_by, before, limit)?))
@@ -97,7 +88,10 @@ pub async fn list_jobs(
     }))
 }
 
-/// One job with its progress.
+/// One job
+///
+/// Kind, status, progress and error of long-running work. The requester or an
+/// admin.
 #[utoipa::path(get, path = "/api/v1/jobs/{id}", tag = "jobs", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Job id")),
     responses(

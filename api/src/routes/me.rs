@@ -24,7 +24,7 @@ pub struct Me {
     pub username: String,
     #[schema(example = "Alice Student")]
     pub display_name: String,
-    #[schema(example = "alice@example.edu")]
+    #[schema(example = "alice@example.edu", format = Email)]
     pub email: Option<String>,
     pub role: Role,
     pub quota: Quota,
@@ -43,7 +43,9 @@ pub fn me_view(user: &User, used: i64) -> Me {
     }
 }
 
-/// Who the token belongs to, with their quota.
+/// Who am I
+///
+/// The user the token belongs to, with their role and quota.
 #[utoipa::path(
     get,
     path = "/api/v1/me",

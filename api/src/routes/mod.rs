@@ -16,8 +16,10 @@ pub mod services;
 pub mod system;
 
 use actix_web::web;
-use serde::Serialize;
-use utoipa::ToSchema;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::problem::{ApiError, ApiResult};
 
 /// Every list answers `{items, next_cursor}` (SPEC §4).
 #[derive(Serialize, ToSchema)]
@@ -27,37 +29,53 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
-impl<T> Page<T> {
-    /// A list short enough to come whole.
-    pub fn complete(items: Vec<T>) -> Self {
-        Self {
-            items,
-            next_cursor: None,
+/// `limit` and `cursor`, which every list takes (SPEC §4).
+#[derive(Deserialize, IntoParams, Default)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Page size.
+    #[param(minimum = 1, maximum = 500, default = 100)]
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+impl PageQuery {
+    /// The page size asked for: 1–500, 100 when not given.
+    pub fn limit(&self) -> ApiResult<i64> {
+        match self.limit.unwrap_or(100) {
+            n @ 1..=500 => Ok(i64::from(n)),
+            n => Err(ApiError::Unprocessable(format!(
+                "limit must be between 1 and 500, not {n}"
+            ))),
         }
     }
-}
 
-/// The page size a list asks for: 1–500, 100 when not given (SPEC §4).
-pub fn page_limit(limit: Option<u32>) -> crate::problem::ApiResult<i64> {
-    match limit.unwrap_or(100) {
-        n @ 1..=500 => Ok(i64::from(n)),
-        n => Err(crate::problem::ApiError::Unprocessable(format!(
-            "limit must be between 1 and 500, not {n}"
-        ))),
+    /// A cursor that is an id (lists newest first): the last id of a page.
+    pub fn id_cursor(&self) -> ApiResult<Option<i64>> {
+        self.cursor.as_deref().map(parse_id_cursor).transpose()
     }
 }
 
-/// A cursor that is an id (lists newest first): the last id of a page.
-pub fn id_cursor(cursor: Option<&str>) -> crate::problem::ApiResult<Option<i64>> {
-    cursor
-        .map(|c| {
-            c.parse::<i64>().map_err(|_| {
-                crate::problem::ApiError::Unprocessable(
-                    "cursor is not one this server handed out".into(),
-                )
-            })
+fn parse_id_cursor(c: &str) -> ApiResult<i64> {
+    c.parse::<i64>()
+        .ok()
+        .filter(|n| *n >= 0)
+        .ok_or_else(|| ApiError::Unprocessable("cursor is not one this server handed out".into()))
+}
+
+impl<T> Page<T> {
+    /// A page of a list short enough to be read whole: the cursor counts
+    /// the items on earlier pages.
+    pub fn window(all: Vec<T>, q: &PageQuery) -> ApiResult<Self> {
+        let limit = q.limit()? as usize;
+        let skip = q.id_cursor()?.unwrap_or(0) as usize;
+        let more = all.len() > skip.saturating_add(limit);
+        Ok(Self {
+            items: all.into_iter().skip(skip).take(limit).collect(),
+            next_cursor: more.then(|| (skip + limit).to_string()),
         })
-        .transpose()
+    }
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -92,6 +110,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(services::power)
         .service(services::get_command)
         .service(events::list_events)
+        .service(events::stream_events)
         .service(dns::zone)
         .service(firewall::get_policy)
         .service(firewall::list_guest_leases)

@@ -17,15 +17,14 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 pub struct StagedRequest {
     /// Guests per batch (default 15).
-    #[schema(minimum = 1, maximum = 1000)]
+    #[schema(minimum = 1, maximum = 1000, default = 15)]
     pub batch_size: Option<u32>,
     /// Seconds between batches (default 30); `fixed` pace only.
-    #[schema(maximum = 3600)]
+    #[schema(minimum = 0, maximum = 3600, default = 30)]
     pub interval_seconds: Option<u32>,
     /// `fixed` (default): the schedule above. `adaptive`: the next batch
     /// goes as soon as the host's load leaves room, never more than
     /// `batch_size` in transition.
-    #[schema(value_type = Option<String>, example = "fixed")]
     pub pace: Option<Pace>,
 }
 
@@ -76,7 +75,10 @@ async fn staged_operation(
     Ok(HttpResponse::Accepted().json(queue(&state, Some(&caller), kind, req).await?))
 }
 
-/// Boot every stopped `auto_boot` guest in batches.
+/// Staged start
+///
+/// Boots every stopped `auto_boot` guest in batches, on a fixed schedule or as
+/// the host's load allows. Admins only.
 #[utoipa::path(post, path = "/api/v1/operations/staged-start", tag = "operations", request_body(content = StagedRequest, description = "Optional"), security(("bearer" = [])),
     responses(
         (status = 202, description = "Staged start queued; progress in the job", body = JobView),
@@ -93,7 +95,9 @@ pub async fn staged_start(
     staged_operation(state, caller, body, JobKind::StagedStart).await
 }
 
-/// Stop every running guest in batches (graceful HALT).
+/// Staged stop
+///
+/// Stops every running guest in batches (graceful HALT). Admins only.
 #[utoipa::path(post, path = "/api/v1/operations/staged-stop", tag = "operations", request_body(content = StagedRequest, description = "Optional"), security(("bearer" = [])),
     responses(
         (status = 202, description = "Staged stop queued; progress in the job", body = JobView),

@@ -72,7 +72,10 @@ fn view(
     }
 }
 
-/// Pool status.
+/// Pool status
+///
+/// Target size, guests available and being cloned, and the copy method. Admins
+/// only.
 #[utoipa::path(get, path = "/api/v1/pool", tag = "pool", security(("bearer" = [])),
     responses(
         (status = 200, description = "Pool status", body = PoolView),
@@ -85,7 +88,10 @@ pub async fn get_pool(state: web::Data<AppState>, caller: Caller) -> ApiResult<H
     Ok(HttpResponse::Ok().json(state.db(view(&state)).await?))
 }
 
-/// Change the pool's size and copy method; the keeper acts at once.
+/// Change the pool
+///
+/// Sets the pool's target size and copy method; the keeper acts at once. A
+/// target beyond what the LANs can hold is `422`. Admins only.
 #[utoipa::path(put, path = "/api/v1/pool", tag = "pool", request_body = PoolUpdate, security(("bearer" = [])),
     responses(
         (status = 200, description = "New pool status", body = PoolView),
@@ -116,7 +122,9 @@ pub async fn put_pool(
     Ok(HttpResponse::Ok().json(result))
 }
 
-/// Refill the pool to its target now.
+/// Refill the pool
+///
+/// Clones guests up to the target now, as a job. Admins only.
 #[utoipa::path(post, path = "/api/v1/pool/repopulate", tag = "pool", security(("bearer" = [])),
     responses(
         (status = 202, description = "Refill started", body = JobView),

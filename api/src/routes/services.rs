@@ -6,13 +6,13 @@ use std::time::{Duration, Instant};
 
 use actix_web::{get, patch, post, web, HttpResponse};
 use herd_core::clock::rfc3339;
-use herd_core::domain::{ServiceAction, ServiceName};
+use herd_core::domain::{CommandStatus, ServiceAction, ServiceName, ServiceState};
 use herd_core::store::commands::{self, CommandRow};
 use herd_provisioner::dispatcher::CommandOp;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::Page;
+use super::{Page, PageQuery};
 use crate::auth::{Bearer, Caller};
 use crate::finishes::{Heard, Waiting};
 use crate::problem::{ApiError, ApiResult, Problem};
@@ -28,9 +28,8 @@ pub struct GuestService {
     pub priority: i32,
     /// Started at boot.
     pub enabled: bool,
-    /// Last observed: `up | down | unknown`.
-    #[schema(example = "up")]
-    pub state: String,
+    /// As last observed.
+    pub state: ServiceState,
 }
 
 fn service_view(s: Service) -> GuestService {
@@ -42,25 +41,30 @@ fn service_view(s: Service) -> GuestService {
     }
 }
 
-/// The catalog's services on this guest, with boot-time enablement and state.
+/// A guest's services
+///
+/// The catalog's services on this guest, by priority, with boot-time enablement
+/// and last observed state. The owner, staff or an admin.
 #[utoipa::path(get, path = "/api/v1/guests/{name}/services", tag = "services", security(("bearer" = [])),
-    params(("name" = String, Path, description = "Guest name")),
+    params(("name" = String, Path, description = "Guest name"), PageQuery),
     responses(
         (status = 200, description = "Services by priority", body = Page<GuestService>),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such guest (or not yours)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid limit or cursor", body = Problem, content_type = "application/problem+json"),
     ))]
 #[get("/api/v1/guests/{name}/services")]
 pub async fn list_services(
     state: web::Data<AppState>,
     caller: Caller,
     name: web::Path<String>,
+    page: web::Query<PageQuery>,
 ) -> ApiResult<HttpResponse> {
     let rows = state
         .db(move |c| rules::services::list(c, &caller, &name))
         .await?;
     let items = rows.into_iter().map(service_view).collect();
-    Ok(HttpResponse::Ok().json(Page::complete(items)))
+    Ok(HttpResponse::Ok().json(Page::window(items, &page)?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -75,7 +79,9 @@ fn parse_service(name: &str) -> ApiResult<ServiceName> {
         .map_err(|_| ApiError::NotFound(format!("no service named {name}")))
 }
 
-/// Enable or disable a service at boot (takes effect at the next IPL).
+/// Enable or disable a service at boot
+///
+/// Takes effect at the guest's next IPL. The owner or an admin.
 #[utoipa::path(patch, path = "/api/v1/guests/{name}/services/{service}", tag = "services", request_body = ServicePatch, security(("bearer" = [])),
     params(("name" = String, Path, description = "Guest name"), ("service" = String, Path, description = "Catalog service")),
     responses(
@@ -104,9 +110,7 @@ pub async fn patch_service(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceActionRequest {
-    /// `start | stop | restart`
-    #[schema(value_type = String, example = "restart")]
-    pub action: String,
+    pub action: ServiceAction,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -114,11 +118,13 @@ pub struct CommandView {
     pub command_id: i64,
     /// The command as recorded, e.g. `LX000042 SERVICE apache RESTART`.
     pub text: String,
-    /// `queued | dispatched | succeeded | failed`
-    pub status: String,
+    pub status: CommandStatus,
     pub result: Option<String>,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub dispatched_at: Option<String>,
+    #[schema(format = DateTime)]
     pub finished_at: Option<String>,
 }
 
@@ -126,7 +132,7 @@ fn command_view(r: CommandRow) -> CommandView {
     CommandView {
         command_id: r.id,
         text: r.text,
-        status: r.status.as_str().into(),
+        status: r.status,
         result: r.result,
         created_at: rfc3339(r.created_at),
         dispatched_at: r.dispatched_at.map(rfc3339),
@@ -212,15 +218,7 @@ pub async fn service_action(
 ) -> ApiResult<HttpResponse> {
     let wait = query.duration()?;
     let (name, service) = path.into_inner();
-    let action = ServiceAction::ALL
-        .into_iter()
-        .find(|a| a.as_str() == body.action)
-        .ok_or_else(|| {
-            ApiError::Unprocessable(format!(
-                "action `{}` is not one of start, stop, restart",
-                body.action
-            ))
-        })?;
+    let action = body.action;
     let service = parse_service(&service)?;
     let click = recorder::Click {
         bearer,
@@ -238,13 +236,37 @@ pub async fn service_action(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PowerRequest {
-    /// `start | stop | restart | force_off`
-    #[schema(value_type = String, example = "start")]
-    pub action: String,
+    pub action: PowerAction,
 }
 
-/// Power a guest on or off through the command channel: `start` (IPL),
-/// `stop` (graceful HALT), `restart` (HALT, then IPL), `force_off` (FORCE).
+/// `start` (IPL), `stop` (graceful HALT), `restart` (HALT, then IPL),
+/// `force_off` (FORCE).
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PowerAction {
+    Start,
+    Stop,
+    Restart,
+    ForceOff,
+}
+
+impl PowerAction {
+    /// The commands the action becomes, in order.
+    fn ops(self) -> Vec<CommandOp> {
+        match self {
+            Self::Start => vec![CommandOp::Ipl],
+            Self::Stop => vec![CommandOp::Halt],
+            Self::Restart => vec![CommandOp::Halt, CommandOp::Ipl],
+            Self::ForceOff => vec![CommandOp::Force],
+        }
+    }
+}
+
+/// Power a guest on or off
+///
+/// Through the command channel: `start` (IPL), `stop` (graceful HALT),
+/// `restart` (HALT, then IPL), `force_off` (FORCE). The owner, staff or an
+/// admin.
 #[utoipa::path(post, path = "/api/v1/guests/{name}/power", tag = "guests", request_body = PowerRequest, security(("bearer" = [])),
     params(("name" = String, Path, description = "Guest name"), CommandWait),
     responses(
@@ -262,17 +284,7 @@ pub async fn power(
     body: web::Json<PowerRequest>,
 ) -> ApiResult<HttpResponse> {
     let wait = query.duration()?;
-    let ops = match body.action.as_str() {
-        "start" => vec![CommandOp::Ipl],
-        "stop" => vec![CommandOp::Halt],
-        "restart" => vec![CommandOp::Halt, CommandOp::Ipl],
-        "force_off" => vec![CommandOp::Force],
-        other => {
-            return Err(ApiError::Unprocessable(format!(
-                "action `{other}` is not one of start, stop, restart, force_off"
-            )))
-        }
-    };
+    let ops = body.action.ops();
     let click = recorder::Click {
         bearer,
         guest: name.into_inner(),
@@ -295,7 +307,7 @@ pub struct CommandWait {
     /// Seconds (0–30) to hold the request until the command has finished,
     /// instead of polling; answers as soon as it has. Default 0.
     // Read as text: serde's own error would not name the parameter.
-    #[param(value_type = Option<u32>, maximum = 30)]
+    #[param(value_type = Option<u32>, minimum = 0, maximum = 30, default = 0)]
     pub wait: Option<String>,
 }
 
@@ -316,7 +328,10 @@ impl CommandWait {
     }
 }
 
-/// A command's status and result, optionally once it has finished.
+/// A command's status and result
+///
+/// The requester or an admin may follow a command. With `wait`, the answer
+/// comes once the command has finished, or when the wait runs out.
 #[utoipa::path(get, path = "/api/v1/commands/{id}", tag = "services", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Command id"), CommandWait),
     responses(

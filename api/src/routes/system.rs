@@ -4,12 +4,12 @@ use actix_web::{get, web, HttpResponse};
 use herd_core::clock::rfc3339;
 use herd_core::domain::Role;
 use herd_core::store::tasks::{self, TaskReport};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use herd_provisioner::pool::{self, PoolSettings};
 
-use super::{id_cursor, page_limit, Page};
+use super::{Page, PageQuery};
 use crate::auth::Caller;
 use crate::metrics::PoolGauges;
 use crate::problem::{ApiError, ApiResult, Problem};
@@ -46,10 +46,13 @@ pub struct TaskView {
     pub process: String,
     #[schema(example = "pool_keeper")]
     pub name: String,
+    #[schema(format = DateTime)]
     pub last_started_at: Option<String>,
+    #[schema(format = DateTime)]
     pub last_succeeded_at: Option<String>,
     /// Why the last failed run failed (kept after later successes).
     pub last_error: Option<String>,
+    #[schema(format = DateTime)]
     pub last_error_at: Option<String>,
     /// Activations so far, failed ones included.
     pub runs: i64,
@@ -57,6 +60,7 @@ pub struct TaskView {
     /// The latest activation failed.
     pub failing: bool,
     /// When the process last reported: long ago means it stopped.
+    #[schema(format = DateTime)]
     pub reported_at: String,
 }
 
@@ -77,17 +81,11 @@ impl From<TaskReport> for TaskView {
     }
 }
 
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct TasksQuery {
-    /// Page size, 1–500 (default 100).
-    pub limit: Option<u32>,
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
-}
-
-/// Every background task of every process: schedule outcomes and errors.
-#[utoipa::path(get, path = "/api/v1/system/tasks", tag = "system", params(TasksQuery), security(("bearer" = [])),
+/// Background tasks
+///
+/// Every background task of every process: when it last started and succeeded,
+/// its last error, runs and failures. Admins only.
+#[utoipa::path(get, path = "/api/v1/system/tasks", tag = "system", params(PageQuery), security(("bearer" = [])),
     responses(
         (status = 200, description = "Each task of each process, by process and name", body = Page<TaskView>),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
@@ -98,30 +96,23 @@ pub struct TasksQuery {
 pub async fn system_tasks(
     state: web::Data<AppState>,
     caller: Caller,
-    query: web::Query<TasksQuery>,
+    query: web::Query<PageQuery>,
 ) -> ApiResult<HttpResponse> {
     caller.require(Role::Admin)?;
-    let limit = page_limit(query.limit)? as usize;
-    // The cursor is how many reports earlier pages held: the list is short
-    // and ordered by process and name.
-    let skip = id_cursor(query.cursor.as_deref())?.unwrap_or(0).max(0) as usize;
+    // The list is short and ordered by process and name.
     let reports = state.db(|c| Ok(tasks::list(c)?)).await?;
-    let more = reports.len() > skip + limit;
-    let items = reports
-        .into_iter()
-        .skip(skip)
-        .take(limit)
-        .map(TaskView::from)
-        .collect();
-    Ok(HttpResponse::Ok().json(Page {
-        items,
-        next_cursor: more.then(|| (skip + limit).to_string()),
-    }))
+    let items = reports.into_iter().map(TaskView::from).collect();
+    Ok(HttpResponse::Ok().json(Page::window(items, &query)?))
 }
 
-/// Liveness: the process answers.
+/// Liveness
+///
+/// The process answers. Anyone; no database access.
 #[utoipa::path(get, path = "/healthz", tag = "system", security(()),
-    responses((status = 200, description = "Alive", body = Health)))]
+    responses(
+        (status = 200, description = "Alive", body = Health),
+        (status = 400, description = "Not a readable HTTP request (the HTTP layer answers with an empty body)"),
+    ))]
 #[get("/healthz")]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(Health {
@@ -129,11 +120,14 @@ pub async fn healthz() -> HttpResponse {
     })
 }
 
-/// Readiness: the database answers. The body also lists the background
-/// tasks whose latest run failed, which do not change the status code.
+/// Readiness
+///
+/// The database answers. The body also lists the background tasks whose latest
+/// run failed, which do not change the status code. Anyone.
 #[utoipa::path(get, path = "/readyz", tag = "system", security(()),
     responses(
         (status = 200, description = "Ready to serve", body = Readiness),
+        (status = 400, description = "Not a readable HTTP request (the HTTP layer answers with an empty body)"),
         (status = 503, description = "The database is unreachable", body = Problem, content_type = "application/problem+json"),
     ))]
 #[get("/readyz")]
@@ -160,9 +154,14 @@ pub async fn readyz(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     }))
 }
 
-/// Prometheus metrics in the text exposition format.
+/// Prometheus metrics
+///
+/// In the text exposition format. Anyone.
 #[utoipa::path(get, path = "/metrics", tag = "system", security(()),
-    responses((status = 200, description = "Metrics", body = String, content_type = "text/plain")))]
+    responses(
+        (status = 200, description = "Metrics", body = String, content_type = "text/plain"),
+        (status = 400, description = "Not a readable HTTP request (the HTTP layer answers with an empty body)"),
+    ))]
 #[get("/metrics")]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let defaults = state.pool_defaults;

@@ -49,7 +49,7 @@ pub fn entry<'a>(
     detail: Option<&'a str>,
 ) -> NewEvent<'a> {
     NewEvent {
-        kind: "audit",
+        kind: herd_core::domain::EventKind::Audit,
         actor_id: Some(caller.user.id),
         actor: &caller.user.username,
         action,

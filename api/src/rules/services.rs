@@ -2,7 +2,7 @@
 //! service command may name, and who may follow which command.
 
 use herd_core::clock::Millis;
-use herd_core::domain::{Role, ServiceName};
+use herd_core::domain::{Role, ServiceName, ServiceState};
 use herd_core::store::commands::{self, CommandRow};
 use herd_core::store::events::Outcome;
 use herd_core::store::{guests, AnyConnection};
@@ -24,20 +24,25 @@ pub struct Service {
     pub priority: i32,
     /// Started at boot.
     pub enabled: bool,
-    /// Last observed: `up | down | unknown`.
-    pub state: String,
+    /// As last observed.
+    pub state: ServiceState,
 }
 
 fn services_of(c: &mut AnyConnection, guest_id: i64) -> ApiResult<Vec<Service>> {
-    Ok(guests::services(c, guest_id)?
+    guests::services(c, guest_id)?
         .into_iter()
-        .map(|(s, enabled, state)| Service {
-            name: s.name,
-            priority: s.priority,
-            enabled,
-            state,
+        .map(|(s, enabled, state)| {
+            let state = ServiceState::parse(&state).ok_or_else(|| {
+                herd_core::store::StoreError::corrupt("guest_services", "state", &state)
+            })?;
+            Ok(Service {
+                name: s.name,
+                priority: s.priority,
+                enabled,
+                state,
+            })
         })
-        .collect())
+        .collect()
 }
 
 fn find_service(c: &mut AnyConnection, guest_id: i64, service: &ServiceName) -> ApiResult<Service> {

@@ -55,7 +55,7 @@ enum Cmd {
         username: String,
         /// Token lifetime in seconds (server default when left out)
         #[arg(long)]
-        ttl_seconds: Option<i64>,
+        ttl_seconds: Option<std::num::NonZeroU64>,
     },
     /// Revoke the saved token and forget it
     Logout,
@@ -82,6 +82,22 @@ enum Cmd {
     /// The service itself (admin)
     #[command(subcommand)]
     System(SystemCmd),
+    /// Monitor, lifecycle and audit events (your guests'; all for admins)
+    Events {
+        /// Only this guest's
+        #[arg(long)]
+        guest: Option<String>,
+        /// Only this kind: audit, monitor, lifecycle, provisioning, firewall
+        #[arg(long)]
+        kind: Option<String>,
+        /// The newest this many (without --follow)
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// Print events as they happen, until interrupted (reconnects
+        /// where it left off)
+        #[arg(long, short = 'f')]
+        follow: bool,
+    },
     /// Print shell completions
     Completions {
         #[arg(value_enum)]
@@ -386,13 +402,108 @@ fn server_url(cfg: &Config) -> Res<String> {
         })
 }
 
-fn client() -> Res<Client> {
+/// The server and token to use: saved by `herd login`, or from the
+/// environment.
+fn credentials() -> Res<(String, String)> {
     let cfg = load_config();
     let server = server_url(&cfg)?;
     let token = env_nonempty("HERD_TOKEN")
         .or(cfg.token)
         .ok_or_else(|| other("not logged in: run `herd login` or set HERD_TOKEN"))?;
+    Ok((server, token))
+}
+
+fn client() -> Res<Client> {
+    let (server, token) = credentials()?;
     Client::with_token(&server, &token).map_err(|e| other(e.to_string()))
+}
+
+const EVENT_COLUMNS: &[(&str, &str)] = &[
+    ("ID", "id"),
+    ("AT", "at"),
+    ("KIND", "kind"),
+    ("ACTOR", "actor"),
+    ("ACTION", "action"),
+    ("TARGET", "target"),
+    ("OUTCOME", "outcome"),
+    ("DETAIL", "detail"),
+];
+
+/// `herd events --follow`: the server-sent events of
+/// `GET /api/v1/events/stream`, one line each; after a dropped connection
+/// it reconnects with `Last-Event-ID`, so nothing is missed or repeated.
+async fn follow_events(guest: Option<String>, kind: Option<types::EventKind>, out: Out) -> Res<()> {
+    use herd_client::reqwest;
+    let (server, token) = credentials()?;
+    let mut query: Vec<(&str, String)> = Vec::new();
+    if let Some(g) = guest {
+        query.push(("guest", g));
+    }
+    if let Some(k) = kind {
+        query.push(("kind", k.to_string()));
+    }
+    let http = reqwest::Client::new();
+    let mut last_id: Option<String> = None;
+    loop {
+        let mut req = http
+            .get(format!("{server}/api/v1/events/stream"))
+            .bearer_auth(&token)
+            .query(&query);
+        if let Some(id) = &last_id {
+            req = req.header("Last-Event-ID", id);
+        }
+        match req.send().await {
+            Ok(resp) if resp.status().is_success() => {
+                read_events(resp, &mut last_id, out).await;
+            }
+            Ok(resp) => {
+                let status = resp.status();
+                let body = resp.text().await.unwrap_or_default();
+                let detail = serde_json::from_str::<Value>(&body)
+                    .ok()
+                    .and_then(|p| p["detail"].as_str().map(str::to_owned))
+                    .unwrap_or(body);
+                return Err(other(format!("{status}: {detail}")));
+            }
+            Err(e) => eprintln!("herd: events stream: {e}; reconnecting"),
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// Prints the stream's events until it ends, keeping the last id.
+async fn read_events(
+    mut resp: herd_client::reqwest::Response,
+    last_id: &mut Option<String>,
+    out: Out,
+) {
+    let mut buf = String::new();
+    while let Ok(Some(chunk)) = resp.chunk().await {
+        buf.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = buf.find("\n\n") {
+            let message: String = buf.drain(..end + 2).collect();
+            let (mut id, mut data) = (None, String::new());
+            for line in message.lines() {
+                if let Some(v) = line.strip_prefix("id:") {
+                    id = Some(v.trim().to_owned());
+                } else if let Some(v) = line.strip_prefix("data:") {
+                    data.push_str(v.trim_start());
+                }
+            }
+            let Ok(event) = serde_json::from_str::<Value>(&data) else {
+                continue;
+            };
+            if id.is_some() {
+                *last_id = id;
+            }
+            if out.json {
+                outln!("{event}");
+            } else {
+                let cells: Vec<String> = EVENT_COLUMNS.iter().map(|(_, k)| s(&event[*k])).collect();
+                outln!("{}", cells.join("  "));
+            }
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -506,6 +617,33 @@ async fn run(cmd: Cmd, out: Out) -> Res<()> {
             out.list(&items, TASK_COLUMNS);
             Ok(())
         }
+        Cmd::Events {
+            guest,
+            kind,
+            limit,
+            follow,
+        } => {
+            let kind = kind
+                .map(|k| {
+                    k.parse::<types::EventKind>()
+                        .map_err(|_| other(format!("unknown event kind {k:?}")))
+                })
+                .transpose()?;
+            if follow {
+                return follow_events(guest, kind, out).await;
+            }
+            let c = client()?;
+            let mut req = c.list_events().limit(limit);
+            if let Some(g) = guest {
+                req = req.guest(g);
+            }
+            if let Some(k) = kind {
+                req = req.kind(k);
+            }
+            let page = req.send().await?.into_inner();
+            out.list(&page.items, EVENT_COLUMNS);
+            Ok(())
+        }
         Cmd::Completions { .. } => unreachable!("handled in main"),
     }
 }
@@ -519,7 +657,12 @@ fn s(v: &Value) -> String {
     }
 }
 
-async fn login(server: &str, username: &str, ttl_seconds: Option<i64>, out: Out) -> Res<()> {
+async fn login(
+    server: &str,
+    username: &str,
+    ttl_seconds: Option<std::num::NonZeroU64>,
+    out: Out,
+) -> Res<()> {
     let password = match env_nonempty("HERD_PASSWORD") {
         Some(p) => p,
         None => rpassword::prompt_password(format!("Password for {username}: "))
@@ -632,6 +775,7 @@ async fn guests(cmd: GuestsCmd, out: Out) -> Res<()> {
         } => {
             let resp = c
                 .request_guest()
+                .idempotency_key(new_idempotency_key())
                 .body(types::GuestRequest { owner, image, lan })
                 .send()
                 .await?;
@@ -641,13 +785,9 @@ async fn guests(cmd: GuestsCmd, out: Out) -> Res<()> {
                 }
                 types::RequestGuestResponse::ProvisioningStarted(p) => {
                     if wait {
-                        wait_job(&c, p.job.id, &format!("provisioning {}", p.guest)).await?;
-                        let g = c
-                            .get_guest()
-                            .name(p.guest.clone())
-                            .send()
-                            .await?
-                            .into_inner();
+                        let name = String::from(p.guest.clone());
+                        wait_job(&c, p.job.id, &format!("provisioning {name}")).await?;
+                        let g = c.get_guest().name(name).send().await?.into_inner();
                         out.object(&g, guest_fields);
                     } else {
                         out.object(&p, |v| {
@@ -681,22 +821,52 @@ async fn guests(cmd: GuestsCmd, out: Out) -> Res<()> {
             }
             Ok(())
         }
-        GuestsCmd::Start { name, wait } => power(&c, name, "start", wait, out).await,
+        GuestsCmd::Start { name, wait } => {
+            power(&c, name, types::PowerAction::Start, wait, out).await
+        }
         GuestsCmd::Stop { name, force, wait } => {
-            let action = if force { "force_off" } else { "stop" };
+            let action = if force {
+                types::PowerAction::ForceOff
+            } else {
+                types::PowerAction::Stop
+            };
             power(&c, name, action, wait, out).await
         }
-        GuestsCmd::Restart { name, wait } => power(&c, name, "restart", wait, out).await,
+        GuestsCmd::Restart { name, wait } => {
+            power(&c, name, types::PowerAction::Restart, wait, out).await
+        }
     }
 }
 
-async fn power(c: &Client, name: String, action: &str, wait: bool, out: Out) -> Res<()> {
+/// An `Idempotency-Key` for one intended change, so that the server does
+/// it once however often the request reaches it (a proxy's resend, say).
+fn new_idempotency_key() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// How long one request holds out for a command (the server's maximum).
+const COMMAND_WAIT_SECONDS: u64 = 30;
+
+fn command_wait(wait: bool) -> u64 {
+    if wait {
+        COMMAND_WAIT_SECONDS
+    } else {
+        0
+    }
+}
+
+async fn power(
+    c: &Client,
+    name: String,
+    action: types::PowerAction,
+    wait: bool,
+    out: Out,
+) -> Res<()> {
     let cmd = c
         .power()
         .name(name)
-        .body(types::PowerRequest {
-            action: action.to_string(),
-        })
+        .wait(command_wait(wait))
+        .body(types::PowerRequest { action })
         .send()
         .await?
         .into_inner();
@@ -738,20 +908,25 @@ fn job_fields(v: &Value) -> Vec<(&'static str, String)> {
 async fn finish_command(c: &Client, cmd: types::CommandView, wait: bool, out: Out) -> Res<()> {
     let mut cmd = cmd;
     if wait {
+        // The server holds each request until the command has finished
+        // (`?wait=`), so this asks again only after a long wait ran out.
         let bar = spinner(&format!("command {}", cmd.command_id));
-        while cmd.status == "queued" || cmd.status == "dispatched" {
-            tokio::time::sleep(Duration::from_millis(500)).await;
+        while matches!(
+            cmd.status,
+            types::CommandStatus::Queued | types::CommandStatus::Dispatched
+        ) {
+            bar.set_message(format!("command {}: {}", cmd.command_id, cmd.status));
             cmd = c
                 .get_command()
                 .id(cmd.command_id)
+                .wait(COMMAND_WAIT_SECONDS)
                 .send()
                 .await?
                 .into_inner();
-            bar.set_message(format!("command {}: {}", cmd.command_id, cmd.status));
         }
         bar.finish_and_clear();
     }
-    let failed = cmd.status == "failed";
+    let failed = cmd.status == types::CommandStatus::Failed;
     out.object(&cmd, command_fields);
     if failed {
         return Err(other(format!(
@@ -781,7 +956,10 @@ fn progress_bar(msg: &str) -> indicatif::ProgressBar {
     bar
 }
 
-const TERMINAL: &[&str] = &["succeeded", "failed", "cancelled"];
+fn is_finished(status: types::JobStatus) -> bool {
+    use types::JobStatus::*;
+    matches!(status, Succeeded | Failed | Cancelled)
+}
 
 /// Polls a job until it has ended, with a progress bar; a failed or
 /// cancelled job is an error.
@@ -791,9 +969,9 @@ async fn wait_job(c: &Client, id: i64, msg: &str) -> Res<types::JobView> {
         let job = c.get_job().id(id).send().await?.into_inner();
         bar.set_length(job.progress.total.max(0) as u64);
         bar.set_position(job.progress.done.max(0) as u64);
-        if TERMINAL.contains(&job.status.as_str()) {
+        if is_finished(job.status) {
             bar.finish_and_clear();
-            if job.status != "succeeded" {
+            if job.status != types::JobStatus::Succeeded {
                 return Err(other(format!(
                     "job {id} {}: {}",
                     job.status,
@@ -828,17 +1006,16 @@ async fn services(cmd: ServicesCmd, out: Out) -> Res<()> {
         ServicesCmd::Disable { guest, service } => {
             return set_enabled(&c, guest, service, false, out).await
         }
-        ServicesCmd::Start(a) => (a, "start"),
-        ServicesCmd::Stop(a) => (a, "stop"),
-        ServicesCmd::Restart(a) => (a, "restart"),
+        ServicesCmd::Start(a) => (a, types::ServiceAction::Start),
+        ServicesCmd::Stop(a) => (a, types::ServiceAction::Stop),
+        ServicesCmd::Restart(a) => (a, types::ServiceAction::Restart),
     };
     let cmd = c
         .service_action()
         .name(args.guest)
         .service(args.service)
-        .body(types::ServiceActionRequest {
-            action: action.to_string(),
-        })
+        .wait(command_wait(args.wait))
+        .body(types::ServiceActionRequest { action })
         .send()
         .await?
         .into_inner();
@@ -913,9 +1090,17 @@ async fn ports(cmd: PortsCmd, out: Out) -> Res<()> {
             minutes,
             from,
         } => {
+            let source_cidr = from
+                .map(|f| {
+                    f.parse::<types::OpenLeaseSourceCidr>().map_err(|_| {
+                        other(format!("--from {f:?} is not an IPv4 network or address"))
+                    })
+                })
+                .transpose()?;
             let lease = c
                 .open_lease()
                 .name(guest)
+                .idempotency_key(new_idempotency_key())
                 .body(types::OpenLease {
                     port: u64::try_from(port)
                         .ok()
@@ -929,7 +1114,7 @@ async fn ports(cmd: PortsCmd, out: Out) -> Res<()> {
                         types::Protocol::Tcp
                     },
                     duration_minutes: minutes,
-                    source_cidr: from,
+                    source_cidr,
                 })
                 .send()
                 .await?
@@ -1106,8 +1291,15 @@ async fn batch(cmd: BatchCmd, out: Out) -> Res<()> {
             dry_run,
             wait,
         } => {
+            let expires_at = expires_at
+                .map(|e| {
+                    e.parse::<chrono::DateTime<chrono::Utc>>()
+                        .map_err(|_| other(format!("--expires-at {e:?} is not an RFC 3339 time")))
+                })
+                .transpose()?;
             let resp = c
                 .create_batch()
+                .idempotency_key(new_idempotency_key())
                 .body(types::BatchRequest {
                     users,
                     ldap_group: group,
@@ -1156,7 +1348,7 @@ async fn batch(cmd: BatchCmd, out: Out) -> Res<()> {
                     loop {
                         bar.set_length(b.progress.total.max(0) as u64);
                         bar.set_position(b.progress.done.max(0) as u64);
-                        if TERMINAL.contains(&b.status.as_str()) {
+                        if is_finished(b.status) {
                             break;
                         }
                         tokio::time::sleep(Duration::from_millis(500)).await;
@@ -1164,7 +1356,7 @@ async fn batch(cmd: BatchCmd, out: Out) -> Res<()> {
                     }
                     bar.finish_and_clear();
                     show_batch(&b, out);
-                    if b.status != "succeeded" {
+                    if b.status != types::JobStatus::Succeeded {
                         return Err(other(format!("batch {} {}", b.id, b.status)));
                     }
                     Ok(())

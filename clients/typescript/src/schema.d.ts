@@ -13,7 +13,12 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Log in: trade a username and password for a bearer token. */
+        /**
+         * Log in
+         * @description Trades a directory (or local) username and password for a bearer token.
+         *     Anyone may call it; repeated failures from one address or for one user are
+         *     throttled (`429` with `Retry-After`).
+         */
         post: operations["create_token"];
         delete?: never;
         options?: never;
@@ -31,7 +36,11 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Log out: revoke the token used for this request. */
+        /**
+         * Log out
+         * @description Revokes the token this request carries; it is refused from then on. Any
+         *     user.
+         */
         delete: operations["revoke_current_token"];
         options?: never;
         head?: never;
@@ -45,7 +54,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A command's status and result, optionally once it has finished. */
+        /**
+         * A command's status and result
+         * @description The requester or an admin may follow a command. With `wait`, the answer
+         *     comes once the command has finished, or when the wait runs out.
+         */
         get: operations["get_command"];
         put?: never;
         post?: never;
@@ -63,8 +76,10 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * A zone for the guest domain with an A record per assigned guest. The
+         * The guests' DNS zone
+         * @description A zone file for the guest domain with an A record per assigned guest. The
          *     serial is the newest change's time in seconds, so it grows as guests do.
+         *     Admins only.
          */
         get: operations["zone"];
         put?: never;
@@ -83,10 +98,37 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Events, newest first. Admins see all; other users see the events of
-         *     their own guests.
+         * Monitor, lifecycle and audit events
+         * @description Newest first. Admins see all; other users see the events of their own
+         *     guests. `GET /api/v1/events/stream` delivers the same events as they
+         *     happen.
          */
         get: operations["list_events"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/events/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Events as they happen (server-sent events)
+         * @description A `text/event-stream` of the events `GET /api/v1/events` would list to
+         *     this caller, one message per event: `id:` its id, `data:` the event as
+         *     JSON. A new stream starts with what happens from then on; a client that
+         *     reconnects with `Last-Event-ID` first gets what it missed, in order,
+         *     nothing twice. A comment line every 15 seconds keeps idle connections
+         *     open.
+         */
+        get: operations["stream_events"];
         put?: never;
         post?: never;
         delete?: never;
@@ -102,7 +144,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Every open lease, oldest first. */
+        /**
+         * Every open lease
+         * @description Oldest first, across all guests. Admins only.
+         */
         get: operations["list_leases"];
         put?: never;
         post?: never;
@@ -122,7 +167,11 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Close a lease before its time. */
+        /**
+         * Close a lease early
+         * @description The port closes at once (the router's ruleset no longer opens it). The
+         *     guest's owner or an admin.
+         */
         delete: operations["close_lease"];
         options?: never;
         head?: never;
@@ -139,8 +188,9 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Extend an open lease: it then ends `duration_minutes` from now (capped
-         *     at the policy's maximum).
+         * Renew a lease
+         * @description The lease then ends `duration_minutes` from now, capped at the policy's
+         *     maximum. The guest's owner or an admin.
          */
         post: operations["renew_lease"];
         delete?: never;
@@ -156,7 +206,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The firewall policy: which ports may be opened and for how long. */
+        /**
+         * The firewall policy
+         * @description Which ports may be opened, for how long by default and at most, and how many
+         *     at a time. Any user.
+         */
         get: operations["get_policy"];
         put?: never;
         post?: never;
@@ -174,9 +228,9 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The nftables ruleset for the central router: every guest LAN guarded,
-         *     every open lease let through. Load it with `nft -f`; poll with
-         *     `If-None-Match` and reload only on `200`.
+         * The router's nftables ruleset
+         * @description Every guest LAN guarded, every open lease let through. Load it with `nft
+         *     -f`; poll with `If-None-Match` and reload only on `200`. Admins only.
          */
         get: operations["ruleset"];
         put?: never;
@@ -194,12 +248,19 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Guests, in name order, a page at a time. */
+        /**
+         * List guests
+         * @description In name order, a page at a time. Students see their own; staff and admins
+         *     see all and may filter by owner.
+         */
         get: operations["list_guests"];
         put?: never;
         /**
-         * Request a guest: one from the warm pool at once (`201`), or, when the
-         *     pool is empty, a new clone (`202` with its job).
+         * Request a guest
+         * @description One from the warm pool at once (`201`), or, when the pool is empty, a new
+         *     clone (`202` with its job). Students request for themselves within their
+         *     quota; staff and admins for anyone. Send an `Idempotency-Key` to make
+         *     retries safe.
          */
         post: operations["request_guest"];
         delete?: never;
@@ -215,18 +276,28 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One guest. */
+        /**
+         * One guest
+         * @description The owner, staff or an admin. The `ETag` names this version of the guest,
+         *     for `If-Match` on `PATCH`.
+         */
         get: operations["get_guest"];
         put?: never;
         post?: never;
         /**
-         * Decommission a guest: halt, revoke its LAN grant, release its address,
-         *     close its leases, delete its disks and directory entry.
+         * Decommission a guest
+         * @description Halts the guest, revokes its LAN grant, releases its address, closes its
+         *     leases and deletes its disks and directory entry, as a job. The owner or an
+         *     admin.
          */
         delete: operations["delete_guest"];
         options?: never;
         head?: never;
-        /** Change a guest's `auto_boot` or description. */
+        /**
+         * Change a guest
+         * @description Sets `auto_boot` or the description. With `If-Match`, only if the guest is
+         *     still the version named (`412` otherwise). The owner or an admin.
+         */
         patch: operations["patch_guest"];
         trace?: never;
     };
@@ -237,10 +308,19 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A guest's open ports, oldest first. */
+        /**
+         * A guest's open ports
+         * @description Oldest first, with `expires_at` and `remaining_seconds`. The owner or an
+         *     admin.
+         */
         get: operations["list_guest_leases"];
         put?: never;
-        /** Open a port to a guest until `expires_at`. */
+        /**
+         * Open a port
+         * @description Opens a protocol and port to a guest until `expires_at`, from anywhere or
+         *     from `source_cidr` only, within the policy. The owner or an admin. Send an
+         *     `Idempotency-Key` to make retries safe.
+         */
         post: operations["open_lease"];
         delete?: never;
         options?: never;
@@ -258,8 +338,10 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Power a guest on or off through the command channel: `start` (IPL),
-         *     `stop` (graceful HALT), `restart` (HALT, then IPL), `force_off` (FORCE).
+         * Power a guest on or off
+         * @description Through the command channel: `start` (IPL), `stop` (graceful HALT),
+         *     `restart` (HALT, then IPL), `force_off` (FORCE). The owner, staff or an
+         *     admin.
          */
         post: operations["power"];
         delete?: never;
@@ -275,7 +357,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The catalog's services on this guest, with boot-time enablement and state. */
+        /**
+         * A guest's services
+         * @description The catalog's services on this guest, by priority, with boot-time enablement
+         *     and last observed state. The owner, staff or an admin.
+         */
         get: operations["list_services"];
         put?: never;
         post?: never;
@@ -298,7 +384,10 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        /** Enable or disable a service at boot (takes effect at the next IPL). */
+        /**
+         * Enable or disable a service at boot
+         * @description Takes effect at the guest's next IPL. The owner or an admin.
+         */
         patch: operations["patch_service"];
         trace?: never;
     };
@@ -331,8 +420,9 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The guest's network and identity settings as key/value pairs: what the
-         *     guest itself reads at boot (`hcp TAG QUERY`).
+         * A guest's tags
+         * @description The guest's network and identity settings as key/value pairs: what the guest
+         *     itself reads at boot (`hcp TAG QUERY`). The owner or an admin.
          */
         get: operations["guest_tags"];
         put?: never;
@@ -350,7 +440,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Golden images guests are cloned from. */
+        /**
+         * Golden images
+         * @description The images guests are cloned from, with their sizes. Any user.
+         */
         get: operations["list_images"];
         put?: never;
         post?: never;
@@ -367,7 +460,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Jobs, newest first: your own, or everyone's for an admin. */
+        /**
+         * List jobs
+         * @description Newest first: your own, or everyone's for an admin.
+         */
         get: operations["list_jobs"];
         put?: never;
         post?: never;
@@ -384,7 +480,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One job with its progress. */
+        /**
+         * One job
+         * @description Kind, status, progress and error of long-running work. The requester or an
+         *     admin.
+         */
         get: operations["get_job"];
         put?: never;
         post?: never;
@@ -401,7 +501,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Guest LANs with capacity and use. */
+        /**
+         * Guest LANs
+         * @description Each LAN with its network, gateway, DNS server, capacity and use. Any user.
+         */
         get: operations["list_lans"];
         put?: never;
         post?: never;
@@ -418,7 +521,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Who the token belongs to, with their quota. */
+        /**
+         * Who am I
+         * @description The user the token belongs to, with their role and quota.
+         */
         get: operations["me"];
         put?: never;
         post?: never;
@@ -437,7 +543,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Boot every stopped `auto_boot` guest in batches. */
+        /**
+         * Staged start
+         * @description Boots every stopped `auto_boot` guest in batches, on a fixed schedule or as
+         *     the host's load allows. Admins only.
+         */
         post: operations["staged_start"];
         delete?: never;
         options?: never;
@@ -454,7 +564,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Stop every running guest in batches (graceful HALT). */
+        /**
+         * Staged stop
+         * @description Stops every running guest in batches (graceful HALT). Admins only.
+         */
         post: operations["staged_stop"];
         delete?: never;
         options?: never;
@@ -469,9 +582,17 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Pool status. */
+        /**
+         * Pool status
+         * @description Target size, guests available and being cloned, and the copy method. Admins
+         *     only.
+         */
         get: operations["get_pool"];
-        /** Change the pool's size and copy method; the keeper acts at once. */
+        /**
+         * Change the pool
+         * @description Sets the pool's target size and copy method; the keeper acts at once. A
+         *     target beyond what the LANs can hold is `422`. Admins only.
+         */
         put: operations["put_pool"];
         post?: never;
         delete?: never;
@@ -489,7 +610,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Refill the pool to its target now. */
+        /**
+         * Refill the pool
+         * @description Clones guests up to the target now, as a job. Admins only.
+         */
         post: operations["repopulate_pool"];
         delete?: never;
         options?: never;
@@ -504,12 +628,18 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Batches, newest first. */
+        /**
+         * List batches
+         * @description Newest first, with items and totals. Staff and admins.
+         */
         get: operations["list_batches"];
         put?: never;
         /**
-         * Make sure every listed user (or group member) has at least
+         * Provision a course
+         * @description Makes sure every listed user (or member of the directory group) has at least
          *     `guests_per_user` guests: pooled guests first, then clones in parallel.
+         *     `dry_run` answers the plan and a capacity check and changes nothing. Staff
+         *     and admins. Send an `Idempotency-Key` to make retries safe.
          */
         post: operations["create_batch"];
         delete?: never;
@@ -525,7 +655,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One batch with its items and totals. */
+        /**
+         * One batch
+         * @description Its status, per-user items and totals. Staff and admins.
+         */
         get: operations["get_batch"];
         put?: never;
         post?: never;
@@ -544,7 +677,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Stop a batch's pending items; finished ones stay. */
+        /**
+         * Cancel a batch
+         * @description Stops the batch's pending items; finished ones stay. Staff and admins.
+         */
         post: operations["cancel_batch"];
         delete?: never;
         options?: never;
@@ -561,7 +697,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Run a batch's failed items again. */
+        /**
+         * Retry a batch
+         * @description Runs the batch's failed items again. Staff and admins.
+         */
         post: operations["retry_batch"];
         delete?: never;
         options?: never;
@@ -578,7 +717,12 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** End of term: decommission every guest of the listed users (or group). */
+        /**
+         * End-of-term reclaim
+         * @description Decommissions every guest of the listed users (or members of the group), as
+         *     a job; `dry_run` lists them and changes nothing. Staff and admins. Send an
+         *     `Idempotency-Key` to make retries safe.
+         */
         post: operations["reclaim"];
         delete?: never;
         options?: never;
@@ -593,7 +737,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The services every guest can run. */
+        /**
+         * The service catalog
+         * @description The services every guest can run, by priority, with their init scripts. Any
+         *     user.
+         */
         get: operations["service_catalog"];
         put?: never;
         post?: never;
@@ -610,8 +758,32 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Every background task of every process: schedule outcomes and errors. */
+        /**
+         * Background tasks
+         * @description Every background task of every process: when it last started and succeeded,
+         *     its last error, runs and failures. Admins only.
+         */
         get: operations["system_tasks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/docs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Interactive API docs
+         * @description A page that leads to `/docs/`, where Swagger UI shows this document. It is built into the server and works offline. Anyone.
+         */
+        get: operations["api_docs"];
         put?: never;
         post?: never;
         delete?: never;
@@ -627,7 +799,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Liveness: the process answers. */
+        /**
+         * Liveness
+         * @description The process answers. Anyone; no database access.
+         */
         get: operations["healthz"];
         put?: never;
         post?: never;
@@ -644,8 +819,31 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Prometheus metrics in the text exposition format. */
+        /**
+         * Prometheus metrics
+         * @description In the text exposition format. Anyone.
+         */
         get: operations["metrics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/openapi.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * This document
+         * @description The OpenAPI 3.1 document, generated from the server's code. Anyone.
+         */
+        get: operations["openapi_document"];
         put?: never;
         post?: never;
         delete?: never;
@@ -662,8 +860,9 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Readiness: the database answers. The body also lists the background
-         *     tasks whose latest run failed, which do not change the status code.
+         * Readiness
+         * @description The database answers. The body also lists the background tasks whose latest
+         *     run failed, which do not change the status code. Anyone.
          */
         get: operations["readyz"];
         put?: never;
@@ -681,8 +880,7 @@ export interface components {
         BatchItemView: {
             error?: string | null;
             guests: string[];
-            /** @description `pending | skipped | assigned | cloned | failed | cancelled` */
-            status: string;
+            status: components["schemas"]["ItemStatus"];
             username: string;
         };
         BatchPlan: {
@@ -695,7 +893,10 @@ export interface components {
         BatchRequest: {
             /** @description Plan and check capacity only; change nothing. */
             dry_run?: boolean;
-            /** @description RFC 3339; default: assignment + the configured lifetime. */
+            /**
+             * Format: date-time
+             * @description RFC 3339; default: assignment + the configured lifetime.
+             */
             expires_at?: string | null;
             /**
              * Format: int32
@@ -732,6 +933,7 @@ export interface components {
             users: number;
         };
         BatchView: {
+            /** Format: date-time */
             created_at: string;
             /** Format: int32 */
             guests_per_user: number;
@@ -742,8 +944,11 @@ export interface components {
             job_id: number;
             ldap_group?: string | null;
             progress: components["schemas"]["Progress"];
-            /** @description `queued | running | succeeded | failed | cancelled` */
-            status: string;
+            /**
+             * @description The batch job's status: `succeeded` once every item ended skipped,
+             *     assigned or cloned.
+             */
+            status: components["schemas"]["JobStatus"];
             totals: components["schemas"]["BatchTotals"];
         };
         Capacity: {
@@ -784,32 +989,45 @@ export interface components {
              */
             priority: number;
         };
+        /**
+         * @description Where a command of the command channel is (SPEC §4). Stored and sent as
+         *     its lower-case name (also inside the finish notifications).
+         * @enum {string}
+         */
+        CommandStatus: "queued" | "dispatched" | "succeeded" | "failed";
         CommandView: {
             /** Format: int64 */
             command_id: number;
+            /** Format: date-time */
             created_at: string;
+            /** Format: date-time */
             dispatched_at?: string | null;
+            /** Format: date-time */
             finished_at?: string | null;
             result?: string | null;
-            /** @description `queued | dispatched | succeeded | failed` */
-            status: string;
+            status: components["schemas"]["CommandStatus"];
             /** @description The command as recorded, e.g. `LX000042 SERVICE apache RESTART`. */
             text: string;
         };
+        /**
+         * @description What recorded an event: `audit` for changes made through the API, the
+         *     background work that watches and heals guests for the others.
+         * @enum {string}
+         */
+        EventKind: "audit" | "monitor" | "lifecycle" | "provisioning" | "firewall";
         EventView: {
             /** @example guest.request */
             action: string;
             /** @description Username, or `system`. */
             actor: string;
+            /** Format: date-time */
             at: string;
             client_addr?: string | null;
             detail?: string | null;
             /** Format: int64 */
             id: number;
-            /** @description `audit`, `monitor`, `lifecycle`, `provisioning`, `firewall`, … */
-            kind: string;
-            /** @description `success | failure | info | warning` */
-            outcome: string;
+            kind: components["schemas"]["EventKind"];
+            outcome: components["schemas"]["Outcome"];
             /**
              * @description The id of the request that made an audited change (its answer's
              *     `x-request-id`); `null` for background work.
@@ -823,16 +1041,22 @@ export interface components {
             process: string;
         };
         Guest: {
+            /** Format: date-time */
             assigned_at?: string | null;
             auto_boot: boolean;
+            /** Format: date-time */
             created_at: string;
             description: string;
+            /** Format: date-time */
             expires_at?: string | null;
             /** @example lx000042.herd.local */
             hostname: string;
             /** @example golden */
             image: string;
-            /** @example 10.10.0.44 */
+            /**
+             * Format: ipv4
+             * @example 10.10.0.44
+             */
             ip_address?: string | null;
             /** @example LNXLAN1 */
             lan: string;
@@ -866,11 +1090,8 @@ export interface components {
             name: string;
             /** Format: int32 */
             priority: number;
-            /**
-             * @description Last observed: `up | down | unknown`.
-             * @example up
-             */
-            state: string;
+            /** @description As last observed. */
+            state: components["schemas"]["ServiceState"];
         };
         /**
          * @description The life of a guest (SPEC §1). Stored as its lower-case name; the
@@ -883,6 +1104,7 @@ export interface components {
             status: string;
         };
         Image: {
+            /** Format: date-time */
             created_at: string;
             description: string;
             /** @example golden */
@@ -890,24 +1112,37 @@ export interface components {
             /** Format: int64 */
             size_bytes: number;
         };
+        /**
+         * @description Where one user of a batch is (SPEC §4): `pending` until placed and
+         *     settled, then one of the others. Stored and sent as its lower-case name.
+         * @enum {string}
+         */
+        ItemStatus: "pending" | "skipped" | "assigned" | "cloned" | "failed" | "cancelled";
+        /**
+         * @description What a job does: the `kind` of a job row, stored and sent as its
+         *     lower-case name, the same text the API has always shown.
+         * @enum {string}
+         */
+        JobKind: "provision" | "decommission" | "batch" | "pool_repopulate" | "reclaim" | "staged_start" | "staged_stop";
+        /**
+         * @description Where a job is (SPEC §7's `status`). Stored and sent as its lower-case
+         *     name, the same text the API has always shown.
+         * @enum {string}
+         */
+        JobStatus: "queued" | "running" | "succeeded" | "failed" | "cancelled";
         JobView: {
+            /** Format: date-time */
             created_at: string;
             error?: string | null;
+            /** Format: date-time */
             finished_at?: string | null;
             /** Format: int64 */
             id: number;
-            /**
-             * @description `provision`, `decommission`, …
-             * @example provision
-             */
-            kind: string;
+            kind: components["schemas"]["JobKind"];
             progress: components["schemas"]["Progress"];
+            /** Format: date-time */
             started_at?: string | null;
-            /**
-             * @description `queued | running | succeeded | failed | cancelled`
-             * @example running
-             */
-            status: string;
+            status: components["schemas"]["JobStatus"];
             /** @description What the job works on, e.g. a guest name. */
             target?: string | null;
         };
@@ -919,9 +1154,15 @@ export interface components {
             capacity: number;
             /** @example 10.10.0.0/22 */
             cidr: string;
-            /** @example 10.10.0.1 */
+            /**
+             * Format: ipv4
+             * @example 10.10.0.1
+             */
             dns: string;
-            /** @example 10.10.0.1 */
+            /**
+             * Format: ipv4
+             * @example 10.10.0.1
+             */
             gateway: string;
             /** @example LNXLAN1 */
             name: string;
@@ -932,8 +1173,12 @@ export interface components {
             used: number;
         };
         Lease: {
+            /** Format: date-time */
             created_at: string;
-            /** @description When the port closes (RFC 3339 UTC). */
+            /**
+             * Format: date-time
+             * @description When the port closes (RFC 3339 UTC).
+             */
             expires_at: string;
             /** @example LX000042 */
             guest: string;
@@ -965,7 +1210,10 @@ export interface components {
         Me: {
             /** @example Alice Student */
             display_name: string;
-            /** @example alice@example.edu */
+            /**
+             * Format: email
+             * @example alice@example.edu
+             */
             email?: string | null;
             quota: components["schemas"]["Quota"];
             role: components["schemas"]["Role"];
@@ -993,249 +1241,71 @@ export interface components {
              */
             source_cidr?: string | null;
         };
+        /** @enum {string} */
+        Outcome: "success" | "failure" | "info" | "warning";
+        /**
+         * @description How a staged operation paces its batches: `fixed` on a schedule,
+         *     `adaptive` as the host's load leaves room.
+         * @enum {string}
+         */
+        Pace: "fixed" | "adaptive";
         /** @description Every list answers `{items, next_cursor}` (SPEC §4). */
         Page_BatchView: {
-            items: {
-                created_at: string;
-                /** Format: int32 */
-                guests_per_user: number;
-                /** Format: int64 */
-                id: number;
-                items: components["schemas"]["BatchItemView"][];
-                /** Format: int64 */
-                job_id: number;
-                ldap_group?: string | null;
-                progress: components["schemas"]["Progress"];
-                /** @description `queued | running | succeeded | failed | cancelled` */
-                status: string;
-                totals: components["schemas"]["BatchTotals"];
-            }[];
+            items: components["schemas"]["BatchView"][];
             /** @description Pass as `cursor` for the next page; `null` on the last page. */
             next_cursor?: string | null;
         };
         /** @description Every list answers `{items, next_cursor}` (SPEC §4). */
         Page_CatalogService: {
-            items: {
-                /**
-                 * @description The init script the guest runs.
-                 * @example /etc/rc.d/init.d/httpd
-                 */
-                command: string;
-                /** @description Whether a new guest starts it at boot. */
-                default_enabled: boolean;
-                /** @example apache */
-                name: string;
-                /**
-                 * Format: int32
-                 * @description Services start in ascending priority at boot.
-                 * @example 50
-                 */
-                priority: number;
-            }[];
+            items: components["schemas"]["CatalogService"][];
             /** @description Pass as `cursor` for the next page; `null` on the last page. */
             next_cursor?: string | null;
         };
         /** @description Every list answers `{items, next_cursor}` (SPEC §4). */
         Page_EventView: {
-            items: {
-                /** @example guest.request */
-                action: string;
-                /** @description Username, or `system`. */
-                actor: string;
-                at: string;
-                client_addr?: string | null;
-                detail?: string | null;
-                /** Format: int64 */
-                id: number;
-                /** @description `audit`, `monitor`, `lifecycle`, `provisioning`, `firewall`, … */
-                kind: string;
-                /** @description `success | failure | info | warning` */
-                outcome: string;
-                /**
-                 * @description The id of the request that made an audited change (its answer's
-                 *     `x-request-id`); `null` for background work.
-                 */
-                request_id?: string | null;
-                target?: string | null;
-            }[];
+            items: components["schemas"]["EventView"][];
             /** @description Pass as `cursor` for the next page; `null` on the last page. */
             next_cursor?: string | null;
         };
         /** @description Every list answers `{items, next_cursor}` (SPEC §4). */
         Page_Guest: {
-            items: {
-                assigned_at?: string | null;
-                auto_boot: boolean;
-                created_at: string;
-                description: string;
-                expires_at?: string | null;
-                /** @example lx000042.herd.local */
-                hostname: string;
-                /** @example golden */
-                image: string;
-                /** @example 10.10.0.44 */
-                ip_address?: string | null;
-                /** @example LNXLAN1 */
-                lan: string;
-                /** Format: int32 */
-                memory_mb: number;
-                /** @example LX000042 */
-                name: string;
-                /**
-                 * @description `null` while pooled.
-                 * @example alice
-                 */
-                owner?: string | null;
-                state: components["schemas"]["GuestState"];
-            }[];
+            items: components["schemas"]["Guest"][];
             /** @description Pass as `cursor` for the next page; `null` on the last page. */
             next_cursor?: string | null;
         };
         /** @description Every list answers `{items, next_cursor}` (SPEC §4). */
         Page_GuestService: {
-            items: {
-                /** @description Started at boot. */
-                enabled: boolean;
-                /** @example apache */
-                name: string;
-                /** Format: int32 */
-                priority: number;
-                /**
-                 * @description Last observed: `up | down | unknown`.
-                 * @example up
-                 */
-                state: string;
-            }[];
+            items: components["schemas"]["GuestService"][];
             /** @description Pass as `cursor` for the next page; `null` on the last page. */
             next_cursor?: string | null;
         };
         /** @description Every list answers `{items, next_cursor}` (SPEC §4). */
         Page_Image: {
-            items: {
-                created_at: string;
-                description: string;
-                /** @example golden */
-                name: string;
-                /** Format: int64 */
-                size_bytes: number;
-            }[];
+            items: components["schemas"]["Image"][];
             /** @description Pass as `cursor` for the next page; `null` on the last page. */
             next_cursor?: string | null;
         };
         /** @description Every list answers `{items, next_cursor}` (SPEC §4). */
         Page_JobView: {
-            items: {
-                created_at: string;
-                error?: string | null;
-                finished_at?: string | null;
-                /** Format: int64 */
-                id: number;
-                /**
-                 * @description `provision`, `decommission`, …
-                 * @example provision
-                 */
-                kind: string;
-                progress: components["schemas"]["Progress"];
-                started_at?: string | null;
-                /**
-                 * @description `queued | running | succeeded | failed | cancelled`
-                 * @example running
-                 */
-                status: string;
-                /** @description What the job works on, e.g. a guest name. */
-                target?: string | null;
-            }[];
+            items: components["schemas"]["JobView"][];
             /** @description Pass as `cursor` for the next page; `null` on the last page. */
             next_cursor?: string | null;
         };
         /** @description Every list answers `{items, next_cursor}` (SPEC §4). */
         Page_Lan: {
-            items: {
-                /**
-                 * Format: int32
-                 * @description Addresses available to guests.
-                 */
-                capacity: number;
-                /** @example 10.10.0.0/22 */
-                cidr: string;
-                /** @example 10.10.0.1 */
-                dns: string;
-                /** @example 10.10.0.1 */
-                gateway: string;
-                /** @example LNXLAN1 */
-                name: string;
-                /**
-                 * Format: int32
-                 * @description Addresses held by guests.
-                 */
-                used: number;
-            }[];
+            items: components["schemas"]["Lan"][];
             /** @description Pass as `cursor` for the next page; `null` on the last page. */
             next_cursor?: string | null;
         };
         /** @description Every list answers `{items, next_cursor}` (SPEC §4). */
         Page_Lease: {
-            items: {
-                created_at: string;
-                /** @description When the port closes (RFC 3339 UTC). */
-                expires_at: string;
-                /** @example LX000042 */
-                guest: string;
-                /** Format: int64 */
-                id: number;
-                /**
-                 * @description Who opened it.
-                 * @example alice
-                 */
-                opened_by?: string | null;
-                /**
-                 * Format: int32
-                 * @example 8080
-                 */
-                port: number;
-                protocol: components["schemas"]["Protocol"];
-                /**
-                 * Format: int64
-                 * @description Seconds until `expires_at` by the server's clock, rounded up.
-                 * @example 5400
-                 */
-                remaining_seconds: number;
-                /**
-                 * @description Who may connect; `null` is anyone.
-                 * @example 192.0.2.0/24
-                 */
-                source_cidr?: string | null;
-            }[];
+            items: components["schemas"]["Lease"][];
             /** @description Pass as `cursor` for the next page; `null` on the last page. */
             next_cursor?: string | null;
         };
         /** @description Every list answers `{items, next_cursor}` (SPEC §4). */
         Page_TaskView: {
-            items: {
-                /** @description The latest activation failed. */
-                failing: boolean;
-                /** Format: int64 */
-                failures: number;
-                /** @description Why the last failed run failed (kept after later successes). */
-                last_error?: string | null;
-                last_error_at?: string | null;
-                last_started_at?: string | null;
-                last_succeeded_at?: string | null;
-                /** @example pool_keeper */
-                name: string;
-                /**
-                 * @description The process: host, process id and what it runs.
-                 * @example herd1/4711/server
-                 */
-                process: string;
-                /** @description When the process last reported: long ago means it stopped. */
-                reported_at: string;
-                /**
-                 * Format: int64
-                 * @description Activations so far, failed ones included.
-                 */
-                runs: number;
-            }[];
+            items: components["schemas"]["TaskView"][];
             /** @description Pass as `cursor` for the next page; `null` on the last page. */
             next_cursor?: string | null;
         };
@@ -1313,12 +1383,14 @@ export interface components {
              */
             start: number;
         };
+        /**
+         * @description `start` (IPL), `stop` (graceful HALT), `restart` (HALT, then IPL),
+         *     `force_off` (FORCE).
+         * @enum {string}
+         */
+        PowerAction: "start" | "stop" | "restart" | "force_off";
         PowerRequest: {
-            /**
-             * @description `start | stop | restart | force_off`
-             * @example start
-             */
-            action: string;
+            action: components["schemas"]["PowerAction"];
         };
         /** @description An RFC 9457 problem: every 4xx and 5xx answer has this shape. */
         Problem: {
@@ -1409,35 +1481,38 @@ export interface components {
          * @enum {string}
          */
         Role: "student" | "staff" | "admin";
+        /**
+         * @description What may be done to a guest's service: `start | stop | restart` in the
+         *     API, `START | STOP | RESTART` in command text and on the console.
+         * @enum {string}
+         */
+        ServiceAction: "start" | "stop" | "restart";
         ServiceActionRequest: {
-            /**
-             * @description `start | stop | restart`
-             * @example restart
-             */
-            action: string;
+            action: components["schemas"]["ServiceAction"];
         };
         ServicePatch: {
             /** @description Start at boot. */
             enabled: boolean;
         };
+        /**
+         * @description A guest's service as last observed: `unknown` until the guest has said.
+         * @enum {string}
+         */
+        ServiceState: "up" | "down" | "unknown";
         StagedRequest: {
             /**
              * Format: int32
              * @description Guests per batch (default 15).
+             * @default 15
              */
-            batch_size?: number | null;
+            batch_size: number | null;
             /**
              * Format: int32
              * @description Seconds between batches (default 30); `fixed` pace only.
+             * @default 30
              */
-            interval_seconds?: number | null;
-            /**
-             * @description `fixed` (default): the schedule above. `adaptive`: the next batch
-             *     goes as soon as the host's load leaves room, never more than
-             *     `batch_size` in transition.
-             * @example fixed
-             */
-            pace?: string | null;
+            interval_seconds: number | null;
+            pace?: components["schemas"]["Pace"] | null;
         };
         /**
          * @description One background task of one process, as last reported by that process
@@ -1450,8 +1525,11 @@ export interface components {
             failures: number;
             /** @description Why the last failed run failed (kept after later successes). */
             last_error?: string | null;
+            /** Format: date-time */
             last_error_at?: string | null;
+            /** Format: date-time */
             last_started_at?: string | null;
+            /** Format: date-time */
             last_succeeded_at?: string | null;
             /** @example pool_keeper */
             name: string;
@@ -1460,7 +1538,10 @@ export interface components {
              * @example herd1/4711/server
              */
             process: string;
-            /** @description When the process last reported: long ago means it stopped. */
+            /**
+             * Format: date-time
+             * @description When the process last reported: long ago means it stopped.
+             */
             reported_at: string;
             /**
              * Format: int64
@@ -1473,7 +1554,7 @@ export interface components {
             password: string;
             /**
              * Format: int64
-             * @description Lifetime in seconds; the server's maximum applies.
+             * @description Lifetime in seconds; longer than the server's maximum is shortened to it.
              * @example 3600
              */
             ttl_seconds?: number | null;
@@ -1482,6 +1563,7 @@ export interface components {
         };
         TokenResponse: {
             /**
+             * Format: date-time
              * @description RFC 3339 UTC.
              * @example 2026-11-27T15:00:00Z
              */
@@ -1521,7 +1603,7 @@ export interface operations {
                     "application/json": components["schemas"]["TokenResponse"];
                 };
             };
-            /** @description Malformed JSON */
+            /** @description The body is not JSON (or not readable) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1706,8 +1788,8 @@ export interface operations {
                 /** @description Only events about this guest. */
                 guest?: string;
                 /** @description Only events of this kind. */
-                kind?: string;
-                /** @description Page size, 1–500 (default 100). */
+                kind?: components["schemas"]["EventKind"];
+                /** @description Page size. */
                 limit?: number;
                 /** @description `next_cursor` of the previous page. */
                 cursor?: string;
@@ -1745,8 +1827,75 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Invalid limit or cursor */
+            /** @description Invalid kind, limit or cursor */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    stream_events: {
+        parameters: {
+            query?: {
+                /** @description Only events about this guest. */
+                guest?: string;
+                /** @description Only events of this kind. */
+                kind?: components["schemas"]["EventKind"];
+            };
+            header?: {
+                /**
+                 * @description The `id:` of the last event received: the stream first sends what
+                 *     came after it.
+                 */
+                "Last-Event-ID"?: number | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The stream; each `data:` line holds an `EventView` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such guest (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid kind or Last-Event-ID */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server is shutting down */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1758,7 +1907,12 @@ export interface operations {
     };
     list_leases: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Page size. */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -1785,6 +1939,15 @@ export interface operations {
             };
             /** @description Admins only */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid limit or cursor */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1866,6 +2029,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Lease"];
+                };
+            };
+            /** @description The body is not JSON (or not readable) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No valid token */
@@ -1994,7 +2166,7 @@ export interface operations {
                 owner?: string;
                 /** @description Only guests in this state; without it, decommissioned guests are left out. */
                 state?: components["schemas"]["GuestState"];
-                /** @description Page size, 1–500 (default 100). */
+                /** @description Page size. */
                 limit?: number;
                 /** @description `next_cursor` of the previous page. */
                 cursor?: string;
@@ -2037,7 +2209,15 @@ export interface operations {
     request_guest: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Any 1–255 visible ASCII characters, new for each intended change
+                 *     (a UUID, say). Sent again with the same body, within 24 hours, it
+                 *     answers the first response again and changes nothing; with another
+                 *     body it is `422`. Keys are per user.
+                 */
+                "Idempotency-Key"?: string | null;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2063,6 +2243,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ProvisioningStarted"];
+                };
+            };
+            /** @description The body is not JSON (or not readable) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No valid token */
@@ -2101,7 +2290,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Invalid body */
+            /** @description Invalid body, or an `Idempotency-Key` used before for another request */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2136,6 +2325,8 @@ export interface operations {
             /** @description The guest */
             200: {
                 headers: {
+                    /** @description This version of the guest, for `If-Match` on `PATCH` */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2224,7 +2415,13 @@ export interface operations {
     patch_guest: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description The `ETag` of the version read: change only that version (`412`
+                 *     otherwise). `*` matches any.
+                 */
+                "If-Match"?: string | null;
+            };
             path: {
                 /** @description Guest name */
                 name: string;
@@ -2240,10 +2437,21 @@ export interface operations {
             /** @description The changed guest */
             200: {
                 headers: {
+                    /** @description The new version of the guest */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Guest"];
+                };
+            };
+            /** @description The body is not JSON (or not readable) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No valid token */
@@ -2273,6 +2481,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The guest changed since the version named in `If-Match` */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Invalid body */
             422: {
                 headers: {
@@ -2286,7 +2503,12 @@ export interface operations {
     };
     list_guest_leases: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Page size. */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string;
+            };
             header?: never;
             path: {
                 /** @description Guest name */
@@ -2332,12 +2554,29 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Invalid limit or cursor */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     open_lease: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Any 1–255 visible ASCII characters, new for each intended change
+                 *     (a UUID, say). Sent again with the same body, within 24 hours, it
+                 *     answers the first response again and changes nothing; with another
+                 *     body it is `422`. Keys are per user.
+                 */
+                "Idempotency-Key"?: string | null;
+            };
             path: {
                 /** @description Guest name */
                 name: string;
@@ -2357,6 +2596,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Lease"];
+                };
+            };
+            /** @description The body is not JSON (or not readable) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No valid token */
@@ -2395,7 +2643,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Outside the policy (port, duration, source) or too many open ports; the detail says which */
+            /** @description Outside the policy (port, duration, source) or too many open ports (the detail says which), or an `Idempotency-Key` used before for another request */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2437,6 +2685,15 @@ export interface operations {
                     "application/json": components["schemas"]["CommandView"];
                 };
             };
+            /** @description The body is not JSON (or not readable) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No valid token */
             401: {
                 headers: {
@@ -2468,7 +2725,12 @@ export interface operations {
     };
     list_services: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Page size. */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string;
+            };
             header?: never;
             path: {
                 /** @description Guest name */
@@ -2505,6 +2767,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Invalid limit or cursor */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     patch_service: {
@@ -2532,6 +2803,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GuestService"];
+                };
+            };
+            /** @description The body is not JSON (or not readable) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No valid token */
@@ -2603,6 +2883,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CommandView"];
+                };
+            };
+            /** @description The body is not JSON (or not readable) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No valid token */
@@ -2688,7 +2977,12 @@ export interface operations {
     };
     list_images: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Page size. */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -2713,12 +3007,21 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Invalid limit or cursor */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     list_jobs: {
         parameters: {
             query?: {
-                /** @description Page size, 1–500 (default 100). */
+                /** @description Page size. */
                 limit?: number;
                 /** @description `next_cursor` of the previous page. */
                 cursor?: string;
@@ -2801,7 +3104,12 @@ export interface operations {
     };
     list_lans: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Page size. */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -2819,6 +3127,15 @@ export interface operations {
             };
             /** @description No valid token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid limit or cursor */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2880,6 +3197,15 @@ export interface operations {
                     "application/json": components["schemas"]["JobView"];
                 };
             };
+            /** @description The body is not JSON (or not readable) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No valid token */
             401: {
                 headers: {
@@ -2930,6 +3256,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["JobView"];
+                };
+            };
+            /** @description The body is not JSON (or not readable) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No valid token */
@@ -3021,6 +3356,15 @@ export interface operations {
                     "application/json": components["schemas"]["PoolView"];
                 };
             };
+            /** @description The body is not JSON (or not readable) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No valid token */
             401: {
                 headers: {
@@ -3100,7 +3444,7 @@ export interface operations {
     list_batches: {
         parameters: {
             query?: {
-                /** @description Page size, 1–500 (default 100). */
+                /** @description Page size. */
                 limit?: number;
                 /** @description `next_cursor` of the previous page. */
                 cursor?: string;
@@ -3152,7 +3496,15 @@ export interface operations {
     create_batch: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Any 1–255 visible ASCII characters, new for each intended change
+                 *     (a UUID, say). Sent again with the same body, within 24 hours, it
+                 *     answers the first response again and changes nothing; with another
+                 *     body it is `422`. Keys are per user.
+                 */
+                "Idempotency-Key"?: string | null;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3178,6 +3530,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["BatchView"];
+                };
+            };
+            /** @description The body is not JSON (or not readable) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No valid token */
@@ -3389,7 +3750,15 @@ export interface operations {
     reclaim: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Any 1–255 visible ASCII characters, new for each intended change
+                 *     (a UUID, say). Sent again with the same body, within 24 hours, it
+                 *     answers the first response again and changes nothing; with another
+                 *     body it is `422`. Keys are per user.
+                 */
+                "Idempotency-Key"?: string | null;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3415,6 +3784,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["JobView"];
+                };
+            };
+            /** @description The body is not JSON (or not readable) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No valid token */
@@ -3466,7 +3844,12 @@ export interface operations {
     };
     service_catalog: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Page size. */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -3491,12 +3874,21 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Invalid limit or cursor */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     system_tasks: {
         parameters: {
             query?: {
-                /** @description Page size, 1–500 (default 100). */
+                /** @description Page size. */
                 limit?: number;
                 /** @description `next_cursor` of the previous page. */
                 cursor?: string;
@@ -3545,6 +3937,33 @@ export interface operations {
             };
         };
     };
+    api_docs: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Not a readable HTTP request (the HTTP layer answers with an empty body) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
     healthz: {
         parameters: {
             query?: never;
@@ -3562,6 +3981,13 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Health"];
                 };
+            };
+            /** @description Not a readable HTTP request (the HTTP layer answers with an empty body) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
@@ -3583,6 +4009,40 @@ export interface operations {
                     "text/plain": string;
                 };
             };
+            /** @description Not a readable HTTP request (the HTTP layer answers with an empty body) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    openapi_document: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The document */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            /** @description Not a readable HTTP request (the HTTP layer answers with an empty body) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
         };
     };
     readyz: {
@@ -3602,6 +4062,13 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Readiness"];
                 };
+            };
+            /** @description Not a readable HTTP request (the HTTP layer answers with an empty body) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The database is unreachable */
             503: {

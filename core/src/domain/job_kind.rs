@@ -2,7 +2,7 @@ use serde::{Deserialize, Serialize};
 
 /// What a job does: the `kind` of a job row, stored and sent as its
 /// lower-case name, the same text the API has always shown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum JobKind {
     /// Makes one guest (a provisioning saga).

@@ -2,7 +2,7 @@ use serde::{Deserialize, Serialize};
 
 /// Where a job is (SPEC §7's `status`). Stored and sent as its lower-case
 /// name, the same text the API has always shown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum JobStatus {
     Queued,

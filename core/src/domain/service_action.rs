@@ -4,7 +4,19 @@ use serde::{Deserialize, Serialize};
 
 /// What may be done to a guest's service: `start | stop | restart` in the
 /// API, `START | STOP | RESTART` in command text and on the console.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum ServiceAction {
     Start,

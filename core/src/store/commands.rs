@@ -147,7 +147,7 @@ fn record_in_one_statement(
         .bind::<Array<Nullable<BigInt>>, _>(each_id(|r| Some(r.guest_id)))
         .bind::<Array<Nullable<BigInt>>, _>(each_id(|r| r.requested_by))
         .bind::<Array<Nullable<Text>>, _>(each(&|_, t| Some(t.clone())))
-        .bind::<Array<Nullable<Text>>, _>(each(&|r, _| Some(r.audit.kind.into())))
+        .bind::<Array<Nullable<Text>>, _>(each(&|r, _| Some(r.audit.kind.as_str().into())))
         .bind::<Array<Nullable<BigInt>>, _>(each_id(|r| r.audit.actor_id))
         .bind::<Array<Nullable<Text>>, _>(each(&|r, _| Some(r.audit.actor.into())))
         .bind::<Array<Nullable<Text>>, _>(each(&|r, _| Some(r.audit.action.into())))

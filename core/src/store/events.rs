@@ -6,8 +6,12 @@ use diesel::prelude::*;
 use super::schema::events;
 use super::{AnyConnection, StoreResult};
 use crate::clock::Millis;
+use crate::domain::EventKind;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum Outcome {
     Success,
     Failure,
@@ -24,8 +28,7 @@ crate::domain::stored_names!(Outcome {
 
 #[derive(Debug, Clone)]
 pub struct NewEvent<'a> {
-    /// `audit` for changes made through the API, `monitor`, `lifecycle`, …
-    pub kind: &'a str,
+    pub kind: EventKind,
     pub actor_id: Option<i64>,
     /// Username, or `system` for background work.
     pub actor: &'a str,
@@ -42,7 +45,7 @@ pub struct NewEvent<'a> {
 /// Background work (provisioning, monitor, lifecycle) acting on one guest.
 #[derive(Debug, Clone, Copy)]
 pub struct GuestWork<'a> {
-    pub kind: &'a str,
+    pub kind: EventKind,
     pub guest_id: i64,
     pub guest: &'a str,
 }
@@ -76,7 +79,7 @@ pub fn record(conn: &mut AnyConnection, e: &NewEvent, at: Millis) -> StoreResult
     diesel::insert_into(events::table)
         .values((
             events::at.eq(at),
-            events::kind.eq(e.kind),
+            events::kind.eq(e.kind.as_str()),
             events::actor_id.eq(e.actor_id),
             events::actor.eq(e.actor),
             events::action.eq(e.action),
@@ -96,7 +99,8 @@ pub fn record(conn: &mut AnyConnection, e: &NewEvent, at: Millis) -> StoreResult
 pub struct Event {
     pub id: i64,
     pub at: Millis,
-    pub kind: String,
+    #[diesel(deserialize_as = String)]
+    pub kind: EventKind,
     pub actor: String,
     pub action: String,
     pub target: Option<String>,
@@ -113,7 +117,7 @@ pub struct EventFilter {
     pub guest_id: Option<i64>,
     /// Only events about guests this user owns.
     pub owner_id: Option<i64>,
-    pub kind: Option<String>,
+    pub kind: Option<EventKind>,
     pub action: Option<String>,
     /// Cursor: events older than this id.
     pub before: Option<i64>,
@@ -134,7 +138,7 @@ pub fn list(conn: &mut AnyConnection, f: &EventFilter) -> StoreResult<(Vec<Event
         q = q.filter(events::guest_id.eq_any(owned));
     }
     if let Some(kind) = &f.kind {
-        q = q.filter(events::kind.eq(kind.clone()));
+        q = q.filter(events::kind.eq(kind.as_str()));
     }
     if let Some(action) = &f.action {
         q = q.filter(events::action.eq(action.clone()));
@@ -149,4 +153,68 @@ pub fn list(conn: &mut AnyConnection, f: &EventFilter) -> StoreResult<(Vec<Event
     let more = rows.len() as i64 > f.limit;
     rows.truncate(f.limit.max(0) as usize);
     Ok((rows, more))
+}
+
+/// An event with the owner of its guest at the time it is read: whom a
+/// stream may show it to.
+#[derive(Debug, Clone)]
+pub struct OwnedEvent {
+    pub event: Event,
+    pub owner_id: Option<i64>,
+}
+
+/// The newest event's id (0 when there is none): where a stream that
+/// starts now begins.
+pub fn newest_id(conn: &mut AnyConnection) -> StoreResult<i64> {
+    Ok(events::table
+        .select(diesel::dsl::max(events::id))
+        .first::<Option<i64>>(conn)?
+        .unwrap_or(0))
+}
+
+/// Events after `after`, oldest first, at most `limit`, each with its
+/// guest's owner; `f`'s `guest_id`, `owner_id` and `kind` apply (`before`
+/// and `limit` do not).
+pub fn after(
+    conn: &mut AnyConnection,
+    after: i64,
+    f: &EventFilter,
+    limit: i64,
+) -> StoreResult<Vec<OwnedEvent>> {
+    use super::schema::guests;
+    let mut q = events::table
+        .filter(events::id.gt(after))
+        .select(Event::as_select())
+        .into_boxed();
+    if let Some(g) = f.guest_id {
+        q = q.filter(events::guest_id.eq(g));
+    }
+    if let Some(owner) = f.owner_id {
+        let owned = guests::table
+            .filter(guests::owner_id.eq(owner))
+            .select(guests::id.nullable());
+        q = q.filter(events::guest_id.eq_any(owned));
+    }
+    if let Some(kind) = &f.kind {
+        q = q.filter(events::kind.eq(kind.as_str()));
+    }
+    let rows = q.order(events::id.asc()).limit(limit).load::<Event>(conn)?;
+    let mut ids: Vec<i64> = rows.iter().filter_map(|e| e.guest_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let owners: std::collections::HashMap<i64, Option<i64>> = guests::table
+        .filter(guests::id.eq_any(&ids))
+        .select((guests::id, guests::owner_id))
+        .load::<(i64, Option<i64>)>(conn)?
+        .into_iter()
+        .collect();
+    Ok(rows
+        .into_iter()
+        .map(|event| OwnedEvent {
+            owner_id: event
+                .guest_id
+                .and_then(|g| owners.get(&g).copied().flatten()),
+            event,
+        })
+        .collect())
 }

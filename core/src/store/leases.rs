@@ -412,7 +412,7 @@ pub fn expire_due_in(
             crate::clock::rfc3339(lease.expires_at)
         );
         let event = NewEvent {
-            kind: "firewall",
+            kind: crate::domain::EventKind::Firewall,
             actor_id: None,
             actor: "system",
             action: "lease.expired",

@@ -32,6 +32,7 @@ pub mod checkpoint;
 pub mod commands;
 pub mod events;
 pub mod guests;
+pub mod idempotency;
 pub mod jobs;
 mod kept;
 pub mod lans;
@@ -341,6 +342,7 @@ static SQLITE_WRITER: Mutex<()> = Mutex::new(());
 /// [`SQLITE_WRITER`]) instead of failing when a read transaction tries to
 /// upgrade; `work` must not open a write transaction on another connection.
 /// On PostgreSQL it is an ordinary transaction; callers lock rows themselves.
+/// Inside another `write_tx` it is a savepoint of that transaction.
 pub fn write_tx<T, E>(
     conn: &mut AnyConnection,
     work: impl FnOnce(&mut AnyConnection) -> Result<T, E>,
@@ -349,7 +351,15 @@ where
     E: From<diesel::result::Error>,
 {
     use diesel::connection::{AnsiTransactionManager, TransactionManager};
-    if !matches!(conn, AnyConnection::Sqlite(_)) {
+    let nested = match &mut *conn {
+        AnyConnection::Sqlite(c) => AnsiTransactionManager::transaction_manager_status_mut(c)
+            .transaction_depth()?
+            .is_some(),
+        _ => true,
+    };
+    // Inside a write transaction already (the turn and the lock are held):
+    // a savepoint, so that `work` still fails as a whole.
+    if nested {
         return conn.transaction(work);
     }
     // A panic in another writer leaves nothing to repair: the turn is free.

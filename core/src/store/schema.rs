@@ -237,6 +237,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    idempotency_keys (user_id, idempotency_key) {
+        user_id -> BigInt,
+        idempotency_key -> Text,
+        fingerprint -> Text,
+        status -> Integer,
+        body -> Text,
+        created_at -> BigInt,
+    }
+}
+
 diesel::joinable!(tokens -> users (user_id));
 diesel::joinable!(guests -> users (owner_id));
 diesel::joinable!(guests -> lans (lan_id));
@@ -268,4 +279,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     batch_items,
     events,
     background_tasks,
+    idempotency_keys,
 );

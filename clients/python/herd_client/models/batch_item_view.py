@@ -8,6 +8,7 @@ from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
 
+from ..models.item_status import ItemStatus
 from ..types import UNSET, Unset
 from typing import cast
 
@@ -25,13 +26,14 @@ class BatchItemView:
     """ 
         Attributes:
             guests (list[str]):
-            status (str): `pending | skipped | assigned | cloned | failed | cancelled`
+            status (ItemStatus): Where one user of a batch is (SPEC §4): `pending` until placed and
+                settled, then one of the others. Stored and sent as its lower-case name.
             username (str):
             error (None | str | Unset):
      """
 
     guests: list[str]
-    status: str
+    status: ItemStatus
     username: str
     error: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
@@ -45,7 +47,7 @@ class BatchItemView:
 
 
 
-        status = self.status
+        status = self.status.value
 
         username = self.username
 
@@ -76,7 +78,10 @@ class BatchItemView:
         guests = cast(list[str], d.pop("guests"))
 
 
-        status = d.pop("status")
+        status = ItemStatus(d.pop("status"))
+
+
+
 
         username = d.pop("username")
 

@@ -10,6 +10,7 @@ from ..types import UNSET, Unset
 
 from ..types import UNSET, Unset
 from typing import cast
+import datetime
 
 
 
@@ -27,7 +28,7 @@ class BatchRequest:
             guests_per_user (int): Each user ends with at least this many guests; users who already
                 have as many get nothing.
             dry_run (bool | Unset): Plan and check capacity only; change nothing.
-            expires_at (None | str | Unset): RFC 3339; default: assignment + the configured lifetime.
+            expires_at (datetime.datetime | None | Unset): RFC 3339; default: assignment + the configured lifetime.
             image (None | str | Unset): Image to clone; default: the configured one.
             ldap_group (None | str | Unset): A directory group whose members to provision for (`cn`).
             users (list[str] | None | Unset): User ids to provision for.
@@ -35,7 +36,7 @@ class BatchRequest:
 
     guests_per_user: int
     dry_run: bool | Unset = UNSET
-    expires_at: None | str | Unset = UNSET
+    expires_at: datetime.datetime | None | Unset = UNSET
     image: None | str | Unset = UNSET
     ldap_group: None | str | Unset = UNSET
     users: list[str] | None | Unset = UNSET
@@ -52,6 +53,8 @@ class BatchRequest:
         expires_at: None | str | Unset
         if isinstance(self.expires_at, Unset):
             expires_at = UNSET
+        elif isinstance(self.expires_at, datetime.datetime):
+            expires_at = self.expires_at.isoformat()
         else:
             expires_at = self.expires_at
 
@@ -105,12 +108,22 @@ class BatchRequest:
 
         dry_run = d.pop("dry_run", UNSET)
 
-        def _parse_expires_at(data: object) -> None | str | Unset:
+        def _parse_expires_at(data: object) -> datetime.datetime | None | Unset:
             if data is None:
                 return data
             if isinstance(data, Unset):
                 return data
-            return cast(None | str | Unset, data)
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                expires_at_type_0 = datetime.datetime.fromisoformat(data)
+
+
+
+                return expires_at_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(datetime.datetime | None | Unset, data)
 
         expires_at = _parse_expires_at(d.pop("expires_at", UNSET))
 

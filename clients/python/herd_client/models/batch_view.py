@@ -8,8 +8,10 @@ from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
 
+from ..models.job_status import JobStatus
 from ..types import UNSET, Unset
 from typing import cast
+import datetime
 
 if TYPE_CHECKING:
   from ..models.batch_item_view import BatchItemView
@@ -28,24 +30,25 @@ T = TypeVar("T", bound="BatchView")
 class BatchView:
     """ 
         Attributes:
-            created_at (str):
+            created_at (datetime.datetime):
             guests_per_user (int):
             id (int):
             items (list[BatchItemView]):
             job_id (int):
             progress (Progress):
-            status (str): `queued | running | succeeded | failed | cancelled`
+            status (JobStatus): Where a job is (SPEC §7's `status`). Stored and sent as its lower-case
+                name, the same text the API has always shown.
             totals (BatchTotals):
             ldap_group (None | str | Unset):
      """
 
-    created_at: str
+    created_at: datetime.datetime
     guests_per_user: int
     id: int
     items: list[BatchItemView]
     job_id: int
     progress: Progress
-    status: str
+    status: JobStatus
     totals: BatchTotals
     ldap_group: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
@@ -58,7 +61,7 @@ class BatchView:
         from ..models.batch_item_view import BatchItemView # noqa: PLC0415
         from ..models.batch_totals import BatchTotals # noqa: PLC0415
         from ..models.progress import Progress # noqa: PLC0415
-        created_at = self.created_at
+        created_at = self.created_at.isoformat()
 
         guests_per_user = self.guests_per_user
 
@@ -75,7 +78,7 @@ class BatchView:
 
         progress = self.progress.to_dict()
 
-        status = self.status
+        status = self.status.value
 
         totals = self.totals.to_dict()
 
@@ -111,7 +114,10 @@ class BatchView:
         from ..models.batch_totals import BatchTotals # noqa: PLC0415
         from ..models.progress import Progress # noqa: PLC0415
         d = dict(src_dict)
-        created_at = d.pop("created_at")
+        created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
+
+
+
 
         guests_per_user = d.pop("guests_per_user")
 
@@ -134,7 +140,10 @@ class BatchView:
 
 
 
-        status = d.pop("status")
+        status = JobStatus(d.pop("status"))
+
+
+
 
         totals = BatchTotals.from_dict(d.pop("totals"))
 

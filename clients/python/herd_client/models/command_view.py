@@ -8,8 +8,10 @@ from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
 
+from ..models.command_status import CommandStatus
 from ..types import UNSET, Unset
 from typing import cast
+import datetime
 
 
 
@@ -25,20 +27,21 @@ class CommandView:
     """ 
         Attributes:
             command_id (int):
-            created_at (str):
-            status (str): `queued | dispatched | succeeded | failed`
+            created_at (datetime.datetime):
+            status (CommandStatus): Where a command of the command channel is (SPEC §4). Stored and sent as
+                its lower-case name (also inside the finish notifications).
             text (str): The command as recorded, e.g. `LX000042 SERVICE apache RESTART`.
-            dispatched_at (None | str | Unset):
-            finished_at (None | str | Unset):
+            dispatched_at (datetime.datetime | None | Unset):
+            finished_at (datetime.datetime | None | Unset):
             result (None | str | Unset):
      """
 
     command_id: int
-    created_at: str
-    status: str
+    created_at: datetime.datetime
+    status: CommandStatus
     text: str
-    dispatched_at: None | str | Unset = UNSET
-    finished_at: None | str | Unset = UNSET
+    dispatched_at: datetime.datetime | None | Unset = UNSET
+    finished_at: datetime.datetime | None | Unset = UNSET
     result: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -49,21 +52,25 @@ class CommandView:
     def to_dict(self) -> dict[str, Any]:
         command_id = self.command_id
 
-        created_at = self.created_at
+        created_at = self.created_at.isoformat()
 
-        status = self.status
+        status = self.status.value
 
         text = self.text
 
         dispatched_at: None | str | Unset
         if isinstance(self.dispatched_at, Unset):
             dispatched_at = UNSET
+        elif isinstance(self.dispatched_at, datetime.datetime):
+            dispatched_at = self.dispatched_at.isoformat()
         else:
             dispatched_at = self.dispatched_at
 
         finished_at: None | str | Unset
         if isinstance(self.finished_at, Unset):
             finished_at = UNSET
+        elif isinstance(self.finished_at, datetime.datetime):
+            finished_at = self.finished_at.isoformat()
         else:
             finished_at = self.finished_at
 
@@ -98,28 +105,54 @@ class CommandView:
         d = dict(src_dict)
         command_id = d.pop("command_id")
 
-        created_at = d.pop("created_at")
+        created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
 
-        status = d.pop("status")
+
+
+
+        status = CommandStatus(d.pop("status"))
+
+
+
 
         text = d.pop("text")
 
-        def _parse_dispatched_at(data: object) -> None | str | Unset:
+        def _parse_dispatched_at(data: object) -> datetime.datetime | None | Unset:
             if data is None:
                 return data
             if isinstance(data, Unset):
                 return data
-            return cast(None | str | Unset, data)
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                dispatched_at_type_0 = datetime.datetime.fromisoformat(data)
+
+
+
+                return dispatched_at_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(datetime.datetime | None | Unset, data)
 
         dispatched_at = _parse_dispatched_at(d.pop("dispatched_at", UNSET))
 
 
-        def _parse_finished_at(data: object) -> None | str | Unset:
+        def _parse_finished_at(data: object) -> datetime.datetime | None | Unset:
             if data is None:
                 return data
             if isinstance(data, Unset):
                 return data
-            return cast(None | str | Unset, data)
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                finished_at_type_0 = datetime.datetime.fromisoformat(data)
+
+
+
+                return finished_at_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(datetime.datetime | None | Unset, data)
 
         finished_at = _parse_finished_at(d.pop("finished_at", UNSET))
 

@@ -8,8 +8,11 @@ from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
 
+from ..models.event_kind import EventKind
+from ..models.outcome import Outcome
 from ..types import UNSET, Unset
 from typing import cast
+import datetime
 
 
 
@@ -26,10 +29,11 @@ class EventView:
         Attributes:
             action (str):  Example: guest.request.
             actor (str): Username, or `system`.
-            at (str):
+            at (datetime.datetime):
             id (int):
-            kind (str): `audit`, `monitor`, `lifecycle`, `provisioning`, `firewall`, …
-            outcome (str): `success | failure | info | warning`
+            kind (EventKind): What recorded an event: `audit` for changes made through the API, the
+                background work that watches and heals guests for the others.
+            outcome (Outcome):
             client_addr (None | str | Unset):
             detail (None | str | Unset):
             request_id (None | str | Unset): The id of the request that made an audited change (its answer's
@@ -39,10 +43,10 @@ class EventView:
 
     action: str
     actor: str
-    at: str
+    at: datetime.datetime
     id: int
-    kind: str
-    outcome: str
+    kind: EventKind
+    outcome: Outcome
     client_addr: None | str | Unset = UNSET
     detail: None | str | Unset = UNSET
     request_id: None | str | Unset = UNSET
@@ -58,13 +62,13 @@ class EventView:
 
         actor = self.actor
 
-        at = self.at
+        at = self.at.isoformat()
 
         id = self.id
 
-        kind = self.kind
+        kind = self.kind.value
 
-        outcome = self.outcome
+        outcome = self.outcome.value
 
         client_addr: None | str | Unset
         if isinstance(self.client_addr, Unset):
@@ -121,13 +125,22 @@ class EventView:
 
         actor = d.pop("actor")
 
-        at = d.pop("at")
+        at = datetime.datetime.fromisoformat(d.pop("at"))
+
+
+
 
         id = d.pop("id")
 
-        kind = d.pop("kind")
+        kind = EventKind(d.pop("kind"))
 
-        outcome = d.pop("outcome")
+
+
+
+        outcome = Outcome(d.pop("outcome"))
+
+
+
 
         def _parse_client_addr(data: object) -> None | str | Unset:
             if data is None:

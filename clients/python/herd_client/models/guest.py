@@ -11,6 +11,7 @@ from ..types import UNSET, Unset
 from ..models.guest_state import GuestState
 from ..types import UNSET, Unset
 from typing import cast
+import datetime
 
 
 
@@ -26,7 +27,7 @@ class Guest:
     """ 
         Attributes:
             auto_boot (bool):
-            created_at (str):
+            created_at (datetime.datetime):
             description (str):
             hostname (str):  Example: lx000042.herd.local.
             image (str):  Example: golden.
@@ -35,14 +36,14 @@ class Guest:
             name (str):  Example: LX000042.
             state (GuestState): The life of a guest (SPEC §1). Stored as its lower-case name; the
                 database's check constraint lists the same values.
-            assigned_at (None | str | Unset):
-            expires_at (None | str | Unset):
+            assigned_at (datetime.datetime | None | Unset):
+            expires_at (datetime.datetime | None | Unset):
             ip_address (None | str | Unset):  Example: 10.10.0.44.
             owner (None | str | Unset): `null` while pooled. Example: alice.
      """
 
     auto_boot: bool
-    created_at: str
+    created_at: datetime.datetime
     description: str
     hostname: str
     image: str
@@ -50,8 +51,8 @@ class Guest:
     memory_mb: int
     name: str
     state: GuestState
-    assigned_at: None | str | Unset = UNSET
-    expires_at: None | str | Unset = UNSET
+    assigned_at: datetime.datetime | None | Unset = UNSET
+    expires_at: datetime.datetime | None | Unset = UNSET
     ip_address: None | str | Unset = UNSET
     owner: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
@@ -63,7 +64,7 @@ class Guest:
     def to_dict(self) -> dict[str, Any]:
         auto_boot = self.auto_boot
 
-        created_at = self.created_at
+        created_at = self.created_at.isoformat()
 
         description = self.description
 
@@ -82,12 +83,16 @@ class Guest:
         assigned_at: None | str | Unset
         if isinstance(self.assigned_at, Unset):
             assigned_at = UNSET
+        elif isinstance(self.assigned_at, datetime.datetime):
+            assigned_at = self.assigned_at.isoformat()
         else:
             assigned_at = self.assigned_at
 
         expires_at: None | str | Unset
         if isinstance(self.expires_at, Unset):
             expires_at = UNSET
+        elif isinstance(self.expires_at, datetime.datetime):
+            expires_at = self.expires_at.isoformat()
         else:
             expires_at = self.expires_at
 
@@ -135,7 +140,10 @@ class Guest:
         d = dict(src_dict)
         auto_boot = d.pop("auto_boot")
 
-        created_at = d.pop("created_at")
+        created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
+
+
+
 
         description = d.pop("description")
 
@@ -154,22 +162,42 @@ class Guest:
 
 
 
-        def _parse_assigned_at(data: object) -> None | str | Unset:
+        def _parse_assigned_at(data: object) -> datetime.datetime | None | Unset:
             if data is None:
                 return data
             if isinstance(data, Unset):
                 return data
-            return cast(None | str | Unset, data)
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                assigned_at_type_0 = datetime.datetime.fromisoformat(data)
+
+
+
+                return assigned_at_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(datetime.datetime | None | Unset, data)
 
         assigned_at = _parse_assigned_at(d.pop("assigned_at", UNSET))
 
 
-        def _parse_expires_at(data: object) -> None | str | Unset:
+        def _parse_expires_at(data: object) -> datetime.datetime | None | Unset:
             if data is None:
                 return data
             if isinstance(data, Unset):
                 return data
-            return cast(None | str | Unset, data)
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                expires_at_type_0 = datetime.datetime.fromisoformat(data)
+
+
+
+                return expires_at_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(datetime.datetime | None | Unset, data)
 
         expires_at = _parse_expires_at(d.pop("expires_at", UNSET))
 

@@ -8,6 +8,7 @@ from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
 
+from ..models.service_state import ServiceState
 
 
 
@@ -25,13 +26,13 @@ class GuestService:
             enabled (bool): Started at boot.
             name (str):  Example: apache.
             priority (int):
-            state (str): Last observed: `up | down | unknown`. Example: up.
+            state (ServiceState): A guest's service as last observed: `unknown` until the guest has said.
      """
 
     enabled: bool
     name: str
     priority: int
-    state: str
+    state: ServiceState
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
 
@@ -45,7 +46,7 @@ class GuestService:
 
         priority = self.priority
 
-        state = self.state
+        state = self.state.value
 
 
         field_dict: dict[str, Any] = {}
@@ -70,7 +71,10 @@ class GuestService:
 
         priority = d.pop("priority")
 
-        state = d.pop("state")
+        state = ServiceState(d.pop("state"))
+
+
+
 
         guest_service = cls(
             enabled=enabled,

@@ -8,6 +8,8 @@ from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
 
+from typing import cast
+import datetime
 
 
 
@@ -22,13 +24,13 @@ T = TypeVar("T", bound="Image")
 class Image:
     """ 
         Attributes:
-            created_at (str):
+            created_at (datetime.datetime):
             description (str):
             name (str):  Example: golden.
             size_bytes (int):
      """
 
-    created_at: str
+    created_at: datetime.datetime
     description: str
     name: str
     size_bytes: int
@@ -39,7 +41,7 @@ class Image:
 
 
     def to_dict(self) -> dict[str, Any]:
-        created_at = self.created_at
+        created_at = self.created_at.isoformat()
 
         description = self.description
 
@@ -64,7 +66,10 @@ class Image:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        created_at = d.pop("created_at")
+        created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
+
+
+
 
         description = d.pop("description")
 

@@ -8,8 +8,11 @@ from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
 
+from ..models.job_kind import JobKind
+from ..models.job_status import JobStatus
 from ..types import UNSET, Unset
 from typing import cast
+import datetime
 
 if TYPE_CHECKING:
   from ..models.progress import Progress
@@ -26,25 +29,27 @@ T = TypeVar("T", bound="JobView")
 class JobView:
     """ 
         Attributes:
-            created_at (str):
+            created_at (datetime.datetime):
             id (int):
-            kind (str): `provision`, `decommission`, … Example: provision.
+            kind (JobKind): What a job does: the `kind` of a job row, stored and sent as its
+                lower-case name, the same text the API has always shown.
             progress (Progress):
-            status (str): `queued | running | succeeded | failed | cancelled` Example: running.
+            status (JobStatus): Where a job is (SPEC §7's `status`). Stored and sent as its lower-case
+                name, the same text the API has always shown.
             error (None | str | Unset):
-            finished_at (None | str | Unset):
-            started_at (None | str | Unset):
+            finished_at (datetime.datetime | None | Unset):
+            started_at (datetime.datetime | None | Unset):
             target (None | str | Unset): What the job works on, e.g. a guest name.
      """
 
-    created_at: str
+    created_at: datetime.datetime
     id: int
-    kind: str
+    kind: JobKind
     progress: Progress
-    status: str
+    status: JobStatus
     error: None | str | Unset = UNSET
-    finished_at: None | str | Unset = UNSET
-    started_at: None | str | Unset = UNSET
+    finished_at: datetime.datetime | None | Unset = UNSET
+    started_at: datetime.datetime | None | Unset = UNSET
     target: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -54,15 +59,15 @@ class JobView:
 
     def to_dict(self) -> dict[str, Any]:
         from ..models.progress import Progress # noqa: PLC0415
-        created_at = self.created_at
+        created_at = self.created_at.isoformat()
 
         id = self.id
 
-        kind = self.kind
+        kind = self.kind.value
 
         progress = self.progress.to_dict()
 
-        status = self.status
+        status = self.status.value
 
         error: None | str | Unset
         if isinstance(self.error, Unset):
@@ -73,12 +78,16 @@ class JobView:
         finished_at: None | str | Unset
         if isinstance(self.finished_at, Unset):
             finished_at = UNSET
+        elif isinstance(self.finished_at, datetime.datetime):
+            finished_at = self.finished_at.isoformat()
         else:
             finished_at = self.finished_at
 
         started_at: None | str | Unset
         if isinstance(self.started_at, Unset):
             started_at = UNSET
+        elif isinstance(self.started_at, datetime.datetime):
+            started_at = self.started_at.isoformat()
         else:
             started_at = self.started_at
 
@@ -115,18 +124,27 @@ class JobView:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         from ..models.progress import Progress # noqa: PLC0415
         d = dict(src_dict)
-        created_at = d.pop("created_at")
+        created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
+
+
+
 
         id = d.pop("id")
 
-        kind = d.pop("kind")
+        kind = JobKind(d.pop("kind"))
+
+
+
 
         progress = Progress.from_dict(d.pop("progress"))
 
 
 
 
-        status = d.pop("status")
+        status = JobStatus(d.pop("status"))
+
+
+
 
         def _parse_error(data: object) -> None | str | Unset:
             if data is None:
@@ -138,22 +156,42 @@ class JobView:
         error = _parse_error(d.pop("error", UNSET))
 
 
-        def _parse_finished_at(data: object) -> None | str | Unset:
+        def _parse_finished_at(data: object) -> datetime.datetime | None | Unset:
             if data is None:
                 return data
             if isinstance(data, Unset):
                 return data
-            return cast(None | str | Unset, data)
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                finished_at_type_0 = datetime.datetime.fromisoformat(data)
+
+
+
+                return finished_at_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(datetime.datetime | None | Unset, data)
 
         finished_at = _parse_finished_at(d.pop("finished_at", UNSET))
 
 
-        def _parse_started_at(data: object) -> None | str | Unset:
+        def _parse_started_at(data: object) -> datetime.datetime | None | Unset:
             if data is None:
                 return data
             if isinstance(data, Unset):
                 return data
-            return cast(None | str | Unset, data)
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                started_at_type_0 = datetime.datetime.fromisoformat(data)
+
+
+
+                return started_at_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(datetime.datetime | None | Unset, data)
 
         started_at = _parse_started_at(d.pop("started_at", UNSET))
 

@@ -11,6 +11,7 @@ from ..types import UNSET, Unset
 from ..models.protocol import Protocol
 from ..types import UNSET, Unset
 from typing import cast
+import datetime
 
 
 
@@ -25,8 +26,8 @@ T = TypeVar("T", bound="Lease")
 class Lease:
     """ 
         Attributes:
-            created_at (str):
-            expires_at (str): When the port closes (RFC 3339 UTC).
+            created_at (datetime.datetime):
+            expires_at (datetime.datetime): When the port closes (RFC 3339 UTC).
             guest (str):  Example: LX000042.
             id (int):
             port (int):  Example: 8080.
@@ -36,8 +37,8 @@ class Lease:
             source_cidr (None | str | Unset): Who may connect; `null` is anyone. Example: 192.0.2.0/24.
      """
 
-    created_at: str
-    expires_at: str
+    created_at: datetime.datetime
+    expires_at: datetime.datetime
     guest: str
     id: int
     port: int
@@ -52,9 +53,9 @@ class Lease:
 
 
     def to_dict(self) -> dict[str, Any]:
-        created_at = self.created_at
+        created_at = self.created_at.isoformat()
 
-        expires_at = self.expires_at
+        expires_at = self.expires_at.isoformat()
 
         guest = self.guest
 
@@ -102,9 +103,15 @@ class Lease:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        created_at = d.pop("created_at")
+        created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
 
-        expires_at = d.pop("expires_at")
+
+
+
+        expires_at = datetime.datetime.fromisoformat(d.pop("expires_at"))
+
+
+
 
         guest = d.pop("guest")
 

@@ -12,7 +12,7 @@ from ..types import UNSET, Unset
 from typing import cast
 
 if TYPE_CHECKING:
-  from ..models.page_catalog_service_items_item import PageCatalogServiceItemsItem
+  from ..models.catalog_service import CatalogService
 
 
 
@@ -27,11 +27,11 @@ class PageCatalogService:
     """ Every list answers `{items, next_cursor}` (SPEC §4).
 
         Attributes:
-            items (list[PageCatalogServiceItemsItem]):
+            items (list[CatalogService]):
             next_cursor (None | str | Unset): Pass as `cursor` for the next page; `null` on the last page.
      """
 
-    items: list[PageCatalogServiceItemsItem]
+    items: list[CatalogService]
     next_cursor: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -40,7 +40,7 @@ class PageCatalogService:
 
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.page_catalog_service_items_item import PageCatalogServiceItemsItem # noqa: PLC0415
+        from ..models.catalog_service import CatalogService # noqa: PLC0415
         items = []
         for items_item_data in self.items:
             items_item = items_item_data.to_dict()
@@ -69,12 +69,12 @@ class PageCatalogService:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.page_catalog_service_items_item import PageCatalogServiceItemsItem # noqa: PLC0415
+        from ..models.catalog_service import CatalogService # noqa: PLC0415
         d = dict(src_dict)
         items = []
         _items = d.pop("items")
         for items_item_data in (_items):
-            items_item = PageCatalogServiceItemsItem.from_dict(items_item_data)
+            items_item = CatalogService.from_dict(items_item_data)
 
 
 

@@ -8,6 +8,7 @@ from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
 
+from ..models.power_action import PowerAction
 
 
 
@@ -22,17 +23,18 @@ T = TypeVar("T", bound="PowerRequest")
 class PowerRequest:
     """ 
         Attributes:
-            action (str): `start | stop | restart | force_off` Example: start.
+            action (PowerAction): `start` (IPL), `stop` (graceful HALT), `restart` (HALT, then IPL),
+                `force_off` (FORCE).
      """
 
-    action: str
+    action: PowerAction
 
 
 
 
 
     def to_dict(self) -> dict[str, Any]:
-        action = self.action
+        action = self.action.value
 
 
         field_dict: dict[str, Any] = {}
@@ -48,7 +50,10 @@ class PowerRequest:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        action = d.pop("action")
+        action = PowerAction(d.pop("action"))
+
+
+
 
         power_request = cls(
             action=action,

@@ -8,6 +8,7 @@ from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
 
+from ..models.service_action import ServiceAction
 
 
 
@@ -22,17 +23,18 @@ T = TypeVar("T", bound="ServiceActionRequest")
 class ServiceActionRequest:
     """ 
         Attributes:
-            action (str): `start | stop | restart` Example: restart.
+            action (ServiceAction): What may be done to a guest's service: `start | stop | restart` in the
+                API, `START | STOP | RESTART` in command text and on the console.
      """
 
-    action: str
+    action: ServiceAction
 
 
 
 
 
     def to_dict(self) -> dict[str, Any]:
-        action = self.action
+        action = self.action.value
 
 
         field_dict: dict[str, Any] = {}
@@ -48,7 +50,10 @@ class ServiceActionRequest:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        action = d.pop("action")
+        action = ServiceAction(d.pop("action"))
+
+
+
 
         service_action_request = cls(
             action=action,

@@ -8,6 +8,7 @@ from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
 
+from ..models.pace import Pace
 from ..types import UNSET, Unset
 from typing import cast
 
@@ -24,16 +25,14 @@ T = TypeVar("T", bound="StagedRequest")
 class StagedRequest:
     """ 
         Attributes:
-            batch_size (int | None | Unset): Guests per batch (default 15).
-            interval_seconds (int | None | Unset): Seconds between batches (default 30); `fixed` pace only.
-            pace (None | str | Unset): `fixed` (default): the schedule above. `adaptive`: the next batch
-                goes as soon as the host's load leaves room, never more than
-                `batch_size` in transition. Example: fixed.
+            batch_size (int | None | Unset): Guests per batch (default 15). Default: 15.
+            interval_seconds (int | None | Unset): Seconds between batches (default 30); `fixed` pace only. Default: 30.
+            pace (None | Pace | Unset):
      """
 
-    batch_size: int | None | Unset = UNSET
-    interval_seconds: int | None | Unset = UNSET
-    pace: None | str | Unset = UNSET
+    batch_size: int | None | Unset = 15
+    interval_seconds: int | None | Unset = 30
+    pace: None | Pace | Unset = UNSET
 
 
 
@@ -55,6 +54,8 @@ class StagedRequest:
         pace: None | str | Unset
         if isinstance(self.pace, Unset):
             pace = UNSET
+        elif isinstance(self.pace, Pace):
+            pace = self.pace.value
         else:
             pace = self.pace
 
@@ -97,12 +98,22 @@ class StagedRequest:
         interval_seconds = _parse_interval_seconds(d.pop("interval_seconds", UNSET))
 
 
-        def _parse_pace(data: object) -> None | str | Unset:
+        def _parse_pace(data: object) -> None | Pace | Unset:
             if data is None:
                 return data
             if isinstance(data, Unset):
                 return data
-            return cast(None | str | Unset, data)
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                pace_type_0 = Pace(data)
+
+
+
+                return pace_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | Pace | Unset, data)
 
         pace = _parse_pace(d.pop("pace", UNSET))
 

@@ -10,6 +10,7 @@ from ..types import UNSET, Unset
 
 from ..types import UNSET, Unset
 from typing import cast
+import datetime
 
 
 
@@ -30,24 +31,24 @@ class TaskView:
             failures (int):
             name (str):  Example: pool_keeper.
             process (str): The process: host, process id and what it runs. Example: herd1/4711/server.
-            reported_at (str): When the process last reported: long ago means it stopped.
+            reported_at (datetime.datetime): When the process last reported: long ago means it stopped.
             runs (int): Activations so far, failed ones included.
             last_error (None | str | Unset): Why the last failed run failed (kept after later successes).
-            last_error_at (None | str | Unset):
-            last_started_at (None | str | Unset):
-            last_succeeded_at (None | str | Unset):
+            last_error_at (datetime.datetime | None | Unset):
+            last_started_at (datetime.datetime | None | Unset):
+            last_succeeded_at (datetime.datetime | None | Unset):
      """
 
     failing: bool
     failures: int
     name: str
     process: str
-    reported_at: str
+    reported_at: datetime.datetime
     runs: int
     last_error: None | str | Unset = UNSET
-    last_error_at: None | str | Unset = UNSET
-    last_started_at: None | str | Unset = UNSET
-    last_succeeded_at: None | str | Unset = UNSET
+    last_error_at: datetime.datetime | None | Unset = UNSET
+    last_started_at: datetime.datetime | None | Unset = UNSET
+    last_succeeded_at: datetime.datetime | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
 
@@ -63,7 +64,7 @@ class TaskView:
 
         process = self.process
 
-        reported_at = self.reported_at
+        reported_at = self.reported_at.isoformat()
 
         runs = self.runs
 
@@ -76,18 +77,24 @@ class TaskView:
         last_error_at: None | str | Unset
         if isinstance(self.last_error_at, Unset):
             last_error_at = UNSET
+        elif isinstance(self.last_error_at, datetime.datetime):
+            last_error_at = self.last_error_at.isoformat()
         else:
             last_error_at = self.last_error_at
 
         last_started_at: None | str | Unset
         if isinstance(self.last_started_at, Unset):
             last_started_at = UNSET
+        elif isinstance(self.last_started_at, datetime.datetime):
+            last_started_at = self.last_started_at.isoformat()
         else:
             last_started_at = self.last_started_at
 
         last_succeeded_at: None | str | Unset
         if isinstance(self.last_succeeded_at, Unset):
             last_succeeded_at = UNSET
+        elif isinstance(self.last_succeeded_at, datetime.datetime):
+            last_succeeded_at = self.last_succeeded_at.isoformat()
         else:
             last_succeeded_at = self.last_succeeded_at
 
@@ -126,7 +133,10 @@ class TaskView:
 
         process = d.pop("process")
 
-        reported_at = d.pop("reported_at")
+        reported_at = datetime.datetime.fromisoformat(d.pop("reported_at"))
+
+
+
 
         runs = d.pop("runs")
 
@@ -140,32 +150,62 @@ class TaskView:
         last_error = _parse_last_error(d.pop("last_error", UNSET))
 
 
-        def _parse_last_error_at(data: object) -> None | str | Unset:
+        def _parse_last_error_at(data: object) -> datetime.datetime | None | Unset:
             if data is None:
                 return data
             if isinstance(data, Unset):
                 return data
-            return cast(None | str | Unset, data)
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                last_error_at_type_0 = datetime.datetime.fromisoformat(data)
+
+
+
+                return last_error_at_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(datetime.datetime | None | Unset, data)
 
         last_error_at = _parse_last_error_at(d.pop("last_error_at", UNSET))
 
 
-        def _parse_last_started_at(data: object) -> None | str | Unset:
+        def _parse_last_started_at(data: object) -> datetime.datetime | None | Unset:
             if data is None:
                 return data
             if isinstance(data, Unset):
                 return data
-            return cast(None | str | Unset, data)
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                last_started_at_type_0 = datetime.datetime.fromisoformat(data)
+
+
+
+                return last_started_at_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(datetime.datetime | None | Unset, data)
 
         last_started_at = _parse_last_started_at(d.pop("last_started_at", UNSET))
 
 
-        def _parse_last_succeeded_at(data: object) -> None | str | Unset:
+        def _parse_last_succeeded_at(data: object) -> datetime.datetime | None | Unset:
             if data is None:
                 return data
             if isinstance(data, Unset):
                 return data
-            return cast(None | str | Unset, data)
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                last_succeeded_at_type_0 = datetime.datetime.fromisoformat(data)
+
+
+
+                return last_succeeded_at_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(datetime.datetime | None | Unset, data)
 
         last_succeeded_at = _parse_last_succeeded_at(d.pop("last_succeeded_at", UNSET))
 

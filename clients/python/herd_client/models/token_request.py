@@ -26,7 +26,8 @@ class TokenRequest:
         Attributes:
             password (str):  Example: correct horse battery staple.
             username (str):  Example: alice.
-            ttl_seconds (int | None | Unset): Lifetime in seconds; the server's maximum applies. Example: 3600.
+            ttl_seconds (int | None | Unset): Lifetime in seconds; longer than the server's maximum is shortened to it.
+                Example: 3600.
      """
 
     password: str

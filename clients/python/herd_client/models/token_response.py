@@ -9,6 +9,7 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 from typing import cast
+import datetime
 
 if TYPE_CHECKING:
   from ..models.me import Me
@@ -25,12 +26,12 @@ T = TypeVar("T", bound="TokenResponse")
 class TokenResponse:
     """ 
         Attributes:
-            expires_at (str): RFC 3339 UTC. Example: 2026-11-27T15:00:00Z.
+            expires_at (datetime.datetime): RFC 3339 UTC. Example: 2026-11-27T15:00:00Z.
             token (str): Send as `Authorization: Bearer <token>`. Shown only once.
             user (Me):
      """
 
-    expires_at: str
+    expires_at: datetime.datetime
     token: str
     user: Me
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
@@ -41,7 +42,7 @@ class TokenResponse:
 
     def to_dict(self) -> dict[str, Any]:
         from ..models.me import Me # noqa: PLC0415
-        expires_at = self.expires_at
+        expires_at = self.expires_at.isoformat()
 
         token = self.token
 
@@ -64,7 +65,10 @@ class TokenResponse:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         from ..models.me import Me # noqa: PLC0415
         d = dict(src_dict)
-        expires_at = d.pop("expires_at")
+        expires_at = datetime.datetime.fromisoformat(d.pop("expires_at"))
+
+
+
 
         token = d.pop("token")
 

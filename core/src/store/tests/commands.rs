@@ -230,7 +230,7 @@ fn a_round_of_results_is_recorded_together_and_the_last_word_on_a_service_stands
 /// The audit entry of a command for `g`, by `actor` from `addr`.
 fn audit_of<'a>(g: &'a Guest, actor: &'a str, addr: &'a str) -> NewEvent<'a> {
     NewEvent {
-        kind: "audit",
+        kind: crate::domain::EventKind::Audit,
         actor_id: None,
         actor,
         action: "command",

@@ -52,7 +52,7 @@ fn open(
 fn expiry_events(conn: &mut AnyConnection, guest_id: Option<i64>) -> usize {
     let filter = EventFilter {
         guest_id,
-        kind: Some("firewall".into()),
+        kind: Some(crate::domain::EventKind::Firewall),
         action: Some("lease.expired".into()),
         limit: 10_000,
         ..EventFilter::default()

@@ -112,7 +112,11 @@ def sync_detailed(
     body: TokenRequest,
 
 ) -> Response[Problem | TokenResponse]:
-    """ Log in: trade a username and password for a bearer token.
+    """ Log in
+
+     Trades a directory (or local) username and password for a bearer token.
+    Anyone may call it; repeated failures from one address or for one user are
+    throttled (`429` with `Retry-After`).
 
     Args:
         body (TokenRequest):
@@ -143,7 +147,11 @@ def sync(
     body: TokenRequest,
 
 ) -> Problem | TokenResponse | None:
-    """ Log in: trade a username and password for a bearer token.
+    """ Log in
+
+     Trades a directory (or local) username and password for a bearer token.
+    Anyone may call it; repeated failures from one address or for one user are
+    throttled (`429` with `Retry-After`).
 
     Args:
         body (TokenRequest):
@@ -169,7 +177,11 @@ async def asyncio_detailed(
     body: TokenRequest,
 
 ) -> Response[Problem | TokenResponse]:
-    """ Log in: trade a username and password for a bearer token.
+    """ Log in
+
+     Trades a directory (or local) username and password for a bearer token.
+    Anyone may call it; repeated failures from one address or for one user are
+    throttled (`429` with `Retry-After`).
 
     Args:
         body (TokenRequest):
@@ -200,7 +212,11 @@ async def asyncio(
     body: TokenRequest,
 
 ) -> Problem | TokenResponse | None:
-    """ Log in: trade a username and password for a bearer token.
+    """ Log in
+
+     Trades a directory (or local) username and password for a bearer token.
+    Anyone may call it; repeated failures from one address or for one user are
+    throttled (`429` with `Retry-After`).
 
     Args:
         body (TokenRequest):

@@ -68,7 +68,9 @@ def sync_detailed(
     client: AuthenticatedClient,
 
 ) -> Response[Me | Problem]:
-    """ Who the token belongs to, with their quota.
+    """ Who am I
+
+     The user the token belongs to, with their role and quota.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -94,7 +96,9 @@ def sync(
     client: AuthenticatedClient,
 
 ) -> Me | Problem | None:
-    """ Who the token belongs to, with their quota.
+    """ Who am I
+
+     The user the token belongs to, with their role and quota.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -115,7 +119,9 @@ async def asyncio_detailed(
     client: AuthenticatedClient,
 
 ) -> Response[Me | Problem]:
-    """ Who the token belongs to, with their quota.
+    """ Who am I
+
+     The user the token belongs to, with their role and quota.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -141,7 +147,9 @@ async def asyncio(
     client: AuthenticatedClient,
 
 ) -> Me | Problem | None:
-    """ Who the token belongs to, with their quota.
+    """ Who am I
+
+     The user the token belongs to, with their role and quota.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

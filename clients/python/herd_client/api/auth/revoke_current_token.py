@@ -64,7 +64,10 @@ def sync_detailed(
     client: AuthenticatedClient,
 
 ) -> Response[Any | Problem]:
-    """ Log out: revoke the token used for this request.
+    """ Log out
+
+     Revokes the token this request carries; it is refused from then on. Any
+    user.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -90,7 +93,10 @@ def sync(
     client: AuthenticatedClient,
 
 ) -> Any | Problem | None:
-    """ Log out: revoke the token used for this request.
+    """ Log out
+
+     Revokes the token this request carries; it is refused from then on. Any
+    user.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -111,7 +117,10 @@ async def asyncio_detailed(
     client: AuthenticatedClient,
 
 ) -> Response[Any | Problem]:
-    """ Log out: revoke the token used for this request.
+    """ Log out
+
+     Revokes the token this request carries; it is refused from then on. Any
+    user.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -137,7 +146,10 @@ async def asyncio(
     client: AuthenticatedClient,
 
 ) -> Any | Problem | None:
-    """ Log out: revoke the token used for this request.
+    """ Log out
+
+     Revokes the token this request carries; it is refused from then on. Any
+    user.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -71,8 +71,11 @@ def sync_detailed(
     client: AuthenticatedClient,
 
 ) -> Response[Problem | str]:
-    """ A zone for the guest domain with an A record per assigned guest. The
+    """ The guests' DNS zone
+
+     A zone file for the guest domain with an A record per assigned guest. The
     serial is the newest change's time in seconds, so it grows as guests do.
+    Admins only.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -98,8 +101,11 @@ def sync(
     client: AuthenticatedClient,
 
 ) -> Problem | str | None:
-    """ A zone for the guest domain with an A record per assigned guest. The
+    """ The guests' DNS zone
+
+     A zone file for the guest domain with an A record per assigned guest. The
     serial is the newest change's time in seconds, so it grows as guests do.
+    Admins only.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -120,8 +126,11 @@ async def asyncio_detailed(
     client: AuthenticatedClient,
 
 ) -> Response[Problem | str]:
-    """ A zone for the guest domain with an A record per assigned guest. The
+    """ The guests' DNS zone
+
+     A zone file for the guest domain with an A record per assigned guest. The
     serial is the newest change's time in seconds, so it grows as guests do.
+    Admins only.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -147,8 +156,11 @@ async def asyncio(
     client: AuthenticatedClient,
 
 ) -> Problem | str | None:
-    """ A zone for the guest domain with an A record per assigned guest. The
+    """ The guests' DNS zone
+
+     A zone file for the guest domain with an A record per assigned guest. The
     serial is the newest change's time in seconds, so it grows as guests do.
+    Admins only.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

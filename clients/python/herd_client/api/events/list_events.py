@@ -8,6 +8,7 @@ from ...client import AuthenticatedClient, Client
 from ...types import Response, UNSET
 from ... import errors
 
+from ...models.event_kind import EventKind
 from ...models.page_event_view import PageEventView
 from ...models.problem import Problem
 from ...types import UNSET, Unset
@@ -18,8 +19,8 @@ from typing import cast
 def _get_kwargs(
     *,
     guest: str | Unset = UNSET,
-    kind: str | Unset = UNSET,
-    limit: int | Unset = UNSET,
+    kind: EventKind | Unset = UNSET,
+    limit: int | Unset = 100,
     cursor: str | Unset = UNSET,
 
 ) -> dict[str, Any]:
@@ -31,7 +32,11 @@ def _get_kwargs(
 
     params["guest"] = guest
 
-    params["kind"] = kind
+    json_kind: str | Unset = UNSET
+    if not isinstance(kind, Unset):
+        json_kind = kind.value
+
+    params["kind"] = json_kind
 
     params["limit"] = limit
 
@@ -100,18 +105,23 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     guest: str | Unset = UNSET,
-    kind: str | Unset = UNSET,
-    limit: int | Unset = UNSET,
+    kind: EventKind | Unset = UNSET,
+    limit: int | Unset = 100,
     cursor: str | Unset = UNSET,
 
 ) -> Response[PageEventView | Problem]:
-    """ Events, newest first. Admins see all; other users see the events of
-    their own guests.
+    """ Monitor, lifecycle and audit events
+
+     Newest first. Admins see all; other users see the events of their own
+    guests. `GET /api/v1/events/stream` delivers the same events as they
+    happen.
 
     Args:
         guest (str | Unset):
-        kind (str | Unset):
-        limit (int | Unset):
+        kind (EventKind | Unset): What recorded an event: `audit` for changes made through the
+            API, the
+            background work that watches and heals guests for the others.
+        limit (int | Unset):  Default: 100.
         cursor (str | Unset):
 
     Raises:
@@ -141,18 +151,23 @@ def sync(
     *,
     client: AuthenticatedClient,
     guest: str | Unset = UNSET,
-    kind: str | Unset = UNSET,
-    limit: int | Unset = UNSET,
+    kind: EventKind | Unset = UNSET,
+    limit: int | Unset = 100,
     cursor: str | Unset = UNSET,
 
 ) -> PageEventView | Problem | None:
-    """ Events, newest first. Admins see all; other users see the events of
-    their own guests.
+    """ Monitor, lifecycle and audit events
+
+     Newest first. Admins see all; other users see the events of their own
+    guests. `GET /api/v1/events/stream` delivers the same events as they
+    happen.
 
     Args:
         guest (str | Unset):
-        kind (str | Unset):
-        limit (int | Unset):
+        kind (EventKind | Unset): What recorded an event: `audit` for changes made through the
+            API, the
+            background work that watches and heals guests for the others.
+        limit (int | Unset):  Default: 100.
         cursor (str | Unset):
 
     Raises:
@@ -177,18 +192,23 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     guest: str | Unset = UNSET,
-    kind: str | Unset = UNSET,
-    limit: int | Unset = UNSET,
+    kind: EventKind | Unset = UNSET,
+    limit: int | Unset = 100,
     cursor: str | Unset = UNSET,
 
 ) -> Response[PageEventView | Problem]:
-    """ Events, newest first. Admins see all; other users see the events of
-    their own guests.
+    """ Monitor, lifecycle and audit events
+
+     Newest first. Admins see all; other users see the events of their own
+    guests. `GET /api/v1/events/stream` delivers the same events as they
+    happen.
 
     Args:
         guest (str | Unset):
-        kind (str | Unset):
-        limit (int | Unset):
+        kind (EventKind | Unset): What recorded an event: `audit` for changes made through the
+            API, the
+            background work that watches and heals guests for the others.
+        limit (int | Unset):  Default: 100.
         cursor (str | Unset):
 
     Raises:
@@ -218,18 +238,23 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     guest: str | Unset = UNSET,
-    kind: str | Unset = UNSET,
-    limit: int | Unset = UNSET,
+    kind: EventKind | Unset = UNSET,
+    limit: int | Unset = 100,
     cursor: str | Unset = UNSET,
 
 ) -> PageEventView | Problem | None:
-    """ Events, newest first. Admins see all; other users see the events of
-    their own guests.
+    """ Monitor, lifecycle and audit events
+
+     Newest first. Admins see all; other users see the events of their own
+    guests. `GET /api/v1/events/stream` delivers the same events as they
+    happen.
 
     Args:
         guest (str | Unset):
-        kind (str | Unset):
-        limit (int | Unset):
+        kind (EventKind | Unset): What recorded an event: `audit` for changes made through the
+            API, the
+            background work that watches and heals guests for the others.
+        limit (int | Unset):  Default: 100.
         cursor (str | Unset):
 
     Raises:

@@ -80,7 +80,10 @@ def sync_detailed(
     client: AuthenticatedClient,
 
 ) -> Response[Any | Problem]:
-    """ Close a lease before its time.
+    """ Close a lease early
+
+     The port closes at once (the router's ruleset no longer opens it). The
+    guest's owner or an admin.
 
     Args:
         id (int):
@@ -111,7 +114,10 @@ def sync(
     client: AuthenticatedClient,
 
 ) -> Any | Problem | None:
-    """ Close a lease before its time.
+    """ Close a lease early
+
+     The port closes at once (the router's ruleset no longer opens it). The
+    guest's owner or an admin.
 
     Args:
         id (int):
@@ -137,7 +143,10 @@ async def asyncio_detailed(
     client: AuthenticatedClient,
 
 ) -> Response[Any | Problem]:
-    """ Close a lease before its time.
+    """ Close a lease early
+
+     The port closes at once (the router's ruleset no longer opens it). The
+    guest's owner or an admin.
 
     Args:
         id (int):
@@ -168,7 +177,10 @@ async def asyncio(
     client: AuthenticatedClient,
 
 ) -> Any | Problem | None:
-    """ Close a lease before its time.
+    """ Close a lease early
+
+     The port closes at once (the router's ruleset no longer opens it). The
+    guest's owner or an admin.
 
     Args:
         id (int):

@@ -68,7 +68,10 @@ def sync_detailed(
     client: AuthenticatedClient,
 
 ) -> Response[Policy | Problem]:
-    """ The firewall policy: which ports may be opened and for how long.
+    """ The firewall policy
+
+     Which ports may be opened, for how long by default and at most, and how many
+    at a time. Any user.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -94,7 +97,10 @@ def sync(
     client: AuthenticatedClient,
 
 ) -> Policy | Problem | None:
-    """ The firewall policy: which ports may be opened and for how long.
+    """ The firewall policy
+
+     Which ports may be opened, for how long by default and at most, and how many
+    at a time. Any user.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -115,7 +121,10 @@ async def asyncio_detailed(
     client: AuthenticatedClient,
 
 ) -> Response[Policy | Problem]:
-    """ The firewall policy: which ports may be opened and for how long.
+    """ The firewall policy
+
+     Which ports may be opened, for how long by default and at most, and how many
+    at a time. Any user.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -141,7 +150,10 @@ async def asyncio(
     client: AuthenticatedClient,
 
 ) -> Policy | Problem | None:
-    """ The firewall policy: which ports may be opened and for how long.
+    """ The firewall policy
+
+     Which ports may be opened, for how long by default and at most, and how many
+    at a time. Any user.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -10,23 +10,36 @@ from ... import errors
 
 from ...models.page_lease import PageLease
 from ...models.problem import Problem
+from ...types import UNSET, Unset
 from typing import cast
 
 
 
 def _get_kwargs(
     name: str,
+    *,
+    limit: int | Unset = 100,
+    cursor: str | Unset = UNSET,
 
 ) -> dict[str, Any]:
     
 
     
 
-    
+    params: dict[str, Any] = {}
+
+    params["limit"] = limit
+
+    params["cursor"] = cursor
+
+
+    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
+
 
     _kwargs: dict[str, Any] = {
         "method": "get",
         "url": "/api/v1/guests/{name}/firewall/leases".format(name=quote(str(name), safe=""),),
+        "params": params,
     }
 
 
@@ -63,6 +76,13 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_404
 
+    if response.status_code == 422:
+        response_422 = Problem.from_dict(response.json())
+
+
+
+        return response_422
+
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
@@ -82,12 +102,19 @@ def sync_detailed(
     name: str,
     *,
     client: AuthenticatedClient,
+    limit: int | Unset = 100,
+    cursor: str | Unset = UNSET,
 
 ) -> Response[PageLease | Problem]:
-    """ A guest's open ports, oldest first.
+    """ A guest's open ports
+
+     Oldest first, with `expires_at` and `remaining_seconds`. The owner or an
+    admin.
 
     Args:
         name (str):
+        limit (int | Unset):  Default: 100.
+        cursor (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -100,6 +127,8 @@ def sync_detailed(
 
     kwargs = _get_kwargs(
         name=name,
+limit=limit,
+cursor=cursor,
 
     )
 
@@ -113,12 +142,19 @@ def sync(
     name: str,
     *,
     client: AuthenticatedClient,
+    limit: int | Unset = 100,
+    cursor: str | Unset = UNSET,
 
 ) -> PageLease | Problem | None:
-    """ A guest's open ports, oldest first.
+    """ A guest's open ports
+
+     Oldest first, with `expires_at` and `remaining_seconds`. The owner or an
+    admin.
 
     Args:
         name (str):
+        limit (int | Unset):  Default: 100.
+        cursor (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -132,6 +168,8 @@ def sync(
     return sync_detailed(
         name=name,
 client=client,
+limit=limit,
+cursor=cursor,
 
     ).parsed
 
@@ -139,12 +177,19 @@ async def asyncio_detailed(
     name: str,
     *,
     client: AuthenticatedClient,
+    limit: int | Unset = 100,
+    cursor: str | Unset = UNSET,
 
 ) -> Response[PageLease | Problem]:
-    """ A guest's open ports, oldest first.
+    """ A guest's open ports
+
+     Oldest first, with `expires_at` and `remaining_seconds`. The owner or an
+    admin.
 
     Args:
         name (str):
+        limit (int | Unset):  Default: 100.
+        cursor (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -157,6 +202,8 @@ async def asyncio_detailed(
 
     kwargs = _get_kwargs(
         name=name,
+limit=limit,
+cursor=cursor,
 
     )
 
@@ -170,12 +217,19 @@ async def asyncio(
     name: str,
     *,
     client: AuthenticatedClient,
+    limit: int | Unset = 100,
+    cursor: str | Unset = UNSET,
 
 ) -> PageLease | Problem | None:
-    """ A guest's open ports, oldest first.
+    """ A guest's open ports
+
+     Oldest first, with `expires_at` and `remaining_seconds`. The owner or an
+    admin.
 
     Args:
         name (str):
+        limit (int | Unset):  Default: 100.
+        cursor (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -189,5 +243,7 @@ async def asyncio(
     return (await asyncio_detailed(
         name=name,
 client=client,
+limit=limit,
+cursor=cursor,
 
     )).parsed

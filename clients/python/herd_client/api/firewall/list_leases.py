@@ -10,22 +10,35 @@ from ... import errors
 
 from ...models.page_lease import PageLease
 from ...models.problem import Problem
+from ...types import UNSET, Unset
 from typing import cast
 
 
 
 def _get_kwargs(
-    
+    *,
+    limit: int | Unset = 100,
+    cursor: str | Unset = UNSET,
+
 ) -> dict[str, Any]:
     
 
     
 
-    
+    params: dict[str, Any] = {}
+
+    params["limit"] = limit
+
+    params["cursor"] = cursor
+
+
+    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
+
 
     _kwargs: dict[str, Any] = {
         "method": "get",
         "url": "/api/v1/firewall/leases",
+        "params": params,
     }
 
 
@@ -55,6 +68,13 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_403
 
+    if response.status_code == 422:
+        response_422 = Problem.from_dict(response.json())
+
+
+
+        return response_422
+
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
@@ -73,9 +93,17 @@ def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 def sync_detailed(
     *,
     client: AuthenticatedClient,
+    limit: int | Unset = 100,
+    cursor: str | Unset = UNSET,
 
 ) -> Response[PageLease | Problem]:
-    """ Every open lease, oldest first.
+    """ Every open lease
+
+     Oldest first, across all guests. Admins only.
+
+    Args:
+        limit (int | Unset):  Default: 100.
+        cursor (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -87,7 +115,9 @@ def sync_detailed(
 
 
     kwargs = _get_kwargs(
-        
+        limit=limit,
+cursor=cursor,
+
     )
 
     response = client.get_httpx_client().request(
@@ -99,9 +129,17 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient,
+    limit: int | Unset = 100,
+    cursor: str | Unset = UNSET,
 
 ) -> PageLease | Problem | None:
-    """ Every open lease, oldest first.
+    """ Every open lease
+
+     Oldest first, across all guests. Admins only.
+
+    Args:
+        limit (int | Unset):  Default: 100.
+        cursor (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -114,15 +152,25 @@ def sync(
 
     return sync_detailed(
         client=client,
+limit=limit,
+cursor=cursor,
 
     ).parsed
 
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
+    limit: int | Unset = 100,
+    cursor: str | Unset = UNSET,
 
 ) -> Response[PageLease | Problem]:
-    """ Every open lease, oldest first.
+    """ Every open lease
+
+     Oldest first, across all guests. Admins only.
+
+    Args:
+        limit (int | Unset):  Default: 100.
+        cursor (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -134,7 +182,9 @@ async def asyncio_detailed(
 
 
     kwargs = _get_kwargs(
-        
+        limit=limit,
+cursor=cursor,
+
     )
 
     response = await client.get_async_httpx_client().request(
@@ -146,9 +196,17 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient,
+    limit: int | Unset = 100,
+    cursor: str | Unset = UNSET,
 
 ) -> PageLease | Problem | None:
-    """ Every open lease, oldest first.
+    """ Every open lease
+
+     Oldest first, across all guests. Admins only.
+
+    Args:
+        limit (int | Unset):  Default: 100.
+        cursor (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -161,5 +219,7 @@ async def asyncio(
 
     return (await asyncio_detailed(
         client=client,
+limit=limit,
+cursor=cursor,
 
     )).parsed

@@ -11,6 +11,7 @@ from ... import errors
 from ...models.lease import Lease
 from ...models.open_lease import OpenLease
 from ...models.problem import Problem
+from ...types import UNSET, Unset
 from typing import cast
 
 
@@ -19,9 +20,13 @@ def _get_kwargs(
     name: str,
     *,
     body: OpenLease,
+    idempotency_key: None | str | Unset = UNSET,
 
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
+    if not isinstance(idempotency_key, Unset):
+        headers["Idempotency-Key"] = idempotency_key
+
 
 
     
@@ -49,6 +54,13 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
 
         return response_201
+
+    if response.status_code == 400:
+        response_400 = Problem.from_dict(response.json())
+
+
+
+        return response_400
 
     if response.status_code == 401:
         response_401 = Problem.from_dict(response.json())
@@ -105,12 +117,18 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     body: OpenLease,
+    idempotency_key: None | str | Unset = UNSET,
 
 ) -> Response[Lease | Problem]:
-    """ Open a port to a guest until `expires_at`.
+    """ Open a port
+
+     Opens a protocol and port to a guest until `expires_at`, from anywhere or
+    from `source_cidr` only, within the policy. The owner or an admin. Send an
+    `Idempotency-Key` to make retries safe.
 
     Args:
         name (str):
+        idempotency_key (None | str | Unset):
         body (OpenLease):
 
     Raises:
@@ -125,6 +143,7 @@ def sync_detailed(
     kwargs = _get_kwargs(
         name=name,
 body=body,
+idempotency_key=idempotency_key,
 
     )
 
@@ -139,12 +158,18 @@ def sync(
     *,
     client: AuthenticatedClient,
     body: OpenLease,
+    idempotency_key: None | str | Unset = UNSET,
 
 ) -> Lease | Problem | None:
-    """ Open a port to a guest until `expires_at`.
+    """ Open a port
+
+     Opens a protocol and port to a guest until `expires_at`, from anywhere or
+    from `source_cidr` only, within the policy. The owner or an admin. Send an
+    `Idempotency-Key` to make retries safe.
 
     Args:
         name (str):
+        idempotency_key (None | str | Unset):
         body (OpenLease):
 
     Raises:
@@ -160,6 +185,7 @@ def sync(
         name=name,
 client=client,
 body=body,
+idempotency_key=idempotency_key,
 
     ).parsed
 
@@ -168,12 +194,18 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     body: OpenLease,
+    idempotency_key: None | str | Unset = UNSET,
 
 ) -> Response[Lease | Problem]:
-    """ Open a port to a guest until `expires_at`.
+    """ Open a port
+
+     Opens a protocol and port to a guest until `expires_at`, from anywhere or
+    from `source_cidr` only, within the policy. The owner or an admin. Send an
+    `Idempotency-Key` to make retries safe.
 
     Args:
         name (str):
+        idempotency_key (None | str | Unset):
         body (OpenLease):
 
     Raises:
@@ -188,6 +220,7 @@ async def asyncio_detailed(
     kwargs = _get_kwargs(
         name=name,
 body=body,
+idempotency_key=idempotency_key,
 
     )
 
@@ -202,12 +235,18 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     body: OpenLease,
+    idempotency_key: None | str | Unset = UNSET,
 
 ) -> Lease | Problem | None:
-    """ Open a port to a guest until `expires_at`.
+    """ Open a port
+
+     Opens a protocol and port to a guest until `expires_at`, from anywhere or
+    from `source_cidr` only, within the policy. The owner or an admin. Send an
+    `Idempotency-Key` to make retries safe.
 
     Args:
         name (str):
+        idempotency_key (None | str | Unset):
         body (OpenLease):
 
     Raises:
@@ -223,5 +262,6 @@ async def asyncio(
         name=name,
 client=client,
 body=body,
+idempotency_key=idempotency_key,
 
     )).parsed

@@ -55,6 +55,13 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_200
 
+    if response.status_code == 400:
+        response_400 = Problem.from_dict(response.json())
+
+
+
+        return response_400
+
     if response.status_code == 401:
         response_401 = Problem.from_dict(response.json())
 
@@ -105,8 +112,10 @@ def sync_detailed(
     body: None | RenewLease | Unset = UNSET,
 
 ) -> Response[Lease | Problem]:
-    """ Extend an open lease: it then ends `duration_minutes` from now (capped
-    at the policy's maximum).
+    """ Renew a lease
+
+     The lease then ends `duration_minutes` from now, capped at the policy's
+    maximum. The guest's owner or an admin.
 
     Args:
         id (int):
@@ -140,8 +149,10 @@ def sync(
     body: None | RenewLease | Unset = UNSET,
 
 ) -> Lease | Problem | None:
-    """ Extend an open lease: it then ends `duration_minutes` from now (capped
-    at the policy's maximum).
+    """ Renew a lease
+
+     The lease then ends `duration_minutes` from now, capped at the policy's
+    maximum. The guest's owner or an admin.
 
     Args:
         id (int):
@@ -170,8 +181,10 @@ async def asyncio_detailed(
     body: None | RenewLease | Unset = UNSET,
 
 ) -> Response[Lease | Problem]:
-    """ Extend an open lease: it then ends `duration_minutes` from now (capped
-    at the policy's maximum).
+    """ Renew a lease
+
+     The lease then ends `duration_minutes` from now, capped at the policy's
+    maximum. The guest's owner or an admin.
 
     Args:
         id (int):
@@ -205,8 +218,10 @@ async def asyncio(
     body: None | RenewLease | Unset = UNSET,
 
 ) -> Lease | Problem | None:
-    """ Extend an open lease: it then ends `duration_minutes` from now (capped
-    at the policy's maximum).
+    """ Renew a lease
+
+     The lease then ends `duration_minutes` from now, capped at the policy's
+    maximum. The guest's owner or an admin.
 
     Args:
         id (int):

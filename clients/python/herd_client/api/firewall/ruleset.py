@@ -84,9 +84,10 @@ def sync_detailed(
     if_none_match: None | str | Unset = UNSET,
 
 ) -> Response[Any | Problem | str]:
-    """ The nftables ruleset for the central router: every guest LAN guarded,
-    every open lease let through. Load it with `nft -f`; poll with
-    `If-None-Match` and reload only on `200`.
+    """ The router's nftables ruleset
+
+     Every guest LAN guarded, every open lease let through. Load it with `nft
+    -f`; poll with `If-None-Match` and reload only on `200`. Admins only.
 
     Args:
         if_none_match (None | str | Unset):
@@ -117,9 +118,10 @@ def sync(
     if_none_match: None | str | Unset = UNSET,
 
 ) -> Any | Problem | str | None:
-    """ The nftables ruleset for the central router: every guest LAN guarded,
-    every open lease let through. Load it with `nft -f`; poll with
-    `If-None-Match` and reload only on `200`.
+    """ The router's nftables ruleset
+
+     Every guest LAN guarded, every open lease let through. Load it with `nft
+    -f`; poll with `If-None-Match` and reload only on `200`. Admins only.
 
     Args:
         if_none_match (None | str | Unset):
@@ -145,9 +147,10 @@ async def asyncio_detailed(
     if_none_match: None | str | Unset = UNSET,
 
 ) -> Response[Any | Problem | str]:
-    """ The nftables ruleset for the central router: every guest LAN guarded,
-    every open lease let through. Load it with `nft -f`; poll with
-    `If-None-Match` and reload only on `200`.
+    """ The router's nftables ruleset
+
+     Every guest LAN guarded, every open lease let through. Load it with `nft
+    -f`; poll with `If-None-Match` and reload only on `200`. Admins only.
 
     Args:
         if_none_match (None | str | Unset):
@@ -178,9 +181,10 @@ async def asyncio(
     if_none_match: None | str | Unset = UNSET,
 
 ) -> Any | Problem | str | None:
-    """ The nftables ruleset for the central router: every guest LAN guarded,
-    every open lease let through. Load it with `nft -f`; poll with
-    `If-None-Match` and reload only on `200`.
+    """ The router's nftables ruleset
+
+     Every guest LAN guarded, every open lease let through. Load it with `nft
+    -f`; poll with `If-None-Match` and reload only on `200`. Admins only.
 
     Args:
         if_none_match (None | str | Unset):

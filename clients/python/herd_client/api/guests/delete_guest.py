@@ -91,8 +91,11 @@ def sync_detailed(
     client: AuthenticatedClient,
 
 ) -> Response[JobView | Problem]:
-    """ Decommission a guest: halt, revoke its LAN grant, release its address,
-    close its leases, delete its disks and directory entry.
+    """ Decommission a guest
+
+     Halts the guest, revokes its LAN grant, releases its address, closes its
+    leases and deletes its disks and directory entry, as a job. The owner or an
+    admin.
 
     Args:
         name (str):
@@ -123,8 +126,11 @@ def sync(
     client: AuthenticatedClient,
 
 ) -> JobView | Problem | None:
-    """ Decommission a guest: halt, revoke its LAN grant, release its address,
-    close its leases, delete its disks and directory entry.
+    """ Decommission a guest
+
+     Halts the guest, revokes its LAN grant, releases its address, closes its
+    leases and deletes its disks and directory entry, as a job. The owner or an
+    admin.
 
     Args:
         name (str):
@@ -150,8 +156,11 @@ async def asyncio_detailed(
     client: AuthenticatedClient,
 
 ) -> Response[JobView | Problem]:
-    """ Decommission a guest: halt, revoke its LAN grant, release its address,
-    close its leases, delete its disks and directory entry.
+    """ Decommission a guest
+
+     Halts the guest, revokes its LAN grant, releases its address, closes its
+    leases and deletes its disks and directory entry, as a job. The owner or an
+    admin.
 
     Args:
         name (str):
@@ -182,8 +191,11 @@ async def asyncio(
     client: AuthenticatedClient,
 
 ) -> JobView | Problem | None:
-    """ Decommission a guest: halt, revoke its LAN grant, release its address,
-    close its leases, delete its disks and directory entry.
+    """ Decommission a guest
+
+     Halts the guest, revokes its LAN grant, releases its address, closes its
+    leases and deletes its disks and directory entry, as a job. The owner or an
+    admin.
 
     Args:
         name (str):

@@ -77,7 +77,10 @@ def sync_detailed(
     client: AuthenticatedClient,
 
 ) -> Response[Guest | Problem]:
-    """ One guest.
+    """ One guest
+
+     The owner, staff or an admin. The `ETag` names this version of the guest,
+    for `If-Match` on `PATCH`.
 
     Args:
         name (str):
@@ -108,7 +111,10 @@ def sync(
     client: AuthenticatedClient,
 
 ) -> Guest | Problem | None:
-    """ One guest.
+    """ One guest
+
+     The owner, staff or an admin. The `ETag` names this version of the guest,
+    for `If-Match` on `PATCH`.
 
     Args:
         name (str):
@@ -134,7 +140,10 @@ async def asyncio_detailed(
     client: AuthenticatedClient,
 
 ) -> Response[Guest | Problem]:
-    """ One guest.
+    """ One guest
+
+     The owner, staff or an admin. The `ETag` names this version of the guest,
+    for `If-Match` on `PATCH`.
 
     Args:
         name (str):
@@ -165,7 +174,10 @@ async def asyncio(
     client: AuthenticatedClient,
 
 ) -> Guest | Problem | None:
-    """ One guest.
+    """ One guest
+
+     The owner, staff or an admin. The `ETag` names this version of the guest,
+    for `If-Match` on `PATCH`.
 
     Args:
         name (str):

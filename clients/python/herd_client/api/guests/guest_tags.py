@@ -84,8 +84,10 @@ def sync_detailed(
     client: AuthenticatedClient,
 
 ) -> Response[GuestTagsResponse200 | Problem]:
-    """ The guest's network and identity settings as key/value pairs: what the
-    guest itself reads at boot (`hcp TAG QUERY`).
+    """ A guest's tags
+
+     The guest's network and identity settings as key/value pairs: what the guest
+    itself reads at boot (`hcp TAG QUERY`). The owner or an admin.
 
     Args:
         name (str):
@@ -116,8 +118,10 @@ def sync(
     client: AuthenticatedClient,
 
 ) -> GuestTagsResponse200 | Problem | None:
-    """ The guest's network and identity settings as key/value pairs: what the
-    guest itself reads at boot (`hcp TAG QUERY`).
+    """ A guest's tags
+
+     The guest's network and identity settings as key/value pairs: what the guest
+    itself reads at boot (`hcp TAG QUERY`). The owner or an admin.
 
     Args:
         name (str):
@@ -143,8 +147,10 @@ async def asyncio_detailed(
     client: AuthenticatedClient,
 
 ) -> Response[GuestTagsResponse200 | Problem]:
-    """ The guest's network and identity settings as key/value pairs: what the
-    guest itself reads at boot (`hcp TAG QUERY`).
+    """ A guest's tags
+
+     The guest's network and identity settings as key/value pairs: what the guest
+    itself reads at boot (`hcp TAG QUERY`). The owner or an admin.
 
     Args:
         name (str):
@@ -175,8 +181,10 @@ async def asyncio(
     client: AuthenticatedClient,
 
 ) -> GuestTagsResponse200 | Problem | None:
-    """ The guest's network and identity settings as key/value pairs: what the
-    guest itself reads at boot (`hcp TAG QUERY`).
+    """ A guest's tags
+
+     The guest's network and identity settings as key/value pairs: what the guest
+    itself reads at boot (`hcp TAG QUERY`). The owner or an admin.
 
     Args:
         name (str):

@@ -20,7 +20,7 @@ def _get_kwargs(
     *,
     owner: str | Unset = UNSET,
     state: GuestState | Unset = UNSET,
-    limit: int | Unset = UNSET,
+    limit: int | Unset = 100,
     cursor: str | Unset = UNSET,
 
 ) -> dict[str, Any]:
@@ -99,18 +99,21 @@ def sync_detailed(
     client: AuthenticatedClient,
     owner: str | Unset = UNSET,
     state: GuestState | Unset = UNSET,
-    limit: int | Unset = UNSET,
+    limit: int | Unset = 100,
     cursor: str | Unset = UNSET,
 
 ) -> Response[PageGuest | Problem]:
-    """ Guests, in name order, a page at a time.
+    """ List guests
+
+     In name order, a page at a time. Students see their own; staff and admins
+    see all and may filter by owner.
 
     Args:
         owner (str | Unset):
         state (GuestState | Unset): The life of a guest (SPEC §1). Stored as its lower-case name;
             the
             database's check constraint lists the same values.
-        limit (int | Unset):
+        limit (int | Unset):  Default: 100.
         cursor (str | Unset):
 
     Raises:
@@ -141,18 +144,21 @@ def sync(
     client: AuthenticatedClient,
     owner: str | Unset = UNSET,
     state: GuestState | Unset = UNSET,
-    limit: int | Unset = UNSET,
+    limit: int | Unset = 100,
     cursor: str | Unset = UNSET,
 
 ) -> PageGuest | Problem | None:
-    """ Guests, in name order, a page at a time.
+    """ List guests
+
+     In name order, a page at a time. Students see their own; staff and admins
+    see all and may filter by owner.
 
     Args:
         owner (str | Unset):
         state (GuestState | Unset): The life of a guest (SPEC §1). Stored as its lower-case name;
             the
             database's check constraint lists the same values.
-        limit (int | Unset):
+        limit (int | Unset):  Default: 100.
         cursor (str | Unset):
 
     Raises:
@@ -178,18 +184,21 @@ async def asyncio_detailed(
     client: AuthenticatedClient,
     owner: str | Unset = UNSET,
     state: GuestState | Unset = UNSET,
-    limit: int | Unset = UNSET,
+    limit: int | Unset = 100,
     cursor: str | Unset = UNSET,
 
 ) -> Response[PageGuest | Problem]:
-    """ Guests, in name order, a page at a time.
+    """ List guests
+
+     In name order, a page at a time. Students see their own; staff and admins
+    see all and may filter by owner.
 
     Args:
         owner (str | Unset):
         state (GuestState | Unset): The life of a guest (SPEC §1). Stored as its lower-case name;
             the
             database's check constraint lists the same values.
-        limit (int | Unset):
+        limit (int | Unset):  Default: 100.
         cursor (str | Unset):
 
     Raises:
@@ -220,18 +229,21 @@ async def asyncio(
     client: AuthenticatedClient,
     owner: str | Unset = UNSET,
     state: GuestState | Unset = UNSET,
-    limit: int | Unset = UNSET,
+    limit: int | Unset = 100,
     cursor: str | Unset = UNSET,
 
 ) -> PageGuest | Problem | None:
-    """ Guests, in name order, a page at a time.
+    """ List guests
+
+     In name order, a page at a time. Students see their own; staff and admins
+    see all and may filter by owner.
 
     Args:
         owner (str | Unset):
         state (GuestState | Unset): The life of a guest (SPEC §1). Stored as its lower-case name;
             the
             database's check constraint lists the same values.
-        limit (int | Unset):
+        limit (int | Unset):  Default: 100.
         cursor (str | Unset):
 
     Raises:

@@ -11,6 +11,7 @@ from ... import errors
 from ...models.guest import Guest
 from ...models.guest_patch import GuestPatch
 from ...models.problem import Problem
+from ...types import UNSET, Unset
 from typing import cast
 
 
@@ -19,9 +20,13 @@ def _get_kwargs(
     name: str,
     *,
     body: GuestPatch,
+    if_match: None | str | Unset = UNSET,
 
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
+    if not isinstance(if_match, Unset):
+        headers["If-Match"] = if_match
+
 
 
     
@@ -50,6 +55,13 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_200
 
+    if response.status_code == 400:
+        response_400 = Problem.from_dict(response.json())
+
+
+
+        return response_400
+
     if response.status_code == 401:
         response_401 = Problem.from_dict(response.json())
 
@@ -70,6 +82,13 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
 
         return response_404
+
+    if response.status_code == 412:
+        response_412 = Problem.from_dict(response.json())
+
+
+
+        return response_412
 
     if response.status_code == 422:
         response_422 = Problem.from_dict(response.json())
@@ -98,12 +117,17 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     body: GuestPatch,
+    if_match: None | str | Unset = UNSET,
 
 ) -> Response[Guest | Problem]:
-    """ Change a guest's `auto_boot` or description.
+    """ Change a guest
+
+     Sets `auto_boot` or the description. With `If-Match`, only if the guest is
+    still the version named (`412` otherwise). The owner or an admin.
 
     Args:
         name (str):
+        if_match (None | str | Unset):
         body (GuestPatch):
 
     Raises:
@@ -118,6 +142,7 @@ def sync_detailed(
     kwargs = _get_kwargs(
         name=name,
 body=body,
+if_match=if_match,
 
     )
 
@@ -132,12 +157,17 @@ def sync(
     *,
     client: AuthenticatedClient,
     body: GuestPatch,
+    if_match: None | str | Unset = UNSET,
 
 ) -> Guest | Problem | None:
-    """ Change a guest's `auto_boot` or description.
+    """ Change a guest
+
+     Sets `auto_boot` or the description. With `If-Match`, only if the guest is
+    still the version named (`412` otherwise). The owner or an admin.
 
     Args:
         name (str):
+        if_match (None | str | Unset):
         body (GuestPatch):
 
     Raises:
@@ -153,6 +183,7 @@ def sync(
         name=name,
 client=client,
 body=body,
+if_match=if_match,
 
     ).parsed
 
@@ -161,12 +192,17 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     body: GuestPatch,
+    if_match: None | str | Unset = UNSET,
 
 ) -> Response[Guest | Problem]:
-    """ Change a guest's `auto_boot` or description.
+    """ Change a guest
+
+     Sets `auto_boot` or the description. With `If-Match`, only if the guest is
+    still the version named (`412` otherwise). The owner or an admin.
 
     Args:
         name (str):
+        if_match (None | str | Unset):
         body (GuestPatch):
 
     Raises:
@@ -181,6 +217,7 @@ async def asyncio_detailed(
     kwargs = _get_kwargs(
         name=name,
 body=body,
+if_match=if_match,
 
     )
 
@@ -195,12 +232,17 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     body: GuestPatch,
+    if_match: None | str | Unset = UNSET,
 
 ) -> Guest | Problem | None:
-    """ Change a guest's `auto_boot` or description.
+    """ Change a guest
+
+     Sets `auto_boot` or the description. With `If-Match`, only if the guest is
+    still the version named (`412` otherwise). The owner or an admin.
 
     Args:
         name (str):
+        if_match (None | str | Unset):
         body (GuestPatch):
 
     Raises:
@@ -216,5 +258,6 @@ async def asyncio(
         name=name,
 client=client,
 body=body,
+if_match=if_match,
 
     )).parsed

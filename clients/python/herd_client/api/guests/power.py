@@ -20,7 +20,7 @@ def _get_kwargs(
     name: str,
     *,
     body: PowerRequest,
-    wait: int | Unset = UNSET,
+    wait: int | Unset = 0,
 
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
@@ -58,6 +58,13 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
 
         return response_202
+
+    if response.status_code == 400:
+        response_400 = Problem.from_dict(response.json())
+
+
+
+        return response_400
 
     if response.status_code == 401:
         response_401 = Problem.from_dict(response.json())
@@ -100,15 +107,18 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     body: PowerRequest,
-    wait: int | Unset = UNSET,
+    wait: int | Unset = 0,
 
 ) -> Response[CommandView | Problem]:
-    """ Power a guest on or off through the command channel: `start` (IPL),
-    `stop` (graceful HALT), `restart` (HALT, then IPL), `force_off` (FORCE).
+    """ Power a guest on or off
+
+     Through the command channel: `start` (IPL), `stop` (graceful HALT),
+    `restart` (HALT, then IPL), `force_off` (FORCE). The owner, staff or an
+    admin.
 
     Args:
         name (str):
-        wait (int | Unset):
+        wait (int | Unset):  Default: 0.
         body (PowerRequest):
 
     Raises:
@@ -138,15 +148,18 @@ def sync(
     *,
     client: AuthenticatedClient,
     body: PowerRequest,
-    wait: int | Unset = UNSET,
+    wait: int | Unset = 0,
 
 ) -> CommandView | Problem | None:
-    """ Power a guest on or off through the command channel: `start` (IPL),
-    `stop` (graceful HALT), `restart` (HALT, then IPL), `force_off` (FORCE).
+    """ Power a guest on or off
+
+     Through the command channel: `start` (IPL), `stop` (graceful HALT),
+    `restart` (HALT, then IPL), `force_off` (FORCE). The owner, staff or an
+    admin.
 
     Args:
         name (str):
-        wait (int | Unset):
+        wait (int | Unset):  Default: 0.
         body (PowerRequest):
 
     Raises:
@@ -171,15 +184,18 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     body: PowerRequest,
-    wait: int | Unset = UNSET,
+    wait: int | Unset = 0,
 
 ) -> Response[CommandView | Problem]:
-    """ Power a guest on or off through the command channel: `start` (IPL),
-    `stop` (graceful HALT), `restart` (HALT, then IPL), `force_off` (FORCE).
+    """ Power a guest on or off
+
+     Through the command channel: `start` (IPL), `stop` (graceful HALT),
+    `restart` (HALT, then IPL), `force_off` (FORCE). The owner, staff or an
+    admin.
 
     Args:
         name (str):
-        wait (int | Unset):
+        wait (int | Unset):  Default: 0.
         body (PowerRequest):
 
     Raises:
@@ -209,15 +225,18 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     body: PowerRequest,
-    wait: int | Unset = UNSET,
+    wait: int | Unset = 0,
 
 ) -> CommandView | Problem | None:
-    """ Power a guest on or off through the command channel: `start` (IPL),
-    `stop` (graceful HALT), `restart` (HALT, then IPL), `force_off` (FORCE).
+    """ Power a guest on or off
+
+     Through the command channel: `start` (IPL), `stop` (graceful HALT),
+    `restart` (HALT, then IPL), `force_off` (FORCE). The owner, staff or an
+    admin.
 
     Args:
         name (str):
-        wait (int | Unset):
+        wait (int | Unset):  Default: 0.
         body (PowerRequest):
 
     Raises:

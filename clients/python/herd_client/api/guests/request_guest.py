@@ -12,6 +12,7 @@ from ...models.guest import Guest
 from ...models.guest_request import GuestRequest
 from ...models.problem import Problem
 from ...models.provisioning_started import ProvisioningStarted
+from ...types import UNSET, Unset
 from typing import cast
 
 
@@ -19,9 +20,13 @@ from typing import cast
 def _get_kwargs(
     *,
     body: GuestRequest,
+    idempotency_key: None | str | Unset = UNSET,
 
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
+    if not isinstance(idempotency_key, Unset):
+        headers["Idempotency-Key"] = idempotency_key
+
 
 
     
@@ -56,6 +61,13 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
 
         return response_202
+
+    if response.status_code == 400:
+        response_400 = Problem.from_dict(response.json())
+
+
+
+        return response_400
 
     if response.status_code == 401:
         response_401 = Problem.from_dict(response.json())
@@ -118,12 +130,18 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     body: GuestRequest,
+    idempotency_key: None | str | Unset = UNSET,
 
 ) -> Response[Guest | Problem | ProvisioningStarted]:
-    """ Request a guest: one from the warm pool at once (`201`), or, when the
-    pool is empty, a new clone (`202` with its job).
+    """ Request a guest
+
+     One from the warm pool at once (`201`), or, when the pool is empty, a new
+    clone (`202` with its job). Students request for themselves within their
+    quota; staff and admins for anyone. Send an `Idempotency-Key` to make
+    retries safe.
 
     Args:
+        idempotency_key (None | str | Unset):
         body (GuestRequest):
 
     Raises:
@@ -137,6 +155,7 @@ def sync_detailed(
 
     kwargs = _get_kwargs(
         body=body,
+idempotency_key=idempotency_key,
 
     )
 
@@ -150,12 +169,18 @@ def sync(
     *,
     client: AuthenticatedClient,
     body: GuestRequest,
+    idempotency_key: None | str | Unset = UNSET,
 
 ) -> Guest | Problem | ProvisioningStarted | None:
-    """ Request a guest: one from the warm pool at once (`201`), or, when the
-    pool is empty, a new clone (`202` with its job).
+    """ Request a guest
+
+     One from the warm pool at once (`201`), or, when the pool is empty, a new
+    clone (`202` with its job). Students request for themselves within their
+    quota; staff and admins for anyone. Send an `Idempotency-Key` to make
+    retries safe.
 
     Args:
+        idempotency_key (None | str | Unset):
         body (GuestRequest):
 
     Raises:
@@ -170,6 +195,7 @@ def sync(
     return sync_detailed(
         client=client,
 body=body,
+idempotency_key=idempotency_key,
 
     ).parsed
 
@@ -177,12 +203,18 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     body: GuestRequest,
+    idempotency_key: None | str | Unset = UNSET,
 
 ) -> Response[Guest | Problem | ProvisioningStarted]:
-    """ Request a guest: one from the warm pool at once (`201`), or, when the
-    pool is empty, a new clone (`202` with its job).
+    """ Request a guest
+
+     One from the warm pool at once (`201`), or, when the pool is empty, a new
+    clone (`202` with its job). Students request for themselves within their
+    quota; staff and admins for anyone. Send an `Idempotency-Key` to make
+    retries safe.
 
     Args:
+        idempotency_key (None | str | Unset):
         body (GuestRequest):
 
     Raises:
@@ -196,6 +228,7 @@ async def asyncio_detailed(
 
     kwargs = _get_kwargs(
         body=body,
+idempotency_key=idempotency_key,
 
     )
 
@@ -209,12 +242,18 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     body: GuestRequest,
+    idempotency_key: None | str | Unset = UNSET,
 
 ) -> Guest | Problem | ProvisioningStarted | None:
-    """ Request a guest: one from the warm pool at once (`201`), or, when the
-    pool is empty, a new clone (`202` with its job).
+    """ Request a guest
+
+     One from the warm pool at once (`201`), or, when the pool is empty, a new
+    clone (`202` with its job). Students request for themselves within their
+    quota; staff and admins for anyone. Send an `Idempotency-Key` to make
+    retries safe.
 
     Args:
+        idempotency_key (None | str | Unset):
         body (GuestRequest):
 
     Raises:
@@ -229,5 +268,6 @@ async def asyncio(
     return (await asyncio_detailed(
         client=client,
 body=body,
+idempotency_key=idempotency_key,
 
     )).parsed

@@ -77,7 +77,10 @@ def sync_detailed(
     client: AuthenticatedClient,
 
 ) -> Response[JobView | Problem]:
-    """ One job with its progress.
+    """ One job
+
+     Kind, status, progress and error of long-running work. The requester or an
+    admin.
 
     Args:
         id (int):
@@ -108,7 +111,10 @@ def sync(
     client: AuthenticatedClient,
 
 ) -> JobView | Problem | None:
-    """ One job with its progress.
+    """ One job
+
+     Kind, status, progress and error of long-running work. The requester or an
+    admin.
 
     Args:
         id (int):
@@ -134,7 +140,10 @@ async def asyncio_detailed(
     client: AuthenticatedClient,
 
 ) -> Response[JobView | Problem]:
-    """ One job with its progress.
+    """ One job
+
+     Kind, status, progress and error of long-running work. The requester or an
+    admin.
 
     Args:
         id (int):
@@ -165,7 +174,10 @@ async def asyncio(
     client: AuthenticatedClient,
 
 ) -> JobView | Problem | None:
-    """ One job with its progress.
+    """ One job
+
+     Kind, status, progress and error of long-running work. The requester or an
+    admin.
 
     Args:
         id (int):

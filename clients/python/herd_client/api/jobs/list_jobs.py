@@ -17,7 +17,7 @@ from typing import cast
 
 def _get_kwargs(
     *,
-    limit: int | Unset = UNSET,
+    limit: int | Unset = 100,
     cursor: str | Unset = UNSET,
 
 ) -> dict[str, Any]:
@@ -86,14 +86,16 @@ def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 def sync_detailed(
     *,
     client: AuthenticatedClient,
-    limit: int | Unset = UNSET,
+    limit: int | Unset = 100,
     cursor: str | Unset = UNSET,
 
 ) -> Response[PageJobView | Problem]:
-    """ Jobs, newest first: your own, or everyone's for an admin.
+    """ List jobs
+
+     Newest first: your own, or everyone's for an admin.
 
     Args:
-        limit (int | Unset):
+        limit (int | Unset):  Default: 100.
         cursor (str | Unset):
 
     Raises:
@@ -120,14 +122,16 @@ cursor=cursor,
 def sync(
     *,
     client: AuthenticatedClient,
-    limit: int | Unset = UNSET,
+    limit: int | Unset = 100,
     cursor: str | Unset = UNSET,
 
 ) -> PageJobView | Problem | None:
-    """ Jobs, newest first: your own, or everyone's for an admin.
+    """ List jobs
+
+     Newest first: your own, or everyone's for an admin.
 
     Args:
-        limit (int | Unset):
+        limit (int | Unset):  Default: 100.
         cursor (str | Unset):
 
     Raises:
@@ -149,14 +153,16 @@ cursor=cursor,
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
-    limit: int | Unset = UNSET,
+    limit: int | Unset = 100,
     cursor: str | Unset = UNSET,
 
 ) -> Response[PageJobView | Problem]:
-    """ Jobs, newest first: your own, or everyone's for an admin.
+    """ List jobs
+
+     Newest first: your own, or everyone's for an admin.
 
     Args:
-        limit (int | Unset):
+        limit (int | Unset):  Default: 100.
         cursor (str | Unset):
 
     Raises:
@@ -183,14 +189,16 @@ cursor=cursor,
 async def asyncio(
     *,
     client: AuthenticatedClient,
-    limit: int | Unset = UNSET,
+    limit: int | Unset = 100,
     cursor: str | Unset = UNSET,
 
 ) -> PageJobView | Problem | None:
-    """ Jobs, newest first: your own, or everyone's for an admin.
+    """ List jobs
+
+     Newest first: your own, or everyone's for an admin.
 
     Args:
-        limit (int | Unset):
+        limit (int | Unset):  Default: 100.
         cursor (str | Unset):
 
     Raises:

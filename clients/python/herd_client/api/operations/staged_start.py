@@ -49,6 +49,13 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_202
 
+    if response.status_code == 400:
+        response_400 = Problem.from_dict(response.json())
+
+
+
+        return response_400
+
     if response.status_code == 401:
         response_401 = Problem.from_dict(response.json())
 
@@ -91,7 +98,10 @@ def sync_detailed(
     body: StagedRequest,
 
 ) -> Response[JobView | Problem]:
-    """ Boot every stopped `auto_boot` guest in batches.
+    """ Staged start
+
+     Boots every stopped `auto_boot` guest in batches, on a fixed schedule or as
+    the host's load allows. Admins only.
 
     Args:
         body (StagedRequest):
@@ -122,7 +132,10 @@ def sync(
     body: StagedRequest,
 
 ) -> JobView | Problem | None:
-    """ Boot every stopped `auto_boot` guest in batches.
+    """ Staged start
+
+     Boots every stopped `auto_boot` guest in batches, on a fixed schedule or as
+    the host's load allows. Admins only.
 
     Args:
         body (StagedRequest):
@@ -148,7 +161,10 @@ async def asyncio_detailed(
     body: StagedRequest,
 
 ) -> Response[JobView | Problem]:
-    """ Boot every stopped `auto_boot` guest in batches.
+    """ Staged start
+
+     Boots every stopped `auto_boot` guest in batches, on a fixed schedule or as
+    the host's load allows. Admins only.
 
     Args:
         body (StagedRequest):
@@ -179,7 +195,10 @@ async def asyncio(
     body: StagedRequest,
 
 ) -> JobView | Problem | None:
-    """ Boot every stopped `auto_boot` guest in batches.
+    """ Staged start
+
+     Boots every stopped `auto_boot` guest in batches, on a fixed schedule or as
+    the host's load allows. Admins only.
 
     Args:
         body (StagedRequest):

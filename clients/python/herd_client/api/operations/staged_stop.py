@@ -49,6 +49,13 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_202
 
+    if response.status_code == 400:
+        response_400 = Problem.from_dict(response.json())
+
+
+
+        return response_400
+
     if response.status_code == 401:
         response_401 = Problem.from_dict(response.json())
 
@@ -91,7 +98,9 @@ def sync_detailed(
     body: StagedRequest,
 
 ) -> Response[JobView | Problem]:
-    """ Stop every running guest in batches (graceful HALT).
+    """ Staged stop
+
+     Stops every running guest in batches (graceful HALT). Admins only.
 
     Args:
         body (StagedRequest):
@@ -122,7 +131,9 @@ def sync(
     body: StagedRequest,
 
 ) -> JobView | Problem | None:
-    """ Stop every running guest in batches (graceful HALT).
+    """ Staged stop
+
+     Stops every running guest in batches (graceful HALT). Admins only.
 
     Args:
         body (StagedRequest):
@@ -148,7 +159,9 @@ async def asyncio_detailed(
     body: StagedRequest,
 
 ) -> Response[JobView | Problem]:
-    """ Stop every running guest in batches (graceful HALT).
+    """ Staged stop
+
+     Stops every running guest in batches (graceful HALT). Admins only.
 
     Args:
         body (StagedRequest):
@@ -179,7 +192,9 @@ async def asyncio(
     body: StagedRequest,
 
 ) -> JobView | Problem | None:
-    """ Stop every running guest in batches (graceful HALT).
+    """ Staged stop
+
+     Stops every running guest in batches (graceful HALT). Admins only.
 
     Args:
         body (StagedRequest):

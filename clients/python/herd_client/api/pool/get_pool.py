@@ -75,7 +75,10 @@ def sync_detailed(
     client: AuthenticatedClient,
 
 ) -> Response[PoolView | Problem]:
-    """ Pool status.
+    """ Pool status
+
+     Target size, guests available and being cloned, and the copy method. Admins
+    only.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -101,7 +104,10 @@ def sync(
     client: AuthenticatedClient,
 
 ) -> PoolView | Problem | None:
-    """ Pool status.
+    """ Pool status
+
+     Target size, guests available and being cloned, and the copy method. Admins
+    only.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -122,7 +128,10 @@ async def asyncio_detailed(
     client: AuthenticatedClient,
 
 ) -> Response[PoolView | Problem]:
-    """ Pool status.
+    """ Pool status
+
+     Target size, guests available and being cloned, and the copy method. Admins
+    only.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -148,7 +157,10 @@ async def asyncio(
     client: AuthenticatedClient,
 
 ) -> PoolView | Problem | None:
-    """ Pool status.
+    """ Pool status
+
+     Target size, guests available and being cloned, and the copy method. Admins
+    only.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -49,6 +49,13 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_200
 
+    if response.status_code == 400:
+        response_400 = Problem.from_dict(response.json())
+
+
+
+        return response_400
+
     if response.status_code == 401:
         response_401 = Problem.from_dict(response.json())
 
@@ -91,7 +98,10 @@ def sync_detailed(
     body: PoolUpdate,
 
 ) -> Response[PoolView | Problem]:
-    """ Change the pool's size and copy method; the keeper acts at once.
+    """ Change the pool
+
+     Sets the pool's target size and copy method; the keeper acts at once. A
+    target beyond what the LANs can hold is `422`. Admins only.
 
     Args:
         body (PoolUpdate):
@@ -122,7 +132,10 @@ def sync(
     body: PoolUpdate,
 
 ) -> PoolView | Problem | None:
-    """ Change the pool's size and copy method; the keeper acts at once.
+    """ Change the pool
+
+     Sets the pool's target size and copy method; the keeper acts at once. A
+    target beyond what the LANs can hold is `422`. Admins only.
 
     Args:
         body (PoolUpdate):
@@ -148,7 +161,10 @@ async def asyncio_detailed(
     body: PoolUpdate,
 
 ) -> Response[PoolView | Problem]:
-    """ Change the pool's size and copy method; the keeper acts at once.
+    """ Change the pool
+
+     Sets the pool's target size and copy method; the keeper acts at once. A
+    target beyond what the LANs can hold is `422`. Admins only.
 
     Args:
         body (PoolUpdate):
@@ -179,7 +195,10 @@ async def asyncio(
     body: PoolUpdate,
 
 ) -> PoolView | Problem | None:
-    """ Change the pool's size and copy method; the keeper acts at once.
+    """ Change the pool
+
+     Sets the pool's target size and copy method; the keeper acts at once. A
+    target beyond what the LANs can hold is `422`. Admins only.
 
     Args:
         body (PoolUpdate):

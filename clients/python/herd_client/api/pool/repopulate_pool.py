@@ -82,7 +82,9 @@ def sync_detailed(
     client: AuthenticatedClient,
 
 ) -> Response[JobView | Problem]:
-    """ Refill the pool to its target now.
+    """ Refill the pool
+
+     Clones guests up to the target now, as a job. Admins only.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -108,7 +110,9 @@ def sync(
     client: AuthenticatedClient,
 
 ) -> JobView | Problem | None:
-    """ Refill the pool to its target now.
+    """ Refill the pool
+
+     Clones guests up to the target now, as a job. Admins only.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -129,7 +133,9 @@ async def asyncio_detailed(
     client: AuthenticatedClient,
 
 ) -> Response[JobView | Problem]:
-    """ Refill the pool to its target now.
+    """ Refill the pool
+
+     Clones guests up to the target now, as a job. Admins only.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -155,7 +161,9 @@ async def asyncio(
     client: AuthenticatedClient,
 
 ) -> JobView | Problem | None:
-    """ Refill the pool to its target now.
+    """ Refill the pool
+
+     Clones guests up to the target now, as a job. Admins only.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

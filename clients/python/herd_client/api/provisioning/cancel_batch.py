@@ -84,7 +84,9 @@ def sync_detailed(
     client: AuthenticatedClient,
 
 ) -> Response[BatchView | Problem]:
-    """ Stop a batch's pending items; finished ones stay.
+    """ Cancel a batch
+
+     Stops the batch's pending items; finished ones stay. Staff and admins.
 
     Args:
         id (int):
@@ -115,7 +117,9 @@ def sync(
     client: AuthenticatedClient,
 
 ) -> BatchView | Problem | None:
-    """ Stop a batch's pending items; finished ones stay.
+    """ Cancel a batch
+
+     Stops the batch's pending items; finished ones stay. Staff and admins.
 
     Args:
         id (int):
@@ -141,7 +145,9 @@ async def asyncio_detailed(
     client: AuthenticatedClient,
 
 ) -> Response[BatchView | Problem]:
-    """ Stop a batch's pending items; finished ones stay.
+    """ Cancel a batch
+
+     Stops the batch's pending items; finished ones stay. Staff and admins.
 
     Args:
         id (int):
@@ -172,7 +178,9 @@ async def asyncio(
     client: AuthenticatedClient,
 
 ) -> BatchView | Problem | None:
-    """ Stop a batch's pending items; finished ones stay.
+    """ Cancel a batch
+
+     Stops the batch's pending items; finished ones stay. Staff and admins.
 
     Args:
         id (int):

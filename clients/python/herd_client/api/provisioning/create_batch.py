@@ -12,6 +12,7 @@ from ...models.batch_plan import BatchPlan
 from ...models.batch_request import BatchRequest
 from ...models.batch_view import BatchView
 from ...models.problem import Problem
+from ...types import UNSET, Unset
 from typing import cast
 
 
@@ -19,9 +20,13 @@ from typing import cast
 def _get_kwargs(
     *,
     body: BatchRequest,
+    idempotency_key: None | str | Unset = UNSET,
 
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
+    if not isinstance(idempotency_key, Unset):
+        headers["Idempotency-Key"] = idempotency_key
+
 
 
     
@@ -56,6 +61,13 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
 
         return response_202
+
+    if response.status_code == 400:
+        response_400 = Problem.from_dict(response.json())
+
+
+
+        return response_400
 
     if response.status_code == 401:
         response_401 = Problem.from_dict(response.json())
@@ -111,12 +123,18 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     body: BatchRequest,
+    idempotency_key: None | str | Unset = UNSET,
 
 ) -> Response[BatchPlan | BatchView | Problem]:
-    """ Make sure every listed user (or group member) has at least
+    """ Provision a course
+
+     Makes sure every listed user (or member of the directory group) has at least
     `guests_per_user` guests: pooled guests first, then clones in parallel.
+    `dry_run` answers the plan and a capacity check and changes nothing. Staff
+    and admins. Send an `Idempotency-Key` to make retries safe.
 
     Args:
+        idempotency_key (None | str | Unset):
         body (BatchRequest):
 
     Raises:
@@ -130,6 +148,7 @@ def sync_detailed(
 
     kwargs = _get_kwargs(
         body=body,
+idempotency_key=idempotency_key,
 
     )
 
@@ -143,12 +162,18 @@ def sync(
     *,
     client: AuthenticatedClient,
     body: BatchRequest,
+    idempotency_key: None | str | Unset = UNSET,
 
 ) -> BatchPlan | BatchView | Problem | None:
-    """ Make sure every listed user (or group member) has at least
+    """ Provision a course
+
+     Makes sure every listed user (or member of the directory group) has at least
     `guests_per_user` guests: pooled guests first, then clones in parallel.
+    `dry_run` answers the plan and a capacity check and changes nothing. Staff
+    and admins. Send an `Idempotency-Key` to make retries safe.
 
     Args:
+        idempotency_key (None | str | Unset):
         body (BatchRequest):
 
     Raises:
@@ -163,6 +188,7 @@ def sync(
     return sync_detailed(
         client=client,
 body=body,
+idempotency_key=idempotency_key,
 
     ).parsed
 
@@ -170,12 +196,18 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     body: BatchRequest,
+    idempotency_key: None | str | Unset = UNSET,
 
 ) -> Response[BatchPlan | BatchView | Problem]:
-    """ Make sure every listed user (or group member) has at least
+    """ Provision a course
+
+     Makes sure every listed user (or member of the directory group) has at least
     `guests_per_user` guests: pooled guests first, then clones in parallel.
+    `dry_run` answers the plan and a capacity check and changes nothing. Staff
+    and admins. Send an `Idempotency-Key` to make retries safe.
 
     Args:
+        idempotency_key (None | str | Unset):
         body (BatchRequest):
 
     Raises:
@@ -189,6 +221,7 @@ async def asyncio_detailed(
 
     kwargs = _get_kwargs(
         body=body,
+idempotency_key=idempotency_key,
 
     )
 
@@ -202,12 +235,18 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     body: BatchRequest,
+    idempotency_key: None | str | Unset = UNSET,
 
 ) -> BatchPlan | BatchView | Problem | None:
-    """ Make sure every listed user (or group member) has at least
+    """ Provision a course
+
+     Makes sure every listed user (or member of the directory group) has at least
     `guests_per_user` guests: pooled guests first, then clones in parallel.
+    `dry_run` answers the plan and a capacity check and changes nothing. Staff
+    and admins. Send an `Idempotency-Key` to make retries safe.
 
     Args:
+        idempotency_key (None | str | Unset):
         body (BatchRequest):
 
     Raises:
@@ -222,5 +261,6 @@ async def asyncio(
     return (await asyncio_detailed(
         client=client,
 body=body,
+idempotency_key=idempotency_key,
 
     )).parsed

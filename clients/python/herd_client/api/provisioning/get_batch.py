@@ -84,7 +84,9 @@ def sync_detailed(
     client: AuthenticatedClient,
 
 ) -> Response[BatchView | Problem]:
-    """ One batch with its items and totals.
+    """ One batch
+
+     Its status, per-user items and totals. Staff and admins.
 
     Args:
         id (int):
@@ -115,7 +117,9 @@ def sync(
     client: AuthenticatedClient,
 
 ) -> BatchView | Problem | None:
-    """ One batch with its items and totals.
+    """ One batch
+
+     Its status, per-user items and totals. Staff and admins.
 
     Args:
         id (int):
@@ -141,7 +145,9 @@ async def asyncio_detailed(
     client: AuthenticatedClient,
 
 ) -> Response[BatchView | Problem]:
-    """ One batch with its items and totals.
+    """ One batch
+
+     Its status, per-user items and totals. Staff and admins.
 
     Args:
         id (int):
@@ -172,7 +178,9 @@ async def asyncio(
     client: AuthenticatedClient,
 
 ) -> BatchView | Problem | None:
-    """ One batch with its items and totals.
+    """ One batch
+
+     Its status, per-user items and totals. Staff and admins.
 
     Args:
         id (int):

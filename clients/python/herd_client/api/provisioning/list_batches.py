@@ -17,7 +17,7 @@ from typing import cast
 
 def _get_kwargs(
     *,
-    limit: int | Unset = UNSET,
+    limit: int | Unset = 100,
     cursor: str | Unset = UNSET,
 
 ) -> dict[str, Any]:
@@ -93,14 +93,16 @@ def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 def sync_detailed(
     *,
     client: AuthenticatedClient,
-    limit: int | Unset = UNSET,
+    limit: int | Unset = 100,
     cursor: str | Unset = UNSET,
 
 ) -> Response[PageBatchView | Problem]:
-    """ Batches, newest first.
+    """ List batches
+
+     Newest first, with items and totals. Staff and admins.
 
     Args:
-        limit (int | Unset):
+        limit (int | Unset):  Default: 100.
         cursor (str | Unset):
 
     Raises:
@@ -127,14 +129,16 @@ cursor=cursor,
 def sync(
     *,
     client: AuthenticatedClient,
-    limit: int | Unset = UNSET,
+    limit: int | Unset = 100,
     cursor: str | Unset = UNSET,
 
 ) -> PageBatchView | Problem | None:
-    """ Batches, newest first.
+    """ List batches
+
+     Newest first, with items and totals. Staff and admins.
 
     Args:
-        limit (int | Unset):
+        limit (int | Unset):  Default: 100.
         cursor (str | Unset):
 
     Raises:
@@ -156,14 +160,16 @@ cursor=cursor,
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
-    limit: int | Unset = UNSET,
+    limit: int | Unset = 100,
     cursor: str | Unset = UNSET,
 
 ) -> Response[PageBatchView | Problem]:
-    """ Batches, newest first.
+    """ List batches
+
+     Newest first, with items and totals. Staff and admins.
 
     Args:
-        limit (int | Unset):
+        limit (int | Unset):  Default: 100.
         cursor (str | Unset):
 
     Raises:
@@ -190,14 +196,16 @@ cursor=cursor,
 async def asyncio(
     *,
     client: AuthenticatedClient,
-    limit: int | Unset = UNSET,
+    limit: int | Unset = 100,
     cursor: str | Unset = UNSET,
 
 ) -> PageBatchView | Problem | None:
-    """ Batches, newest first.
+    """ List batches
+
+     Newest first, with items and totals. Staff and admins.
 
     Args:
-        limit (int | Unset):
+        limit (int | Unset):  Default: 100.
         cursor (str | Unset):
 
     Raises:

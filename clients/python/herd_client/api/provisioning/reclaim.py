@@ -12,6 +12,7 @@ from ...models.job_view import JobView
 from ...models.problem import Problem
 from ...models.reclaim_plan import ReclaimPlan
 from ...models.reclaim_request import ReclaimRequest
+from ...types import UNSET, Unset
 from typing import cast
 
 
@@ -19,9 +20,13 @@ from typing import cast
 def _get_kwargs(
     *,
     body: ReclaimRequest,
+    idempotency_key: None | str | Unset = UNSET,
 
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
+    if not isinstance(idempotency_key, Unset):
+        headers["Idempotency-Key"] = idempotency_key
+
 
 
     
@@ -56,6 +61,13 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
 
         return response_202
+
+    if response.status_code == 400:
+        response_400 = Problem.from_dict(response.json())
+
+
+
+        return response_400
 
     if response.status_code == 401:
         response_401 = Problem.from_dict(response.json())
@@ -111,11 +123,17 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     body: ReclaimRequest,
+    idempotency_key: None | str | Unset = UNSET,
 
 ) -> Response[JobView | Problem | ReclaimPlan]:
-    """ End of term: decommission every guest of the listed users (or group).
+    """ End-of-term reclaim
+
+     Decommissions every guest of the listed users (or members of the group), as
+    a job; `dry_run` lists them and changes nothing. Staff and admins. Send an
+    `Idempotency-Key` to make retries safe.
 
     Args:
+        idempotency_key (None | str | Unset):
         body (ReclaimRequest):
 
     Raises:
@@ -129,6 +147,7 @@ def sync_detailed(
 
     kwargs = _get_kwargs(
         body=body,
+idempotency_key=idempotency_key,
 
     )
 
@@ -142,11 +161,17 @@ def sync(
     *,
     client: AuthenticatedClient,
     body: ReclaimRequest,
+    idempotency_key: None | str | Unset = UNSET,
 
 ) -> JobView | Problem | ReclaimPlan | None:
-    """ End of term: decommission every guest of the listed users (or group).
+    """ End-of-term reclaim
+
+     Decommissions every guest of the listed users (or members of the group), as
+    a job; `dry_run` lists them and changes nothing. Staff and admins. Send an
+    `Idempotency-Key` to make retries safe.
 
     Args:
+        idempotency_key (None | str | Unset):
         body (ReclaimRequest):
 
     Raises:
@@ -161,6 +186,7 @@ def sync(
     return sync_detailed(
         client=client,
 body=body,
+idempotency_key=idempotency_key,
 
     ).parsed
 
@@ -168,11 +194,17 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     body: ReclaimRequest,
+    idempotency_key: None | str | Unset = UNSET,
 
 ) -> Response[JobView | Problem | ReclaimPlan]:
-    """ End of term: decommission every guest of the listed users (or group).
+    """ End-of-term reclaim
+
+     Decommissions every guest of the listed users (or members of the group), as
+    a job; `dry_run` lists them and changes nothing. Staff and admins. Send an
+    `Idempotency-Key` to make retries safe.
 
     Args:
+        idempotency_key (None | str | Unset):
         body (ReclaimRequest):
 
     Raises:
@@ -186,6 +218,7 @@ async def asyncio_detailed(
 
     kwargs = _get_kwargs(
         body=body,
+idempotency_key=idempotency_key,
 
     )
 
@@ -199,11 +232,17 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     body: ReclaimRequest,
+    idempotency_key: None | str | Unset = UNSET,
 
 ) -> JobView | Problem | ReclaimPlan | None:
-    """ End of term: decommission every guest of the listed users (or group).
+    """ End-of-term reclaim
+
+     Decommissions every guest of the listed users (or members of the group), as
+    a job; `dry_run` lists them and changes nothing. Staff and admins. Send an
+    `Idempotency-Key` to make retries safe.
 
     Args:
+        idempotency_key (None | str | Unset):
         body (ReclaimRequest):
 
     Raises:
@@ -218,5 +257,6 @@ async def asyncio(
     return (await asyncio_detailed(
         client=client,
 body=body,
+idempotency_key=idempotency_key,
 
     )).parsed

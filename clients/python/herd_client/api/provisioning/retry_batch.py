@@ -91,7 +91,9 @@ def sync_detailed(
     client: AuthenticatedClient,
 
 ) -> Response[BatchView | Problem]:
-    """ Run a batch's failed items again.
+    """ Retry a batch
+
+     Runs the batch's failed items again. Staff and admins.
 
     Args:
         id (int):
@@ -122,7 +124,9 @@ def sync(
     client: AuthenticatedClient,
 
 ) -> BatchView | Problem | None:
-    """ Run a batch's failed items again.
+    """ Retry a batch
+
+     Runs the batch's failed items again. Staff and admins.
 
     Args:
         id (int):
@@ -148,7 +152,9 @@ async def asyncio_detailed(
     client: AuthenticatedClient,
 
 ) -> Response[BatchView | Problem]:
-    """ Run a batch's failed items again.
+    """ Retry a batch
+
+     Runs the batch's failed items again. Staff and admins.
 
     Args:
         id (int):
@@ -179,7 +185,9 @@ async def asyncio(
     client: AuthenticatedClient,
 
 ) -> BatchView | Problem | None:
-    """ Run a batch's failed items again.
+    """ Retry a batch
+
+     Runs the batch's failed items again. Staff and admins.
 
     Args:
         id (int):

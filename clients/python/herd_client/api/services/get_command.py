@@ -18,7 +18,7 @@ from typing import cast
 def _get_kwargs(
     id: int,
     *,
-    wait: int | Unset = UNSET,
+    wait: int | Unset = 0,
 
 ) -> dict[str, Any]:
     
@@ -92,14 +92,17 @@ def sync_detailed(
     id: int,
     *,
     client: AuthenticatedClient,
-    wait: int | Unset = UNSET,
+    wait: int | Unset = 0,
 
 ) -> Response[CommandView | Problem]:
-    """ A command's status and result, optionally once it has finished.
+    """ A command's status and result
+
+     The requester or an admin may follow a command. With `wait`, the answer
+    comes once the command has finished, or when the wait runs out.
 
     Args:
         id (int):
-        wait (int | Unset):
+        wait (int | Unset):  Default: 0.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -126,14 +129,17 @@ def sync(
     id: int,
     *,
     client: AuthenticatedClient,
-    wait: int | Unset = UNSET,
+    wait: int | Unset = 0,
 
 ) -> CommandView | Problem | None:
-    """ A command's status and result, optionally once it has finished.
+    """ A command's status and result
+
+     The requester or an admin may follow a command. With `wait`, the answer
+    comes once the command has finished, or when the wait runs out.
 
     Args:
         id (int):
-        wait (int | Unset):
+        wait (int | Unset):  Default: 0.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -155,14 +161,17 @@ async def asyncio_detailed(
     id: int,
     *,
     client: AuthenticatedClient,
-    wait: int | Unset = UNSET,
+    wait: int | Unset = 0,
 
 ) -> Response[CommandView | Problem]:
-    """ A command's status and result, optionally once it has finished.
+    """ A command's status and result
+
+     The requester or an admin may follow a command. With `wait`, the answer
+    comes once the command has finished, or when the wait runs out.
 
     Args:
         id (int):
-        wait (int | Unset):
+        wait (int | Unset):  Default: 0.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -189,14 +198,17 @@ async def asyncio(
     id: int,
     *,
     client: AuthenticatedClient,
-    wait: int | Unset = UNSET,
+    wait: int | Unset = 0,
 
 ) -> CommandView | Problem | None:
-    """ A command's status and result, optionally once it has finished.
+    """ A command's status and result
+
+     The requester or an admin may follow a command. With `wait`, the answer
+    comes once the command has finished, or when the wait runs out.
 
     Args:
         id (int):
-        wait (int | Unset):
+        wait (int | Unset):  Default: 0.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -10,23 +10,36 @@ from ... import errors
 
 from ...models.page_guest_service import PageGuestService
 from ...models.problem import Problem
+from ...types import UNSET, Unset
 from typing import cast
 
 
 
 def _get_kwargs(
     name: str,
+    *,
+    limit: int | Unset = 100,
+    cursor: str | Unset = UNSET,
 
 ) -> dict[str, Any]:
     
 
     
 
-    
+    params: dict[str, Any] = {}
+
+    params["limit"] = limit
+
+    params["cursor"] = cursor
+
+
+    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
+
 
     _kwargs: dict[str, Any] = {
         "method": "get",
         "url": "/api/v1/guests/{name}/services".format(name=quote(str(name), safe=""),),
+        "params": params,
     }
 
 
@@ -56,6 +69,13 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_404
 
+    if response.status_code == 422:
+        response_422 = Problem.from_dict(response.json())
+
+
+
+        return response_422
+
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
@@ -75,12 +95,19 @@ def sync_detailed(
     name: str,
     *,
     client: AuthenticatedClient,
+    limit: int | Unset = 100,
+    cursor: str | Unset = UNSET,
 
 ) -> Response[PageGuestService | Problem]:
-    """ The catalog's services on this guest, with boot-time enablement and state.
+    """ A guest's services
+
+     The catalog's services on this guest, by priority, with boot-time enablement
+    and last observed state. The owner, staff or an admin.
 
     Args:
         name (str):
+        limit (int | Unset):  Default: 100.
+        cursor (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -93,6 +120,8 @@ def sync_detailed(
 
     kwargs = _get_kwargs(
         name=name,
+limit=limit,
+cursor=cursor,
 
     )
 
@@ -106,12 +135,19 @@ def sync(
     name: str,
     *,
     client: AuthenticatedClient,
+    limit: int | Unset = 100,
+    cursor: str | Unset = UNSET,
 
 ) -> PageGuestService | Problem | None:
-    """ The catalog's services on this guest, with boot-time enablement and state.
+    """ A guest's services
+
+     The catalog's services on this guest, by priority, with boot-time enablement
+    and last observed state. The owner, staff or an admin.
 
     Args:
         name (str):
+        limit (int | Unset):  Default: 100.
+        cursor (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -125,6 +161,8 @@ def sync(
     return sync_detailed(
         name=name,
 client=client,
+limit=limit,
+cursor=cursor,
 
     ).parsed
 
@@ -132,12 +170,19 @@ async def asyncio_detailed(
     name: str,
     *,
     client: AuthenticatedClient,
+    limit: int | Unset = 100,
+    cursor: str | Unset = UNSET,
 
 ) -> Response[PageGuestService | Problem]:
-    """ The catalog's services on this guest, with boot-time enablement and state.
+    """ A guest's services
+
+     The catalog's services on this guest, by priority, with boot-time enablement
+    and last observed state. The owner, staff or an admin.
 
     Args:
         name (str):
+        limit (int | Unset):  Default: 100.
+        cursor (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -150,6 +195,8 @@ async def asyncio_detailed(
 
     kwargs = _get_kwargs(
         name=name,
+limit=limit,
+cursor=cursor,
 
     )
 
@@ -163,12 +210,19 @@ async def asyncio(
     name: str,
     *,
     client: AuthenticatedClient,
+    limit: int | Unset = 100,
+    cursor: str | Unset = UNSET,
 
 ) -> PageGuestService | Problem | None:
-    """ The catalog's services on this guest, with boot-time enablement and state.
+    """ A guest's services
+
+     The catalog's services on this guest, by priority, with boot-time enablement
+    and last observed state. The owner, staff or an admin.
 
     Args:
         name (str):
+        limit (int | Unset):  Default: 100.
+        cursor (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -182,5 +236,7 @@ async def asyncio(
     return (await asyncio_detailed(
         name=name,
 client=client,
+limit=limit,
+cursor=cursor,
 
     )).parsed

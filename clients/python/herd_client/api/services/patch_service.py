@@ -51,6 +51,13 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_200
 
+    if response.status_code == 400:
+        response_400 = Problem.from_dict(response.json())
+
+
+
+        return response_400
+
     if response.status_code == 401:
         response_401 = Problem.from_dict(response.json())
 
@@ -102,7 +109,9 @@ def sync_detailed(
     body: ServicePatch,
 
 ) -> Response[GuestService | Problem]:
-    """ Enable or disable a service at boot (takes effect at the next IPL).
+    """ Enable or disable a service at boot
+
+     Takes effect at the guest's next IPL. The owner or an admin.
 
     Args:
         name (str):
@@ -139,7 +148,9 @@ def sync(
     body: ServicePatch,
 
 ) -> GuestService | Problem | None:
-    """ Enable or disable a service at boot (takes effect at the next IPL).
+    """ Enable or disable a service at boot
+
+     Takes effect at the guest's next IPL. The owner or an admin.
 
     Args:
         name (str):
@@ -171,7 +182,9 @@ async def asyncio_detailed(
     body: ServicePatch,
 
 ) -> Response[GuestService | Problem]:
-    """ Enable or disable a service at boot (takes effect at the next IPL).
+    """ Enable or disable a service at boot
+
+     Takes effect at the guest's next IPL. The owner or an admin.
 
     Args:
         name (str):
@@ -208,7 +221,9 @@ async def asyncio(
     body: ServicePatch,
 
 ) -> GuestService | Problem | None:
-    """ Enable or disable a service at boot (takes effect at the next IPL).
+    """ Enable or disable a service at boot
+
+     Takes effect at the guest's next IPL. The owner or an admin.
 
     Args:
         name (str):

@@ -21,7 +21,7 @@ def _get_kwargs(
     service: str,
     *,
     body: ServiceActionRequest,
-    wait: int | Unset = UNSET,
+    wait: int | Unset = 0,
 
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
@@ -59,6 +59,13 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
 
         return response_202
+
+    if response.status_code == 400:
+        response_400 = Problem.from_dict(response.json())
+
+
+
+        return response_400
 
     if response.status_code == 401:
         response_401 = Problem.from_dict(response.json())
@@ -102,7 +109,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     body: ServiceActionRequest,
-    wait: int | Unset = UNSET,
+    wait: int | Unset = 0,
 
 ) -> Response[CommandView | Problem]:
     """ Start, stop or restart a service now, through the command channel.
@@ -113,7 +120,7 @@ def sync_detailed(
     Args:
         name (str):
         service (str):
-        wait (int | Unset):
+        wait (int | Unset):  Default: 0.
         body (ServiceActionRequest):
 
     Raises:
@@ -145,7 +152,7 @@ def sync(
     *,
     client: AuthenticatedClient,
     body: ServiceActionRequest,
-    wait: int | Unset = UNSET,
+    wait: int | Unset = 0,
 
 ) -> CommandView | Problem | None:
     """ Start, stop or restart a service now, through the command channel.
@@ -156,7 +163,7 @@ def sync(
     Args:
         name (str):
         service (str):
-        wait (int | Unset):
+        wait (int | Unset):  Default: 0.
         body (ServiceActionRequest):
 
     Raises:
@@ -183,7 +190,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     body: ServiceActionRequest,
-    wait: int | Unset = UNSET,
+    wait: int | Unset = 0,
 
 ) -> Response[CommandView | Problem]:
     """ Start, stop or restart a service now, through the command channel.
@@ -194,7 +201,7 @@ async def asyncio_detailed(
     Args:
         name (str):
         service (str):
-        wait (int | Unset):
+        wait (int | Unset):  Default: 0.
         body (ServiceActionRequest):
 
     Raises:
@@ -226,7 +233,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     body: ServiceActionRequest,
-    wait: int | Unset = UNSET,
+    wait: int | Unset = 0,
 
 ) -> CommandView | Problem | None:
     """ Start, stop or restart a service now, through the command channel.
@@ -237,7 +244,7 @@ async def asyncio(
     Args:
         name (str):
         service (str):
-        wait (int | Unset):
+        wait (int | Unset):  Default: 0.
         body (ServiceActionRequest):
 
     Raises:

@@ -10,22 +10,35 @@ from ... import errors
 
 from ...models.page_catalog_service import PageCatalogService
 from ...models.problem import Problem
+from ...types import UNSET, Unset
 from typing import cast
 
 
 
 def _get_kwargs(
-    
+    *,
+    limit: int | Unset = 100,
+    cursor: str | Unset = UNSET,
+
 ) -> dict[str, Any]:
     
 
     
 
-    
+    params: dict[str, Any] = {}
+
+    params["limit"] = limit
+
+    params["cursor"] = cursor
+
+
+    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
+
 
     _kwargs: dict[str, Any] = {
         "method": "get",
         "url": "/api/v1/service-catalog",
+        "params": params,
     }
 
 
@@ -48,6 +61,13 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_401
 
+    if response.status_code == 422:
+        response_422 = Problem.from_dict(response.json())
+
+
+
+        return response_422
+
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
@@ -66,9 +86,18 @@ def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 def sync_detailed(
     *,
     client: AuthenticatedClient,
+    limit: int | Unset = 100,
+    cursor: str | Unset = UNSET,
 
 ) -> Response[PageCatalogService | Problem]:
-    """ The services every guest can run.
+    """ The service catalog
+
+     The services every guest can run, by priority, with their init scripts. Any
+    user.
+
+    Args:
+        limit (int | Unset):  Default: 100.
+        cursor (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -80,7 +109,9 @@ def sync_detailed(
 
 
     kwargs = _get_kwargs(
-        
+        limit=limit,
+cursor=cursor,
+
     )
 
     response = client.get_httpx_client().request(
@@ -92,9 +123,18 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient,
+    limit: int | Unset = 100,
+    cursor: str | Unset = UNSET,
 
 ) -> PageCatalogService | Problem | None:
-    """ The services every guest can run.
+    """ The service catalog
+
+     The services every guest can run, by priority, with their init scripts. Any
+    user.
+
+    Args:
+        limit (int | Unset):  Default: 100.
+        cursor (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -107,15 +147,26 @@ def sync(
 
     return sync_detailed(
         client=client,
+limit=limit,
+cursor=cursor,
 
     ).parsed
 
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
+    limit: int | Unset = 100,
+    cursor: str | Unset = UNSET,
 
 ) -> Response[PageCatalogService | Problem]:
-    """ The services every guest can run.
+    """ The service catalog
+
+     The services every guest can run, by priority, with their init scripts. Any
+    user.
+
+    Args:
+        limit (int | Unset):  Default: 100.
+        cursor (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -127,7 +178,9 @@ async def asyncio_detailed(
 
 
     kwargs = _get_kwargs(
-        
+        limit=limit,
+cursor=cursor,
+
     )
 
     response = await client.get_async_httpx_client().request(
@@ -139,9 +192,18 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient,
+    limit: int | Unset = 100,
+    cursor: str | Unset = UNSET,
 
 ) -> PageCatalogService | Problem | None:
-    """ The services every guest can run.
+    """ The service catalog
+
+     The services every guest can run, by priority, with their init scripts. Any
+    user.
+
+    Args:
+        limit (int | Unset):  Default: 100.
+        cursor (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -154,5 +216,7 @@ async def asyncio(
 
     return (await asyncio_detailed(
         client=client,
+limit=limit,
+cursor=cursor,
 
     )).parsed

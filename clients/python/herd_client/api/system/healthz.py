@@ -32,7 +32,7 @@ def _get_kwargs(
 
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Health | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Any | Health | None:
     if response.status_code == 200:
         response_200 = Health.from_dict(response.json())
 
@@ -40,13 +40,17 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_200
 
+    if response.status_code == 400:
+        response_400 = cast(Any, None)
+        return response_400
+
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Health]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Any | Health]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -59,15 +63,17 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
 
-) -> Response[Health]:
-    """ Liveness: the process answers.
+) -> Response[Any | Health]:
+    """ Liveness
+
+     The process answers. Anyone; no database access.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Health]
+        Response[Any | Health]
      """
 
 
@@ -85,15 +91,17 @@ def sync(
     *,
     client: AuthenticatedClient,
 
-) -> Health | None:
-    """ Liveness: the process answers.
+) -> Any | Health | None:
+    """ Liveness
+
+     The process answers. Anyone; no database access.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Health
+        Any | Health
      """
 
 
@@ -106,15 +114,17 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
 
-) -> Response[Health]:
-    """ Liveness: the process answers.
+) -> Response[Any | Health]:
+    """ Liveness
+
+     The process answers. Anyone; no database access.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Health]
+        Response[Any | Health]
      """
 
 
@@ -132,15 +142,17 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
 
-) -> Health | None:
-    """ Liveness: the process answers.
+) -> Any | Health | None:
+    """ Liveness
+
+     The process answers. Anyone; no database access.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Health
+        Any | Health
      """
 
 

@@ -30,10 +30,14 @@ def _get_kwargs(
 
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> str | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Any | str | None:
     if response.status_code == 200:
         response_200 = response.text
         return response_200
+
+    if response.status_code == 400:
+        response_400 = cast(Any, None)
+        return response_400
 
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
@@ -41,7 +45,7 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[str]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Any | str]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -54,15 +58,17 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
 
-) -> Response[str]:
-    """ Prometheus metrics in the text exposition format.
+) -> Response[Any | str]:
+    """ Prometheus metrics
+
+     In the text exposition format. Anyone.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[str]
+        Response[Any | str]
      """
 
 
@@ -80,15 +86,17 @@ def sync(
     *,
     client: AuthenticatedClient,
 
-) -> str | None:
-    """ Prometheus metrics in the text exposition format.
+) -> Any | str | None:
+    """ Prometheus metrics
+
+     In the text exposition format. Anyone.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        str
+        Any | str
      """
 
 
@@ -101,15 +109,17 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
 
-) -> Response[str]:
-    """ Prometheus metrics in the text exposition format.
+) -> Response[Any | str]:
+    """ Prometheus metrics
+
+     In the text exposition format. Anyone.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[str]
+        Response[Any | str]
      """
 
 
@@ -127,15 +137,17 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
 
-) -> str | None:
-    """ Prometheus metrics in the text exposition format.
+) -> Any | str | None:
+    """ Prometheus metrics
+
+     In the text exposition format. Anyone.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        str
+        Any | str
      """
 
 

@@ -33,13 +33,17 @@ def _get_kwargs(
 
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Problem | Readiness | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Any | Problem | Readiness | None:
     if response.status_code == 200:
         response_200 = Readiness.from_dict(response.json())
 
 
 
         return response_200
+
+    if response.status_code == 400:
+        response_400 = cast(Any, None)
+        return response_400
 
     if response.status_code == 503:
         response_503 = Problem.from_dict(response.json())
@@ -54,7 +58,7 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Problem | Readiness]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Any | Problem | Readiness]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -67,16 +71,18 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
 
-) -> Response[Problem | Readiness]:
-    """ Readiness: the database answers. The body also lists the background
-    tasks whose latest run failed, which do not change the status code.
+) -> Response[Any | Problem | Readiness]:
+    """ Readiness
+
+     The database answers. The body also lists the background tasks whose latest
+    run failed, which do not change the status code. Anyone.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Problem | Readiness]
+        Response[Any | Problem | Readiness]
      """
 
 
@@ -94,16 +100,18 @@ def sync(
     *,
     client: AuthenticatedClient,
 
-) -> Problem | Readiness | None:
-    """ Readiness: the database answers. The body also lists the background
-    tasks whose latest run failed, which do not change the status code.
+) -> Any | Problem | Readiness | None:
+    """ Readiness
+
+     The database answers. The body also lists the background tasks whose latest
+    run failed, which do not change the status code. Anyone.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Problem | Readiness
+        Any | Problem | Readiness
      """
 
 
@@ -116,16 +124,18 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
 
-) -> Response[Problem | Readiness]:
-    """ Readiness: the database answers. The body also lists the background
-    tasks whose latest run failed, which do not change the status code.
+) -> Response[Any | Problem | Readiness]:
+    """ Readiness
+
+     The database answers. The body also lists the background tasks whose latest
+    run failed, which do not change the status code. Anyone.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Problem | Readiness]
+        Response[Any | Problem | Readiness]
      """
 
 
@@ -143,16 +153,18 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
 
-) -> Problem | Readiness | None:
-    """ Readiness: the database answers. The body also lists the background
-    tasks whose latest run failed, which do not change the status code.
+) -> Any | Problem | Readiness | None:
+    """ Readiness
+
+     The database answers. The body also lists the background tasks whose latest
+    run failed, which do not change the status code. Anyone.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Problem | Readiness
+        Any | Problem | Readiness
      """
 
 

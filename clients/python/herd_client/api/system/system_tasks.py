@@ -17,7 +17,7 @@ from typing import cast
 
 def _get_kwargs(
     *,
-    limit: int | Unset = UNSET,
+    limit: int | Unset = 100,
     cursor: str | Unset = UNSET,
 
 ) -> dict[str, Any]:
@@ -93,14 +93,17 @@ def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 def sync_detailed(
     *,
     client: AuthenticatedClient,
-    limit: int | Unset = UNSET,
+    limit: int | Unset = 100,
     cursor: str | Unset = UNSET,
 
 ) -> Response[PageTaskView | Problem]:
-    """ Every background task of every process: schedule outcomes and errors.
+    """ Background tasks
+
+     Every background task of every process: when it last started and succeeded,
+    its last error, runs and failures. Admins only.
 
     Args:
-        limit (int | Unset):
+        limit (int | Unset):  Default: 100.
         cursor (str | Unset):
 
     Raises:
@@ -127,14 +130,17 @@ cursor=cursor,
 def sync(
     *,
     client: AuthenticatedClient,
-    limit: int | Unset = UNSET,
+    limit: int | Unset = 100,
     cursor: str | Unset = UNSET,
 
 ) -> PageTaskView | Problem | None:
-    """ Every background task of every process: schedule outcomes and errors.
+    """ Background tasks
+
+     Every background task of every process: when it last started and succeeded,
+    its last error, runs and failures. Admins only.
 
     Args:
-        limit (int | Unset):
+        limit (int | Unset):  Default: 100.
         cursor (str | Unset):
 
     Raises:
@@ -156,14 +162,17 @@ cursor=cursor,
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
-    limit: int | Unset = UNSET,
+    limit: int | Unset = 100,
     cursor: str | Unset = UNSET,
 
 ) -> Response[PageTaskView | Problem]:
-    """ Every background task of every process: schedule outcomes and errors.
+    """ Background tasks
+
+     Every background task of every process: when it last started and succeeded,
+    its last error, runs and failures. Admins only.
 
     Args:
-        limit (int | Unset):
+        limit (int | Unset):  Default: 100.
         cursor (str | Unset):
 
     Raises:
@@ -190,14 +199,17 @@ cursor=cursor,
 async def asyncio(
     *,
     client: AuthenticatedClient,
-    limit: int | Unset = UNSET,
+    limit: int | Unset = 100,
     cursor: str | Unset = UNSET,
 
 ) -> PageTaskView | Problem | None:
-    """ Every background task of every process: schedule outcomes and errors.
+    """ Background tasks
+
+     Every background task of every process: when it last started and succeeded,
+    its last error, runs and failures. Admins only.
 
     Args:
-        limit (int | Unset):
+        limit (int | Unset):  Default: 100.
         cursor (str | Unset):
 
     Raises:

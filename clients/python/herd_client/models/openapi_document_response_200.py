@@ -14,24 +14,14 @@ from ..types import UNSET, Unset
 
 
 
-T = TypeVar("T", bound="PageImageItemsItem")
+T = TypeVar("T", bound="OpenapiDocumentResponse200")
 
 
 
 @_attrs_define
-class PageImageItemsItem:
-    """ 
-        Attributes:
-            created_at (str):
-            description (str):
-            name (str):  Example: golden.
-            size_bytes (int):
-     """
+class OpenapiDocumentResponse200:
+    
 
-    created_at: str
-    description: str
-    name: str
-    size_bytes: int
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
 
@@ -39,23 +29,9 @@ class PageImageItemsItem:
 
 
     def to_dict(self) -> dict[str, Any]:
-        created_at = self.created_at
-
-        description = self.description
-
-        name = self.name
-
-        size_bytes = self.size_bytes
-
-
+        
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
-        field_dict.update({
-            "created_at": created_at,
-            "description": description,
-            "name": name,
-            "size_bytes": size_bytes,
-        })
 
         return field_dict
 
@@ -64,24 +40,12 @@ class PageImageItemsItem:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        created_at = d.pop("created_at")
-
-        description = d.pop("description")
-
-        name = d.pop("name")
-
-        size_bytes = d.pop("size_bytes")
-
-        page_image_items_item = cls(
-            created_at=created_at,
-            description=description,
-            name=name,
-            size_bytes=size_bytes,
+        openapi_document_response_200 = cls(
         )
 
 
-        page_image_items_item.additional_properties = d
-        return page_image_items_item
+        openapi_document_response_200.additional_properties = d
+        return openapi_document_response_200
 
     @property
     def additional_keys(self) -> list[str]:
