@@ -14,9 +14,20 @@
 # exports HERD_TEST_* for the tests, runs fmt, clippy, build and the tests, and
 # removes everything again on exit, whatever happens.
 #
+# Before the services start it also runs, after the build:
+#   clients/regenerate.sh --check   the generated clients match openapi/openapi.json
+#   scripts/check-openapi.sh        Spectral and Redocly lint openapi/openapi.json
+#                                   (any warning fails), then schemathesis fuzzes
+#                                   the built herd-server against its live
+#                                   /openapi.json (tools pinned in openapi/lint and
+#                                   openapi/fuzz; run it alone the same way)
+# Both need node, npm and python3; a failure of either is reported at the end
+# like a failing test.
+#
 # Settings (environment):
 #   HERD_TEST_SKIP_LINT=1   skip `cargo fmt --check` and `cargo clippy` (local use)
 #   HERD_TEST_KEEP=1        keep the temporary directory (logs) after the run
+#                           (scripts/check-openapi.sh keeps its own too)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -108,6 +119,20 @@ check_clients() {
     clients/regenerate.sh --check || FAILED+=("clients/regenerate.sh --check (run clients/regenerate.sh)")
 }
 [[ ${#WITH_SERVICES[@]} -gt 0 ]] || check_clients
+
+# The OpenAPI document: lint it (Spectral spectral:oas, Redocly recommended;
+# warnings fail) and fuzz the herd-server just built against its live
+# /openapi.json with schemathesis (scripts/check-openapi.sh, pinned tools in
+# openapi/lint and openapi/fuzz). Needs node/npm and python3.
+check_openapi() {
+    if ! { command -v npm && command -v node && command -v python3; } >/dev/null 2>&1; then
+        FAILED+=("scripts/check-openapi.sh (needs node, npm and python3)")
+        return
+    fi
+    log "scripts/check-openapi.sh"
+    scripts/check-openapi.sh || FAILED+=("scripts/check-openapi.sh (OpenAPI lint or schemathesis)")
+}
+[[ ${#WITH_SERVICES[@]} -gt 0 ]] || check_openapi
 
 # --- 3. throwaway services -------------------------------------------------------
 

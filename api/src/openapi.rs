@@ -134,6 +134,31 @@ fn refine(doc: &mut Value) {
     document_unreadable_bodies(doc);
     document_self(doc);
     link_requested_guests(doc);
+    describe_event_messages(doc);
+}
+
+/// Each server-sent event of the events stream, as its fields: `data` is
+/// an `EventView` in JSON.
+fn describe_event_messages(doc: &mut Value) {
+    let Some(media) = doc.pointer_mut(
+        "/paths/~1api~1v1~1events~1stream/get/responses/200/content/text~1event-stream",
+    ) else {
+        return;
+    };
+    media["schema"] = json!({
+        "type": "object",
+        "description": "One server-sent event",
+        "properties": {
+            "id": { "type": "string", "description": "The event's id: send it back as `Last-Event-ID`" },
+            "event": { "type": "string" },
+            "retry": { "type": "integer", "minimum": 0 },
+            "data": {
+                "type": "string",
+                "contentMediaType": "application/json",
+                "contentSchema": { "$ref": "#/components/schemas/EventView" }
+            }
+        }
+    });
 }
 
 /// OpenAPI links from a requested guest to what can be done with it next,

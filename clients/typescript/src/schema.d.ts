@@ -1864,7 +1864,13 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/event-stream": string;
+                    "text/event-stream": {
+                        data?: string;
+                        event?: string;
+                        /** @description The event's id: send it back as `Last-Event-ID` */
+                        id?: string;
+                        retry?: number;
+                    };
                 };
             };
             /** @description No valid token */

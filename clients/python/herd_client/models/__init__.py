@@ -64,6 +64,7 @@ from .service_action_request import ServiceActionRequest
 from .service_patch import ServicePatch
 from .service_state import ServiceState
 from .staged_request import StagedRequest
+from .stream_events_response_200 import StreamEventsResponse200
 from .task_view import TaskView
 from .token_request import TokenRequest
 from .token_response import TokenResponse
@@ -133,6 +134,7 @@ __all__ = (
     "ServicePatch",
     "ServiceState",
     "StagedRequest",
+    "StreamEventsResponse200",
     "TaskView",
     "TokenRequest",
     "TokenResponse",

@@ -10,6 +10,7 @@ from ... import errors
 
 from ...models.event_kind import EventKind
 from ...models.problem import Problem
+from ...models.stream_events_response_200 import StreamEventsResponse200
 from ...types import UNSET, Unset
 from typing import cast
 
@@ -56,9 +57,12 @@ def _get_kwargs(
 
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Problem | str | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Problem | StreamEventsResponse200 | None:
     if response.status_code == 200:
-        response_200 = response.text
+        response_200 = StreamEventsResponse200.from_dict(response.text)
+
+
+
         return response_200
 
     if response.status_code == 401:
@@ -95,7 +99,7 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Problem | str]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Problem | StreamEventsResponse200]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -111,7 +115,7 @@ def sync_detailed(
     kind: EventKind | Unset = UNSET,
     last_event_id: int | None | Unset = UNSET,
 
-) -> Response[Problem | str]:
+) -> Response[Problem | StreamEventsResponse200]:
     """ Events as they happen (server-sent events)
 
      A `text/event-stream` of the events `GET /api/v1/events` would list to
@@ -133,7 +137,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Problem | str]
+        Response[Problem | StreamEventsResponse200]
      """
 
 
@@ -157,7 +161,7 @@ def sync(
     kind: EventKind | Unset = UNSET,
     last_event_id: int | None | Unset = UNSET,
 
-) -> Problem | str | None:
+) -> Problem | StreamEventsResponse200 | None:
     """ Events as they happen (server-sent events)
 
      A `text/event-stream` of the events `GET /api/v1/events` would list to
@@ -179,7 +183,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Problem | str
+        Problem | StreamEventsResponse200
      """
 
 
@@ -198,7 +202,7 @@ async def asyncio_detailed(
     kind: EventKind | Unset = UNSET,
     last_event_id: int | None | Unset = UNSET,
 
-) -> Response[Problem | str]:
+) -> Response[Problem | StreamEventsResponse200]:
     """ Events as they happen (server-sent events)
 
      A `text/event-stream` of the events `GET /api/v1/events` would list to
@@ -220,7 +224,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Problem | str]
+        Response[Problem | StreamEventsResponse200]
      """
 
 
@@ -244,7 +248,7 @@ async def asyncio(
     kind: EventKind | Unset = UNSET,
     last_event_id: int | None | Unset = UNSET,
 
-) -> Problem | str | None:
+) -> Problem | StreamEventsResponse200 | None:
     """ Events as they happen (server-sent events)
 
      A `text/event-stream` of the events `GET /api/v1/events` would list to
@@ -266,7 +270,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Problem | str
+        Problem | StreamEventsResponse200
      """
 
 
