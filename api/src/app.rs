@@ -193,7 +193,8 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
             others: !settings.has_role("dispatcher"),
         },
     )?;
-    let feed = EventFeed::start(store.clone())?;
+    let newest_event = herd_core::store::events::newest_id(&mut *store.conn()?)?;
+    let feed = EventFeed::start(store.clone(), newest_event)?;
     let state = web::Data::new(AppState {
         store,
         recorder,

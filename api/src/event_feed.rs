@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use herd_core::store::events::{self, EventFilter, OwnedEvent};
-use herd_core::store::{Store, StoreResult};
+use herd_core::store::Store;
 use tokio::sync::broadcast;
 
 /// How often the reader looks for new events.
@@ -31,9 +31,9 @@ pub struct EventFeed {
 }
 
 impl EventFeed {
-    /// Starts the reader on its own thread; it ends when the feed is closed.
-    pub fn start(store: Store) -> StoreResult<Arc<Self>> {
-        let start = events::newest_id(&mut *store.conn()?)?;
+    /// Starts the reader on its own thread, following events after
+    /// `start`; it ends when the feed is closed.
+    pub fn start(store: Store, start: i64) -> std::io::Result<Arc<Self>> {
         let (tx, _) = broadcast::channel(BUFFER);
         let feed = Arc::new(Self {
             tx: Mutex::new(Some(tx)),
@@ -41,10 +41,7 @@ impl EventFeed {
         let reader = feed.clone();
         std::thread::Builder::new()
             .name("event-feed".into())
-            .spawn(move || reader.follow(&store, start))
-            .map_err(|e| {
-                herd_core::store::StoreError::Corrupt(format!("event feed thread: {e}"))
-            })?;
+            .spawn(move || reader.follow(&store, start))?;
         Ok(feed)
     }
 

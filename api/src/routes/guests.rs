@@ -3,8 +3,6 @@
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use herd_core::clock::rfc3339;
 use herd_core::domain::{GuestState, Role};
 use herd_core::store::events::Outcome;
@@ -80,14 +78,6 @@ pub struct ListQuery {
     pub state: Option<GuestState>,
 }
 
-fn decode_cursor(cursor: &str) -> ApiResult<String> {
-    URL_SAFE_NO_PAD
-        .decode(cursor)
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok())
-        .ok_or_else(|| ApiError::Unprocessable("cursor is not one this server handed out".into()))
-}
-
 /// List guests
 ///
 /// In name order, a page at a time. Students see their own; staff and admins
@@ -107,7 +97,7 @@ pub async fn list_guests(
 ) -> ApiResult<HttpResponse> {
     let q = query.into_inner();
     let limit = page.limit()?;
-    let after = page.cursor.as_deref().map(decode_cursor).transpose()?;
+    let after = page.text_cursor()?;
     let page = state
         .db(move |c| {
             let owner_id = match (caller.user.role, q.owner) {
@@ -129,7 +119,7 @@ pub async fn list_guests(
         .await?;
     let (rows, more) = page;
     let next_cursor = more
-        .then(|| rows.last().map(|g| URL_SAFE_NO_PAD.encode(&g.row.name)))
+        .then(|| rows.last().map(|g| super::text_cursor(&g.row.name)))
         .flatten();
     let items = rows.into_iter().map(guest_view).collect();
     Ok(HttpResponse::Ok().json(Page { items, next_cursor }))

@@ -16,6 +16,8 @@ pub mod services;
 pub mod system;
 
 use actix_web::web;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -53,15 +55,39 @@ impl PageQuery {
 
     /// A cursor that is an id (lists newest first): the last id of a page.
     pub fn id_cursor(&self) -> ApiResult<Option<i64>> {
-        self.cursor.as_deref().map(parse_id_cursor).transpose()
+        self.cursor
+            .as_deref()
+            .map(|c| {
+                c.parse::<i64>()
+                    .ok()
+                    .filter(|n| *n >= 0)
+                    .ok_or_else(foreign_cursor)
+            })
+            .transpose()
+    }
+
+    /// A cursor that is text (lists in name order), as [`text_cursor`] made it.
+    pub fn text_cursor(&self) -> ApiResult<Option<String>> {
+        self.cursor
+            .as_deref()
+            .map(|c| {
+                URL_SAFE_NO_PAD
+                    .decode(c)
+                    .ok()
+                    .and_then(|b| String::from_utf8(b).ok())
+                    .ok_or_else(foreign_cursor)
+            })
+            .transpose()
     }
 }
 
-fn parse_id_cursor(c: &str) -> ApiResult<i64> {
-    c.parse::<i64>()
-        .ok()
-        .filter(|n| *n >= 0)
-        .ok_or_else(|| ApiError::Unprocessable("cursor is not one this server handed out".into()))
+/// The cursor after `last` in a list in name order.
+pub fn text_cursor(last: &str) -> String {
+    URL_SAFE_NO_PAD.encode(last)
+}
+
+fn foreign_cursor() -> ApiError {
+    ApiError::Unprocessable("cursor is not one this server handed out".into())
 }
 
 impl<T> Page<T> {
