@@ -958,7 +958,12 @@ fn a_dead_enabled_service_is_restarted_through_the_command_channel() {
             .iter()
             .find(|(s, _, _)| s.name == "apache")
             .unwrap();
-        assert_eq!(apache.2, "up", "{}", w.db.label);
+        assert_eq!(
+            apache.2,
+            herd_core::domain::ServiceState::Up,
+            "{}",
+            w.db.label
+        );
         let status = w.zvm.status(&name(&guest)).unwrap();
         assert!(status
             .services

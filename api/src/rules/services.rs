@@ -29,20 +29,15 @@ pub struct Service {
 }
 
 fn services_of(c: &mut AnyConnection, guest_id: i64) -> ApiResult<Vec<Service>> {
-    guests::services(c, guest_id)?
+    Ok(guests::services(c, guest_id)?
         .into_iter()
-        .map(|(s, enabled, state)| {
-            let state = ServiceState::parse(&state).ok_or_else(|| {
-                herd_core::store::StoreError::corrupt("guest_services", "state", &state)
-            })?;
-            Ok(Service {
-                name: s.name,
-                priority: s.priority,
-                enabled,
-                state,
-            })
+        .map(|(s, enabled, state)| Service {
+            name: s.name,
+            priority: s.priority,
+            enabled,
+            state,
         })
-        .collect()
+        .collect())
 }
 
 fn find_service(c: &mut AnyConnection, guest_id: i64, service: &ServiceName) -> ApiResult<Service> {

@@ -14,7 +14,7 @@ use super::schema::{
 };
 use super::{write_tx, AnyConnection, StoreError, StoreResult};
 use crate::clock::Millis;
-use crate::domain::{GuestName, GuestState};
+use crate::domain::{GuestName, GuestState, ServiceState};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = guests)]
@@ -255,8 +255,8 @@ fn add_catalog_services(conn: &mut AnyConnection, guest_id: i64, now: Millis) ->
 pub fn services(
     conn: &mut AnyConnection,
     guest_id: i64,
-) -> StoreResult<Vec<(CatalogService, bool, String)>> {
-    Ok(guest_services::table
+) -> StoreResult<Vec<(CatalogService, bool, ServiceState)>> {
+    let rows: Vec<(CatalogService, bool, String)> = guest_services::table
         .inner_join(service_catalog::table)
         .filter(guest_services::guest_id.eq(guest_id))
         .order((service_catalog::priority, service_catalog::name))
@@ -265,7 +265,14 @@ pub fn services(
             guest_services::enabled,
             guest_services::state,
         ))
-        .load(conn)?)
+        .load(conn)?;
+    rows.into_iter()
+        .map(|(s, enabled, state)| {
+            let state =
+                ServiceState::try_from(state).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            Ok((s, enabled, state))
+        })
+        .collect()
 }
 
 /// Which services each of these guests has, as (guest id, service name).

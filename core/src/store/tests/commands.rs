@@ -153,7 +153,7 @@ fn apache_state(conn: &mut AnyConnection, guest_id: i64) -> Option<String> {
         .unwrap()
         .into_iter()
         .find(|(s, _, _)| s.name == "apache")
-        .map(|(_, _, state)| state)
+        .map(|(_, _, state)| state.as_str().to_owned())
 }
 
 #[test]
