@@ -89,6 +89,7 @@ fn seed(store: &Store, settings: &Settings, clock: &SharedClock) -> Result<(), S
             name: settings.image_name.clone(),
             description: "golden image every clone is copied from".into(),
             size_bytes: (settings.image_size_mb * 1024 * 1024) as i64,
+            segment_size_bytes: (settings.image_segment_size_mb * 1024 * 1024) as i64,
         },
     };
     let mut conn = store.conn()?;

@@ -55,6 +55,7 @@ pub struct Settings {
     #[serde(deserialize_with = "lenient::string")]
     pub image_name: String,
     pub image_size_mb: u64,
+    pub image_segment_size_mb: u64,
     pub clock_file: Option<PathBuf>,
     pub shutdown_timeout_seconds: u64,
     pub workers: Option<usize>,
@@ -114,6 +115,7 @@ impl Default for Settings {
             lan_dns: None,
             image_name: "golden".into(),
             image_size_mb: 64,
+            image_segment_size_mb: 2,
             clock_file: None,
             shutdown_timeout_seconds: 10,
             workers: None,
@@ -171,7 +173,8 @@ overridden by its environment variable.
   HERD_MAX_BODY_BYTES                largest request body [262144]
   HERD_LAN_NAME, HERD_LAN_CIDR       guest LAN seeded at first start [LNXLAN1, 10.10.0.0/22]
   HERD_LAN_DNS                       its DNS server [the gateway, first host]
-  HERD_IMAGE_NAME, HERD_IMAGE_SIZE_MB  golden image seeded at first start [golden, 64]
+  HERD_IMAGE_NAME, HERD_IMAGE_SIZE_MB  golden image seeded at first start, its root [golden, 64]
+  HERD_IMAGE_SEGMENT_SIZE_MB         its segment template, what each guest copies [2]
   HERD_CLOCK_FILE                    tests only: read the time (ms since epoch) from
                                      this file instead of the system clock
   HERD_SHUTDOWN_TIMEOUT_SECONDS      grace period for requests at SIGTERM [10]

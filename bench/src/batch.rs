@@ -147,6 +147,7 @@ pub fn fleet(
             name: IMAGE.into(),
             description: String::new(),
             size_bytes: (IMAGE_MIB * MIB) as i64,
+            segment_size_bytes: (IMAGE_MIB * MIB) as i64,
         },
     };
     seed::apply(&mut conn, &seed, clock.now_ms())?;
@@ -270,7 +271,7 @@ fn raw_flashcopies(count: usize) -> Result<Duration, Box<dyn Error>> {
     let file = dir.path().join("golden.img");
     write_synthetic_image(&file, IMAGE_MIB * MIB, 1)?;
     let image: ImageName = IMAGE.parse()?;
-    zvm.import_image(&image, &file)?;
+    zvm.import_disk(&DiskId::image(&image), &file)?;
     let source = DiskId::image(&image);
     let targets = (0..count)
         .map(|i| {
@@ -280,7 +281,7 @@ fn raw_flashcopies(count: usize) -> Result<Duration, Box<dyn Error>> {
                 memory_mb: 64,
                 services: Vec::new(),
             })?;
-            Ok(DiskId::root_of(&name))
+            Ok(DiskId::segment_of(&name))
         })
         .collect::<Result<Vec<_>, Box<dyn Error>>>()?;
     let began = Instant::now();

@@ -48,7 +48,7 @@ fn import(
     let file = dir.join(format!("{name}.src"));
     write_synthetic_image(&file, size, size)?;
     let name: ImageName = name.parse()?;
-    zvm.import_image(&name, &file)?;
+    zvm.import_disk(&DiskId::image(&name), &file)?;
     Ok((DiskId::image(&name), file))
 }
 
@@ -59,7 +59,7 @@ fn new_guest(zvm: &SimBackend, name: String) -> Result<DiskId, Box<dyn Error>> {
         memory_mb: 64,
         services: Vec::new(),
     })?;
-    Ok(DiskId::root_of(&name))
+    Ok(DiskId::segment_of(&name))
 }
 
 fn timed<T>(f: impl FnOnce() -> T) -> (T, Duration) {

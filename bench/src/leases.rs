@@ -123,6 +123,7 @@ fn populate(conn: &mut AnyConnection, now: Millis) -> BenchResult {
             name: IMAGE.into(),
             description: String::new(),
             size_bytes: 4 << 20,
+            segment_size_bytes: 1 << 20,
         },
     };
     seed::apply(conn, &seed, now)?;

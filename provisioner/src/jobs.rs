@@ -4,4 +4,9 @@
 use herd_core::domain::JobKind;
 
 /// The kinds the job runner claims; the others settle in their followers.
-pub const CLAIMED: [JobKind; 3] = [JobKind::Provision, JobKind::Decommission, JobKind::Batch];
+pub const CLAIMED: [JobKind; 4] = [
+    JobKind::Provision,
+    JobKind::Decommission,
+    JobKind::Batch,
+    JobKind::RootPublish,
+];

@@ -14,6 +14,8 @@ pub mod monitor;
 pub mod pool;
 pub mod power;
 pub mod reconcile;
+pub mod rollout;
+pub mod roots;
 pub mod saga;
 pub mod sagas;
 pub mod staged;

@@ -123,6 +123,7 @@ fn plan_from_rows(
         tags: tags(guest, &lan),
         // A pool guest boots when it is assigned, not here.
         boot: guest.row.owner_id.is_some() && guest.row.auto_boot,
+        root_version: guest.row.target_root_version.max(1) as u32,
     })
 }
 

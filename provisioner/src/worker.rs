@@ -44,7 +44,7 @@ struct Piece {
 
 /// The worker's tasks, in the order [`Worker::tick`] runs them. Each
 /// answers how many jobs it ran (only the job runner runs any).
-const PIECES: [Piece; 10] = [
+const PIECES: [Piece; 11] = [
     Piece {
         name: "lease_expiry",
         period: None,
@@ -86,6 +86,11 @@ const PIECES: [Piece; 10] = [
         name: "staged_operations",
         period: None,
         run: |w| w.follow_staged().map(|()| 0),
+    },
+    Piece {
+        name: "rollouts",
+        period: None,
+        run: |w| w.follow_rollouts().map(|()| 0),
     },
     Piece {
         name: "power_follower",
@@ -265,6 +270,7 @@ impl Worker {
     fn run(&self, job: &Job) {
         let result = match job.kind {
             JobKind::Provision => self.provision(job),
+            JobKind::RootPublish => self.publish_root(job),
             JobKind::Decommission => self.decommission(job),
             // A batch ends when its last item settles, in `follow_batches`.
             JobKind::Batch => match self.place_batch(job) {
@@ -275,7 +281,8 @@ impl Worker {
             JobKind::PoolRepopulate
             | JobKind::Reclaim
             | JobKind::StagedStart
-            | JobKind::StagedStop => Err(WorkerError::Invalid(format!(
+            | JobKind::StagedStop
+            | JobKind::Rollout => Err(WorkerError::Invalid(format!(
                 "the job runner does not run {} jobs",
                 job.kind
             ))),
@@ -334,6 +341,8 @@ impl Worker {
         let now = self.clock.now_ms();
         match outcome {
             Ok(()) => {
+                let name = &plan.name;
+                crate::power::record_boot(&mut conn, &*self.backend, guest.row.id, name)?;
                 let state = match (guest.row.owner_id, plan.boot) {
                     (None, _) => GuestState::Pooled,
                     (Some(_), true) => GuestState::Starting,
@@ -359,6 +368,11 @@ impl Worker {
                 Err(e.into())
             }
         }
+    }
+
+    fn publish_root(&self, job: &Job) -> Result<(), WorkerError> {
+        let mut conn = self.store.conn()?;
+        crate::roots::publish(&mut conn, &*self.backend, job, self.clock.now_ms())
     }
 
     fn decommission(&self, job: &Job) -> Result<(), WorkerError> {
@@ -457,6 +471,21 @@ impl Worker {
     /// from the pool if nobody has), `stopping` → `stopped`; the observed
     /// service states come along. One guest's error leaves the others
     /// followed.
+    /// Advances every unfinished rollout, each on its own (one failing
+    /// does not hold up another), then frees retired roots.
+    fn follow_rollouts(&self) -> Result<(), TaskError> {
+        let mut conn = self.store.conn()?;
+        let mut sweep = Sweep::default();
+        for job in jobs::unfinished(&mut conn, JobKind::Rollout)? {
+            let now = self.clock.now_ms();
+            let advanced = crate::rollout::advance(&mut conn, &*self.backend, job.id, now);
+            sweep.note(&format!("rollout {}", job.id), advanced.map(drop));
+        }
+        let freed = crate::roots::free_retired(&mut conn, &*self.backend);
+        sweep.note("retired roots", freed.map(drop));
+        sweep.finish()
+    }
+
     fn follow_power(&self) -> Result<(), TaskError> {
         let mut conn = self.store.conn()?;
         let moving = guests::in_states(&mut conn, &[GuestState::Starting, GuestState::Stopping])?;

@@ -74,7 +74,7 @@ fn delete_purges_disks_grants_and_tags_of_a_logged_off_guest() {
     let image = host.image("golden", 64 << 10);
     let g = host.bootable_guest("LX000001", &image);
     host.zvm
-        .write_disk(&DiskId::root_of(&g), 0, b"mine")
+        .write_disk(&DiskId::segment_of(&g), 0, b"mine")
         .unwrap();
     host.zvm.define_lan(&lan("STUDENTS"), 10).unwrap();
     host.zvm.grant(&lan("STUDENTS"), &g).unwrap();
@@ -88,7 +88,7 @@ fn delete_purges_disks_grants_and_tags_of_a_logged_off_guest() {
     host.zvm.force(&g).unwrap();
     host.zvm.delete_user(&g).unwrap();
     assert!(host.zvm.list_users().unwrap().is_empty());
-    assert!(host.zvm.disk_info(&DiskId::root_of(&g)).is_err());
+    assert!(host.zvm.disk_info(&DiskId::segment_of(&g)).is_err());
     assert_eq!(host.disk_files(), 1, "only the image is left");
     assert!(host.zvm.lans().unwrap()[0].granted.is_empty());
     assert!(matches!(host.zvm.tags(&g), Err(BackendError::NotFound(_))));
@@ -102,7 +102,7 @@ fn change_id_keeps_disks_grants_tags_and_services() {
     let image = host.image("golden", 64 << 10);
     let old = host.bootable_guest("POOL0001", &image);
     host.zvm
-        .write_disk(&DiskId::root_of(&old), 10, b"kept")
+        .write_disk(&DiskId::segment_of(&old), 10, b"kept")
         .unwrap();
     host.zvm.define_lan(&lan("STUDENTS"), 10).unwrap();
     host.zvm.grant(&lan("STUDENTS"), &old).unwrap();
@@ -115,9 +115,9 @@ fn change_id_keeps_disks_grants_tags_and_services() {
 
     host.zvm.change_user_id(&old, &new).unwrap();
 
-    let disk = DiskId::root_of(&new);
+    let disk = DiskId::segment_of(&new);
     assert_eq!(host.zvm.read_disk(&disk, 10, 4).unwrap(), b"kept");
-    assert!(host.zvm.disk_info(&DiskId::root_of(&old)).is_err());
+    assert!(host.zvm.disk_info(&DiskId::segment_of(&old)).is_err());
     let lans = host.zvm.lans().unwrap();
     assert_eq!(lans[0].granted, std::slice::from_ref(&new));
     assert_eq!(lans[0].coupled, std::slice::from_ref(&new));
@@ -253,8 +253,8 @@ fn flashcopy_sources_of_other_guests_block_a_delete() {
     let student = host.add_guest("LX000001");
     host.zvm
         .clone_disk(
-            &DiskId::root_of(&pool),
-            &DiskId::root_of(&student),
+            &DiskId::segment_of(&pool),
+            &DiskId::segment_of(&student),
             CopyMethod::FlashCopy,
         )
         .unwrap();

@@ -31,7 +31,7 @@ fn ddr_copies_every_byte_into_a_file_of_its_own() {
     let host = Host::new();
     let image = host.image("golden", SIZE + 123);
     let g = host.add_guest("LX000001");
-    let target = DiskId::root_of(&g);
+    let target = DiskId::segment_of(&g);
     let files = host.disk_files();
 
     let info = host
@@ -59,7 +59,7 @@ fn flashcopy_creates_no_data_and_reads_the_source() {
     let host = Host::new();
     let image = host.image("golden", SIZE);
     let g = host.add_guest("LX000001");
-    let clone = DiskId::root_of(&g);
+    let clone = DiskId::segment_of(&g);
     let files = host.disk_files();
 
     let info = host
@@ -91,7 +91,7 @@ fn writes_to_a_flashcopy_stay_in_the_clone() {
     let host = Host::new();
     let image = host.image("golden", SIZE);
     let g = host.add_guest("LX000001");
-    let clone = DiskId::root_of(&g);
+    let clone = DiskId::segment_of(&g);
     host.zvm
         .clone_disk(&image, &clone, CopyMethod::FlashCopy)
         .unwrap();
@@ -136,8 +136,8 @@ fn writes_to_a_flashcopy_stay_in_the_clone() {
 fn flashcopies_of_flashcopies_read_through_the_chain() {
     let host = Host::new();
     let image = host.image("golden", SIZE);
-    let a = DiskId::root_of(&host.add_guest("A"));
-    let b = DiskId::root_of(&host.add_guest("B"));
+    let a = DiskId::segment_of(&host.add_guest("A"));
+    let b = DiskId::segment_of(&host.add_guest("B"));
     host.zvm
         .clone_disk(&image, &a, CopyMethod::FlashCopy)
         .unwrap();
@@ -159,7 +159,7 @@ fn flashcopies_of_flashcopies_read_through_the_chain() {
     );
     assert_eq!(host.zvm.read_disk(&a, 0, SIZE as usize).unwrap(), a_content);
     // DDR of a clone copies its logical content.
-    let c = DiskId::root_of(&host.add_guest("C"));
+    let c = DiskId::segment_of(&host.add_guest("C"));
     host.zvm.clone_disk(&b, &c, CopyMethod::Ddr).unwrap();
     assert_eq!(host.zvm.read_disk(&c, 0, SIZE as usize).unwrap(), b_content);
 }
@@ -169,7 +169,7 @@ fn a_source_with_live_targets_cannot_be_deleted() {
     let host = Host::new();
     let image = host.image("golden", SIZE);
     let g = host.add_guest("LX000001");
-    let clone = DiskId::root_of(&g);
+    let clone = DiskId::segment_of(&g);
     host.zvm
         .clone_disk(&image, &clone, CopyMethod::FlashCopy)
         .unwrap();
@@ -198,13 +198,13 @@ fn a_source_with_live_targets_cannot_be_deleted() {
 fn clones_need_a_free_target_of_an_existing_guest() {
     let host = Host::new();
     let image = host.image("golden", SIZE);
-    let nobody = DiskId::root_of(&common::guest("NOBODY"));
+    let nobody = DiskId::segment_of(&common::guest("NOBODY"));
     for method in [CopyMethod::FlashCopy, CopyMethod::Ddr] {
         let err = host.zvm.clone_disk(&image, &nobody, method).unwrap_err();
         assert!(matches!(err, BackendError::NotFound(_)), "{err}");
     }
     let g = host.add_guest("LX000001");
-    let root = DiskId::root_of(&g);
+    let root = DiskId::segment_of(&g);
     host.zvm
         .clone_disk(&image, &root, CopyMethod::FlashCopy)
         .unwrap();
@@ -237,7 +237,7 @@ fn verify_catches_a_corrupted_disk() {
     let host = Host::new();
     let image = host.image("golden", SIZE);
     let g = host.add_guest("LX000001");
-    let target = DiskId::root_of(&g);
+    let target = DiskId::segment_of(&g);
     host.zvm
         .clone_disk(&image, &target, CopyMethod::Ddr)
         .unwrap();
@@ -277,13 +277,13 @@ fn guests_clone_in_parallel_through_the_backend_trait() {
             CopyMethod::FlashCopy
         };
         backend
-            .clone_disk(&image, &DiskId::root_of(g), method)
+            .clone_disk(&image, &DiskId::segment_of(g), method)
             .unwrap();
     });
 
     let sum = host.zvm.disk_info(&image).unwrap().checksum.unwrap();
     assert_eq!(host.zvm.disk_info(&image).unwrap().flashcopy_targets, 30);
     for g in &guests {
-        assert_eq!(backend.verify_disk(&DiskId::root_of(g)).unwrap(), sum);
+        assert_eq!(backend.verify_disk(&DiskId::segment_of(g)).unwrap(), sum);
     }
 }

@@ -22,7 +22,7 @@ fn a_ddr_copy_fails_midway_and_leaves_nothing_behind() {
     let host = Host::new();
     let image = host.image("golden", 256 << 10);
     let g = host.add_guest("LX000001");
-    let target = DiskId::root_of(&g);
+    let target = DiskId::segment_of(&g);
     let files = host.disk_files();
     host.zvm
         .inject(Fault::CopyFails {
@@ -65,14 +65,14 @@ fn a_flashcopy_fails_and_creates_no_disk() {
 
     // The fault waits for its own target.
     host.zvm
-        .clone_disk(&image, &DiskId::root_of(&a), CopyMethod::FlashCopy)
+        .clone_disk(&image, &DiskId::segment_of(&a), CopyMethod::FlashCopy)
         .unwrap();
     assert!(is_fault(host.zvm.clone_disk(
         &image,
-        &DiskId::root_of(&b),
+        &DiskId::segment_of(&b),
         CopyMethod::FlashCopy
     )));
-    assert!(host.zvm.disk_info(&DiskId::root_of(&b)).is_err());
+    assert!(host.zvm.disk_info(&DiskId::segment_of(&b)).is_err());
     assert_eq!(host.zvm.disk_info(&image).unwrap().flashcopy_targets, 1);
 }
 
@@ -226,7 +226,7 @@ fn random_faults_follow_their_rates() {
     let host = common::Host::with(settings);
     let image = host.image("golden", 64 << 10);
     let g = host.add_guest("LX000001");
-    let root = DiskId::root_of(&g);
+    let root = DiskId::segment_of(&g);
     assert!(is_fault(host.zvm.clone_disk(
         &image,
         &root,

@@ -18,7 +18,7 @@ fn everything_survives_a_restart() {
     let host = Host::new();
     let image = host.image("golden", 64 << 10);
     let g = host.bootable_guest("LX000001", &image);
-    let disk = DiskId::root_of(&g);
+    let disk = DiskId::segment_of(&g);
     host.zvm.write_disk(&disk, 5, b"persisted").unwrap();
     let students: LanName = "STUDENTS".parse().unwrap();
     host.zvm.define_lan(&students, 10).unwrap();
@@ -29,7 +29,7 @@ fn everything_survives_a_restart() {
     host.zvm.set_service_enabled(&g, "mysql", false).unwrap();
     let booting = host.add_guest("BOOTING");
     host.zvm
-        .clone_disk(&image, &DiskId::root_of(&booting), CopyMethod::Ddr)
+        .clone_disk(&image, &DiskId::segment_of(&booting), CopyMethod::Ddr)
         .unwrap();
     host.zvm
         .inject(Fault::IplFails {

@@ -61,7 +61,7 @@ fn assert_gone(zvm: &SimBackend, guest: &str) {
         "{guest} still in the directory"
     );
     assert!(
-        zvm.disk_info(&DiskId::root_of(&g)).is_err(),
+        zvm.disk_info(&DiskId::segment_of(&g)).is_err(),
         "{guest} still has a disk"
     );
     let lans = zvm.lans().unwrap();
@@ -81,7 +81,7 @@ fn the_pool_fills_with_cloned_granted_tagged_guests() {
         assert_eq!((status.available, status.provisioning), (3, 0));
         for g in ["LX000001", "LX000002", "LX000003"] {
             assert_eq!(state_of(&w.db.store, g), GuestState::Pooled);
-            let disk = w.zvm.disk_info(&DiskId::root_of(&name(g))).unwrap();
+            let disk = w.zvm.disk_info(&DiskId::segment_of(&name(g))).unwrap();
             assert!(matches!(
                 disk.kind,
                 herd_provisioner::backend::DiskKind::FlashCopy { .. }
@@ -461,6 +461,7 @@ fn die_mid_undo(w: &World, guest: &str, job: i64) {
         method: CopyMethod::FlashCopy,
         tags: Default::default(),
         boot: false,
+        root_version: 1,
     };
     let id = row(w, guest).row.id;
     let clock: &dyn Clock = &*w.clock;
@@ -779,7 +780,7 @@ fn reconcile_removes_orphans_and_flags_lost_guests() {
         w.zvm.add_user(&spec).unwrap();
         let image = DiskId::image(&"golden".parse().unwrap());
         w.zvm
-            .clone_disk(&image, &DiskId::root_of(&stray), CopyMethod::FlashCopy)
+            .clone_disk(&image, &DiskId::segment_of(&stray), CopyMethod::FlashCopy)
             .unwrap();
         w.zvm.grant(&"LNXLAN1".parse().unwrap(), &stray).unwrap();
         // And a pooled guest the hypervisor lost.
@@ -823,7 +824,7 @@ fn reconcile_leaves_alone_what_changed_since_its_scan() {
         // row just before its directory entry was made.
         for stale in [
             Difference::OrphanedGuest(pooled.clone()),
-            Difference::OrphanedDisk(DiskId::root_of(&pooled)),
+            Difference::OrphanedDisk(DiskId::segment_of(&pooled)),
             Difference::OrphanedGrant {
                 lan: "LNXLAN1".into(),
                 guest: pooled.clone(),
@@ -833,7 +834,7 @@ fn reconcile_leaves_alone_what_changed_since_its_scan() {
             reconcile::repair(&mut conn, &*w.zvm, &stale, T0).unwrap();
         }
         assert!(w.zvm.list_users().unwrap().iter().any(|u| u.name == pooled));
-        assert!(w.zvm.disk_info(&DiskId::root_of(&pooled)).is_ok());
+        assert!(w.zvm.disk_info(&DiskId::segment_of(&pooled)).is_ok());
         assert!(w.zvm.lans().unwrap()[0].granted.contains(&pooled));
         assert_eq!(
             state_of(&w.db.store, "LX000001"),

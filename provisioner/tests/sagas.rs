@@ -112,7 +112,7 @@ fn assert_gone(w: &World, guest: &str, label: &str) {
     let g = name(guest);
     let users = w.zvm.list_users().unwrap();
     assert!(!users.iter().any(|u| u.name == g), "{label}: entry left");
-    let disk = w.zvm.disk_info(&DiskId::root_of(&g));
+    let disk = w.zvm.disk_info(&DiskId::segment_of(&g));
     assert!(disk.is_err(), "{label}: disk left");
     let lans = w.zvm.lans().unwrap();
     let granted = lans.iter().any(|l| l.granted.contains(&g));
@@ -234,7 +234,7 @@ fn outcome(w: &World, guest: &str, job: i64) -> BTreeMap<&'static str, String> {
         .find(|u| u.name == g);
     let disk = w
         .zvm
-        .disk_info(&DiskId::root_of(&g))
+        .disk_info(&DiskId::segment_of(&g))
         .map(|d| (d.kind, d.status, d.size));
     let grants: Vec<_> = w
         .zvm
@@ -344,7 +344,7 @@ fn a_saga_runs_on_the_parameters_frozen_when_it_was_queued() {
         assert_eq!(w.guest(&guest).state(), GuestState::Starting, "{label}");
         let steps = w.steps(job, &guest);
         assert_eq!(steps.last().map(|s| s.0.as_str()), Some("ipl"), "{label}");
-        let disk = w.zvm.disk_info(&DiskId::root_of(&name(&guest))).unwrap();
+        let disk = w.zvm.disk_info(&DiskId::segment_of(&name(&guest))).unwrap();
         assert_eq!(disk.kind, herd_provisioner::backend::DiskKind::Full);
     }
 }
@@ -364,7 +364,7 @@ fn jobs_queued_by_an_older_release_run_on_the_rows() {
         w.worker().drain().unwrap();
         assert_eq!(w.job(job).status, JobStatus::Succeeded, "{label}");
         let g = name(&guest);
-        let disk = w.zvm.disk_info(&DiskId::root_of(&g)).unwrap();
+        let disk = w.zvm.disk_info(&DiskId::segment_of(&g)).unwrap();
         assert_eq!(
             disk.kind,
             herd_provisioner::backend::DiskKind::Full,

@@ -111,7 +111,7 @@ fn make(db: Db, out: &Path) {
     for g in &guests {
         let name: GuestName = g.as_str().unwrap().parse().unwrap();
         let line = format!("written by {name} before the upgrade\n");
-        sim.write_disk(&DiskId::root_of(&name), 512 * 1024, line.as_bytes())
+        sim.write_disk(&DiskId::segment_of(&name), 512 * 1024, line.as_bytes())
             .expect("write");
     }
     drop(sim);

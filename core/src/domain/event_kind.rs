@@ -11,6 +11,8 @@ pub enum EventKind {
     Lifecycle,
     Provisioning,
     Firewall,
+    /// Root versions reaching guests.
+    Rollout,
 }
 
 super::stored_name::stored_names!(EventKind {
@@ -19,4 +21,5 @@ super::stored_name::stored_names!(EventKind {
     Lifecycle => "lifecycle",
     Provisioning => "provisioning",
     Firewall => "firewall",
+    Rollout => "rollout",
 });

@@ -22,6 +22,11 @@ pub enum JobKind {
     StagedStart,
     /// Stops the running guests in waves.
     StagedStop,
+    /// Publishes an image's next root version.
+    RootPublish,
+    /// Brings an image's guests to a root version, restarting the running
+    /// ones in batches.
+    Rollout,
 }
 
 super::stored_name::stored_names!(JobKind {
@@ -32,4 +37,6 @@ super::stored_name::stored_names!(JobKind {
     Reclaim => "reclaim",
     StagedStart => "staged_start",
     StagedStop => "staged_stop",
+    RootPublish => "root_publish",
+    Rollout => "rollout",
 });

@@ -36,6 +36,10 @@ pub struct GuestRow {
     pub created_at: Millis,
     pub assigned_at: Option<Millis>,
     pub expires_at: Option<Millis>,
+    /// The root version booted at the last IPL.
+    pub root_version: Option<i32>,
+    /// The root version the next IPL boots.
+    pub target_root_version: i32,
 }
 
 /// A guest with the names of what it refers to.
@@ -188,6 +192,10 @@ pub fn reserve_in_tx(c: &mut AnyConnection, spec: &GuestSpec, now: Millis) -> St
         .hostname_template
         .replace("{name}", &name.as_str().to_lowercase());
     let assigned_at = spec.owner_id.map(|_| now);
+    let root = images::table
+        .find(spec.image_id)
+        .select(images::root_version)
+        .first::<i32>(c)?;
     let id = diesel::insert_into(guests::table)
         .values((
             guests::name.eq(name.as_str()),
@@ -202,6 +210,7 @@ pub fn reserve_in_tx(c: &mut AnyConnection, spec: &GuestSpec, now: Millis) -> St
             guests::created_at.eq(now),
             guests::assigned_at.eq(assigned_at),
             guests::expires_at.eq(spec.expires_at),
+            guests::target_root_version.eq(root),
             guests::updated_at.eq(now),
         ))
         .returning(guests::id)
@@ -560,4 +569,14 @@ pub fn id_of(conn: &mut AnyConnection, name: &str) -> StoreResult<Option<i64>> {
         .select(guests::id)
         .get_result(conn)
         .optional()?)
+}
+
+/// The guests of an image that are not decommissioned, by name.
+pub fn of_image(conn: &mut AnyConnection, image_id: i64) -> StoreResult<Vec<GuestRow>> {
+    Ok(guests::table
+        .filter(guests::image_id.eq(image_id))
+        .filter(guests::state.ne(GuestState::Decommissioned.as_str()))
+        .select(GuestRow::as_select())
+        .order(guests::name)
+        .load(conn)?)
 }

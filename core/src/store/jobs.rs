@@ -26,6 +26,8 @@ pub struct Job {
     pub created_at: Millis,
     pub started_at: Option<Millis>,
     pub finished_at: Option<Millis>,
+    /// JSON: what the job produced.
+    pub result: Option<String>,
 }
 
 fn parse_status(status: &str) -> StoreResult<JobStatus> {
@@ -370,6 +372,14 @@ pub fn latest_for_target(
 pub fn heartbeat_any(conn: &mut AnyConnection, id: i64, now: Millis) -> StoreResult<()> {
     diesel::update(jobs::table.find(id))
         .set(jobs::heartbeat_at.eq(now))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Records what a job produced so far (JSON).
+pub fn set_result(conn: &mut AnyConnection, id: i64, result: &str) -> StoreResult<()> {
+    diesel::update(jobs::table.find(id))
+        .set(jobs::result.eq(result))
         .execute(conn)?;
     Ok(())
 }

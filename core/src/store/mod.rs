@@ -39,6 +39,7 @@ pub mod lans;
 pub mod leases;
 pub mod login_failures;
 pub mod notify;
+pub mod roots;
 pub mod schema;
 pub mod seed;
 pub mod settings;

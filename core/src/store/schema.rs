@@ -44,6 +44,22 @@ diesel::table! {
         description -> Text,
         size_bytes -> BigInt,
         created_at -> BigInt,
+        root_version -> Integer,
+        segment_size_bytes -> BigInt,
+    }
+}
+
+diesel::table! {
+    root_versions (id) {
+        id -> BigInt,
+        image_id -> BigInt,
+        version -> Integer,
+        label -> Text,
+        state -> Text,
+        checksum -> Nullable<Text>,
+        size_bytes -> BigInt,
+        created_at -> BigInt,
+        retired_at -> Nullable<BigInt>,
     }
 }
 
@@ -77,6 +93,8 @@ diesel::table! {
         expires_at -> Nullable<BigInt>,
         expiry_warned_at -> Nullable<BigInt>,
         updated_at -> BigInt,
+        root_version -> Nullable<Integer>,
+        target_root_version -> Integer,
     }
 }
 
@@ -162,6 +180,7 @@ diesel::table! {
         created_at -> BigInt,
         started_at -> Nullable<BigInt>,
         finished_at -> Nullable<BigInt>,
+        result -> Nullable<Text>,
     }
 }
 
@@ -252,6 +271,7 @@ diesel::joinable!(tokens -> users (user_id));
 diesel::joinable!(guests -> users (owner_id));
 diesel::joinable!(guests -> lans (lan_id));
 diesel::joinable!(guests -> images (image_id));
+diesel::joinable!(root_versions -> images (image_id));
 diesel::joinable!(guest_services -> guests (guest_id));
 diesel::joinable!(guest_services -> service_catalog (service_id));
 diesel::joinable!(commands -> guests (guest_id));
@@ -265,6 +285,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     tokens,
     login_failures,
     images,
+    root_versions,
     lans,
     guests,
     counters,

@@ -61,7 +61,9 @@ pub const DEFAULT_CATALOG: [SeedService; 3] = [
 pub struct SeedImage {
     pub name: String,
     pub description: String,
+    /// Of the root.
     pub size_bytes: i64,
+    pub segment_size_bytes: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -112,6 +114,7 @@ pub fn apply(conn: &mut AnyConnection, seed: &Seed, now: Millis) -> StoreResult<
             name: &seed.image.name,
             description: &seed.image.description,
             size_bytes: seed.image.size_bytes,
+            segment_size_bytes: seed.image.segment_size_bytes,
         };
         ignore_conflict(catalog::insert_image(conn, &new, now))?;
     }

@@ -91,17 +91,35 @@ pub trait Directory: Send + Sync {
     fn delete_user(&self, name: &GuestName) -> Result<()>;
     /// DIRMAINT CHNGID: the guest keeps its disks, grants, tags and services.
     fn change_user_id(&self, from: &GuestName, to: &GuestName) -> Result<()>;
+    /// The directory entry's LINK of a root version (read-only): what the
+    /// guest's next IPL boots. Refuses a root that does not exist.
+    fn link_root(&self, guest: &GuestName, root: &DiskId) -> Result<()>;
     fn list_users(&self) -> Result<Vec<UserSpec>>;
 }
 
 /// Minidisks and images.
 pub trait Storage: Send + Sync {
-    /// Copies a disk image file in as a golden image (verified by checksum).
-    fn import_image(&self, name: &ImageName, source: &Path) -> Result<DiskInfo>;
+    /// Copies a disk image file in as an image's segment template or root
+    /// version (verified by checksum).
+    fn import_disk(&self, id: &DiskId, source: &Path) -> Result<DiskInfo>;
     /// Makes `target` (a minidisk of an existing guest) a copy of `source`.
     fn clone_disk(&self, source: &DiskId, target: &DiskId, method: CopyMethod) -> Result<DiskInfo>;
-    /// Refuses a disk that still has FlashCopy targets.
+    /// Refuses a disk that still has FlashCopy targets, and a root that a
+    /// guest links.
     fn delete_disk(&self, disk: &DiskId) -> Result<()>;
+    /// Makes root version `version` of `image` from version `from`, with
+    /// `label` written into it (the simulation's stand-in for the patched
+    /// minidisk an operator prepares on z/VM). Repeating it is a no-op.
+    fn publish_root(
+        &self,
+        image: &ImageName,
+        from: u32,
+        version: u32,
+        label: &str,
+    ) -> Result<DiskInfo>;
+    /// Files a disk under another id, bytes untouched (the upgrade to
+    /// shared roots files the old golden image as root version 1).
+    fn rename_disk(&self, from: &DiskId, to: &DiskId) -> Result<()>;
     fn disk_info(&self, disk: &DiskId) -> Result<DiskInfo>;
     fn list_disks(&self) -> Result<Vec<DiskInfo>>;
     fn read_disk(&self, disk: &DiskId, offset: u64, len: usize) -> Result<Vec<u8>>;

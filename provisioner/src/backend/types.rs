@@ -95,8 +95,9 @@ string_newtype!(LanName);
 pub struct Vdev(pub u16);
 
 impl Vdev {
-    /// The conventional boot minidisk of a Linux guest.
-    pub const ROOT: Vdev = Vdev(0x0100);
+    /// The guest's own writable minidisk, its segment (`/usr/local`,
+    /// `/home`, `/var`…); the root is linked read-only beside it at IPL.
+    pub const SEGMENT: Vdev = Vdev(0x0100);
 }
 
 impl fmt::Display for Vdev {
@@ -117,12 +118,16 @@ impl FromStr for Vdev {
     }
 }
 
-/// A disk: a golden image, or a guest's minidisk at a device number.
-/// Written `image:NAME` or `GUEST.VDEV` (`LX000042.0100`).
+/// A disk: an image's segment template, one of an image's root versions,
+/// or a guest's minidisk at a device number. Written `image:NAME`,
+/// `root:NAME@VERSION` or `GUEST.VDEV` (`LX000042.0100`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub enum DiskId {
+    /// The segment template new guests' segments are copied from.
     Image(ImageName),
+    /// A root version: read-only, shared by every guest that links it.
+    Root(ImageName, u32),
     Minidisk(GuestName, Vdev),
 }
 
@@ -131,14 +136,26 @@ impl DiskId {
         Self::Image(name.clone())
     }
 
-    pub fn root_of(guest: &GuestName) -> Self {
-        Self::Minidisk(guest.clone(), Vdev::ROOT)
+    pub fn root(image: &ImageName, version: u32) -> Self {
+        Self::Root(image.clone(), version)
+    }
+
+    pub fn segment_of(guest: &GuestName) -> Self {
+        Self::Minidisk(guest.clone(), Vdev::SEGMENT)
     }
 
     pub fn owner(&self) -> Option<&GuestName> {
         match self {
-            Self::Image(_) => None,
+            Self::Image(_) | Self::Root(..) => None,
             Self::Minidisk(g, _) => Some(g),
+        }
+    }
+
+    /// The image and version of a root.
+    pub fn as_root(&self) -> Option<(&ImageName, u32)> {
+        match self {
+            Self::Root(image, version) => Some((image, *version)),
+            _ => None,
         }
     }
 }
@@ -147,6 +164,7 @@ impl fmt::Display for DiskId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Image(n) => write!(f, "image:{n}"),
+            Self::Root(n, v) => write!(f, "root:{n}@{v}"),
             Self::Minidisk(g, v) => write!(f, "{g}.{v}"),
         }
     }
@@ -157,6 +175,17 @@ impl FromStr for DiskId {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         if let Some(name) = s.strip_prefix("image:") {
             return name.parse().map(Self::Image);
+        }
+        if let Some(root) = s.strip_prefix("root:") {
+            let (name, version) = root
+                .split_once('@')
+                .ok_or_else(|| InvalidName::new("disk id", s))?;
+            let version = version
+                .parse()
+                .ok()
+                .filter(|v| *v > 0)
+                .ok_or_else(|| InvalidName::new("disk id", s))?;
+            return Ok(Self::Root(name.parse()?, version));
         }
         let (guest, vdev) = s
             .split_once('.')
@@ -289,6 +318,10 @@ pub struct ServiceStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GuestStatus {
     pub power: PowerState,
+    /// The root linked at the last IPL (`None`: never booted, or a guest
+    /// of before shared roots booting its own full disk).
+    #[serde(default)]
+    pub root: Option<DiskId>,
     /// The guest's last sign of life; stale while it hangs.
     pub last_heartbeat: Option<Millis>,
     pub services: Vec<ServiceStatus>,
@@ -319,7 +352,12 @@ mod tests {
 
     #[test]
     fn disk_ids_round_trip_as_text() {
-        for s in ["image:golden-1.0", "LX000042.0100", "A@#$.0191"] {
+        for s in [
+            "image:golden-1.0",
+            "root:golden-1.0@12",
+            "LX000042.0100",
+            "A@#$.0191",
+        ] {
             assert_eq!(s.parse::<DiskId>().unwrap().to_string(), s);
         }
         for bad in [
@@ -328,6 +366,9 @@ mod tests {
             "LX000042",
             "toolongid.0100",
             "LX1.10000",
+            "root:golden",
+            "root:golden@0",
+            "root:golden@x",
         ] {
             assert!(bad.parse::<DiskId>().is_err(), "{bad} accepted");
         }

@@ -1,10 +1,11 @@
-//! The guest's root minidisk, copied from the image by FlashCopy or DDR.
+//! The guest's segment, copied from the image's segment template by
+//! FlashCopy or DDR (the root is shared, linked at IPL).
 
 use super::GuestPlan;
 use crate::backend::{Backend, BackendError, DiskId, DiskStatus, Result};
 
 pub fn run(backend: &dyn Backend, plan: &GuestPlan) -> Result<()> {
-    let target = DiskId::root_of(&plan.name);
+    let target = DiskId::segment_of(&plan.name);
     match backend.disk_info(&target) {
         Ok(info) if info.status == DiskStatus::Ready => return Ok(()),
         // A copy that died half-way: start it again from scratch.

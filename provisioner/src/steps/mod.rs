@@ -29,6 +29,14 @@ pub struct GuestPlan {
     pub tags: BTreeMap<String, String>,
     /// IPL at the end (an assigned guest with `auto_boot`).
     pub boot: bool,
+    /// The root version its directory entry links (plans queued before
+    /// shared roots: 1).
+    #[serde(default = "first_root")]
+    pub root_version: u32,
+}
+
+fn first_root() -> u32 {
+    1
 }
 
 /// Everything the hypervisor needs to know to remove one guest: a

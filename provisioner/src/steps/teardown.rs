@@ -16,7 +16,7 @@ pub fn force_off(backend: &dyn Backend, guest: &GuestName) -> Result<()> {
 }
 
 pub fn delete_disks(backend: &dyn Backend, guest: &GuestName) -> Result<()> {
-    match backend.delete_disk(&DiskId::root_of(guest)) {
+    match backend.delete_disk(&DiskId::segment_of(guest)) {
         Err(BackendError::NotFound(_)) => Ok(()),
         other => other,
     }

@@ -57,7 +57,7 @@ impl Host {
         let file = self.dir.path().join(format!("{name}.src"));
         write_synthetic_image(&file, size, size ^ 42).unwrap();
         let name: ImageName = name.parse().unwrap();
-        self.zvm.import_image(&name, &file).unwrap();
+        self.zvm.import_disk(&DiskId::image(&name), &file).unwrap();
         DiskId::image(&name)
     }
 
@@ -69,7 +69,7 @@ impl Host {
     pub fn bootable_guest(&self, name: &str, image: &DiskId) -> GuestName {
         let g = self.add_guest(name);
         self.zvm
-            .clone_disk(image, &DiskId::root_of(&g), CopyMethod::FlashCopy)
+            .clone_disk(image, &DiskId::segment_of(&g), CopyMethod::FlashCopy)
             .unwrap();
         g
     }

@@ -56,6 +56,7 @@ impl World {
                 name: "golden".into(),
                 description: String::new(),
                 size_bytes: 1 << 20,
+                segment_size_bytes: 64 << 10,
             },
         };
         seed::apply(&mut conn, &spec, T0).unwrap();

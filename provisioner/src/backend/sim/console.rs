@@ -16,6 +16,15 @@ enum Action {
 }
 
 impl Action {
+    fn word(self) -> &'static str {
+        match self {
+            Self::Start => "start",
+            Self::Stop => "stop",
+            Self::Restart => "restart",
+            Self::Status => "status",
+        }
+    }
+
     fn parse(word: &str) -> Option<Self> {
         const ACTIONS: [(&str, Action); 4] = [
             ("START", Action::Start),
@@ -68,6 +77,9 @@ fn service_command(
             format!("{script} status: {state}")
         }
         Action::Start if was_up => format!("{script} start: already running"),
+        Action::Start | Action::Restart if service.broken => {
+            return reply(false, format!("{script} {}: FAILED", action.word()));
+        }
         Action::Start => {
             service.come_up(now);
             format!("{script} start: OK")

@@ -7,7 +7,9 @@ use herd_core::domain::GuestName;
 use super::fault::SimOp;
 use super::state::{Power, Service, State, User};
 use super::SimBackend;
-use crate::backend::{BackendError, Directory, DiskId, Result, ServiceSpec, Tags, UserSpec};
+use crate::backend::{
+    BackendError, Directory, DiskId, DiskStatus, Result, ServiceSpec, Tags, UserSpec,
+};
 
 const MAX_TAG_KEY: usize = 32;
 const MAX_TAG_VALUE: usize = 255;
@@ -102,6 +104,7 @@ impl Directory for SimBackend {
                     up_at: None,
                     down_at: None,
                     dies_after_ms: None,
+                    broken: false,
                 })
                 .collect();
             let user = User {
@@ -109,6 +112,8 @@ impl Directory for SimBackend {
                 services,
                 tags: BTreeMap::new(),
                 power: Power::LoggedOff,
+                root_link: None,
+                booted_root: None,
             };
             state.users.insert(spec.name.clone(), user);
             Ok(())
@@ -139,6 +144,23 @@ impl Directory for SimBackend {
             state.users.remove(from);
             state.users.insert(to.clone(), user);
             state.rename_everywhere(from, to);
+            Ok(())
+        })
+    }
+
+    fn link_root(&self, guest: &GuestName, root: &DiskId) -> Result<()> {
+        if root.as_root().is_none() {
+            return Err(BackendError::InvalidArgument(format!(
+                "{root} is not a root version"
+            )));
+        }
+        self.write(|state, _| {
+            match state.disks.get(root) {
+                Some(d) if d.status == DiskStatus::Ready => {}
+                Some(_) => return Err(BackendError::invalid_state(root, "is still being copied")),
+                None => return Err(BackendError::not_found(root)),
+            }
+            state.user_mut(guest)?.root_link = Some(root.clone());
             Ok(())
         })
     }

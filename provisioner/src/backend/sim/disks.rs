@@ -15,7 +15,7 @@ use rand::{RngCore, SeedableRng};
 
 use super::ddr::{self, CopyJob};
 use super::flashcopy::{self, DiskReader, Overlay};
-use super::state::{DiskRecord, Layout, State};
+use super::state::{DiskRecord, Layout, Power, State};
 use super::SimBackend;
 use crate::backend::{
     BackendError, CopyMethod, DiskId, DiskInfo, DiskKind, DiskStatus, ImageName, Result, Storage,
@@ -102,6 +102,20 @@ impl State {
             .disks
             .get(id)
             .ok_or_else(|| BackendError::not_found(id))?;
+        let linking = self
+            .users
+            .values()
+            .filter(|u| {
+                u.root_link.as_ref() == Some(id)
+                    || (u.booted_root.as_ref() == Some(id) && u.power != Power::LoggedOff)
+            })
+            .count();
+        if linking > 0 {
+            return Err(BackendError::invalid_state(
+                id,
+                format!("is linked by {linking} guest(s)"),
+            ));
+        }
         match self.flashcopy_targets(record.file) {
             0 => Ok(record.file),
             targets => Err(BackendError::HasFlashCopyTargets {
@@ -274,6 +288,31 @@ impl SimBackend {
         self.remove_files(file)
     }
 
+    /// Writes `data` into `disk` within a change of the state (the caller
+    /// decides whether the disk may be written).
+    fn write_into(&self, state: &mut State, disk: &DiskId, offset: u64, data: &[u8]) -> Result<()> {
+        let view = self.view(state, disk)?.ready(disk)?;
+        view.check_range(disk, offset, data.len())?;
+        if view.targets > 0 {
+            return Err(BackendError::HasFlashCopyTargets {
+                disk: disk.clone(),
+                targets: view.targets,
+            });
+        }
+        // The content no longer is what the disk was made with.
+        if let Some(record) = state.disks.get_mut(disk) {
+            record.checksum = None;
+        }
+        match view.overlays.split_first() {
+            None => write_full(&view.base, offset, data)?,
+            Some((top, below)) => {
+                let below = DiskReader::open(below, &view.base)?;
+                flashcopy::write(top, &below, view.record.size, offset, data)?;
+            }
+        }
+        Ok(())
+    }
+
     fn copy_job<'a>(
         &self,
         source: &'a DiskReader,
@@ -338,8 +377,13 @@ impl SimBackend {
 }
 
 impl Storage for SimBackend {
-    fn import_image(&self, name: &ImageName, source: &Path) -> Result<DiskInfo> {
-        let id = DiskId::image(name);
+    fn import_disk(&self, id: &DiskId, source: &Path) -> Result<DiskInfo> {
+        if id.owner().is_some() {
+            return Err(BackendError::InvalidArgument(format!(
+                "{id} is a guest's minidisk, not an image's disk"
+            )));
+        }
+        let id = id.clone();
         let src = File::open(source)?;
         let size = src.metadata()?.len();
         let file = self.write(|state, now| {
@@ -390,31 +434,64 @@ impl Storage for SimBackend {
         Ok(buf)
     }
 
-    /// Writes under the state lock, so that no FlashCopy can be established
-    /// from the disk halfway through.
-    fn write_disk(&self, disk: &DiskId, offset: u64, data: &[u8]) -> Result<()> {
+    fn publish_root(
+        &self,
+        image: &ImageName,
+        from: u32,
+        version: u32,
+        label: &str,
+    ) -> Result<DiskInfo> {
+        let target = DiskId::root(image, version);
+        match self.disk_info(&target) {
+            Ok(info) if info.status == DiskStatus::Ready && info.checksum.is_some() => {
+                return Ok(info)
+            }
+            // A publication that died half-way: start it again.
+            Ok(_) => self.delete_disk(&target)?,
+            Err(BackendError::NotFound(_)) => {}
+            Err(e) => return Err(e),
+        }
+        self.ddr(&DiskId::root(image, from), &target)?;
+        let stamp = format!("herd root {image} version {version}: {label}\n");
+        self.write(|state, _| self.write_into(state, &target, 0, stamp.as_bytes()))?;
+        let view = self.ready_view(&target)?;
+        let sum = ddr::checksum(
+            &view.reader()?,
+            view.record.size,
+            self.settings.ddr_chunk_bytes,
+        )?;
         self.write(|state, _| {
-            let view = self.view(state, disk)?.ready(disk)?;
-            view.check_range(disk, offset, data.len())?;
-            if view.targets > 0 {
-                return Err(BackendError::HasFlashCopyTargets {
-                    disk: disk.clone(),
-                    targets: view.targets,
-                });
+            if let Some(record) = state.disks.get_mut(&target) {
+                record.checksum = Some(sum);
             }
-            // The content no longer is what the disk was made with.
-            if let Some(record) = state.disks.get_mut(disk) {
-                record.checksum = None;
+            state.disk_info(&target)
+        })
+    }
+
+    fn rename_disk(&self, from: &DiskId, to: &DiskId) -> Result<()> {
+        self.write(|state, _| {
+            if state.disks.contains_key(to) {
+                return Err(BackendError::exists(to));
             }
-            match view.overlays.split_first() {
-                None => write_full(&view.base, offset, data)?,
-                Some((top, below)) => {
-                    let below = DiskReader::open(below, &view.base)?;
-                    flashcopy::write(top, &below, view.record.size, offset, data)?;
-                }
-            }
+            let record = state
+                .disks
+                .remove(from)
+                .ok_or_else(|| BackendError::not_found(from))?;
+            state.disks.insert(to.clone(), record);
             Ok(())
         })
+    }
+
+    /// Writes under the state lock, so that no FlashCopy can be established
+    /// from the disk halfway through. Roots are linked read-only: the
+    /// hypervisor refuses to write them.
+    fn write_disk(&self, disk: &DiskId, offset: u64, data: &[u8]) -> Result<()> {
+        if disk.as_root().is_some() {
+            return Err(BackendError::NotAuthorized(format!(
+                "{disk} is a root, linked read-only by its guests"
+            )));
+        }
+        self.write(|state, _| self.write_into(state, disk, offset, data))
     }
 
     fn verify_disk(&self, disk: &DiskId) -> Result<String> {

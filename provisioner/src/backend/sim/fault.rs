@@ -8,7 +8,9 @@ use std::time::Duration;
 use herd_core::domain::GuestName;
 use serde::{Deserialize, Serialize};
 
-/// A scripted fault. Each fires once.
+use crate::backend::{DiskId, ImageName};
+
+/// A scripted fault. Each fires once, but a broken root stays broken.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Fault {
     /// The next copy onto a minidisk of `target` (of any guest when `None`)
@@ -33,15 +35,42 @@ pub enum Fault {
         service: String,
         after: Duration,
     },
+    /// `service` fails to start on these guests (every guest when `None`)
+    /// whenever they boot root `version` of `image`. Never consumed.
+    RootBreaks {
+        image: ImageName,
+        version: u32,
+        service: String,
+        guests: Option<Vec<GuestName>>,
+    },
 }
 
 impl Fault {
+    /// The service a broken root keeps from starting on `guest` booting
+    /// `root`.
+    pub(super) fn breaks(&self, root: &DiskId, guest: &GuestName) -> Option<&str> {
+        match self {
+            Self::RootBreaks {
+                image,
+                version,
+                service,
+                guests,
+            } if root.as_root() == Some((image, *version))
+                && guests.as_ref().is_none_or(|g| g.contains(guest)) =>
+            {
+                Some(service)
+            }
+            _ => None,
+        }
+    }
+
     pub(super) fn concerns(&self, name: &GuestName) -> bool {
         match self {
             Self::CopyFails { target: g, .. }
             | Self::IplFails { guest: g }
             | Self::Fails { guest: g, .. } => g.as_ref().is_none_or(|g| g == name),
             Self::Hang { guest, .. } | Self::ServiceDies { guest, .. } => guest == name,
+            Self::RootBreaks { guests, .. } => guests.as_ref().is_none_or(|g| g.contains(name)),
         }
     }
 
@@ -51,6 +80,10 @@ impl Fault {
             | Self::IplFails { guest: g }
             | Self::Fails { guest: g, .. } => g.as_mut(),
             Self::Hang { guest, .. } | Self::ServiceDies { guest, .. } => Some(guest),
+            Self::RootBreaks { guests, .. } => {
+                guests.iter_mut().flatten().filter(|g| *g == from).for_each(|g| *g = to.clone());
+                None
+            }
         };
         if let Some(g) = guest.filter(|g| *g == from) {
             *g = to.clone();

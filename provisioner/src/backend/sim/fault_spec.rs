@@ -12,6 +12,7 @@ use herd_core::domain::GuestName;
 use serde::{Deserialize, Serialize};
 
 use super::fault::{Fault, SimOp};
+use crate::backend::ImageName;
 
 /// The shapes [`FaultSpec::parse`] accepts, for error messages and help.
 pub const FAULT_SHAPES: &str = "\
@@ -28,10 +29,19 @@ accepted shapes (one object with one key; fields marked ? are optional):
       else after its next boot
   {\"service_dies\": {\"guest\": \"LX000007\", \"service\": \"apache\", \"after_seconds\"?: 0}}
       the service goes down that long after it is (next) up
-  (root_breaks is not available yet)";
+  {\"root_breaks\": {\"image\": \"golden\", \"version\": 2, \"service\": \"apache\", \"guests\"?: [\"LX000003\"]}}
+      the service fails to start on those guests (on every guest without \"guests\")
+      whenever they boot that root version; stays armed until cleared";
 
 /// The keys of the shapes.
-const KINDS: [&str; 5] = ["copy_fails", "ipl_fails", "fails", "hangs", "service_dies"];
+const KINDS: [&str; 6] = [
+    "copy_fails",
+    "ipl_fails",
+    "fails",
+    "hangs",
+    "service_dies",
+    "root_breaks",
+];
 
 /// A scripted fault in its user-facing form; see [`FAULT_SHAPES`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -67,6 +77,14 @@ pub enum FaultSpec {
         service: String,
         #[serde(default, skip_serializing_if = "is_zero")]
         after_seconds: f64,
+    },
+    /// [`Fault::RootBreaks`].
+    RootBreaks {
+        image: ImageName,
+        version: u32,
+        service: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        guests: Option<Vec<GuestName>>,
     },
 }
 
@@ -118,11 +136,6 @@ impl FaultSpec {
                 )))
             }
         };
-        if kind == "root_breaks" {
-            return Err(FaultSpecError::new(
-                "`root_breaks` is not available yet: guests have no root versions yet",
-            ));
-        }
         if !KINDS.contains(&kind.as_str()) {
             return Err(FaultSpecError::new(format!(
                 "unknown fault `{kind}`: use one of {}",
@@ -177,6 +190,27 @@ impl FaultSpec {
                     after: seconds("service_dies", *after_seconds)?,
                 }
             }
+            Self::RootBreaks {
+                image,
+                version,
+                service,
+                guests,
+            } => {
+                if service.trim().is_empty() {
+                    return Err(FaultSpecError::new("`root_breaks`: service is empty"));
+                }
+                if *version == 0 {
+                    return Err(FaultSpecError::new(
+                        "`root_breaks`: root versions are numbered from 1",
+                    ));
+                }
+                Fault::RootBreaks {
+                    image: image.clone(),
+                    version: *version,
+                    service: service.clone(),
+                    guests: guests.clone(),
+                }
+            }
         })
     }
 
@@ -187,6 +221,10 @@ impl FaultSpec {
             | Self::IplFails { guest }
             | Self::Fails { guest, .. } => guest.as_ref(),
             Self::Hangs { guest, .. } | Self::ServiceDies { guest, .. } => Some(guest),
+            Self::RootBreaks { guests, .. } => match guests.as_deref() {
+                Some([one]) => Some(one),
+                _ => None,
+            },
         }
     }
 }
@@ -228,6 +266,17 @@ impl From<&Fault> for FaultSpec {
                 guest: guest.clone(),
                 service: service.clone(),
                 after_seconds: after.as_secs_f64(),
+            },
+            Fault::RootBreaks {
+                image,
+                version,
+                service,
+                guests,
+            } => Self::RootBreaks {
+                image: image.clone(),
+                version: *version,
+                service: service.clone(),
+                guests: guests.clone(),
             },
         }
     }
@@ -319,6 +368,24 @@ mod tests {
                     after: Duration::from_millis(1500),
                 },
             ),
+            (
+                r#"{"root_breaks": {"image": "golden", "version": 2, "service": "apache", "guests": ["LX000003"]}}"#,
+                Fault::RootBreaks {
+                    image: "golden".parse().unwrap(),
+                    version: 2,
+                    service: "apache".into(),
+                    guests: Some(vec![name("LX000003")]),
+                },
+            ),
+            (
+                r#"{"root_breaks": {"image": "golden", "version": 3, "service": "sshd"}}"#,
+                Fault::RootBreaks {
+                    image: "golden".parse().unwrap(),
+                    version: 3,
+                    service: "sshd".into(),
+                    guests: None,
+                },
+            ),
         ];
         for (json, fault) in cases {
             let spec = FaultSpec::parse(json).unwrap_or_else(|e| panic!("{json}: {e}"));
@@ -372,7 +439,15 @@ mod tests {
         );
         assert!(
             problem(r#"{"root_breaks": {"image": "golden", "version": 2}}"#)
-                .contains("not available yet")
+                .contains("missing field `service`")
         );
+        assert!(problem(
+            r#"{"root_breaks": {"image": "golden", "version": 0, "service": "apache"}}"#
+        )
+        .contains("numbered from 1"));
+        assert!(problem(
+            r#"{"root_breaks": {"image": "gold en", "version": 2, "service": "apache"}}"#
+        )
+        .contains("image name"));
     }
 }

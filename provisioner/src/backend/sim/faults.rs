@@ -47,6 +47,8 @@ pub(super) struct BootPlan {
     pub hang_after_ms: Option<u64>,
     /// Service name and how long after coming up it dies.
     pub deaths: Vec<(String, u64)>,
+    /// Services the linked root keeps from starting.
+    pub broken: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -81,7 +83,13 @@ impl Faults {
         }
     }
 
-    pub fn boot_plan(&self, state: &mut State, guest: &GuestName, services: &[String]) -> BootPlan {
+    pub fn boot_plan(
+        &self,
+        state: &mut State,
+        guest: &GuestName,
+        root: Option<&DiskId>,
+        services: &[String],
+    ) -> BootPlan {
         let mut plan = BootPlan {
             fails: take(state, |f| {
                 matches!(f, Fault::IplFails { .. }) && f.concerns(guest)
@@ -98,6 +106,14 @@ impl Faults {
         }
         if plan.hang_after_ms.is_none() && self.chance(self.rates.guest_hangs) {
             plan.hang_after_ms = Some(self.within_window());
+        }
+        if let Some(root) = root {
+            plan.broken = state
+                .faults
+                .iter()
+                .filter_map(|f| f.breaks(root, guest))
+                .map(str::to_owned)
+                .collect();
         }
         for service in services {
             if self.chance(self.rates.service_dies) {

@@ -150,7 +150,10 @@ impl SimBackend {
                         "at_fraction must lie in 0..=1".into(),
                     ));
                 }
-                Fault::CopyFails { .. } | Fault::IplFails { .. } | Fault::Fails { .. } => {}
+                Fault::CopyFails { .. }
+                | Fault::IplFails { .. }
+                | Fault::Fails { .. }
+                | Fault::RootBreaks { .. } => {}
             }
             state.faults.push(fault);
             Ok(Injected::Waiting)

@@ -26,8 +26,20 @@ impl State {
     }
 
     fn check_bootable(&self, guest: &GuestName) -> Result<()> {
-        if self.user(guest)?.power != Power::LoggedOff {
+        let user = self.user(guest)?;
+        if user.power != Power::LoggedOff {
             return Err(BackendError::invalid_state(guest, "already logged on"));
+        }
+        if let Some(root) = &user.root_link {
+            match self.disks.get(root) {
+                Some(d) if d.status == DiskStatus::Ready => {}
+                _ => {
+                    return Err(BackendError::invalid_state(
+                        guest,
+                        format!("links {root}, which is not there"),
+                    ))
+                }
+            }
         }
         let bootable = self
             .disks
@@ -67,7 +79,7 @@ impl User {
     fn start_services(&mut self, booted_at: Millis, settings: &SimSettings) {
         let mut at = booted_at;
         for service in self.by_priority() {
-            if service.spec.enabled {
+            if service.spec.enabled && !service.broken {
                 at = after(at, settings.service_start());
                 service.come_up(at);
             }
@@ -148,6 +160,7 @@ impl User {
         };
         GuestStatus {
             power: self.power.into(),
+            root: self.booted_root.clone(),
             last_heartbeat,
             services,
         }
@@ -189,7 +202,8 @@ impl Runtime for SimBackend {
                 .filter(|s| s.spec.enabled)
                 .map(|s| s.spec.name.clone())
                 .collect();
-            let plan = self.faults.boot_plan(state, guest, &enabled);
+            let root = state.user(guest)?.root_link.clone();
+            let plan = self.faults.boot_plan(state, guest, root.as_ref(), &enabled);
             let end = begin_transition(state, now, self.settings.boot_ms, &self.settings).end;
             let user = state.user_mut(guest)?;
             for (name, after_ms) in plan.deaths {
@@ -197,6 +211,10 @@ impl Runtime for SimBackend {
                     s.dies_after_ms = Some(after_ms);
                 }
             }
+            for s in &mut user.services {
+                s.broken = plan.broken.contains(&s.spec.name);
+            }
+            user.booted_root = root;
             user.power = Power::Booting {
                 ready_at: end,
                 fails: plan.fails,

@@ -58,6 +58,12 @@ pub(super) struct User {
     pub services: Vec<Service>,
     pub tags: BTreeMap<String, String>,
     pub power: Power,
+    /// The directory's LINK of a root, read-only: what the next IPL boots.
+    #[serde(default)]
+    pub root_link: Option<DiskId>,
+    /// The root linked at the last IPL.
+    #[serde(default)]
+    pub booted_root: Option<DiskId>,
 }
 
 /// A catalog service on one guest, with when it is up while logged on.
@@ -69,6 +75,9 @@ pub(super) struct Service {
     pub down_at: Option<Millis>,
     /// A death planned for the next boot, counted from when it comes up.
     pub dies_after_ms: Option<u64>,
+    /// Fails to start on the root this boot linked (a broken root).
+    #[serde(default)]
+    pub broken: bool,
 }
 
 /// The guest's power state as last decided. Times lie in the future until
