@@ -1,5 +1,6 @@
-//! herd's benchmarks: `herd-bench [disk|pool|batch|staged|commands|leases|all]` (default all)
-//! prints one JSON object a line: `{"bench","metric","value","unit"}`.
+//! herd's benchmarks:
+//! `herd-bench [disk|pool|batch|staged|commands|leases|rollout|all]` (default
+//! all) prints one JSON object a line: `{"bench","metric","value","unit"}`.
 
 mod batch;
 mod commands;
@@ -7,6 +8,7 @@ mod disk;
 mod leases;
 mod pg;
 mod pool;
+mod rollout;
 mod server;
 mod staged;
 
@@ -25,6 +27,7 @@ const BENCHES: &[Bench] = &[
     ("staged", staged::run),
     ("commands", commands::run),
     ("leases", leases::run),
+    ("rollout", rollout::run),
 ];
 
 /// What several benchmarks share: one PostgreSQL server for the whole run,

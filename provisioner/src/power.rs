@@ -53,7 +53,12 @@ pub fn record_boot(
     guest_id: i64,
     name: &GuestName,
 ) -> Result<(), WorkerError> {
-    if let Some((_, version)) = backend.status(name)?.root.as_ref().and_then(DiskId::as_root) {
+    if let Some((_, version)) = backend
+        .status(name)?
+        .root
+        .as_ref()
+        .and_then(DiskId::as_root)
+    {
         roots::set_booted(conn, guest_id, version as i32)?;
     }
     Ok(())

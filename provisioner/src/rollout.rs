@@ -44,12 +44,18 @@ pub struct Settings {
 pub enum Step {
     Pending,
     /// HALT sent; IPL on the new root once logged off.
-    Halting { since: Millis },
+    Halting {
+        since: Millis,
+    },
     /// IPL'd on the new root; healthy or rolled back by `ipl_at` + timeout.
-    Booting { ipl_at: Millis },
+    Booting {
+        ipl_at: Millis,
+    },
     Updated,
     /// Unhealthy: going back to the version it ran before.
-    Reverting { since: Millis },
+    Reverting {
+        since: Millis,
+    },
     RolledBack,
     /// No longer running when its turn came (stopped meanwhile, or gone):
     /// it boots its target at its next IPL, like any logged-off guest.
@@ -173,6 +179,12 @@ impl Plan {
     }
 }
 
+/// Serializes rollouts' changes (starting one, a round, a cancel) for the
+/// rest of the transaction.
+pub fn lock(conn: &mut AnyConnection) -> Result<(), WorkerError> {
+    Ok(serialize_in_tx(conn, ROLLOUT_LOCK)?)
+}
+
 /// Whether the image has a rollout that has not finished.
 pub fn unfinished_of(conn: &mut AnyConnection, image: &str) -> Result<Option<i64>, WorkerError> {
     Ok(jobs::unfinished(conn, JobKind::Rollout)?
@@ -182,7 +194,8 @@ pub fn unfinished_of(conn: &mut AnyConnection, image: &str) -> Result<Option<i64
 }
 
 /// Sets every guest's target and plans the restarts of those running; the
-/// caller holds the transaction and creates the job. Owners are told.
+/// caller holds the transaction and the [`lock`], and creates the job.
+/// Owners are told.
 pub fn plan(
     conn: &mut AnyConnection,
     image: &herd_core::store::catalog::Image,
@@ -190,7 +203,6 @@ pub fn plan(
     settings: Settings,
     now: Millis,
 ) -> Result<Plan, WorkerError> {
-    serialize_in_tx(conn, ROLLOUT_LOCK)?;
     roots::target_all(conn, image.id, version)?;
     let mut guests = Vec::new();
     for g in guests::of_image(conn, image.id)? {
@@ -303,7 +315,8 @@ pub fn advance(
         if plan.stop.is_none() {
             launch(&mut round, &mut plan)?;
         }
-        let done = plan.in_flight() == 0 && (plan.stop.is_some() || plan.launched >= plan.guests.len());
+        let done =
+            plan.in_flight() == 0 && (plan.stop.is_some() || plan.launched >= plan.guests.len());
         let counts = plan.counts();
         jobs::set_params(c, job.id, &to_json(&plan)?)?;
         jobs::set_result(c, job.id, &to_json(&counts)?)?;
@@ -431,8 +444,13 @@ impl Round<'_, '_> {
                 self.shut_down(entry.guest_id, &name)?;
                 Step::Halting { since: self.now }
             }
-            PowerState::Stopping { .. } => Step::Halting { since: self.now },
-            PowerState::Booting { .. } => Step::Booting { ipl_at: self.now },
+            PowerState::Booting { .. } if status.root.as_ref() == Some(&self.new_root) => {
+                Step::Booting { ipl_at: self.now }
+            }
+            // Halted once it is up (a booting guest cannot be).
+            PowerState::Stopping { .. } | PowerState::Booting { .. } => {
+                Step::Halting { since: self.now }
+            }
             PowerState::LoggedOff | PowerState::DisabledWait { .. } => Step::Skipped,
         };
         Ok(())
@@ -485,7 +503,10 @@ impl Round<'_, '_> {
             {
                 self.backend.force(&name)?
             }
-            (Step::Halting { .. } | Step::Reverting { .. }, PowerState::Stopping { .. }) => {}
+            (
+                Step::Halting { .. } | Step::Reverting { .. },
+                PowerState::Stopping { .. } | PowerState::Booting { .. },
+            ) => {}
             (Step::Halting { .. } | Step::Reverting { .. }, _) => {
                 self.shut_down(entry.guest_id, &name)?
             }
@@ -514,7 +535,12 @@ impl Round<'_, '_> {
         Ok(())
     }
 
-    fn roll_back(&mut self, entry: &mut Entry, name: &GuestName, why: String) -> Result<(), WorkerError> {
+    fn roll_back(
+        &mut self,
+        entry: &mut Entry,
+        name: &GuestName,
+        why: String,
+    ) -> Result<(), WorkerError> {
         let secs = self.timeout / 1000;
         entry.why = Some(format!("{why} within {secs} s on {}", self.new_root));
         roots::set_target(self.c, entry.guest_id, entry.from)?;

@@ -3,8 +3,9 @@
 //! the disks of retired ones.
 
 use herd_core::clock::Millis;
+use herd_core::domain::GuestName;
 use herd_core::domain::RootState;
-use herd_core::store::{catalog, jobs, roots, write_tx, AnyConnection};
+use herd_core::store::{catalog, guests, jobs, roots, write_tx, AnyConnection};
 use serde::{Deserialize, Serialize};
 
 use crate::backend::{Backend, BackendError, DiskId, ImageName};
@@ -35,7 +36,12 @@ pub fn publish(
         .image
         .parse()
         .map_err(|e| WorkerError::Invalid(format!("job {}: {e}", job.id)))?;
-    let info = backend.publish_root(&image, p.from.max(1) as u32, p.version.max(1) as u32, &p.label)?;
+    let info = backend.publish_root(
+        &image,
+        p.from.max(1) as u32,
+        p.version.max(1) as u32,
+        &p.label,
+    )?;
     write_tx(conn, |c| {
         if roots::find(c, p.image_id, p.version)?.is_none() {
             let new = roots::NewRootVersion {
@@ -53,6 +59,30 @@ pub fn publish(
     })
 }
 
+/// Points the directory LINK of the image's guests at their targets.
+fn relink(
+    conn: &mut AnyConnection,
+    backend: &dyn Backend,
+    image: &catalog::Image,
+    name: &ImageName,
+    retired: i32,
+) -> Result<(), WorkerError> {
+    for g in guests::of_image(conn, image.id)? {
+        let Ok(guest) = g.name.parse::<GuestName>() else {
+            continue;
+        };
+        if g.target_root_version == retired {
+            continue;
+        }
+        let root = DiskId::root(name, g.target_root_version.max(1) as u32);
+        match backend.link_root(&guest, &root) {
+            Ok(()) | Err(BackendError::NotFound(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
 /// Deletes the disks of retired versions still on the hypervisor; a disk
 /// a guest still links stays until it no longer does.
 pub fn free_retired(conn: &mut AnyConnection, backend: &dyn Backend) -> Result<usize, WorkerError> {
@@ -65,11 +95,19 @@ pub fn free_retired(conn: &mut AnyConnection, backend: &dyn Backend) -> Result<u
             if v.state != RootState::Retired {
                 continue;
             }
-            match backend.delete_disk(&DiskId::root(&name, v.version.max(1) as u32)) {
+            let disk = DiskId::root(&name, v.version.max(1) as u32);
+            match backend.delete_disk(&disk) {
                 Ok(()) => freed += 1,
                 Err(BackendError::NotFound(_)) => {}
-                Err(e @ BackendError::InvalidState { .. }) => {
-                    tracing::warn!(error = %e, "a retired root is still linked")
+                // Directory entries still naming it (guests logged off
+                // since before its rollout): they get their target now.
+                Err(BackendError::InvalidState { .. }) => {
+                    relink(conn, backend, &image, &name, v.version)?
+                }
+                // The source of the segments of guests from before shared
+                // roots: freed once they are gone.
+                Err(e @ BackendError::HasFlashCopyTargets { .. }) => {
+                    tracing::debug!(error = %e, "a retired root stays for now")
                 }
                 Err(e) => return Err(e.into()),
             }

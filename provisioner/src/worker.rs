@@ -448,7 +448,7 @@ impl Worker {
         conn: &mut herd_core::store::AnyConnection,
         job: &Job,
     ) -> StoreResult<()> {
-        let children = child_jobs(job);
+        let children = crate::jobs::children(job);
         let statuses = jobs::statuses(conn, &children)?;
         let finished = statuses.iter().filter(|s| s.is_finished()).count();
         jobs::set_progress(conn, job.id, finished as i32, children.len() as i32)?;
@@ -561,17 +561,6 @@ impl Worker {
         };
         work.record(conn, action, outcome, detail, self.clock.now_ms())
     }
-}
-
-/// The jobs a refill or reclaim waits for, listed in its params.
-fn child_jobs(job: &Job) -> Vec<i64> {
-    let params: serde_json::Value = serde_json::from_str(&job.params).unwrap_or_default();
-    params["jobs"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|v| v.as_i64())
-        .collect()
 }
 
 fn rand_suffix() -> String {

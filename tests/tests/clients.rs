@@ -414,6 +414,124 @@ fn cli_full_flow() {
     cli.fails(&["guests", "list"], 1);
 }
 
+/// SPEC §7 from the CLI: `herd images publish --wait` makes root version
+/// 2, `herd images versions` lists it, `herd rollouts start --wait` brings
+/// the image to it (no guest runs, so nothing restarts), and cancelling
+/// the finished rollout is refused (409).
+#[test]
+fn cli_publishes_a_root_version_and_rolls_it_out() {
+    let Some(srv) = server() else { return };
+    let cli = Cli::new(&srv);
+    let token = srv.admin_token();
+    let herd = |args: &[&str]| {
+        let mut c = cli.cmd(args);
+        c.env("HERD_URL", srv.base_url()).env("HERD_TOKEN", &token);
+        c
+    };
+    let run = |args: &[&str], code: i32| {
+        expect_code(&mut herd(args), code, &format!("herd {}", args.join(" ")))
+    };
+    let json = |args: &[&str]| -> Value {
+        let o = run(args, 0);
+        serde_json::from_slice(&o.stdout)
+            .unwrap_or_else(|e| panic!("herd {}: not JSON ({e}): {}", args.join(" "), show(&o)))
+    };
+
+    let images = json(&["images", "list", "--output", "json"]);
+    let golden = images
+        .as_array()
+        .and_then(|a| a.iter().find(|i| i["name"] == "golden"))
+        .unwrap_or_else(|| panic!("no golden image in {images}"));
+    assert_eq!(golden["root_version"], 1, "{golden}");
+    assert_eq!(golden["latest_version"], 1, "{golden}");
+
+    // publish version 2 and wait for the job
+    let o = run(
+        &[
+            "images",
+            "publish",
+            "golden",
+            "--label",
+            "test patch",
+            "--wait",
+            "--output",
+            "table",
+        ],
+        0,
+    );
+    let published = text(&o.stdout);
+    assert!(published.contains("version 2"), "{}", show(&o));
+
+    let versions = json(&["images", "versions", "golden", "--output", "json"]);
+    let numbers: Vec<i64> = versions
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|v| v["version"].as_i64())
+        .collect();
+    assert_eq!(numbers, [1, 2], "{versions}");
+    assert_eq!(versions[1]["label"], "test patch", "{versions}");
+    assert_eq!(versions[1]["state"], "published", "{versions}");
+    let table = text(&run(&["images", "versions", "golden", "--output", "table"], 0).stdout);
+    assert!(
+        table.contains("VERSION") && table.contains("CHECKSUM") && table.contains("test patch"),
+        "{table}"
+    );
+
+    // roll it out; nothing runs, so the rollout restarts nobody
+    let mut child = herd(&[
+        "rollouts",
+        "start",
+        "golden",
+        "--version",
+        "2",
+        "--wait",
+        "--output",
+        "json",
+    ])
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .expect("run herd rollouts start");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().expect("wait for herd").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let o = child.wait_with_output().expect("herd output");
+            panic!("herd rollouts start --wait never ended: {}", show(&o));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let o = child.wait_with_output().expect("herd output");
+    assert_eq!(o.status.code(), Some(0), "rollout: {}", show(&o));
+    let job: Value = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("rollout: not JSON ({e}): {}", show(&o)));
+    assert_eq!(job["kind"], "rollout", "{job}");
+    assert_eq!(job["status"], "succeeded", "{job}");
+    assert_eq!(job["result"]["pending"], 0, "{job}");
+    let id = job["id"].as_i64().expect("job id").to_string();
+
+    let images = json(&["images", "list", "--output", "json"]);
+    let golden = images
+        .as_array()
+        .and_then(|a| a.iter().find(|i| i["name"] == "golden"))
+        .unwrap_or_else(|| panic!("no golden image in {images}"));
+    assert_eq!(golden["root_version"], 2, "{golden}");
+    assert_eq!(golden["latest_version"], 2, "{golden}");
+
+    let status = json(&["rollouts", "status", &id, "--output", "json"]);
+    assert_eq!(status["status"], "succeeded", "{status}");
+
+    // a finished rollout cannot be cancelled
+    let o = run(&["rollouts", "cancel", &id], 1);
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("409") && err.contains("already"),
+        "{}",
+        show(&o)
+    );
+}
+
 // ---------------------------------------------------------------------------
 // Python
 // ---------------------------------------------------------------------------

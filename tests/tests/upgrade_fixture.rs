@@ -32,7 +32,8 @@ fn make_upgrade_fixture() {
 }
 
 fn state_of(srv: &TestServer, token: &str, name: &str) -> String {
-    srv.get(&format!("/api/v1/guests/{name}"), Some(token)).json()["state"]
+    srv.get(&format!("/api/v1/guests/{name}"), Some(token))
+        .json()["state"]
         .as_str()
         .unwrap_or_default()
         .to_owned()
@@ -48,7 +49,9 @@ fn wait_state(srv: &TestServer, token: &str, name: &str, state: &str) {
 
 fn request(srv: &TestServer, user: &str, description: &str) -> (String, String) {
     let token = srv.login(user, &format!("{user}-pw"));
-    let g = srv.post_json("/api/v1/guests", Some(&token), &json!({})).json();
+    let g = srv
+        .post_json("/api/v1/guests", Some(&token), &json!({}))
+        .json();
     let name = g["name"]
         .as_str()
         .or_else(|| g["guest"].as_str())
@@ -134,5 +137,8 @@ fn make(db: Db, out: &Path) {
         std::fs::write(out.join("herd.sql"), dump.stdout).expect("write dump");
     }
     let _ = std::fs::remove_dir_all(out.join("data/images"));
-    println!("fixture in {}: running {running}, stopped {stopped}, decommissioned {gone}", out.display());
+    println!(
+        "fixture in {}: running {running}, stopped {stopped}, decommissioned {gone}",
+        out.display()
+    );
 }

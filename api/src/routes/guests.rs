@@ -48,6 +48,12 @@ pub struct Guest {
     pub assigned_at: Option<String>,
     #[schema(format = DateTime)]
     pub expires_at: Option<String>,
+    /// The root version it booted at its last IPL; `null` before the first.
+    #[schema(minimum = 1)]
+    pub root_version: Option<u32>,
+    /// The root version its next IPL boots.
+    #[schema(minimum = 1)]
+    pub target_root_version: u32,
 }
 
 pub fn guest_view(g: GuestRecord) -> Guest {
@@ -66,6 +72,8 @@ pub fn guest_view(g: GuestRecord) -> Guest {
         created_at: rfc3339(g.row.created_at),
         assigned_at: g.row.assigned_at.map(rfc3339),
         expires_at: g.row.expires_at.map(rfc3339),
+        root_version: g.row.root_version.map(|v| v.max(1) as u32),
+        target_root_version: g.row.target_root_version.max(1) as u32,
     }
 }
 

@@ -1,6 +1,6 @@
 //! `GET /api/v1/jobs`, `GET /api/v1/jobs/{id}`: long work and its progress.
 
-use actix_web::{get, web, HttpResponse};
+use actix_web::{get, post, web, HttpResponse};
 use herd_core::clock::rfc3339;
 use herd_core::domain::{JobKind, JobStatus, Role};
 use herd_core::store::jobs::{self, Job};
@@ -33,6 +33,11 @@ pub struct JobView {
     pub started_at: Option<String>,
     #[schema(format = DateTime)]
     pub finished_at: Option<String>,
+    /// What the job produced, by kind: a rollout's
+    /// `{updated, rolled_back, pending}` (kept up to date while it runs), a
+    /// root publication's `{version}`; `null` for the others.
+    #[schema(value_type = Option<Object>)]
+    pub result: Option<serde_json::Value>,
 }
 
 pub fn job_view(j: Job) -> JobView {
@@ -49,6 +54,7 @@ pub fn job_view(j: Job) -> JobView {
         created_at: rfc3339(j.created_at),
         started_at: j.started_at.map(rfc3339),
         finished_at: j.finished_at.map(rfc3339),
+        result: j.result.and_then(|r| serde_json::from_str(&r).ok()),
     }
 }
 
@@ -106,11 +112,37 @@ pub async fn get_job(
     id: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
-    let job = state.db(move |c| Ok(jobs::find(c, id)?)).await?;
-    let visible =
-        |j: &Job| caller.user.role == Role::Admin || j.requested_by == Some(caller.user.id);
-    let job = job
-        .filter(visible)
-        .ok_or_else(|| ApiError::NotFound(format!("no job {id}")))?;
+    let job = state
+        .db(move |c| crate::rules::jobs::visible(c, &caller, id))
+        .await?;
     Ok(HttpResponse::Ok().json(job_view(job)))
+}
+
+/// Cancel a job
+///
+/// For kinds that can stop halfway: a rollout starts no more restarts, lets the
+/// ones under way finish and then ends `cancelled` (the guests it had not
+/// restarted keep their current version); a staged operation or a pool refill
+/// ends at once. The requester or an admin.
+#[utoipa::path(post, path = "/api/v1/jobs/{id}/cancel", tag = "jobs", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Job id")),
+    responses(
+        (status = 202, description = "Cancelling; the job as it is now", body = JobView),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such job (or not yours)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Finished already, or a kind that cannot stop halfway", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[post("/api/v1/jobs/{id}/cancel")]
+pub async fn cancel_job(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    let now = state.now_ms();
+    let job = state
+        .db(move |c| crate::rules::jobs::cancel(c, &caller, id, now))
+        .await?;
+    state.wake.notify();
+    Ok(HttpResponse::Accepted().json(job_view(job)))
 }

@@ -7,6 +7,7 @@ pub mod dns;
 pub mod events;
 pub mod firewall;
 pub mod guests;
+pub mod images;
 pub mod jobs;
 pub mod lans;
 pub mod me;
@@ -114,7 +115,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(me::me)
         .service(lans::list_lans)
         .service(catalog::service_catalog)
-        .service(catalog::list_images)
+        .service(images::list_images)
+        .service(images::list_versions)
+        .service(images::publish_version)
+        .service(images::retire_version)
+        .service(images::start_rollout)
         .service(guests::list_guests)
         .service(guests::request_guest)
         .service(guests::get_guest)
@@ -148,5 +153,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(operations::staged_start)
         .service(operations::staged_stop)
         .service(jobs::list_jobs)
-        .service(jobs::get_job);
+        .service(jobs::get_job)
+        .service(jobs::cancel_job);
 }

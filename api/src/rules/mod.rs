@@ -7,6 +7,8 @@ pub mod audit;
 pub mod batches;
 pub mod firewall;
 pub mod guests;
+pub mod images;
+pub mod jobs;
 pub mod operations;
 pub mod pool;
 pub mod services;

@@ -79,6 +79,12 @@ enum Cmd {
     /// Fleet operations (admin)
     #[command(subcommand)]
     Ops(OpsCmd),
+    /// Images and their root versions (publishing, retiring: admin)
+    #[command(subcommand)]
+    Images(ImagesCmd),
+    /// Rolling a root version out to an image's guests (admin)
+    #[command(subcommand)]
+    Rollouts(RolloutsCmd),
     /// The service itself (admin)
     #[command(subcommand)]
     System(SystemCmd),
@@ -261,6 +267,64 @@ enum OpsCmd {
     StagedStart(StagedArgs),
     /// Stop all running guests in batches
     StagedStop(StagedArgs),
+}
+
+#[derive(Subcommand)]
+enum ImagesCmd {
+    /// List images with the root version new guests boot and the latest
+    List,
+    /// List the root versions of an image, with the guests on each
+    Versions { image: String },
+    /// Publish a new root version (latest + 1); changes no guest
+    Publish {
+        image: String,
+        /// What the version brings, e.g. the patches in it
+        #[arg(long)]
+        label: String,
+        /// Wait until it is published and print its version
+        #[arg(long)]
+        wait: bool,
+    },
+    /// Retire a root version and free its disk (not the latest, not in use)
+    Retire {
+        image: String,
+        version: std::num::NonZeroU32,
+    },
+}
+
+#[derive(Subcommand)]
+enum RolloutsCmd {
+    /// Bring an image's guests to a root version, restarting the running
+    /// ones in batches (the first is the canary)
+    Start {
+        image: String,
+        /// The root version to roll out
+        #[arg(long)]
+        version: std::num::NonZeroU32,
+        /// Most guests restarting at once (server default 15)
+        #[arg(long)]
+        batch_size: Option<i32>,
+        /// Share of the running guests that stays healthy (server default 90)
+        #[arg(long)]
+        min_healthy_percent: Option<i32>,
+        /// How long a restarted guest has to be healthy (server default 300)
+        #[arg(long)]
+        health_timeout_seconds: Option<i32>,
+        /// adaptive (default): go on once a batch is healthy; fixed: wait
+        /// --interval-seconds between batches
+        #[arg(long, value_parser = ["fixed", "adaptive"])]
+        pace: Option<String>,
+        /// Seconds between batches with --pace fixed (server default 30)
+        #[arg(long)]
+        interval_seconds: Option<i32>,
+        /// Wait until the rollout has ended (progress bar on a terminal)
+        #[arg(long)]
+        wait: bool,
+    },
+    /// Cancel a rollout: no more restarts; guests not restarted keep their version
+    Cancel { job: i64 },
+    /// Show a rollout job with its counts
+    Status { job: i64 },
 }
 
 #[derive(Subcommand)]
@@ -598,6 +662,8 @@ async fn run(cmd: Cmd, out: Out) -> Res<()> {
         Cmd::Pool(c) => pool(c, out).await,
         Cmd::Batch(c) => batch(c, out).await,
         Cmd::Ops(c) => ops(c, out).await,
+        Cmd::Images(c) => images(c, out).await,
+        Cmd::Rollouts(c) => rollouts(c, out).await,
         Cmd::System(SystemCmd::Tasks) => {
             let c = client()?;
             let mut items = Vec::new();
@@ -723,6 +789,8 @@ fn guest_fields(v: &Value) -> Vec<(&'static str, String)> {
         "image",
         "memory_mb",
         "auto_boot",
+        "root_version",
+        "target_root_version",
         "description",
         "created_at",
         "assigned_at",
@@ -888,7 +956,7 @@ fn command_fields(v: &Value) -> Vec<(&'static str, String)> {
 }
 
 fn job_fields(v: &Value) -> Vec<(&'static str, String)> {
-    vec![
+    let mut fields = vec![
         ("job", s(&v["id"])),
         ("kind", s(&v["kind"])),
         ("status", s(&v["status"])),
@@ -902,7 +970,31 @@ fn job_fields(v: &Value) -> Vec<(&'static str, String)> {
         ),
         ("target", s(&v["target"])),
         ("error", s(&v["error"])),
-    ]
+    ];
+    if let Some(result) = v["result"].as_object() {
+        let text = if v["kind"] == "rollout" {
+            rollout_counts(&v["result"])
+        } else {
+            result
+                .iter()
+                .map(|(k, x)| format!("{k} {}", s(x)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        fields.push(("result", text));
+    }
+    fields
+}
+
+/// `updated U, rolled back R, pending P` from a rollout's `result`.
+fn rollout_counts(result: &Value) -> String {
+    let n = |k: &str| result[k].as_i64().unwrap_or(0);
+    format!(
+        "updated {}, rolled back {}, pending {}",
+        n("updated"),
+        n("rolled_back"),
+        n("pending")
+    )
 }
 
 async fn finish_command(c: &Client, cmd: types::CommandView, wait: bool, out: Out) -> Res<()> {
@@ -1397,5 +1489,211 @@ async fn ops(cmd: OpsCmd, out: Out) -> Res<()> {
         job
     };
     out.object(&job, job_fields);
+    Ok(())
+}
+
+const IMAGE_COLUMNS: &[(&str, &str)] = &[
+    ("NAME", "name"),
+    ("ROOT", "root_version"),
+    ("LATEST", "latest_version"),
+    ("ROOT MB", "root_size_mb"),
+    ("SEGMENT MB", "segment_size_mb"),
+    ("DESCRIPTION", "description"),
+];
+
+const VERSION_COLUMNS: &[(&str, &str)] = &[
+    ("VERSION", "version"),
+    ("LABEL", "label"),
+    ("STATE", "state"),
+    ("GUESTS", "guests"),
+    ("CREATED", "created_at"),
+    ("CHECKSUM", "checksum"),
+];
+
+/// Hex digits of a checksum shown in tables (JSON has all of it).
+const SHORT_CHECKSUM: usize = 12;
+
+async fn images(cmd: ImagesCmd, out: Out) -> Res<()> {
+    let c = client()?;
+    match cmd {
+        ImagesCmd::List => {
+            let mut items = Vec::new();
+            let mut cursor: Option<String> = None;
+            loop {
+                let mut req = c.list_images().limit(500);
+                if let Some(cur) = &cursor {
+                    req = req.cursor(cur.clone());
+                }
+                let page = req.send().await?.into_inner();
+                items.extend(page.items);
+                match page.next_cursor {
+                    Some(n) if !n.is_empty() => cursor = Some(n),
+                    _ => break,
+                }
+            }
+            out.list(&items, IMAGE_COLUMNS);
+        }
+        ImagesCmd::Versions { image } => {
+            let mut items = Vec::new();
+            let mut cursor: Option<String> = None;
+            loop {
+                let mut req = c.list_versions().name(image.clone()).limit(500);
+                if let Some(cur) = &cursor {
+                    req = req.cursor(cur.clone());
+                }
+                let page = req.send().await?.into_inner();
+                items.extend(page.items);
+                match page.next_cursor {
+                    Some(n) if !n.is_empty() => cursor = Some(n),
+                    _ => break,
+                }
+            }
+            if out.json {
+                out.json_value(&serde_json::to_value(&items).expect("serializes"));
+            } else {
+                let rows: Vec<Value> = items
+                    .iter()
+                    .map(|v| {
+                        let mut row = serde_json::to_value(v).expect("serializes");
+                        if let Some(sum) = &v.checksum {
+                            row["checksum"] =
+                                json!(sum.chars().take(SHORT_CHECKSUM).collect::<String>());
+                        }
+                        row
+                    })
+                    .collect();
+                print_table(&rows, VERSION_COLUMNS);
+            }
+        }
+        ImagesCmd::Publish { image, label, wait } => {
+            let label = label
+                .parse::<types::PublishRequestLabel>()
+                .map_err(|_| other("--label must be 1 to 200 characters"))?;
+            let job = c
+                .publish_version()
+                .name(image.clone())
+                .body(types::PublishRequest { label })
+                .send()
+                .await?
+                .into_inner();
+            if !wait {
+                out.object(&job, job_fields);
+                return Ok(());
+            }
+            let job = wait_job(&c, job.id, &format!("publishing a root of {image}")).await?;
+            if out.json {
+                out.json_value(&serde_json::to_value(&job).expect("serializes"));
+            } else {
+                let version = job
+                    .result
+                    .as_ref()
+                    .and_then(|r| r.get("version"))
+                    .map(s)
+                    .unwrap_or_else(|| "?".to_string());
+                outln!("published {image} root version {version} (job {})", job.id);
+            }
+        }
+        ImagesCmd::Retire { image, version } => {
+            c.retire_version()
+                .name(image.clone())
+                .version(version)
+                .send()
+                .await?;
+            out.message(&format!("retired {image} root version {version}"));
+        }
+    }
+    Ok(())
+}
+
+async fn rollouts(cmd: RolloutsCmd, out: Out) -> Res<()> {
+    let c = client()?;
+    match cmd {
+        RolloutsCmd::Start {
+            image,
+            version,
+            batch_size,
+            min_healthy_percent,
+            health_timeout_seconds,
+            pace,
+            interval_seconds,
+            wait,
+        } => {
+            let pace = pace
+                .map(|p| {
+                    p.parse::<types::Pace>()
+                        .map_err(|_| other(format!("unknown pace {p:?}")))
+                })
+                .transpose()?;
+            let body = types::RolloutRequest {
+                version,
+                batch_size: batch_size.map(|n| nonzero(n, "--batch-size")).transpose()?,
+                min_healthy_percent,
+                health_timeout_seconds: health_timeout_seconds
+                    .map(|n| nonzero(n, "--health-timeout-seconds"))
+                    .transpose()?,
+                pace,
+                interval_seconds,
+            };
+            let job = c
+                .start_rollout()
+                .name(image.clone())
+                .body(body)
+                .send()
+                .await?
+                .into_inner();
+            if !wait {
+                out.object(&job, job_fields);
+                return Ok(());
+            }
+            let bar = (!out.json && std::io::stdout().is_terminal())
+                .then(|| progress_bar(&format!("{image} to v{version}: starting")));
+            let mut job = job;
+            loop {
+                if let Some(bar) = &bar {
+                    bar.set_length(job.progress.total.max(0) as u64);
+                    bar.set_position(job.progress.done.max(0) as u64);
+                    if let Some(r) = &job.result {
+                        bar.set_message(format!(
+                            "{image} to v{version}: {}",
+                            rollout_counts(&Value::Object(r.clone()))
+                        ));
+                    }
+                }
+                if is_finished(job.status) {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                job = c.get_job().id(job.id).send().await?.into_inner();
+            }
+            let counts = rollout_counts(&job.result.clone().map(Value::Object).unwrap_or_default());
+            match bar {
+                Some(bar) => {
+                    bar.finish_and_clear();
+                    outln!(
+                        "rollout {} of {image} to root version {version} {}: {counts}",
+                        job.id,
+                        job.status
+                    );
+                }
+                None => out.object(&job, job_fields),
+            }
+            if job.status != types::JobStatus::Succeeded {
+                return Err(match &job.error {
+                    Some(e) if !e.is_empty() => {
+                        other(format!("rollout {} {}: {e}", job.id, job.status))
+                    }
+                    _ => other(format!("rollout {} {}", job.id, job.status)),
+                });
+            }
+        }
+        RolloutsCmd::Cancel { job } => {
+            let job = c.cancel_job().id(job).send().await?.into_inner();
+            out.object(&job, job_fields);
+        }
+        RolloutsCmd::Status { job } => {
+            let job = c.get_job().id(job).send().await?.into_inner();
+            out.object(&job, job_fields);
+        }
+    }
     Ok(())
 }

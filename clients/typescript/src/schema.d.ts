@@ -442,12 +442,85 @@ export interface paths {
         };
         /**
          * Golden images
-         * @description The images guests are cloned from, with their sizes. Any user.
+         * @description The images guests are made from: their shared root (its versions, the
+         *     one new guests boot) and the segment each guest copies. Any user.
          */
         get: operations["list_images"];
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/images/{name}/rollouts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start a rollout
+         * @description Every guest of the image gets the version as its target at once; the running
+         *     ones are restarted in batches, checked for health and rolled back one by one
+         *     when they fail; the first batch is the canary. Progress and `result`
+         *     (`updated`, `rolled_back`, `pending`) in the job; cancel with `POST
+         *     /api/v1/jobs/{id}/cancel`. Admins only.
+         */
+        post: operations["start_rollout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/images/{name}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Root versions of an image
+         * @description Oldest first, with how many guests boot each or will at their next IPL.
+         *     Any user.
+         */
+        get: operations["list_versions"];
+        put?: never;
+        /**
+         * Publish a root version
+         * @description Queues a `root_publish` job that makes version latest + 1 (on the simulator:
+         *     derived from the latest with the label written into it). Publishing changes
+         *     no guest. Admins only.
+         */
+        post: operations["publish_version"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/images/{name}/versions/{version}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Retire a root version
+         * @description Frees its disk. Refused for the latest version and while any guest boots it
+         *     or will at its next IPL. Admins only.
+         */
+        delete: operations["retire_version"];
         options?: never;
         head?: never;
         patch?: never;
@@ -488,6 +561,29 @@ export interface paths {
         get: operations["get_job"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/jobs/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel a job
+         * @description For kinds that can stop halfway: a rollout starts no more restarts, lets the
+         *     ones under way finish and then ends `cancelled` (the guests it had not
+         *     restarted keep their current version); a staged operation or a pool refill
+         *     ends at once. The requester or an admin.
+         */
+        post: operations["cancel_job"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1014,7 +1110,7 @@ export interface components {
          *     background work that watches and heals guests for the others.
          * @enum {string}
          */
-        EventKind: "audit" | "monitor" | "lifecycle" | "provisioning" | "firewall";
+        EventKind: "audit" | "monitor" | "lifecycle" | "provisioning" | "firewall" | "rollout";
         EventView: {
             /** @example guest.request */
             action: string;
@@ -1069,7 +1165,17 @@ export interface components {
              * @example alice
              */
             owner?: string | null;
+            /**
+             * Format: int32
+             * @description The root version it booted at its last IPL; `null` before the first.
+             */
+            root_version?: number | null;
             state: components["schemas"]["GuestState"];
+            /**
+             * Format: int32
+             * @description The root version its next IPL boots.
+             */
+            target_root_version: number;
         };
         GuestPatch: {
             auto_boot?: boolean | null;
@@ -1107,9 +1213,37 @@ export interface components {
             /** Format: date-time */
             created_at: string;
             description: string;
+            /**
+             * Format: int32
+             * @description The highest version published.
+             * @example 2
+             */
+            latest_version: number;
             /** @example golden */
             name: string;
-            /** Format: int64 */
+            /**
+             * Format: double
+             * @description One root version's size, shared by every guest that boots it.
+             * @example 64
+             */
+            root_size_mb: number;
+            /**
+             * Format: int32
+             * @description The root version new guests boot: 1 at first, then the version of
+             *     the last rollout that succeeded.
+             * @example 1
+             */
+            root_version: number;
+            /**
+             * Format: double
+             * @description What each guest copies for itself (its writable segment).
+             * @example 2
+             */
+            segment_size_mb: number;
+            /**
+             * Format: int64
+             * @description The root's size (as `root_size_mb`), in bytes.
+             */
             size_bytes: number;
         };
         /**
@@ -1123,7 +1257,7 @@ export interface components {
          *     lower-case name, the same text the API has always shown.
          * @enum {string}
          */
-        JobKind: "provision" | "decommission" | "batch" | "pool_repopulate" | "reclaim" | "staged_start" | "staged_stop";
+        JobKind: "provision" | "decommission" | "batch" | "pool_repopulate" | "reclaim" | "staged_start" | "staged_stop" | "root_publish" | "rollout";
         /**
          * @description Where a job is (SPEC §7's `status`). Stored and sent as its lower-case
          *     name, the same text the API has always shown.
@@ -1140,6 +1274,12 @@ export interface components {
             id: number;
             kind: components["schemas"]["JobKind"];
             progress: components["schemas"]["Progress"];
+            /**
+             * @description What the job produced, by kind: a rollout's
+             *     `{updated, rolled_back, pending}` (kept up to date while it runs), a
+             *     root publication's `{version}`; `null` for the others.
+             */
+            result?: Record<string, never> | null;
             /** Format: date-time */
             started_at?: string | null;
             status: components["schemas"]["JobStatus"];
@@ -1304,6 +1444,12 @@ export interface components {
             next_cursor?: string | null;
         };
         /** @description Every list answers `{items, next_cursor}` (SPEC §4). */
+        Page_RootVersion: {
+            items: components["schemas"]["RootVersion"][];
+            /** @description Pass as `cursor` for the next page; `null` on the last page. */
+            next_cursor?: string | null;
+        };
+        /** @description Every list answers `{items, next_cursor}` (SPEC §4). */
         Page_TaskView: {
             items: components["schemas"]["TaskView"][];
             /** @description Pass as `cursor` for the next page; `null` on the last page. */
@@ -1434,6 +1580,13 @@ export interface components {
             guest: string;
             job: components["schemas"]["JobView"];
         };
+        PublishRequest: {
+            /**
+             * @description What the version brings, e.g. the patches in it.
+             * @example openssl 3.0.15
+             */
+            label: string;
+        };
         Quota: {
             /**
              * Format: int32
@@ -1481,6 +1634,70 @@ export interface components {
          * @enum {string}
          */
         Role: "student" | "staff" | "admin";
+        RolloutRequest: {
+            /**
+             * Format: int32
+             * @description Most guests restarting at once (default 15).
+             * @default 15
+             */
+            batch_size: number | null;
+            /**
+             * Format: int32
+             * @description How long a restarted guest has to run with every enabled service up
+             *     (default 300).
+             * @default 300
+             */
+            health_timeout_seconds: number | null;
+            /**
+             * Format: int32
+             * @description Seconds between batches (default 30); `fixed` pace only.
+             * @default 30
+             */
+            interval_seconds: number | null;
+            /**
+             * Format: int32
+             * @description Share of the guests running at the start that stays running and
+             *     healthy (default 90); also sets the rollback budget.
+             * @default 90
+             */
+            min_healthy_percent: number | null;
+            pace?: components["schemas"]["Pace"] | null;
+            /**
+             * Format: int32
+             * @description The root version to bring the image's guests to.
+             * @example 2
+             */
+            version: number;
+        };
+        /**
+         * @description A root version's life: `published` once its disk is made (guests may
+         *     boot it), `retired` once its disk is freed.
+         * @enum {string}
+         */
+        RootState: "published" | "retired";
+        RootVersion: {
+            /**
+             * @description BLAKE3 of the root's bytes (hex); `null` until the provisioner has
+             *     made the disk.
+             */
+            checksum?: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /**
+             * Format: int32
+             * @description Guests (not decommissioned) whose `root_version` or
+             *     `target_root_version` it is.
+             */
+            guests: number;
+            /** @example openssl 3.0.15 */
+            label: string;
+            state: components["schemas"]["RootState"];
+            /**
+             * Format: int32
+             * @example 2
+             */
+            version: number;
+        };
         /**
          * @description What may be done to a guest's service: `start | stop | restart` in the
          *     API, `START | STOP | RESTART` in command text and on the console.
@@ -3024,6 +3241,282 @@ export interface operations {
             };
         };
     };
+    start_rollout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Image name */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RolloutRequest"];
+            };
+        };
+        responses: {
+            /** @description Rollout started */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobView"];
+                };
+            };
+            /** @description The body is not JSON (or not readable) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Admins only */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such image */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Another rollout of the image is unfinished */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown or retired version, or a setting out of range */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_versions: {
+        parameters: {
+            query?: {
+                /** @description Page size. */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Image name */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The versions */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_RootVersion"];
+                };
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such image */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid limit or cursor */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    publish_version: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Image name */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PublishRequest"];
+            };
+        };
+        responses: {
+            /** @description Publication queued; its result names the version */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobView"];
+                };
+            };
+            /** @description The body is not JSON (or not readable) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Admins only */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such image */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A publication of this image is unfinished */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid label */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    retire_version: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Image name */
+                name: string;
+                /** @description Root version */
+                version: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Retired */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Admins only */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such image or version */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The latest version, or in use */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     list_jobs: {
         parameters: {
             query?: {
@@ -3099,6 +3592,56 @@ export interface operations {
             };
             /** @description No such job (or not yours) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    cancel_job: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Job id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Cancelling; the job as it is now */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobView"];
+                };
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such job (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Finished already, or a kind that cannot stop halfway */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

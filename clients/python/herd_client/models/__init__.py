@@ -24,6 +24,7 @@ from .item_status import ItemStatus
 from .job_kind import JobKind
 from .job_status import JobStatus
 from .job_view import JobView
+from .job_view_result_type_0 import JobViewResultType0
 from .lan import Lan
 from .lease import Lease
 from .me import Me
@@ -40,6 +41,7 @@ from .page_image import PageImage
 from .page_job_view import PageJobView
 from .page_lan import PageLan
 from .page_lease import PageLease
+from .page_root_version import PageRootVersion
 from .page_task_view import PageTaskView
 from .plan_item import PlanItem
 from .policy import Policy
@@ -53,12 +55,16 @@ from .problem import Problem
 from .progress import Progress
 from .protocol import Protocol
 from .provisioning_started import ProvisioningStarted
+from .publish_request import PublishRequest
 from .quota import Quota
 from .readiness import Readiness
 from .reclaim_plan import ReclaimPlan
 from .reclaim_request import ReclaimRequest
 from .renew_lease import RenewLease
 from .role import Role
+from .rollout_request import RolloutRequest
+from .root_state import RootState
+from .root_version import RootVersion
 from .service_action import ServiceAction
 from .service_action_request import ServiceActionRequest
 from .service_patch import ServicePatch
@@ -94,6 +100,7 @@ __all__ = (
     "JobKind",
     "JobStatus",
     "JobView",
+    "JobViewResultType0",
     "Lan",
     "Lease",
     "Me",
@@ -110,6 +117,7 @@ __all__ = (
     "PageJobView",
     "PageLan",
     "PageLease",
+    "PageRootVersion",
     "PageTaskView",
     "PlanItem",
     "Policy",
@@ -123,12 +131,16 @@ __all__ = (
     "Progress",
     "Protocol",
     "ProvisioningStarted",
+    "PublishRequest",
     "Quota",
     "Readiness",
     "ReclaimPlan",
     "ReclaimRequest",
     "RenewLease",
     "Role",
+    "RolloutRequest",
+    "RootState",
+    "RootVersion",
     "ServiceAction",
     "ServiceActionRequest",
     "ServicePatch",

@@ -6,6 +6,7 @@ class EventKind(StrEnum):
     LIFECYCLE = "lifecycle"
     MONITOR = "monitor"
     PROVISIONING = "provisioning"
+    ROLLOUT = "rollout"
 
     def __str__(self) -> str:
         return str(self.value)

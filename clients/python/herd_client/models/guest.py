@@ -36,10 +36,12 @@ class Guest:
             name (str):  Example: LX000042.
             state (GuestState): The life of a guest (SPEC §1). Stored as its lower-case name; the
                 database's check constraint lists the same values.
+            target_root_version (int): The root version its next IPL boots.
             assigned_at (datetime.datetime | None | Unset):
             expires_at (datetime.datetime | None | Unset):
             ip_address (None | str | Unset):  Example: 10.10.0.44.
             owner (None | str | Unset): `null` while pooled. Example: alice.
+            root_version (int | None | Unset): The root version it booted at its last IPL; `null` before the first.
      """
 
     auto_boot: bool
@@ -51,10 +53,12 @@ class Guest:
     memory_mb: int
     name: str
     state: GuestState
+    target_root_version: int
     assigned_at: datetime.datetime | None | Unset = UNSET
     expires_at: datetime.datetime | None | Unset = UNSET
     ip_address: None | str | Unset = UNSET
     owner: None | str | Unset = UNSET
+    root_version: int | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
 
@@ -79,6 +83,8 @@ class Guest:
         name = self.name
 
         state = self.state.value
+
+        target_root_version = self.target_root_version
 
         assigned_at: None | str | Unset
         if isinstance(self.assigned_at, Unset):
@@ -108,6 +114,12 @@ class Guest:
         else:
             owner = self.owner
 
+        root_version: int | None | Unset
+        if isinstance(self.root_version, Unset):
+            root_version = UNSET
+        else:
+            root_version = self.root_version
+
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -121,6 +133,7 @@ class Guest:
             "memory_mb": memory_mb,
             "name": name,
             "state": state,
+            "target_root_version": target_root_version,
         })
         if assigned_at is not UNSET:
             field_dict["assigned_at"] = assigned_at
@@ -130,6 +143,8 @@ class Guest:
             field_dict["ip_address"] = ip_address
         if owner is not UNSET:
             field_dict["owner"] = owner
+        if root_version is not UNSET:
+            field_dict["root_version"] = root_version
 
         return field_dict
 
@@ -161,6 +176,8 @@ class Guest:
 
 
 
+
+        target_root_version = d.pop("target_root_version")
 
         def _parse_assigned_at(data: object) -> datetime.datetime | None | Unset:
             if data is None:
@@ -222,6 +239,16 @@ class Guest:
         owner = _parse_owner(d.pop("owner", UNSET))
 
 
+        def _parse_root_version(data: object) -> int | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(int | None | Unset, data)
+
+        root_version = _parse_root_version(d.pop("root_version", UNSET))
+
+
         guest = cls(
             auto_boot=auto_boot,
             created_at=created_at,
@@ -232,10 +259,12 @@ class Guest:
             memory_mb=memory_mb,
             name=name,
             state=state,
+            target_root_version=target_root_version,
             assigned_at=assigned_at,
             expires_at=expires_at,
             ip_address=ip_address,
             owner=owner,
+            root_version=root_version,
         )
 
 

@@ -26,13 +26,22 @@ class Image:
         Attributes:
             created_at (datetime.datetime):
             description (str):
+            latest_version (int): The highest version published. Example: 2.
             name (str):  Example: golden.
-            size_bytes (int):
+            root_size_mb (float): One root version's size, shared by every guest that boots it. Example: 64.0.
+            root_version (int): The root version new guests boot: 1 at first, then the version of
+                the last rollout that succeeded. Example: 1.
+            segment_size_mb (float): What each guest copies for itself (its writable segment). Example: 2.0.
+            size_bytes (int): The root's size (as `root_size_mb`), in bytes.
      """
 
     created_at: datetime.datetime
     description: str
+    latest_version: int
     name: str
+    root_size_mb: float
+    root_version: int
+    segment_size_mb: float
     size_bytes: int
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -45,7 +54,15 @@ class Image:
 
         description = self.description
 
+        latest_version = self.latest_version
+
         name = self.name
+
+        root_size_mb = self.root_size_mb
+
+        root_version = self.root_version
+
+        segment_size_mb = self.segment_size_mb
 
         size_bytes = self.size_bytes
 
@@ -55,7 +72,11 @@ class Image:
         field_dict.update({
             "created_at": created_at,
             "description": description,
+            "latest_version": latest_version,
             "name": name,
+            "root_size_mb": root_size_mb,
+            "root_version": root_version,
+            "segment_size_mb": segment_size_mb,
             "size_bytes": size_bytes,
         })
 
@@ -73,14 +94,26 @@ class Image:
 
         description = d.pop("description")
 
+        latest_version = d.pop("latest_version")
+
         name = d.pop("name")
+
+        root_size_mb = d.pop("root_size_mb")
+
+        root_version = d.pop("root_version")
+
+        segment_size_mb = d.pop("segment_size_mb")
 
         size_bytes = d.pop("size_bytes")
 
         image = cls(
             created_at=created_at,
             description=description,
+            latest_version=latest_version,
             name=name,
+            root_size_mb=root_size_mb,
+            root_version=root_version,
+            segment_size_mb=segment_size_mb,
             size_bytes=size_bytes,
         )
 

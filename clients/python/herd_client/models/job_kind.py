@@ -6,6 +6,8 @@ class JobKind(StrEnum):
     POOL_REPOPULATE = "pool_repopulate"
     PROVISION = "provision"
     RECLAIM = "reclaim"
+    ROLLOUT = "rollout"
+    ROOT_PUBLISH = "root_publish"
     STAGED_START = "staged_start"
     STAGED_STOP = "staged_stop"
 

@@ -15,6 +15,7 @@ from typing import cast
 import datetime
 
 if TYPE_CHECKING:
+  from ..models.job_view_result_type_0 import JobViewResultType0
   from ..models.progress import Progress
 
 
@@ -38,6 +39,9 @@ class JobView:
                 name, the same text the API has always shown.
             error (None | str | Unset):
             finished_at (datetime.datetime | None | Unset):
+            result (JobViewResultType0 | None | Unset): What the job produced, by kind: a rollout's
+                `{updated, rolled_back, pending}` (kept up to date while it runs), a
+                root publication's `{version}`; `null` for the others.
             started_at (datetime.datetime | None | Unset):
             target (None | str | Unset): What the job works on, e.g. a guest name.
      """
@@ -49,6 +53,7 @@ class JobView:
     status: JobStatus
     error: None | str | Unset = UNSET
     finished_at: datetime.datetime | None | Unset = UNSET
+    result: JobViewResultType0 | None | Unset = UNSET
     started_at: datetime.datetime | None | Unset = UNSET
     target: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
@@ -58,6 +63,7 @@ class JobView:
 
 
     def to_dict(self) -> dict[str, Any]:
+        from ..models.job_view_result_type_0 import JobViewResultType0 # noqa: PLC0415
         from ..models.progress import Progress # noqa: PLC0415
         created_at = self.created_at.isoformat()
 
@@ -82,6 +88,14 @@ class JobView:
             finished_at = self.finished_at.isoformat()
         else:
             finished_at = self.finished_at
+
+        result: dict[str, Any] | None | Unset
+        if isinstance(self.result, Unset):
+            result = UNSET
+        elif isinstance(self.result, JobViewResultType0):
+            result = self.result.to_dict()
+        else:
+            result = self.result
 
         started_at: None | str | Unset
         if isinstance(self.started_at, Unset):
@@ -111,6 +125,8 @@ class JobView:
             field_dict["error"] = error
         if finished_at is not UNSET:
             field_dict["finished_at"] = finished_at
+        if result is not UNSET:
+            field_dict["result"] = result
         if started_at is not UNSET:
             field_dict["started_at"] = started_at
         if target is not UNSET:
@@ -122,6 +138,7 @@ class JobView:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.job_view_result_type_0 import JobViewResultType0 # noqa: PLC0415
         from ..models.progress import Progress # noqa: PLC0415
         d = dict(src_dict)
         created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
@@ -176,6 +193,26 @@ class JobView:
         finished_at = _parse_finished_at(d.pop("finished_at", UNSET))
 
 
+        def _parse_result(data: object) -> JobViewResultType0 | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                result_type_0 = JobViewResultType0.from_dict(data)
+
+
+
+                return result_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(JobViewResultType0 | None | Unset, data)
+
+        result = _parse_result(d.pop("result", UNSET))
+
+
         def _parse_started_at(data: object) -> datetime.datetime | None | Unset:
             if data is None:
                 return data
@@ -214,6 +251,7 @@ class JobView:
             status=status,
             error=error,
             finished_at=finished_at,
+            result=result,
             started_at=started_at,
             target=target,
         )

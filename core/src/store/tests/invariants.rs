@@ -22,6 +22,7 @@ pub(super) fn seed_spec() -> Seed {
             name: "golden".into(),
             description: "test".into(),
             size_bytes: 1 << 20,
+            segment_size_bytes: 32 << 10,
         },
     }
 }

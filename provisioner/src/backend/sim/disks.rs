@@ -97,11 +97,8 @@ impl State {
             .collect())
     }
 
-    fn check_deletable(&self, id: &DiskId) -> Result<u64> {
-        let record = self
-            .disks
-            .get(id)
-            .ok_or_else(|| BackendError::not_found(id))?;
+    /// Refuses a root a guest links for its next IPL or runs on.
+    fn check_unlinked(&self, id: &DiskId) -> Result<()> {
         let linking = self
             .users
             .values()
@@ -116,6 +113,15 @@ impl State {
                 format!("is linked by {linking} guest(s)"),
             ));
         }
+        Ok(())
+    }
+
+    fn check_deletable(&self, id: &DiskId) -> Result<u64> {
+        let record = self
+            .disks
+            .get(id)
+            .ok_or_else(|| BackendError::not_found(id))?;
+        self.check_unlinked(id)?;
         match self.flashcopy_targets(record.file) {
             0 => Ok(record.file),
             targets => Err(BackendError::HasFlashCopyTargets {
@@ -469,7 +475,13 @@ impl Storage for SimBackend {
     }
 
     fn rename_disk(&self, from: &DiskId, to: &DiskId) -> Result<()> {
+        if from.owner().is_some() || to.owner().is_some() {
+            return Err(BackendError::InvalidArgument(format!(
+                "only images' disks are renamed, not {from} to {to}"
+            )));
+        }
         self.write(|state, _| {
+            state.check_unlinked(from)?;
             if state.disks.contains_key(to) {
                 return Err(BackendError::exists(to));
             }

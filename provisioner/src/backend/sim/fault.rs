@@ -81,7 +81,11 @@ impl Fault {
             | Self::Fails { guest: g, .. } => g.as_mut(),
             Self::Hang { guest, .. } | Self::ServiceDies { guest, .. } => Some(guest),
             Self::RootBreaks { guests, .. } => {
-                guests.iter_mut().flatten().filter(|g| *g == from).for_each(|g| *g = to.clone());
+                guests
+                    .iter_mut()
+                    .flatten()
+                    .filter(|g| *g == from)
+                    .for_each(|g| *g = to.clone());
                 None
             }
         };

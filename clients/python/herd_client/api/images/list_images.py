@@ -92,7 +92,8 @@ def sync_detailed(
 ) -> Response[PageImage | Problem]:
     """ Golden images
 
-     The images guests are cloned from, with their sizes. Any user.
+     The images guests are made from: their shared root (its versions, the
+    one new guests boot) and the segment each guest copies. Any user.
 
     Args:
         limit (int | Unset):  Default: 100.
@@ -128,7 +129,8 @@ def sync(
 ) -> PageImage | Problem | None:
     """ Golden images
 
-     The images guests are cloned from, with their sizes. Any user.
+     The images guests are made from: their shared root (its versions, the
+    one new guests boot) and the segment each guest copies. Any user.
 
     Args:
         limit (int | Unset):  Default: 100.
@@ -159,7 +161,8 @@ async def asyncio_detailed(
 ) -> Response[PageImage | Problem]:
     """ Golden images
 
-     The images guests are cloned from, with their sizes. Any user.
+     The images guests are made from: their shared root (its versions, the
+    one new guests boot) and the segment each guest copies. Any user.
 
     Args:
         limit (int | Unset):  Default: 100.
@@ -195,7 +198,8 @@ async def asyncio(
 ) -> PageImage | Problem | None:
     """ Golden images
 
-     The images guests are cloned from, with their sizes. Any user.
+     The images guests are made from: their shared root (its versions, the
+    one new guests boot) and the segment each guest copies. Any user.
 
     Args:
         limit (int | Unset):  Default: 100.

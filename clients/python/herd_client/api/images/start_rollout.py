@@ -1,0 +1,258 @@
+from http import HTTPStatus
+from typing import Any, cast
+from urllib.parse import quote
+
+import httpx
+
+from ...client import AuthenticatedClient, Client
+from ...types import Response, UNSET
+from ... import errors
+
+from ...models.job_view import JobView
+from ...models.problem import Problem
+from ...models.rollout_request import RolloutRequest
+from typing import cast
+
+
+
+def _get_kwargs(
+    name: str,
+    *,
+    body: RolloutRequest,
+
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+
+
+    
+
+    
+
+    _kwargs: dict[str, Any] = {
+        "method": "post",
+        "url": "/api/v1/images/{name}/rollouts".format(name=quote(str(name), safe=""),),
+    }
+
+    _kwargs["json"] = body.to_dict()
+
+    headers["Content-Type"] = "application/json"
+
+    _kwargs["headers"] = headers
+    return _kwargs
+
+
+
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> JobView | Problem | None:
+    if response.status_code == 202:
+        response_202 = JobView.from_dict(response.json())
+
+
+
+        return response_202
+
+    if response.status_code == 400:
+        response_400 = Problem.from_dict(response.json())
+
+
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+
+
+        return response_403
+
+    if response.status_code == 404:
+        response_404 = Problem.from_dict(response.json())
+
+
+
+        return response_404
+
+    if response.status_code == 409:
+        response_409 = Problem.from_dict(response.json())
+
+
+
+        return response_409
+
+    if response.status_code == 422:
+        response_422 = Problem.from_dict(response.json())
+
+
+
+        return response_422
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[JobView | Problem]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    name: str,
+    *,
+    client: AuthenticatedClient,
+    body: RolloutRequest,
+
+) -> Response[JobView | Problem]:
+    """ Start a rollout
+
+     Every guest of the image gets the version as its target at once; the running
+    ones are restarted in batches, checked for health and rolled back one by one
+    when they fail; the first batch is the canary. Progress and `result`
+    (`updated`, `rolled_back`, `pending`) in the job; cancel with `POST
+    /api/v1/jobs/{id}/cancel`. Admins only.
+
+    Args:
+        name (str):
+        body (RolloutRequest):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[JobView | Problem]
+     """
+
+
+    kwargs = _get_kwargs(
+        name=name,
+body=body,
+
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+def sync(
+    name: str,
+    *,
+    client: AuthenticatedClient,
+    body: RolloutRequest,
+
+) -> JobView | Problem | None:
+    """ Start a rollout
+
+     Every guest of the image gets the version as its target at once; the running
+    ones are restarted in batches, checked for health and rolled back one by one
+    when they fail; the first batch is the canary. Progress and `result`
+    (`updated`, `rolled_back`, `pending`) in the job; cancel with `POST
+    /api/v1/jobs/{id}/cancel`. Admins only.
+
+    Args:
+        name (str):
+        body (RolloutRequest):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        JobView | Problem
+     """
+
+
+    return sync_detailed(
+        name=name,
+client=client,
+body=body,
+
+    ).parsed
+
+async def asyncio_detailed(
+    name: str,
+    *,
+    client: AuthenticatedClient,
+    body: RolloutRequest,
+
+) -> Response[JobView | Problem]:
+    """ Start a rollout
+
+     Every guest of the image gets the version as its target at once; the running
+    ones are restarted in batches, checked for health and rolled back one by one
+    when they fail; the first batch is the canary. Progress and `result`
+    (`updated`, `rolled_back`, `pending`) in the job; cancel with `POST
+    /api/v1/jobs/{id}/cancel`. Admins only.
+
+    Args:
+        name (str):
+        body (RolloutRequest):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[JobView | Problem]
+     """
+
+
+    kwargs = _get_kwargs(
+        name=name,
+body=body,
+
+    )
+
+    response = await client.get_async_httpx_client().request(
+        **kwargs
+    )
+
+    return _build_response(client=client, response=response)
+
+async def asyncio(
+    name: str,
+    *,
+    client: AuthenticatedClient,
+    body: RolloutRequest,
+
+) -> JobView | Problem | None:
+    """ Start a rollout
+
+     Every guest of the image gets the version as its target at once; the running
+    ones are restarted in batches, checked for health and rolled back one by one
+    when they fail; the first batch is the canary. Progress and `result`
+    (`updated`, `rolled_back`, `pending`) in the job; cancel with `POST
+    /api/v1/jobs/{id}/cancel`. Admins only.
+
+    Args:
+        name (str):
+        body (RolloutRequest):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        JobView | Problem
+     """
+
+
+    return (await asyncio_detailed(
+        name=name,
+client=client,
+body=body,
+
+    )).parsed
