@@ -13,7 +13,7 @@
 //! flight and in transition at once, the steps at which the host stalled,
 //! and the wall time the worker spent on it, against a staged restart
 //! (staged stop, then staged start, adaptive) of the same 500 guests driven
-//! the same way.
+//! the same way, and against idle ticks (500 guests running, no job).
 
 use std::error::Error;
 use std::path::Path;
@@ -46,6 +46,8 @@ const HEALTH_TIMEOUT_MS: i64 = 300_000;
 const INTERVAL_MS: i64 = 30_000;
 /// Simulated time per worker tick.
 const STEP: Duration = Duration::from_secs(1);
+/// Ticks of the idle baseline.
+const IDLE_TICKS: usize = 100;
 /// The fleet's image (see `batch::fleet`).
 const IMAGE: &str = "golden";
 
@@ -173,6 +175,19 @@ fn rollouts() -> BenchResult {
     run_batch(&f)?;
     settle(&f, &clock)?;
     let threshold = f.zvm.host_load()?.stall_threshold;
+
+    // What a tick costs with 500 guests running and no job: the part of
+    // the wall times below that is not the jobs' own.
+    let idle = Instant::now();
+    for _ in 0..IDLE_TICKS {
+        f.worker.tick()?;
+        clock.advance(STEP);
+    }
+    record(
+        "idle_wall_ms_per_tick",
+        ms_per_tick(idle.elapsed(), IDLE_TICKS),
+        "ms (500 guests running, no job)",
+    );
 
     // The baseline for the wall time: the same guests restarted by the
     // staged operations herd had before rollouts.

@@ -429,6 +429,7 @@ pub struct ServerBuilder {
     env: Vec<(String, String)>,
     skip: bool,
     shared: Option<Shared>,
+    fixture: Option<PathBuf>,
 }
 
 /// What a second server takes over from a first one (see
@@ -479,6 +480,14 @@ impl ServerBuilder {
         self
     }
 
+    /// Starts on an installation made earlier: `dir/data` is copied into
+    /// the data directory and, on PostgreSQL, `dir/herd.sql` (a `pg_dump`)
+    /// is restored into the fresh database first.
+    pub fn from_fixture(mut self, dir: &Path) -> Self {
+        self.fixture = Some(dir.to_owned());
+        self
+    }
+
     /// Starts the server and waits until it listens. `None` (after a
     /// `skipping:` line) when a service the test needs is not available.
     pub fn start(self) -> Option<TestServer> {
@@ -502,6 +511,9 @@ impl ServerBuilder {
                     Db::Postgres => Some(PgDatabase::create()?),
                 };
                 let url = pg.as_ref().map(|p| p.url.clone());
+                if let Some(fixture) = &self.fixture {
+                    install_fixture(fixture, &data_dir, url.as_deref());
+                }
                 (data_dir, clock, pg, url)
             }
         };
@@ -542,6 +554,30 @@ impl ServerBuilder {
     }
 }
 
+fn install_fixture(fixture: &Path, data_dir: &Path, db_url: Option<&str>) {
+    let copied = Command::new("cp")
+        .arg("-a")
+        .arg(fixture.join("data").join("."))
+        .arg(data_dir)
+        .status()
+        .expect("run cp");
+    assert!(copied.success(), "copy the fixture {}", fixture.display());
+    if let Some(url) = db_url {
+        let out = Command::new("psql")
+            .args(["-q", "-v", "ON_ERROR_STOP=1", "-f"])
+            .arg(fixture.join("herd.sql"))
+            .arg(url)
+            .output()
+            .expect("run psql (package postgresql-client)");
+        assert!(
+            out.status.success(),
+            "restore {}: {}",
+            fixture.join("herd.sql").display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
 fn real_now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -573,6 +609,7 @@ impl TestServer {
             env: Vec::new(),
             skip: false,
             shared: None,
+            fixture: None,
         }
     }
 
@@ -1177,12 +1214,15 @@ impl TestServer {
             assert_eq!(
                 own,
                 vec![&&format!("{name}.0100")],
-                "{name} should have exactly one root disk: {disks:?}"
+                "{name} should have exactly one segment: {disks:?}"
             );
         }
         let orphans: Vec<&&String> = disks
             .iter()
-            .filter(|d| !d.starts_with("image:") && !guests.contains(d.split('.').next().unwrap()))
+            .filter(|d| {
+                let image_disk = d.starts_with("image:") || d.starts_with("root:");
+                !image_disk && !guests.contains(d.split('.').next().unwrap())
+            })
             .collect();
         assert!(orphans.is_empty(), "orphaned disks: {orphans:?}");
         for (lan, state) in zvm["lans"].as_object().expect("zvm lans") {

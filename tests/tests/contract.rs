@@ -1128,6 +1128,11 @@ fn guests_change_only_the_version_named(db: Db) {
     let admin = login(&srv, "admin");
     let alice = login(&srv, "alice");
     let g = take_guest(&srv, &admin, &alice);
+    // its IPL (which records its root version) changes it once more
+    srv.wait_for("the guest's IPL", Duration::from_secs(30), || {
+        let v = srv.get(&guest_path(&g), Some(&alice)).ok(200);
+        (v["root_version"] == 1).then_some(())
+    });
 
     let read = srv.get(&guest_path(&g), Some(&alice));
     read.expect(200);

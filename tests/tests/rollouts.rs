@@ -7,8 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use herd_core::clock::{FileClock, SharedClock};
-use herd_core::domain::GuestName;
-use herd_provisioner::backend::sim::{Fault, SimBackend, SimSettings};
+use herd_provisioner::backend::sim::{SimBackend, SimSettings};
 use herd_provisioner::backend::{DiskId, Storage};
 use herd_tests::{db_tests, json, Db, Layout, TestServer, Value};
 
@@ -205,13 +204,22 @@ fn events_of(srv: &TestServer, token: &str, guest: &str) -> Vec<String> {
         .collect()
 }
 
+/// Arms `root_breaks` the way an operator does: `herd-server sim faults
+/// add`, from another process, while the server runs.
 fn breaks(srv: &TestServer, version: u32, guests: Option<Vec<&str>>) {
-    srv.inject_fault(Fault::RootBreaks {
-        image: "golden".parse().unwrap(),
-        version,
-        service: "apache".into(),
-        guests: guests.map(|g| g.iter().map(|n| n.parse::<GuestName>().unwrap()).collect()),
-    });
+    let mut spec = json!({"image": "golden", "version": version, "service": "apache"});
+    if let Some(g) = guests {
+        spec["guests"] = json!(g);
+    }
+    let fault = json!({ "root_breaks": spec }).to_string();
+    let out = srv.run_command(&["sim", "faults", "add", &fault]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed = srv.run_command(&["sim", "faults", "list"]);
+    assert!(String::from_utf8_lossy(&listed.stdout).contains("root_breaks"));
 }
 
 // ---------------------------------------------------------------------------
@@ -489,7 +497,10 @@ fn a_failing_canary_stops_the_rollout(db: Db) {
         srv.zvm_state()["users"][names[0].as_str()]["booted_root"],
         "root:golden@1"
     );
-    let owner = guest(&srv, &admin, &names[0])["owner"].as_str().unwrap().to_owned();
+    let owner = guest(&srv, &admin, &names[0])["owner"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let owner = login(&srv, &owner);
     let seen = events_of(&srv, &owner, &names[0]);
     assert!(seen.contains(&"rollout.rolled_back".to_owned()), "{seen:?}");

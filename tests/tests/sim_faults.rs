@@ -14,7 +14,14 @@ use herd_tests::{json, Db, TestServer, Value};
 const SETTLE: Duration = Duration::from_secs(30);
 
 /// Every fault kind `add` accepts: each must be named when input is refused.
-const KINDS: [&str; 5] = ["copy_fails", "ipl_fails", "fails", "hangs", "service_dies"];
+const KINDS: [&str; 6] = [
+    "copy_fails",
+    "ipl_fails",
+    "fails",
+    "hangs",
+    "service_dies",
+    "root_breaks",
+];
 
 fn server(pool_target: u32) -> Option<TestServer> {
     TestServer::builder(Db::Sqlite)
@@ -230,8 +237,12 @@ fn list_add_clear_and_bad_input() {
         (r#"{"fails": {"op": "format"}}"#, "unknown variant `format`"),
         (r#"{}"#, "exactly one key"),
         (
-            r#"{"root_breaks": {"image": "golden", "version": 2, "service": "apache"}}"#,
-            "not available yet",
+            r#"{"root_breaks": {"image": "golden", "version": 2}}"#,
+            "missing field `service`",
+        ),
+        (
+            r#"{"root_breaks": {"image": "golden", "version": 0, "service": "apache"}}"#,
+            "numbered from 1",
         ),
     ];
     for (input, problem) in bad {
