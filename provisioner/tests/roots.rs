@@ -325,7 +325,10 @@ fn a_broken_root_breaks_its_service_on_its_guests_at_every_boot() {
     for _ in 0..2 {
         broken(&boot_on(&host, &a, &v2));
         assert!(!start_apache(&a).0);
-        assert_eq!(host.zvm.armed_faults().unwrap(), std::slice::from_ref(&fault));
+        assert_eq!(
+            host.zvm.armed_faults().unwrap(),
+            std::slice::from_ref(&fault)
+        );
     }
     // FORCE and IPL is a boot like any other.
     host.zvm.force(&a).unwrap();
