@@ -535,13 +535,17 @@ impl Worker {
             _ => return Ok(()),
         };
         // One transaction, so that no one sees the guest running with
-        // the services it had before it stopped.
-        write_tx(conn, |c| {
+        // the services it had before it stopped; nothing if another task
+        // (a rollout restarting it) moved the guest on since it was read.
+        write_tx(conn, |c| -> StoreResult<()> {
+            if !guests::set_state_from(c, guest.id, guest.state, state, now)? {
+                return Ok(());
+            }
             commands::set_all_service_states(c, guest.id, "down", now)?;
             for s in services.iter().filter(|s| s.state == ServiceState::Up) {
                 commands::set_service_state(c, guest.id, &s.name, "up", now)?;
             }
-            guests::set_state(c, guest.id, state, now)
+            Ok(())
         })?;
         Ok(())
     }

@@ -16,6 +16,7 @@ db_tests!(
     a_rollout_restarts_running_guests_and_leaves_stopped_ones_for_their_next_boot,
     a_failing_canary_stops_the_rollout,
     a_guest_is_rolled_back_while_the_others_update,
+    rollbacks_past_the_budget_stop_the_rollout,
     a_rollout_cut_by_sigkill_resumes_within_bounds,
     a_cancelled_rollout_keeps_the_guests_it_did_not_restart,
     rollout_requests_are_checked,
@@ -143,6 +144,16 @@ fn start_rollout(srv: &TestServer, admin: &str, body: Value) -> Value {
         .ok(202);
     assert_eq!(j["kind"], "rollout", "{j}");
     j["id"].clone()
+}
+
+/// Asserts the root version a guest booted last and the one it boots next.
+fn assert_versions(srv: &TestServer, admin: &str, name: &str, booted: Value, target: Value) {
+    let g = guest(srv, admin, name);
+    assert_eq!(
+        (&g["root_version"], &g["target_root_version"]),
+        (&booted, &target),
+        "{g}"
+    );
 }
 
 fn finished(srv: &TestServer, admin: &str, id: &Value) -> Option<Value> {
@@ -370,12 +381,7 @@ fn a_rollout_restarts_running_guests_and_leaves_stopped_ones_for_their_next_boot
     assert_eq!(done["progress"], json!({"done": 3, "total": 3}), "{done}");
     assert!(most <= 2, "{most} guests restarting at once, batch_size 2");
     for n in &running {
-        let g = guest(&srv, &admin, n);
-        assert_eq!(
-            (g["root_version"].clone(), g["target_root_version"].clone()),
-            (json!(2), json!(2)),
-            "{g}"
-        );
+        assert_versions(&srv, &admin, n, json!(2), json!(2));
     }
     let zvm = srv.zvm_state();
     for n in &running {
@@ -486,12 +492,7 @@ fn a_failing_canary_stops_the_rollout(db: Db) {
     // the canary is back on version 1; the others never left it and keep it
     wait_states(&srv, &admin, &names, "running");
     for n in &names {
-        let g = guest(&srv, &admin, n);
-        assert_eq!(
-            (g["root_version"].clone(), g["target_root_version"].clone()),
-            (json!(1), json!(1)),
-            "{g}"
-        );
+        assert_versions(&srv, &admin, n, json!(1), json!(1));
     }
     assert_eq!(
         srv.zvm_state()["users"][names[0].as_str()]["booted_root"],
@@ -538,13 +539,49 @@ fn a_guest_is_rolled_back_while_the_others_update(db: Db) {
     wait_states(&srv, &admin, &names, "running");
     for (i, n) in names.iter().enumerate() {
         let want = if i == 2 { 1 } else { 2 };
-        let g = guest(&srv, &admin, n);
-        assert_eq!(
-            (g["root_version"].clone(), g["target_root_version"].clone()),
-            (json!(want), json!(want)),
-            "{g}"
-        );
+        assert_versions(&srv, &admin, n, json!(want), json!(want));
     }
+}
+
+fn rollbacks_past_the_budget_stop_the_rollout(db: Db) {
+    let Some(srv) = server(db, 1) else { return };
+    let admin = srv.admin_token();
+    let mut names = running_guests(&srv, &admin, 4);
+    names.sort();
+    assert_eq!(publish(&srv, &admin, "v2"), 2);
+    // min_healthy_percent 75: one rollback of four is within the budget,
+    // the second is past it; the canary (the first guest) is fine
+    breaks(&srv, 2, Some(vec![names[1].as_str(), names[2].as_str()]));
+    let id = start_rollout(
+        &srv,
+        &admin,
+        json!({"version": 2, "batch_size": 1, "min_healthy_percent": 75, "health_timeout_seconds": 30}),
+    );
+    let done = drive(
+        &srv,
+        "the rollout",
+        Duration::from_secs(5),
+        || {},
+        || finished(&srv, &admin, &id),
+    );
+    assert_eq!(done["status"], "failed", "{done}");
+    let error = done["error"].as_str().unwrap();
+    assert!(error.contains("2 of 4 guests rolled back"), "{done}");
+    assert_eq!(
+        done["result"],
+        json!({"updated": 1, "rolled_back": 2, "pending": 1}),
+        "{done}"
+    );
+    wait_states(&srv, &admin, &names, "running");
+    let want = [2, 1, 1, 1];
+    for (n, want) in names.iter().zip(want) {
+        assert_versions(&srv, &admin, n, json!(want), json!(want));
+    }
+    let golden = &srv.get("/api/v1/images", Some(&admin)).ok(200)["items"][0];
+    assert_eq!(
+        golden["root_version"], 1,
+        "a failed rollout leaves the image's version: {golden}"
+    );
 }
 
 fn a_rollout_cut_by_sigkill_resumes_within_bounds(db: Db) {
@@ -639,19 +676,9 @@ fn a_cancelled_rollout_keeps_the_guests_it_did_not_restart(db: Db) {
         json!({"updated": 1, "rolled_back": 0, "pending": 2}),
         "{done}"
     );
-    let g = guest(&srv, &admin, &names[0]);
-    assert_eq!(
-        (g["root_version"].clone(), g["target_root_version"].clone()),
-        (json!(2), json!(2)),
-        "{g}"
-    );
+    assert_versions(&srv, &admin, &names[0], json!(2), json!(2));
     for n in &names[1..] {
-        let g = guest(&srv, &admin, n);
-        assert_eq!(
-            (g["root_version"].clone(), g["target_root_version"].clone()),
-            (json!(1), json!(1)),
-            "{g}"
-        );
+        assert_versions(&srv, &admin, n, json!(1), json!(1));
     }
     srv.post_json(
         &format!("/api/v1/jobs/{id}/cancel"),

@@ -310,6 +310,25 @@ pub fn set_state(
     Ok(())
 }
 
+/// [`set_state`] unless the guest left `from` meanwhile (another task moved
+/// it on since it was read); answers whether it changed.
+pub fn set_state_from(
+    conn: &mut AnyConnection,
+    id: i64,
+    from: GuestState,
+    state: GuestState,
+    now: Millis,
+) -> StoreResult<bool> {
+    let changed = diesel::update(
+        guests::table
+            .find(id)
+            .filter(guests::state.eq(from.as_str())),
+    )
+    .set((guests::state.eq(state.as_str()), guests::updated_at.eq(now)))
+    .execute(conn)?;
+    Ok(changed == 1)
+}
+
 /// The end of a guest: its address is free again and its firewall openings
 /// close. The row stays, `decommissioned`, for the audit trail.
 pub fn retire(conn: &mut AnyConnection, id: i64, now: Millis) -> StoreResult<()> {
