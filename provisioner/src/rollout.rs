@@ -93,8 +93,13 @@ pub struct Plan {
     /// guest that never booted returns to.
     pub previous: i32,
     pub settings: Settings,
-    /// The guests running at the start, in the order they restart.
+    /// The guests running at the start that need a restart, in the order
+    /// they restart.
     pub guests: Vec<Entry>,
+    /// All guests running at the start, those already on the version too:
+    /// `min_healthy_percent` is of these.
+    #[serde(default)]
+    pub running: usize,
     /// The first this many guests are the canary batch.
     pub canary: usize,
     /// Guests sent on their way so far.
@@ -134,7 +139,7 @@ impl Plan {
     /// How many may be down at once: `min_healthy_percent` of those running
     /// at the start stay up, but one at a time always may go.
     fn most_down(&self) -> usize {
-        let n = self.guests.len();
+        let n = self.running.max(self.guests.len());
         let healthy = (n * self.settings.min_healthy_percent as usize).div_ceil(100);
         (self.settings.batch_size as usize)
             .min(n.saturating_sub(healthy))
@@ -205,14 +210,16 @@ pub fn plan(
 ) -> Result<Plan, WorkerError> {
     roots::target_all(conn, image.id, version)?;
     let mut guests = Vec::new();
+    let mut running = 0;
     for g in guests::of_image(conn, image.id)? {
         if g.owner_id.is_some() {
             let work = work(&g);
             let detail = format!("root version {version} of {}", image.name);
             work.record(conn, "rollout.scheduled", Outcome::Info, Some(&detail), now)?;
         }
-        let running = matches!(g.state, GuestState::Running | GuestState::Starting);
-        if running && g.root_version != Some(version) {
+        let up = matches!(g.state, GuestState::Running | GuestState::Starting);
+        running += usize::from(up);
+        if up && g.root_version != Some(version) {
             guests.push(Entry {
                 name: g.name.clone(),
                 guest_id: g.id,
@@ -229,6 +236,7 @@ pub fn plan(
         previous: image.root_version,
         settings,
         guests,
+        running,
         canary: 0,
         launched: 0,
         next_at: Some(now),
@@ -565,4 +573,104 @@ fn unhealthy(status: &GuestStatus) -> Option<String> {
         .map(|s| s.name.as_str())
         .collect();
     (!down.is_empty()).then(|| format!("{} not up", down.join(", ")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(restart: usize, running: usize, batch: u32, healthy: u32) -> Plan {
+        let entry = |i: usize| Entry {
+            name: format!("LX{i:06}"),
+            guest_id: i as i64,
+            from: 1,
+            step: Step::Pending,
+            why: None,
+        };
+        let mut p = Plan {
+            image_id: 1,
+            image: "golden".into(),
+            version: 2,
+            previous: 1,
+            settings: Settings {
+                batch_size: batch,
+                min_healthy_percent: healthy,
+                health_timeout_ms: 300_000,
+                pace: Pace::Adaptive,
+                interval_ms: 30_000,
+            },
+            guests: (0..restart).map(entry).collect(),
+            running,
+            canary: 0,
+            launched: 0,
+            next_at: Some(0),
+            stop: None,
+            cancelled: false,
+        };
+        p.canary = p.most_down().min(p.guests.len());
+        p
+    }
+
+    #[test]
+    fn the_healthy_floor_bounds_the_batch() {
+        assert_eq!(plan(500, 500, 15, 90).most_down(), 15);
+        // 10 running at 90 %: one at a time
+        assert_eq!(plan(10, 10, 15, 90).most_down(), 1);
+        // 50 % of 10: five may be down, the batch allows four
+        assert_eq!(plan(10, 10, 4, 50).most_down(), 4);
+        // guests already on the version count among the running
+        assert_eq!(plan(5, 40, 15, 90).most_down(), 4);
+        // one guest, 100 %: it may still go, alone
+        assert_eq!(plan(1, 1, 15, 100).most_down(), 1);
+    }
+
+    #[test]
+    fn a_rolled_back_canary_stops_at_once() {
+        let mut p = plan(10, 10, 2, 50);
+        assert_eq!(p.canary, 2);
+        p.guests[0].step = Step::Updated;
+        p.guests[1].step = Step::RolledBack;
+        p.guests[1].why = Some("apache not up".into());
+        let why = p.verdict().expect("stops");
+        assert!(why.starts_with("canary failed: LX000001"), "{why}");
+        assert!(why.contains("apache not up"), "{why}");
+    }
+
+    #[test]
+    fn rollbacks_stop_once_past_the_budget() {
+        // 75 % healthy of 8: two rollbacks are the budget, a third is past it
+        let mut p = plan(8, 8, 1, 75);
+        p.guests[0].step = Step::Updated;
+        for i in [3, 5] {
+            p.guests[i].step = Step::RolledBack;
+        }
+        assert_eq!(p.verdict(), None);
+        p.guests[6].step = Step::RolledBack;
+        let why = p.verdict().expect("stops");
+        assert!(why.starts_with("3 of 8 guests rolled back"), "{why}");
+        assert_eq!(
+            p.counts(),
+            Counts {
+                updated: 1,
+                rolled_back: 3,
+                pending: 4
+            }
+        );
+    }
+
+    #[test]
+    fn skipped_guests_leave_the_total() {
+        let mut p = plan(4, 4, 2, 0);
+        p.guests[1].step = Step::Skipped;
+        p.guests[2].step = Step::Updated;
+        assert_eq!(p.total(), 3);
+        assert_eq!(
+            p.counts(),
+            Counts {
+                updated: 1,
+                rolled_back: 0,
+                pending: 2
+            }
+        );
+    }
 }

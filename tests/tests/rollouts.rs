@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use herd_core::clock::{FileClock, SharedClock};
 use herd_provisioner::backend::sim::{SimBackend, SimSettings};
 use herd_provisioner::backend::{DiskId, Storage};
-use herd_tests::{db_tests, json, Db, Layout, TestServer, Value};
+use herd_tests::{db_tests, json, Db, Layout, Method, TestServer, Value};
 
 db_tests!(
     images_show_roots_and_versions_publish,
@@ -729,6 +729,22 @@ fn rollout_requests_are_checked(db: Db) {
         done["result"],
         json!({"updated": 0, "rolled_back": 0, "pending": 0})
     );
+    // a retried request with the same Idempotency-Key starts nothing more
+    let keyed = || {
+        let rb = srv
+            .request(Method::POST, url, Some(&admin))
+            .header("idempotency-key", "rollout-7")
+            .json(&json!({"version": 1, "batch_size": 3}));
+        srv.send(rb)
+    };
+    let first = keyed();
+    let job = first.ok(202);
+    let again = keyed();
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(again.ok(202)["id"], job["id"]);
+    srv.wait_for("the keyed rollout", SETTLE, || {
+        finished(&srv, &admin, &job["id"])
+    });
     // jobs of kinds that cannot stop halfway are not cancelled
     let publish = srv
         .post_json(

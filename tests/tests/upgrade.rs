@@ -206,4 +206,47 @@ fn an_installation_from_before_shared_roots_upgrades_in_place(db: Db) {
         srv.reconcile().is_empty(),
         "the database and the host agree after the upgrade"
     );
+
+    // and the old guests take the next root version like any other
+    let publish = srv
+        .post_json(
+            "/api/v1/images/golden/versions",
+            Some(&admin),
+            &json!({"label": "first patch"}),
+        )
+        .ok(202);
+    srv.wait_for("the publication", SETTLE, || {
+        let j = srv
+            .get(&format!("/api/v1/jobs/{}", publish["id"]), Some(&admin))
+            .ok(200);
+        (j["status"] == "succeeded").then_some(())
+    });
+    let rollout = srv
+        .post_json(
+            "/api/v1/images/golden/rollouts",
+            Some(&admin),
+            &json!({"version": 2, "batch_size": 3, "min_healthy_percent": 0}),
+        )
+        .ok(202);
+    let deadline = Instant::now() + SETTLE;
+    let done = loop {
+        let j = srv
+            .get(&format!("/api/v1/jobs/{}", rollout["id"]), Some(&admin))
+            .ok(200);
+        if j["finished_at"].is_string() {
+            break j;
+        }
+        assert!(Instant::now() < deadline, "the rollout never finished: {j}");
+        srv.advance_clock(Duration::from_secs(2));
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(done["result"]["updated"], 3, "{done}");
+    for name in [&stopped, &pooled, &running] {
+        assert_eq!(state_of(&srv, &admin, name)["root_version"], 2, "{name}");
+        assert_eq!(
+            written(&srv, name),
+            format!("written by {name} before the upgrade\n")
+        );
+    }
 }

@@ -1,7 +1,8 @@
 //! `/api/v1/images…` (SPEC §7): images with their root versions, publishing
 //! and retiring versions, and rollouts.
 
-use actix_web::{delete, get, post, web, HttpResponse};
+use actix_web::http::StatusCode;
+use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
 use herd_core::clock::rfc3339;
 use herd_core::domain::RootState;
 use herd_core::store::{catalog, roots};
@@ -13,6 +14,7 @@ use utoipa::ToSchema;
 use super::jobs::{created_job, JobView};
 use super::{Page, PageQuery};
 use crate::auth::Caller;
+use crate::idempotency::{self, Answer, KeyHeader, Keyed};
 use crate::problem::{ApiError, ApiResult, Problem};
 use crate::rules;
 use crate::state::AppState;
@@ -148,7 +150,7 @@ pub async fn list_versions(
     Ok(HttpResponse::Ok().json(Page::window(items, &page)?))
 }
 
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PublishRequest {
     /// What the version brings, e.g. the patches in it.
@@ -160,9 +162,9 @@ pub struct PublishRequest {
 ///
 /// Queues a `root_publish` job that makes version latest + 1 (on the simulator:
 /// derived from the latest with the label written into it). Publishing changes
-/// no guest. Admins only.
+/// no guest. Admins only. Send an `Idempotency-Key` to make retries safe.
 #[utoipa::path(post, path = "/api/v1/images/{name}/versions", tag = "images", security(("bearer" = [])),
-    params(("name" = String, Path, description = "Image name")),
+    params(("name" = String, Path, description = "Image name"), KeyHeader),
     request_body = PublishRequest,
     responses(
         (status = 202, description = "Publication queued; its result names the version", body = JobView),
@@ -171,7 +173,7 @@ pub struct PublishRequest {
         (status = 403, description = "Admins only", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such image", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "A publication of this image is unfinished", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid label", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid label, or an `Idempotency-Key` used before for another request", body = Problem, content_type = "application/problem+json"),
     ))]
 #[post("/api/v1/images/{name}/versions")]
 pub async fn publish_version(
@@ -179,7 +181,10 @@ pub async fn publish_version(
     caller: Caller,
     name: web::Path<String>,
     body: web::Json<PublishRequest>,
+    req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
+    let now = state.now_ms();
+    let keyed = Keyed::of(&req, &caller, &*body, now)?;
     let label = body.into_inner().label.trim().to_owned();
     if label.is_empty() || label.chars().count() > 200 || label.chars().any(char::is_control) {
         return Err(ApiError::Unprocessable(
@@ -187,15 +192,16 @@ pub async fn publish_version(
         ));
     }
     let name = name.into_inner();
-    let now = state.now_ms();
-    let job = state
+    let answer = state
         .db(move |c| {
-            let id = rules::images::publish(c, &caller, &name, &label, now)?;
-            created_job(c, id)
+            idempotency::once(c, keyed.as_ref(), |c| {
+                let id = rules::images::publish(c, &caller, &name, &label, now)?;
+                Answer::new(StatusCode::ACCEPTED, &created_job(c, id)?)
+            })
         })
         .await?;
     state.wake.notify();
-    Ok(HttpResponse::Accepted().json(job))
+    Ok(answer.into_response())
 }
 
 /// Retire a root version
@@ -228,7 +234,7 @@ pub async fn retire_version(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RolloutRequest {
     /// The root version to bring the image's guests to.
@@ -260,9 +266,10 @@ pub struct RolloutRequest {
 /// ones are restarted in batches, checked for health and rolled back one by one
 /// when they fail; the first batch is the canary. Progress and `result`
 /// (`updated`, `rolled_back`, `pending`) in the job; cancel with `POST
-/// /api/v1/jobs/{id}/cancel`. Admins only.
+/// /api/v1/jobs/{id}/cancel`. Admins only. Send an `Idempotency-Key` to make
+/// retries safe.
 #[utoipa::path(post, path = "/api/v1/images/{name}/rollouts", tag = "images", security(("bearer" = [])),
-    params(("name" = String, Path, description = "Image name")),
+    params(("name" = String, Path, description = "Image name"), KeyHeader),
     request_body = RolloutRequest,
     responses(
         (status = 202, description = "Rollout started", body = JobView),
@@ -271,7 +278,7 @@ pub struct RolloutRequest {
         (status = 403, description = "Admins only", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such image", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Another rollout of the image is unfinished", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Unknown or retired version, or a setting out of range", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Unknown or retired version, a setting out of range, or an `Idempotency-Key` used before for another request", body = Problem, content_type = "application/problem+json"),
     ))]
 #[post("/api/v1/images/{name}/rollouts")]
 pub async fn start_rollout(
@@ -279,18 +286,22 @@ pub async fn start_rollout(
     caller: Caller,
     name: web::Path<String>,
     body: web::Json<RolloutRequest>,
+    req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
+    let now = state.now_ms();
+    let keyed = Keyed::of(&req, &caller, &*body, now)?;
     let ask = rollout_ask(body.into_inner())?;
     let name = name.into_inner();
-    let now = state.now_ms();
-    let job = state
+    let answer = state
         .db(move |c| {
-            let id = rules::images::start_rollout(c, &caller, &name, &ask, now)?;
-            created_job(c, id)
+            idempotency::once(c, keyed.as_ref(), |c| {
+                let id = rules::images::start_rollout(c, &caller, &name, &ask, now)?;
+                Answer::new(StatusCode::ACCEPTED, &created_job(c, id)?)
+            })
         })
         .await?;
     state.wake.notify();
-    Ok(HttpResponse::Accepted().json(job))
+    Ok(answer.into_response())
 }
 
 fn rollout_ask(r: RolloutRequest) -> ApiResult<rules::images::RolloutAsk> {

@@ -469,7 +469,8 @@ export interface paths {
          *     ones are restarted in batches, checked for health and rolled back one by one
          *     when they fail; the first batch is the canary. Progress and `result`
          *     (`updated`, `rolled_back`, `pending`) in the job; cancel with `POST
-         *     /api/v1/jobs/{id}/cancel`. Admins only.
+         *     /api/v1/jobs/{id}/cancel`. Admins only. Send an `Idempotency-Key` to make
+         *     retries safe.
          */
         post: operations["start_rollout"];
         delete?: never;
@@ -496,7 +497,7 @@ export interface paths {
          * Publish a root version
          * @description Queues a `root_publish` job that makes version latest + 1 (on the simulator:
          *     derived from the latest with the label written into it). Publishing changes
-         *     no guest. Admins only.
+         *     no guest. Admins only. Send an `Idempotency-Key` to make retries safe.
          */
         post: operations["publish_version"];
         delete?: never;
@@ -3244,7 +3245,15 @@ export interface operations {
     start_rollout: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Any 1–255 visible ASCII characters, new for each intended change
+                 *     (a UUID, say). Sent again with the same body, within 24 hours, it
+                 *     answers the first response again and changes nothing; with another
+                 *     body it is `422`. Keys are per user.
+                 */
+                "Idempotency-Key"?: string | null;
+            };
             path: {
                 /** @description Image name */
                 name: string;
@@ -3311,7 +3320,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unknown or retired version, or a setting out of range */
+            /** @description Unknown or retired version, a setting out of range, or an `Idempotency-Key` used before for another request */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3380,7 +3389,15 @@ export interface operations {
     publish_version: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Any 1–255 visible ASCII characters, new for each intended change
+                 *     (a UUID, say). Sent again with the same body, within 24 hours, it
+                 *     answers the first response again and changes nothing; with another
+                 *     body it is `422`. Keys are per user.
+                 */
+                "Idempotency-Key"?: string | null;
+            };
             path: {
                 /** @description Image name */
                 name: string;
@@ -3447,7 +3464,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Invalid label */
+            /** @description Invalid label, or an `Idempotency-Key` used before for another request */
             422: {
                 headers: {
                     [name: string]: unknown;

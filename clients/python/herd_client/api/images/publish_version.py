@@ -11,6 +11,7 @@ from ... import errors
 from ...models.job_view import JobView
 from ...models.problem import Problem
 from ...models.publish_request import PublishRequest
+from ...types import UNSET, Unset
 from typing import cast
 
 
@@ -19,9 +20,13 @@ def _get_kwargs(
     name: str,
     *,
     body: PublishRequest,
+    idempotency_key: None | str | Unset = UNSET,
 
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
+    if not isinstance(idempotency_key, Unset):
+        headers["Idempotency-Key"] = idempotency_key
+
 
 
     
@@ -112,16 +117,18 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     body: PublishRequest,
+    idempotency_key: None | str | Unset = UNSET,
 
 ) -> Response[JobView | Problem]:
     """ Publish a root version
 
      Queues a `root_publish` job that makes version latest + 1 (on the simulator:
     derived from the latest with the label written into it). Publishing changes
-    no guest. Admins only.
+    no guest. Admins only. Send an `Idempotency-Key` to make retries safe.
 
     Args:
         name (str):
+        idempotency_key (None | str | Unset):
         body (PublishRequest):
 
     Raises:
@@ -136,6 +143,7 @@ def sync_detailed(
     kwargs = _get_kwargs(
         name=name,
 body=body,
+idempotency_key=idempotency_key,
 
     )
 
@@ -150,16 +158,18 @@ def sync(
     *,
     client: AuthenticatedClient,
     body: PublishRequest,
+    idempotency_key: None | str | Unset = UNSET,
 
 ) -> JobView | Problem | None:
     """ Publish a root version
 
      Queues a `root_publish` job that makes version latest + 1 (on the simulator:
     derived from the latest with the label written into it). Publishing changes
-    no guest. Admins only.
+    no guest. Admins only. Send an `Idempotency-Key` to make retries safe.
 
     Args:
         name (str):
+        idempotency_key (None | str | Unset):
         body (PublishRequest):
 
     Raises:
@@ -175,6 +185,7 @@ def sync(
         name=name,
 client=client,
 body=body,
+idempotency_key=idempotency_key,
 
     ).parsed
 
@@ -183,16 +194,18 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     body: PublishRequest,
+    idempotency_key: None | str | Unset = UNSET,
 
 ) -> Response[JobView | Problem]:
     """ Publish a root version
 
      Queues a `root_publish` job that makes version latest + 1 (on the simulator:
     derived from the latest with the label written into it). Publishing changes
-    no guest. Admins only.
+    no guest. Admins only. Send an `Idempotency-Key` to make retries safe.
 
     Args:
         name (str):
+        idempotency_key (None | str | Unset):
         body (PublishRequest):
 
     Raises:
@@ -207,6 +220,7 @@ async def asyncio_detailed(
     kwargs = _get_kwargs(
         name=name,
 body=body,
+idempotency_key=idempotency_key,
 
     )
 
@@ -221,16 +235,18 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     body: PublishRequest,
+    idempotency_key: None | str | Unset = UNSET,
 
 ) -> JobView | Problem | None:
     """ Publish a root version
 
      Queues a `root_publish` job that makes version latest + 1 (on the simulator:
     derived from the latest with the label written into it). Publishing changes
-    no guest. Admins only.
+    no guest. Admins only. Send an `Idempotency-Key` to make retries safe.
 
     Args:
         name (str):
+        idempotency_key (None | str | Unset):
         body (PublishRequest):
 
     Raises:
@@ -246,5 +262,6 @@ async def asyncio(
         name=name,
 client=client,
 body=body,
+idempotency_key=idempotency_key,
 
     )).parsed

@@ -11,6 +11,7 @@ from ... import errors
 from ...models.job_view import JobView
 from ...models.problem import Problem
 from ...models.rollout_request import RolloutRequest
+from ...types import UNSET, Unset
 from typing import cast
 
 
@@ -19,9 +20,13 @@ def _get_kwargs(
     name: str,
     *,
     body: RolloutRequest,
+    idempotency_key: None | str | Unset = UNSET,
 
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
+    if not isinstance(idempotency_key, Unset):
+        headers["Idempotency-Key"] = idempotency_key
+
 
 
     
@@ -112,6 +117,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     body: RolloutRequest,
+    idempotency_key: None | str | Unset = UNSET,
 
 ) -> Response[JobView | Problem]:
     """ Start a rollout
@@ -120,10 +126,12 @@ def sync_detailed(
     ones are restarted in batches, checked for health and rolled back one by one
     when they fail; the first batch is the canary. Progress and `result`
     (`updated`, `rolled_back`, `pending`) in the job; cancel with `POST
-    /api/v1/jobs/{id}/cancel`. Admins only.
+    /api/v1/jobs/{id}/cancel`. Admins only. Send an `Idempotency-Key` to make
+    retries safe.
 
     Args:
         name (str):
+        idempotency_key (None | str | Unset):
         body (RolloutRequest):
 
     Raises:
@@ -138,6 +146,7 @@ def sync_detailed(
     kwargs = _get_kwargs(
         name=name,
 body=body,
+idempotency_key=idempotency_key,
 
     )
 
@@ -152,6 +161,7 @@ def sync(
     *,
     client: AuthenticatedClient,
     body: RolloutRequest,
+    idempotency_key: None | str | Unset = UNSET,
 
 ) -> JobView | Problem | None:
     """ Start a rollout
@@ -160,10 +170,12 @@ def sync(
     ones are restarted in batches, checked for health and rolled back one by one
     when they fail; the first batch is the canary. Progress and `result`
     (`updated`, `rolled_back`, `pending`) in the job; cancel with `POST
-    /api/v1/jobs/{id}/cancel`. Admins only.
+    /api/v1/jobs/{id}/cancel`. Admins only. Send an `Idempotency-Key` to make
+    retries safe.
 
     Args:
         name (str):
+        idempotency_key (None | str | Unset):
         body (RolloutRequest):
 
     Raises:
@@ -179,6 +191,7 @@ def sync(
         name=name,
 client=client,
 body=body,
+idempotency_key=idempotency_key,
 
     ).parsed
 
@@ -187,6 +200,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     body: RolloutRequest,
+    idempotency_key: None | str | Unset = UNSET,
 
 ) -> Response[JobView | Problem]:
     """ Start a rollout
@@ -195,10 +209,12 @@ async def asyncio_detailed(
     ones are restarted in batches, checked for health and rolled back one by one
     when they fail; the first batch is the canary. Progress and `result`
     (`updated`, `rolled_back`, `pending`) in the job; cancel with `POST
-    /api/v1/jobs/{id}/cancel`. Admins only.
+    /api/v1/jobs/{id}/cancel`. Admins only. Send an `Idempotency-Key` to make
+    retries safe.
 
     Args:
         name (str):
+        idempotency_key (None | str | Unset):
         body (RolloutRequest):
 
     Raises:
@@ -213,6 +229,7 @@ async def asyncio_detailed(
     kwargs = _get_kwargs(
         name=name,
 body=body,
+idempotency_key=idempotency_key,
 
     )
 
@@ -227,6 +244,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     body: RolloutRequest,
+    idempotency_key: None | str | Unset = UNSET,
 
 ) -> JobView | Problem | None:
     """ Start a rollout
@@ -235,10 +253,12 @@ async def asyncio(
     ones are restarted in batches, checked for health and rolled back one by one
     when they fail; the first batch is the canary. Progress and `result`
     (`updated`, `rolled_back`, `pending`) in the job; cancel with `POST
-    /api/v1/jobs/{id}/cancel`. Admins only.
+    /api/v1/jobs/{id}/cancel`. Admins only. Send an `Idempotency-Key` to make
+    retries safe.
 
     Args:
         name (str):
+        idempotency_key (None | str | Unset):
         body (RolloutRequest):
 
     Raises:
@@ -254,5 +274,6 @@ async def asyncio(
         name=name,
 client=client,
 body=body,
+idempotency_key=idempotency_key,
 
     )).parsed
