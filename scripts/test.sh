@@ -66,6 +66,7 @@ missing_packages() {
     { pg_bin_dir && command -v pg_isready; } >/dev/null 2>&1 || missing+=(postgresql)
     { [[ -x /usr/sbin/nft ]] || command -v nft; } >/dev/null 2>&1 || missing+=(nftables)
     { [[ -x /usr/bin/named-checkzone ]] || command -v named-checkzone; } >/dev/null 2>&1 || missing+=(bind9-utils)
+    command -v ssh-keygen >/dev/null 2>&1 || missing+=(openssh-client)
     echo "${missing[*]}"
 }
 

@@ -33,6 +33,8 @@ use crate::routes;
         routes::me::me,
         routes::lans::list_lans,
         routes::catalog::service_catalog,
+        routes::ssh::guest_known_hosts,
+        routes::ssh::all_known_hosts,
         routes::images::list_images,
         routes::images::list_versions,
         routes::images::publish_version,

@@ -8,6 +8,7 @@ pub mod capacity;
 pub mod dispatcher;
 pub mod error;
 pub mod firewall;
+pub mod identity;
 pub mod jobs;
 pub mod lifecycle;
 pub mod monitor;

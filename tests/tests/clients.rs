@@ -678,3 +678,46 @@ impl Drop for RemoveOnDrop {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// `herd guests known-hosts` prints what the API serves, ready for
+/// `~/.ssh/known_hosts`.
+#[test]
+fn cli_prints_known_hosts_lines() {
+    let Some(srv) = server() else { return };
+    let cli = Cli::new(&srv);
+    let token = srv.admin_token();
+    let g = srv
+        .post_json("/api/v1/guests", Some(&token), &herd_tests::json!({}))
+        .json();
+    let name = g["name"]
+        .as_str()
+        .or_else(|| g["guest"].as_str())
+        .expect("guest")
+        .to_string();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let line = loop {
+        let r = srv.get(&format!("/api/v1/guests/{name}/known_hosts"), Some(&token));
+        if r.status == 200 {
+            break r.body.clone();
+        }
+        assert!(Instant::now() < deadline, "{name} never made a host key");
+        srv.advance_clock(Duration::from_secs(2));
+        std::thread::sleep(Duration::from_millis(150));
+    };
+    let run = |args: &[&str]| {
+        cli.cmd(args)
+            .env("HERD_URL", srv.base_url())
+            .env("HERD_TOKEN", &token)
+            .output()
+            .expect("run herd")
+    };
+    let one = run(&["guests", "known-hosts", &name]);
+    assert!(one.status.success(), "{}", show(&one));
+    assert_eq!(text(&one.stdout), line);
+    let all = run(&["guests", "known-hosts"]);
+    assert!(all.status.success(), "{}", show(&all));
+    assert!(text(&all.stdout).contains(&line), "{}", show(&all));
+    let missing = run(&["guests", "known-hosts", "LX999999"]);
+    assert!(!missing.status.success(), "{}", show(&missing));
+    assert!(text(&missing.stderr).contains("404"), "{}", show(&missing));
+}

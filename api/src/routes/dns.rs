@@ -11,7 +11,8 @@ use crate::state::AppState;
 
 /// The guests' DNS zone
 ///
-/// A zone file for the guest domain with an A record per assigned guest. The
+/// A zone file for the guest domain with an A record per assigned guest (and
+/// an SSHFP record for its host key, once it made one). The
 /// serial is the newest change's time in seconds, so it grows as guests do.
 /// Admins only.
 #[utoipa::path(get, path = "/api/v1/dns/zone", tag = "dns", security(("bearer" = [])),
@@ -58,6 +59,10 @@ pub async fn zone(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpR
             .strip_suffix(&format!(".{domain}"))
             .unwrap_or(&g.hostname);
         let _ = writeln!(zone, "{host} IN A {ip}");
+        // SSHFP: Ed25519 (4), SHA-256 (2), as `ssh-keygen -r` prints it.
+        if let Some(key) = g.host_key() {
+            let _ = writeln!(zone, "{host} IN SSHFP 4 2 {}", key.sshfp_sha256());
+        }
     }
     Ok(HttpResponse::Ok()
         .content_type("text/plain; charset=utf-8")

@@ -4,7 +4,7 @@
 use actix_web::http::{header, StatusCode};
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use herd_core::clock::rfc3339;
-use herd_core::domain::{GuestState, Role};
+use herd_core::domain::{GuestState, HostKey, Role};
 use herd_core::store::events::Outcome;
 use herd_core::store::guests::{self, Guest as GuestRecord, GuestFilter, GuestUpdate};
 use herd_core::store::{lans, users};
@@ -54,10 +54,36 @@ pub struct Guest {
     /// The root version its next IPL boots.
     #[schema(minimum = 1)]
     pub target_root_version: u32,
+    /// The SSH host key the guest made at its first boot; `null` before.
+    pub ssh_host_key: Option<SshHostKey>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SshHostKey {
+    #[schema(example = "ssh-ed25519")]
+    pub algorithm: String,
+    #[schema(
+        example = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFY88lyLdfFA9fuCYflLEARFRJjsB5HW/KOwAWdL3Qvs"
+    )]
+    pub public_key: String,
+    /// As `ssh-keygen -l -E sha256` prints it.
+    #[schema(example = "SHA256:Y6IS+1nGZdDaGUoVClmPZf/4oRpUcL1oA+qkm1f9sxE")]
+    pub fingerprint: String,
+}
+
+impl SshHostKey {
+    fn of(key: &HostKey) -> Self {
+        Self {
+            algorithm: HostKey::ALGORITHM.into(),
+            public_key: key.openssh(),
+            fingerprint: key.fingerprint(),
+        }
+    }
 }
 
 pub fn guest_view(g: GuestRecord) -> Guest {
     let state = g.state();
+    let ssh_host_key = g.row.host_key().as_ref().map(SshHostKey::of);
     Guest {
         name: g.row.name,
         owner: g.owner,
@@ -74,6 +100,7 @@ pub fn guest_view(g: GuestRecord) -> Guest {
         expires_at: g.row.expires_at.map(rfc3339),
         root_version: g.row.root_version.map(|v| v.max(1) as u32),
         target_root_version: g.row.target_root_version.max(1) as u32,
+        ssh_host_key,
     }
 }
 

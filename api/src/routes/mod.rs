@@ -14,6 +14,7 @@ pub mod me;
 pub mod operations;
 pub mod pool;
 pub mod services;
+pub mod ssh;
 pub mod system;
 
 use actix_web::web;
@@ -126,6 +127,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(guests::patch_guest)
         .service(guests::delete_guest)
         .service(guests::guest_tags)
+        .service(ssh::guest_known_hosts)
+        .service(ssh::all_known_hosts)
         .service(pool::get_pool)
         .service(pool::put_pool)
         .service(pool::repopulate_pool)

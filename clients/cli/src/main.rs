@@ -161,6 +161,9 @@ enum GuestsCmd {
         #[arg(long)]
         wait: bool,
     },
+    /// known_hosts lines of a guest's SSH host key (all guests' for staff and
+    /// admins without GUEST): `herd guests known-hosts LX000042 >> ~/.ssh/known_hosts`
+    KnownHosts { name: Option<String> },
 }
 
 #[derive(Subcommand)]
@@ -535,6 +538,29 @@ async fn follow_events(guest: Option<String>, kind: Option<types::EventKind>, ou
     }
 }
 
+/// A `text/plain` answer of the API (the generated client hands those out
+/// as byte streams), or the problem's detail.
+async fn get_text(path: &str) -> Res<String> {
+    use herd_client::reqwest;
+    let (server, token) = credentials()?;
+    let resp = reqwest::Client::new()
+        .get(format!("{server}{path}"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .map_err(|e| other(e.to_string()))?;
+    let status = resp.status();
+    let body = resp.text().await.map_err(|e| other(e.to_string()))?;
+    if status.is_success() {
+        return Ok(body);
+    }
+    let detail = serde_json::from_str::<Value>(&body)
+        .ok()
+        .and_then(|p| p["detail"].as_str().map(str::to_owned))
+        .unwrap_or(body);
+    Err(other(format!("{status}: {detail}")))
+}
+
 /// Prints the stream's events until it ends, keeping the last id.
 async fn read_events(
     mut resp: herd_client::reqwest::Response,
@@ -798,6 +824,7 @@ fn guest_fields(v: &Value) -> Vec<(&'static str, String)> {
     ]
     .into_iter()
     .map(|k| (k, s(&v[k])))
+    .chain([("ssh_fingerprint", s(&v["ssh_host_key"]["fingerprint"]))])
     .collect()
 }
 
@@ -868,6 +895,14 @@ async fn guests(cmd: GuestsCmd, out: Out) -> Res<()> {
                     }
                 }
             }
+            Ok(())
+        }
+        GuestsCmd::KnownHosts { name } => {
+            let path = match name {
+                Some(n) => format!("/api/v1/guests/{n}/known_hosts"),
+                None => "/api/v1/ssh/known_hosts".to_owned(),
+            };
+            print!("{}", get_text(&path).await?);
             Ok(())
         }
         GuestsCmd::Show { name } => {

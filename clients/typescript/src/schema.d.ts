@@ -77,7 +77,8 @@ export interface paths {
         };
         /**
          * The guests' DNS zone
-         * @description A zone file for the guest domain with an A record per assigned guest. The
+         * @description A zone file for the guest domain with an A record per assigned guest (and
+         *     an SSHFP record for its host key, once it made one). The
          *     serial is the newest change's time in seconds, so it grows as guests do.
          *     Admins only.
          */
@@ -322,6 +323,27 @@ export interface paths {
          *     `Idempotency-Key` to make retries safe.
          */
         post: operations["open_lease"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/guests/{name}/known_hosts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A guest's known_hosts line
+         * @description `HOSTNAME,IP_ADDRESS ssh-ed25519 AAAA…`, ready to append to
+         *     `~/.ssh/known_hosts`. The owner, staff or an admin.
+         */
+        get: operations["guest_known_hosts"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -848,6 +870,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/ssh/known_hosts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every guest's known_hosts line
+         * @description One line per guest that has made its host key, in name order. Staff and
+         *     admins.
+         */
+        get: operations["all_known_hosts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/system/tasks": {
         parameters: {
             query?: never;
@@ -1171,6 +1214,7 @@ export interface components {
              * @description The root version it booted at its last IPL; `null` before the first.
              */
             root_version?: number | null;
+            ssh_host_key?: components["schemas"]["SshHostKey"] | null;
             state: components["schemas"]["GuestState"];
             /**
              * Format: int32
@@ -1717,6 +1761,17 @@ export interface components {
          * @enum {string}
          */
         ServiceState: "up" | "down" | "unknown";
+        SshHostKey: {
+            /** @example ssh-ed25519 */
+            algorithm: string;
+            /**
+             * @description As `ssh-keygen -l -E sha256` prints it.
+             * @example SHA256:Y6IS+1nGZdDaGUoVClmPZf/4oRpUcL1oA+qkm1f9sxE
+             */
+            fingerprint: string;
+            /** @example ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFY88lyLdfFA9fuCYflLEARFRJjsB5HW/KOwAWdL3Qvs */
+            public_key: string;
+        };
         StagedRequest: {
             /**
              * Format: int32
@@ -2869,6 +2924,47 @@ export interface operations {
             };
             /** @description Outside the policy (port, duration, source) or too many open ports (the detail says which), or an `Idempotency-Key` used before for another request */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    guest_known_hosts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Guest name */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One known_hosts line */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such guest (or not yours), or it has not made its host key yet (before its first boot) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4442,6 +4538,44 @@ export interface operations {
             };
             /** @description Invalid limit or cursor */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    all_known_hosts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description known_hosts lines */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Staff and admins only */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

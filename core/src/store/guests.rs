@@ -40,6 +40,8 @@ pub struct GuestRow {
     pub root_version: Option<i32>,
     /// The root version the next IPL boots.
     pub target_root_version: i32,
+    /// The SSH host public key the guest reported (OpenSSH format).
+    pub ssh_host_key: Option<String>,
 }
 
 /// A guest with the names of what it refers to.
@@ -49,6 +51,13 @@ pub struct Guest {
     pub owner: Option<String>,
     pub lan: String,
     pub image: String,
+}
+
+impl GuestRow {
+    /// The recorded host key; one that no longer parses is left out.
+    pub fn host_key(&self) -> Option<crate::domain::HostKey> {
+        self.ssh_host_key.as_deref().and_then(|k| k.parse().ok())
+    }
 }
 
 impl Guest {
@@ -590,10 +599,35 @@ pub fn id_of(conn: &mut AnyConnection, name: &str) -> StoreResult<Option<i64>> {
         .optional()?)
 }
 
+/// Records the host key the guest's console reported; answers whether it
+/// changed.
+pub fn set_host_key(conn: &mut AnyConnection, id: i64, key: &str) -> StoreResult<bool> {
+    let changed = diesel::update(
+        guests::table.find(id).filter(
+            guests::ssh_host_key
+                .is_null()
+                .or(guests::ssh_host_key.ne(key)),
+        ),
+    )
+    .set(guests::ssh_host_key.eq(key))
+    .execute(conn)?;
+    Ok(changed == 1)
+}
+
 /// The guests of an image that are not decommissioned, by name.
 pub fn of_image(conn: &mut AnyConnection, image_id: i64) -> StoreResult<Vec<GuestRow>> {
     Ok(guests::table
         .filter(guests::image_id.eq(image_id))
+        .filter(guests::state.ne(GuestState::Decommissioned.as_str()))
+        .select(GuestRow::as_select())
+        .order(guests::name)
+        .load(conn)?)
+}
+
+/// The guests that reported a host key, by name.
+pub fn with_host_keys(conn: &mut AnyConnection) -> StoreResult<Vec<GuestRow>> {
+    Ok(guests::table
+        .filter(guests::ssh_host_key.is_not_null())
         .filter(guests::state.ne(GuestState::Decommissioned.as_str()))
         .select(GuestRow::as_select())
         .order(guests::name)

@@ -95,6 +95,7 @@ diesel::table! {
         updated_at -> BigInt,
         root_version -> Nullable<Integer>,
         target_root_version -> Integer,
+        ssh_host_key -> Nullable<Text>,
     }
 }
 

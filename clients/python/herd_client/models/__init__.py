@@ -69,6 +69,7 @@ from .service_action import ServiceAction
 from .service_action_request import ServiceActionRequest
 from .service_patch import ServicePatch
 from .service_state import ServiceState
+from .ssh_host_key import SshHostKey
 from .staged_request import StagedRequest
 from .stream_events_response_200 import StreamEventsResponse200
 from .task_view import TaskView
@@ -145,6 +146,7 @@ __all__ = (
     "ServiceActionRequest",
     "ServicePatch",
     "ServiceState",
+    "SshHostKey",
     "StagedRequest",
     "StreamEventsResponse200",
     "TaskView",

@@ -13,6 +13,8 @@ from ..types import UNSET, Unset
 from typing import cast
 import datetime
 
+if TYPE_CHECKING:
+  from ..models.ssh_host_key import SshHostKey
 
 
 
@@ -42,6 +44,7 @@ class Guest:
             ip_address (None | str | Unset):  Example: 10.10.0.44.
             owner (None | str | Unset): `null` while pooled. Example: alice.
             root_version (int | None | Unset): The root version it booted at its last IPL; `null` before the first.
+            ssh_host_key (None | SshHostKey | Unset):
      """
 
     auto_boot: bool
@@ -59,6 +62,7 @@ class Guest:
     ip_address: None | str | Unset = UNSET
     owner: None | str | Unset = UNSET
     root_version: int | None | Unset = UNSET
+    ssh_host_key: None | SshHostKey | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
 
@@ -66,6 +70,7 @@ class Guest:
 
 
     def to_dict(self) -> dict[str, Any]:
+        from ..models.ssh_host_key import SshHostKey # noqa: PLC0415
         auto_boot = self.auto_boot
 
         created_at = self.created_at.isoformat()
@@ -120,6 +125,14 @@ class Guest:
         else:
             root_version = self.root_version
 
+        ssh_host_key: dict[str, Any] | None | Unset
+        if isinstance(self.ssh_host_key, Unset):
+            ssh_host_key = UNSET
+        elif isinstance(self.ssh_host_key, SshHostKey):
+            ssh_host_key = self.ssh_host_key.to_dict()
+        else:
+            ssh_host_key = self.ssh_host_key
+
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -145,6 +158,8 @@ class Guest:
             field_dict["owner"] = owner
         if root_version is not UNSET:
             field_dict["root_version"] = root_version
+        if ssh_host_key is not UNSET:
+            field_dict["ssh_host_key"] = ssh_host_key
 
         return field_dict
 
@@ -152,6 +167,7 @@ class Guest:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.ssh_host_key import SshHostKey # noqa: PLC0415
         d = dict(src_dict)
         auto_boot = d.pop("auto_boot")
 
@@ -249,6 +265,26 @@ class Guest:
         root_version = _parse_root_version(d.pop("root_version", UNSET))
 
 
+        def _parse_ssh_host_key(data: object) -> None | SshHostKey | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                ssh_host_key_type_0 = SshHostKey.from_dict(data)
+
+
+
+                return ssh_host_key_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | SshHostKey | Unset, data)
+
+        ssh_host_key = _parse_ssh_host_key(d.pop("ssh_host_key", UNSET))
+
+
         guest = cls(
             auto_boot=auto_boot,
             created_at=created_at,
@@ -265,6 +301,7 @@ class Guest:
             ip_address=ip_address,
             owner=owner,
             root_version=root_version,
+            ssh_host_key=ssh_host_key,
         )
 
 

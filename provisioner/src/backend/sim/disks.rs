@@ -231,6 +231,21 @@ impl SimBackend {
         })
     }
 
+    /// `len` bytes of `disk` at `offset`, read within a change of the state.
+    pub(super) fn read_into(
+        &self,
+        state: &State,
+        disk: &DiskId,
+        offset: u64,
+        len: usize,
+    ) -> Result<Vec<u8>> {
+        let view = self.view(state, disk)?.ready(disk)?;
+        view.check_range(disk, offset, len)?;
+        let mut buf = vec![0; len];
+        view.reader()?.read_at(&mut buf, offset)?;
+        Ok(buf)
+    }
+
     fn ready_view(&self, id: &DiskId) -> Result<DiskView> {
         self.read(|state, _| self.view(state, id)?.ready(id))
     }
@@ -296,7 +311,13 @@ impl SimBackend {
 
     /// Writes `data` into `disk` within a change of the state (the caller
     /// decides whether the disk may be written).
-    fn write_into(&self, state: &mut State, disk: &DiskId, offset: u64, data: &[u8]) -> Result<()> {
+    pub(super) fn write_into(
+        &self,
+        state: &mut State,
+        disk: &DiskId,
+        offset: u64,
+        data: &[u8],
+    ) -> Result<()> {
         let view = self.view(state, disk)?.ready(disk)?;
         view.check_range(disk, offset, data.len())?;
         if view.targets > 0 {
@@ -433,11 +454,7 @@ impl Storage for SimBackend {
     }
 
     fn read_disk(&self, disk: &DiskId, offset: u64, len: usize) -> Result<Vec<u8>> {
-        let view = self.ready_view(disk)?;
-        view.check_range(disk, offset, len)?;
-        let mut buf = vec![0; len];
-        view.reader()?.read_at(&mut buf, offset)?;
-        Ok(buf)
+        self.read(|state, _| self.read_into(state, disk, offset, len))
     }
 
     fn publish_root(

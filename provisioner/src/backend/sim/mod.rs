@@ -20,6 +20,7 @@ mod fault;
 mod fault_spec;
 mod faults;
 mod flashcopy;
+mod host_key;
 mod lan;
 mod runtime;
 mod settings;

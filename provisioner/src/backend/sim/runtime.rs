@@ -195,6 +195,7 @@ impl Runtime for SimBackend {
     fn ipl(&self, guest: &GuestName) -> Result<Millis> {
         self.write_unless_refused(SimOp::Ipl, guest, |state, now| {
             state.check_bootable(guest)?;
+            self.ensure_host_key(state, guest)?;
             let enabled: Vec<String> = state
                 .user(guest)?
                 .services
@@ -272,6 +273,11 @@ impl Runtime for SimBackend {
             match user.power {
                 Power::LoggedOff => Err(BackendError::invalid_state(guest, "is not logged on")),
                 Power::Running { .. } if user.answers(now, stall) => {
+                    if line.trim().eq_ignore_ascii_case(crate::identity::COMMAND) {
+                        let (ok, output) = self.report_host_key(state, guest)?;
+                        return Ok(ConsoleReply::Completed { ok, output });
+                    }
+                    let user = state.user_mut(guest)?;
                     Ok(console::run_line(&mut user.services, line, now))
                 }
                 _ => Ok(ConsoleReply::NoResponse),

@@ -73,7 +73,8 @@ def sync_detailed(
 ) -> Response[Problem | str]:
     """ The guests' DNS zone
 
-     A zone file for the guest domain with an A record per assigned guest. The
+     A zone file for the guest domain with an A record per assigned guest (and
+    an SSHFP record for its host key, once it made one). The
     serial is the newest change's time in seconds, so it grows as guests do.
     Admins only.
 
@@ -103,7 +104,8 @@ def sync(
 ) -> Problem | str | None:
     """ The guests' DNS zone
 
-     A zone file for the guest domain with an A record per assigned guest. The
+     A zone file for the guest domain with an A record per assigned guest (and
+    an SSHFP record for its host key, once it made one). The
     serial is the newest change's time in seconds, so it grows as guests do.
     Admins only.
 
@@ -128,7 +130,8 @@ async def asyncio_detailed(
 ) -> Response[Problem | str]:
     """ The guests' DNS zone
 
-     A zone file for the guest domain with an A record per assigned guest. The
+     A zone file for the guest domain with an A record per assigned guest (and
+    an SSHFP record for its host key, once it made one). The
     serial is the newest change's time in seconds, so it grows as guests do.
     Admins only.
 
@@ -158,7 +161,8 @@ async def asyncio(
 ) -> Problem | str | None:
     """ The guests' DNS zone
 
-     A zone file for the guest domain with an A record per assigned guest. The
+     A zone file for the guest domain with an A record per assigned guest (and
+    an SSHFP record for its host key, once it made one). The
     serial is the newest change's time in seconds, so it grows as guests do.
     Admins only.
 

@@ -1,0 +1,1 @@
+ALTER TABLE guests DROP COLUMN ssh_host_key;
