@@ -7,11 +7,8 @@ use herd_core::domain::{EventKind, GuestName, HostKey};
 use herd_core::store::events::{GuestWork, Outcome};
 use herd_core::store::{guests, AnyConnection};
 
-use crate::backend::{Backend, ConsoleReply};
+use crate::backend::{Backend, ConsoleReply, HOST_KEY_COMMAND};
 use crate::error::WorkerError;
-
-/// The console command the login shell answers with the host key.
-pub const COMMAND: &str = "HOSTKEY";
 
 /// Asks a running guest for its host key and records it when new (an
 /// event then gives its fingerprint). A guest that does not answer, or
@@ -23,7 +20,9 @@ pub fn record(
     name: &GuestName,
     now: Millis,
 ) -> Result<(), WorkerError> {
-    let ConsoleReply::Completed { ok: true, output } = backend.console_write(name, COMMAND)? else {
+    let ConsoleReply::Completed { ok: true, output } =
+        backend.console_write(name, HOST_KEY_COMMAND)?
+    else {
         return Ok(());
     };
     let Ok(key) = output.parse::<HostKey>() else {

@@ -25,6 +25,10 @@ pub use types::{
     UserSpec, Vdev,
 };
 
+/// The console command a guest's login shell answers with its SSH host
+/// public key (`ssh-ed25519 AAAA…`), made at its first boot.
+pub const HOST_KEY_COMMAND: &str = "HOSTKEY";
+
 /// Errors of the backend layer, grouped by what the caller can do about them.
 #[derive(Debug, thiserror::Error)]
 pub enum BackendError {

@@ -2,7 +2,7 @@
 //! makes its own Ed25519 host key, kept in its segment (where
 //! `/etc/ssh/ssh_host_ed25519_key` lives: the last 4 KiB here), and its
 //! login shell reports the public key on the console
-//! ([`crate::identity::COMMAND`]).
+//! ([`crate::backend::HOST_KEY_COMMAND`]).
 
 use herd_core::domain::GuestName;
 use rand::RngCore;

@@ -273,7 +273,10 @@ impl Runtime for SimBackend {
             match user.power {
                 Power::LoggedOff => Err(BackendError::invalid_state(guest, "is not logged on")),
                 Power::Running { .. } if user.answers(now, stall) => {
-                    if line.trim().eq_ignore_ascii_case(crate::identity::COMMAND) {
+                    if line
+                        .trim()
+                        .eq_ignore_ascii_case(crate::backend::HOST_KEY_COMMAND)
+                    {
                         let (ok, output) = self.report_host_key(state, guest)?;
                         return Ok(ConsoleReply::Completed { ok, output });
                     }
