@@ -56,6 +56,11 @@ pub enum Step {
     Reverting {
         since: Millis,
     },
+    /// IPL'd again on the version it ran before; rolled back once it runs
+    /// (or the timeout passed), and down until then.
+    Recovering {
+        ipl_at: Millis,
+    },
     RolledBack,
     /// No longer running when its turn came (stopped meanwhile, or gone):
     /// it boots its target at its next IPL, like any logged-off guest.
@@ -66,7 +71,10 @@ impl Step {
     fn in_flight(self) -> bool {
         matches!(
             self,
-            Self::Halting { .. } | Self::Booting { .. } | Self::Reverting { .. }
+            Self::Halting { .. }
+                | Self::Booting { .. }
+                | Self::Reverting { .. }
+                | Self::Recovering { .. }
         )
     }
 }
@@ -273,8 +281,11 @@ pub fn cancel(conn: &mut AnyConnection, job_id: i64) -> Result<bool, WorkerError
             return Ok(false);
         };
         let mut plan = read_plan(&job)?;
-        plan.cancelled = true;
-        plan.stop.get_or_insert_with(|| "cancelled".into());
+        // One already stopping (its canary failed) ends as it would have.
+        if plan.stop.is_none() {
+            plan.cancelled = true;
+            plan.stop = Some("cancelled".into());
+        }
         jobs::set_params(c, job.id, &to_json(&plan)?)?;
         Ok(true)
     })
@@ -315,7 +326,10 @@ pub fn advance(
             timeout: plan.settings.health_timeout_ms,
         };
         for entry in plan.guests.iter_mut().filter(|e| e.step.in_flight()) {
-            round.follow(entry)?;
+            let followed = round.follow(entry);
+            if let Some(refused) = refused(followed)? {
+                round.give_up(entry, refused)?;
+            }
         }
         if plan.stop.is_none() && plan.canary_settled() {
             plan.stop = plan.verdict();
@@ -366,7 +380,10 @@ fn launch(round: &mut Round<'_, '_>, plan: &mut Plan) -> Result<(), WorkerError>
     let end = (plan.launched + room).min(plan.guests.len());
     if end > plan.launched {
         for entry in &mut plan.guests[plan.launched..end] {
-            round.start(entry)?;
+            if let Some(refused) = refused(round.start(entry))? {
+                entry.why = Some(format!("not restarted: {refused}"));
+                entry.step = Step::Skipped;
+            }
         }
         plan.launched = end;
         plan.next_at = None;
@@ -380,6 +397,7 @@ fn finish(c: &mut AnyConnection, plan: &Plan, job_id: i64, now: Millis) -> Resul
     match &plan.stop {
         None => {
             roots::set_image_root_version(c, plan.image_id, plan.version)?;
+            target_newcomers(c, plan)?;
             jobs::finish(c, job_id, JobStatus::Succeeded, None, now)?;
         }
         Some(why) => {
@@ -393,6 +411,34 @@ fn finish(c: &mut AnyConnection, plan: &Plan, job_id: i64, now: Millis) -> Resul
         }
     }
     Ok(())
+}
+
+/// Guests made while the rollout ran got the image's version of then: after
+/// a success they boot the new one at their next IPL, as the others do
+/// (those rolled back excepted).
+fn target_newcomers(c: &mut AnyConnection, plan: &Plan) -> Result<(), WorkerError> {
+    let rolled_back: Vec<i64> = plan
+        .guests
+        .iter()
+        .filter(|e| e.step == Step::RolledBack)
+        .map(|e| e.guest_id)
+        .collect();
+    for g in guests::of_image(c, plan.image_id)? {
+        if g.target_root_version == plan.previous && !rolled_back.contains(&g.id) {
+            roots::set_target(c, g.id, plan.version)?;
+        }
+    }
+    Ok(())
+}
+
+/// What the hypervisor refused for one guest: that guest's outcome, not
+/// the round's (the database's errors still are).
+fn refused(result: Result<(), WorkerError>) -> Result<Option<BackendError>, WorkerError> {
+    match result {
+        Ok(()) => Ok(None),
+        Err(WorkerError::Backend(e)) => Ok(Some(e)),
+        Err(e) => Err(e),
+    }
 }
 
 /// Guests not restarted by a stopped rollout go back to the version they
@@ -491,18 +537,15 @@ impl Round<'_, '_> {
         match (entry.step, status.power) {
             (Step::Halting { .. } | Step::Reverting { .. }, PowerState::LoggedOff) => {
                 self.boot(entry.guest_id, &name)?;
-                if matches!(entry.step, Step::Reverting { .. }) {
-                    entry.step = Step::RolledBack;
-                    let why = entry.why.clone().unwrap_or_default();
-                    entry_work(entry).record(
-                        self.c,
-                        "rollout.rolled_back",
-                        Outcome::Warning,
-                        Some(&why),
-                        now,
-                    )?;
-                } else {
-                    entry.step = Step::Booting { ipl_at: now };
+                entry.step = match entry.step {
+                    Step::Reverting { .. } => Step::Recovering { ipl_at: now },
+                    _ => Step::Booting { ipl_at: now },
+                };
+            }
+            (Step::Recovering { ipl_at }, power) => {
+                let up = matches!(power, PowerState::Running { .. });
+                if up || now - ipl_at >= self.timeout {
+                    self.rolled_back(entry)?;
                 }
             }
             // A HALT that takes too long, or a guest that cannot go down.
@@ -541,6 +584,28 @@ impl Round<'_, '_> {
             _ => {}
         }
         Ok(())
+    }
+
+    fn rolled_back(&mut self, entry: &mut Entry) -> Result<(), WorkerError> {
+        entry.step = Step::RolledBack;
+        let why = entry.why.clone().unwrap_or_default();
+        entry_work(entry).record(
+            self.c,
+            "rollout.rolled_back",
+            Outcome::Warning,
+            Some(&why),
+            self.now,
+        )?;
+        Ok(())
+    }
+
+    /// A guest whose restart the hypervisor refused: it counts as rolled
+    /// back (its target returns to the version it ran before), with why.
+    fn give_up(&mut self, entry: &mut Entry, refused: BackendError) -> Result<(), WorkerError> {
+        tracing::warn!(guest = %entry.name, error = %refused, "rollout: restart refused");
+        entry.why = Some(format!("the hypervisor refused its restart: {refused}"));
+        roots::set_target(self.c, entry.guest_id, entry.from)?;
+        self.rolled_back(entry)
     }
 
     fn roll_back(

@@ -102,6 +102,12 @@ pub fn retire(
         if v.state == RootState::Retired {
             return Ok(());
         }
+        // A rollout may roll guests back to any version they ran.
+        if let Some(job) = rollout::unfinished_of(c, name).map_err(internal)? {
+            return Err(ApiError::Conflict(format!(
+                "image `{name}` has an unfinished rollout (job {job}); retire versions after it"
+            )));
+        }
         if version >= roots::latest(c, image.id)? {
             return Err(ApiError::Conflict(format!(
                 "version {version} is the latest of `{name}`: publish another before retiring it"
@@ -150,6 +156,10 @@ pub fn start_rollout(
 ) -> ApiResult<i64> {
     caller.require(Role::Admin)?;
     write_tx(c, |c| {
+        // Versions are checked and retired under the one lock, rollouts
+        // planned under the other: taken in this order, both first.
+        serialize_in_tx(c, PUBLISH_LOCK)?;
+        rollout::lock(c).map_err(internal)?;
         let image = image(c, name)?;
         let version = ask.version;
         match roots::find(c, image.id, version)? {
@@ -165,7 +175,6 @@ pub fn start_rollout(
                 )))
             }
         }
-        rollout::lock(c).map_err(internal)?;
         if let Some(job) = rollout::unfinished_of(c, name).map_err(internal)? {
             return Err(ApiError::Conflict(format!(
                 "image `{name}` has an unfinished rollout (job {job})"

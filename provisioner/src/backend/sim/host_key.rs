@@ -31,7 +31,8 @@ impl SimBackend {
         Ok(PrivateKey::from_openssh(text.trim_end_matches('\0')).ok())
     }
 
-    /// Makes the guest's host key unless its segment holds one already.
+    /// Makes the guest's host key unless its segment holds one already (a
+    /// first boot, or one after a reset).
     pub(super) fn ensure_host_key(&self, state: &mut State, guest: &GuestName) -> Result<()> {
         if self.host_key(state, guest)?.is_some() {
             return Ok(());

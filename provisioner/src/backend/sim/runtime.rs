@@ -195,7 +195,9 @@ impl Runtime for SimBackend {
     fn ipl(&self, guest: &GuestName) -> Result<Millis> {
         self.write_unless_refused(SimOp::Ipl, guest, |state, now| {
             state.check_bootable(guest)?;
-            self.ensure_host_key(state, guest)?;
+            if !state.user(guest)?.booted_once {
+                self.ensure_host_key(state, guest)?;
+            }
             let enabled: Vec<String> = state
                 .user(guest)?
                 .services
@@ -216,6 +218,7 @@ impl Runtime for SimBackend {
                 s.broken = plan.broken.contains(&s.spec.name);
             }
             user.booted_root = root;
+            user.booted_once = true;
             user.power = Power::Booting {
                 ready_at: end,
                 fails: plan.fails,

@@ -64,6 +64,15 @@ pub(super) struct User {
     /// The root linked at the last IPL.
     #[serde(default)]
     pub booted_root: Option<DiskId>,
+    /// Whether it has been IPL'd. Entries saved by a release before
+    /// first-boot identity say nothing and count as booted: their first
+    /// boot is long past, and their disk is not to be written.
+    #[serde(default = "booted_long_ago")]
+    pub booted_once: bool,
+}
+
+fn booted_long_ago() -> bool {
+    true
 }
 
 /// A catalog service on one guest, with when it is up while logged on.
