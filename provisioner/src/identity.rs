@@ -10,13 +10,16 @@ use herd_core::store::{guests, AnyConnection};
 use crate::backend::{Backend, ConsoleReply, HOST_KEY_COMMAND};
 use crate::error::WorkerError;
 
-/// Asks a running guest for its host key and records it when new (an
-/// event then gives its fingerprint). A guest that does not answer, or
-/// answers nonsense, is asked again at its next boot.
+/// Asks a running guest for its host key and records it the first time
+/// (an event gives its fingerprint). A guest that later reports another
+/// key keeps the recorded one, and its owner is warned: the published
+/// identity changes only with a reset that asks for a new key. A guest
+/// that does not answer, or answers nonsense, is asked again at its next
+/// boot.
 pub fn record(
     conn: &mut AnyConnection,
     backend: &dyn Backend,
-    guest_id: i64,
+    guest: &guests::GuestRow,
     name: &GuestName,
     now: Millis,
 ) -> Result<(), WorkerError> {
@@ -29,14 +32,20 @@ pub fn record(
         tracing::warn!(guest = %name, "the console's host key is not an Ed25519 public key");
         return Ok(());
     };
-    if guests::set_host_key(conn, guest_id, &key.openssh())? {
-        let work = GuestWork {
-            kind: EventKind::Provisioning,
-            guest_id,
-            guest: name.as_str(),
-        };
+    let work = GuestWork {
+        kind: EventKind::Provisioning,
+        guest_id: guest.id,
+        guest: name.as_str(),
+    };
+    if guests::set_host_key(conn, guest.id, &key.openssh())? {
         let detail = format!("SSH host key {}", key.fingerprint());
         work.record(conn, "guest.host_key", Outcome::Info, Some(&detail), now)?;
+    } else if guest.host_key().is_some_and(|known| known != key) {
+        let detail = format!(
+            "the guest now reports SSH host key {}; the recorded one stays",
+            key.fingerprint()
+        );
+        work.record(conn, "guest.host_key", Outcome::Warning, Some(&detail), now)?;
     }
     Ok(())
 }

@@ -529,7 +529,7 @@ impl Worker {
                 if !settled && now - since < SERVICES_SETTLE_MS {
                     return Ok(());
                 }
-                crate::identity::record(conn, &*self.backend, guest.id, &name, now)?;
+                crate::identity::record(conn, &*self.backend, guest, &name, now)?;
                 (GuestState::Running, status.services)
             }
             (GuestState::Stopping, PowerState::LoggedOff) => (GuestState::Stopped, Vec::new()),

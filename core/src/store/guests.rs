@@ -599,15 +599,13 @@ pub fn id_of(conn: &mut AnyConnection, name: &str) -> StoreResult<Option<i64>> {
         .optional()?)
 }
 
-/// Records the host key the guest's console reported; answers whether it
-/// changed.
+/// Records the first host key the guest's console reported; answers
+/// whether it was the first (a recorded key is never replaced here).
 pub fn set_host_key(conn: &mut AnyConnection, id: i64, key: &str) -> StoreResult<bool> {
     let changed = diesel::update(
-        guests::table.find(id).filter(
-            guests::ssh_host_key
-                .is_null()
-                .or(guests::ssh_host_key.ne(key)),
-        ),
+        guests::table
+            .find(id)
+            .filter(guests::ssh_host_key.is_null()),
     )
     .set(guests::ssh_host_key.eq(key))
     .execute(conn)?;
