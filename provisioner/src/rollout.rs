@@ -387,8 +387,26 @@ fn launch(round: &mut Round<'_, '_>, plan: &mut Plan) -> Result<(), WorkerError>
         }
         plan.launched = end;
         plan.next_at = None;
+        if plan.launched <= plan.canary {
+            fill_canary(plan);
+        }
     }
     Ok(())
+}
+
+/// Canary guests skipped (stopped meanwhile) are replaced by the next
+/// ones, so that the canary restarts as many guests as a batch.
+fn fill_canary(plan: &mut Plan) {
+    let size = plan.most_down();
+    let counted = |p: &Plan, end: usize| {
+        p.guests[..end]
+            .iter()
+            .filter(|e| e.step != Step::Skipped)
+            .count()
+    };
+    while plan.canary < plan.guests.len() && counted(plan, plan.canary) < size {
+        plan.canary += 1;
+    }
 }
 
 /// Ends the rollout: the guests it did not restart keep their current
@@ -535,6 +553,12 @@ impl Round<'_, '_> {
         };
         let now = self.now;
         match (entry.step, status.power) {
+            // Being decommissioned meanwhile: not ours to boot any more.
+            (Step::Halting { .. } | Step::Reverting { .. }, PowerState::LoggedOff)
+                if self.going_away(entry)? =>
+            {
+                entry.step = Step::Skipped;
+            }
             (Step::Halting { .. } | Step::Reverting { .. }, PowerState::LoggedOff) => {
                 self.boot(entry.guest_id, &name)?;
                 entry.step = match entry.step {
@@ -584,6 +608,19 @@ impl Round<'_, '_> {
             _ => {}
         }
         Ok(())
+    }
+
+    fn going_away(&mut self, entry: &Entry) -> Result<bool, WorkerError> {
+        let state = guests::find_by_name(self.c, &entry.name)?.map(|g| g.state());
+        Ok(!matches!(
+            state,
+            Some(
+                GuestState::Running
+                    | GuestState::Starting
+                    | GuestState::Stopping
+                    | GuestState::Stopped
+            )
+        ))
     }
 
     fn rolled_back(&mut self, entry: &mut Entry) -> Result<(), WorkerError> {
@@ -721,6 +758,21 @@ mod tests {
                 pending: 4
             }
         );
+    }
+
+    #[test]
+    fn a_skipped_canary_guest_is_replaced() {
+        let mut p = plan(10, 10, 2, 50);
+        assert_eq!(p.canary, 2);
+        p.guests[0].step = Step::Skipped;
+        p.launched = 2;
+        fill_canary(&mut p);
+        assert_eq!(p.canary, 3, "two guests restart in the canary");
+        for e in &mut p.guests[..6] {
+            e.step = Step::Skipped;
+        }
+        fill_canary(&mut p);
+        assert_eq!(p.canary, 8);
     }
 
     #[test]

@@ -465,9 +465,17 @@ impl Storage for SimBackend {
         label: &str,
     ) -> Result<DiskInfo> {
         let target = DiskId::root(image, version);
+        let mark = format!("herd root {image} version {version}: ");
+        let stamp = format!("{mark}{label}\n");
         match self.disk_info(&target) {
             Ok(info) if info.status == DiskStatus::Ready && info.checksum.is_some() => {
-                return Ok(info)
+                // Made, or only copied by a publication that died before
+                // the stamp (it then holds the previous version's): the
+                // stamp tells.
+                if self.read_disk(&target, 0, mark.len())? == mark.as_bytes() {
+                    return Ok(info);
+                }
+                self.delete_disk(&target)?
             }
             // A publication that died half-way: start it again.
             Ok(_) => self.delete_disk(&target)?,
@@ -475,7 +483,6 @@ impl Storage for SimBackend {
             Err(e) => return Err(e),
         }
         self.ddr(&DiskId::root(image, from), &target)?;
-        let stamp = format!("herd root {image} version {version}: {label}\n");
         self.write(|state, _| self.write_into(state, &target, 0, stamp.as_bytes()))?;
         let view = self.ready_view(&target)?;
         let sum = ddr::checksum(
