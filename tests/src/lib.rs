@@ -943,6 +943,37 @@ impl TestServer {
         }
     }
 
+    /// Moves the clock on by `step` until `probe` answers `Some`, for at
+    /// most `timeout` of wall time. After each step the server gets up to
+    /// 700 ms of wall time (`probe` asked every 50 ms) to act at that
+    /// time, so that its background work keeps pace with the clock rather
+    /// than seeing whole timeouts pass between two of its rounds.
+    pub fn step_until<T>(
+        &self,
+        what: &str,
+        step: Duration,
+        timeout: Duration,
+        mut probe: impl FnMut() -> Option<T>,
+    ) -> T {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let until = Instant::now() + Duration::from_millis(700);
+            while Instant::now() < until {
+                if let Some(v) = probe() {
+                    return v;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "timed out after {timeout:?} waiting for {what}\n--- server stderr (tail) ---\n{}",
+                    self.stderr_tail(40)
+                );
+            }
+            self.advance_clock(step);
+        }
+    }
+
     /// The simulated hypervisor's saved state (snapshot and journal under
     /// `<data dir>/zvm`) as JSON.
     pub fn zvm_state(&self) -> Value {

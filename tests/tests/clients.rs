@@ -694,16 +694,16 @@ fn cli_prints_known_hosts_lines() {
         .or_else(|| g["guest"].as_str())
         .expect("guest")
         .to_string();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let line = loop {
-        let r = srv.get(&format!("/api/v1/guests/{name}/known_hosts"), Some(&token));
-        if r.status == 200 {
-            break r.body.clone();
-        }
-        assert!(Instant::now() < deadline, "{name} never made a host key");
-        srv.advance_clock(Duration::from_secs(2));
-        std::thread::sleep(Duration::from_millis(150));
-    };
+    let key_of = format!("{name}'s host key");
+    let line = srv.step_until(
+        &key_of,
+        Duration::from_secs(2),
+        Duration::from_secs(60),
+        || {
+            let r = srv.get(&format!("/api/v1/guests/{name}/known_hosts"), Some(&token));
+            (r.status == 200).then(|| r.body.clone())
+        },
+    );
     let run = |args: &[&str]| {
         cli.cmd(args)
             .env("HERD_URL", srv.base_url())

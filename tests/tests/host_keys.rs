@@ -4,7 +4,7 @@
 
 use std::process::Command;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use herd_core::clock::{FileClock, SharedClock};
 use herd_provisioner::backend::sim::{SimBackend, SimSettings};
@@ -21,20 +21,8 @@ fn guest(srv: &TestServer, token: &str, name: &str) -> Value {
 }
 
 /// Steps the clock until `done` answers.
-fn drive<T>(srv: &TestServer, what: &str, mut done: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + SETTLE;
-    loop {
-        if let Some(v) = done() {
-            return v;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out waiting for {what}\n{}",
-            srv.stderr_tail(30)
-        );
-        srv.advance_clock(Duration::from_secs(2));
-        std::thread::sleep(Duration::from_millis(150));
-    }
+fn drive<T>(srv: &TestServer, what: &str, done: impl FnMut() -> Option<T>) -> T {
+    srv.step_until(what, Duration::from_secs(2), SETTLE, done)
 }
 
 fn running_with_key(srv: &TestServer, admin: &str, name: &str) -> Value {

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use herd_core::clock::{FileClock, SharedClock};
 use herd_provisioner::backend::sim::{SimBackend, SimSettings};
@@ -46,8 +46,8 @@ fn job(srv: &TestServer, token: &str, id: &Value) -> Value {
     srv.get(&format!("/api/v1/jobs/{id}"), Some(token)).ok(200)
 }
 
-/// Steps the clock by `step` until `done` holds (polling the server in
-/// between), calling `watch` after every step.
+/// Steps the clock by `step` until `done` holds, calling `watch` at every
+/// look.
 fn drive<T>(
     srv: &TestServer,
     what: &str,
@@ -55,23 +55,10 @@ fn drive<T>(
     mut watch: impl FnMut(),
     mut done: impl FnMut() -> Option<T>,
 ) -> T {
-    let deadline = Instant::now() + SETTLE;
-    loop {
-        let until = Instant::now() + Duration::from_millis(700);
-        while Instant::now() < until {
-            if let Some(v) = done() {
-                return v;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out waiting for {what}\n{}",
-            srv.stderr_tail(40)
-        );
-        srv.advance_clock(step);
+    srv.step_until(what, step, SETTLE, || {
         watch();
-    }
+        done()
+    })
 }
 
 /// `count` running guests of students s01…, from the pool.

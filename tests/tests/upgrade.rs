@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use herd_core::clock::{FileClock, SharedClock};
 use herd_provisioner::backend::sim::{SimBackend, SimSettings};
@@ -16,6 +16,7 @@ use herd_tests::{db_tests, json, Db, Layout, TestServer, Value};
 db_tests!(an_installation_from_before_shared_roots_upgrades_in_place);
 
 const SETTLE: Duration = Duration::from_secs(60);
+const STEP: Duration = Duration::from_secs(2);
 
 fn fixture(db: Db) -> PathBuf {
     let which = match db {
@@ -48,20 +49,10 @@ fn state_of(srv: &TestServer, admin: &str, name: &str) -> Value {
 
 /// Steps the clock until `name` is in `state`.
 fn wait_state(srv: &TestServer, admin: &str, name: &str, state: &str) -> Value {
-    let deadline = Instant::now() + SETTLE;
-    loop {
+    srv.step_until(&format!("{name} {state}"), STEP, SETTLE, || {
         let g = state_of(srv, admin, name);
-        if g["state"] == state {
-            return g;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{name} never {state}: {g}\n{}",
-            srv.stderr_tail(30)
-        );
-        srv.advance_clock(Duration::from_secs(2));
-        std::thread::sleep(Duration::from_millis(200));
-    }
+        (g["state"] == state).then_some(g)
+    })
 }
 
 fn written(srv: &TestServer, name: &str) -> String {
@@ -186,15 +177,10 @@ fn an_installation_from_before_shared_roots_upgrades_in_place(db: Db) {
             "{name}"
         );
     }
-    let deadline = Instant::now() + SETTLE;
-    while srv.zvm_state()["users"][running.as_str()]["booted_root"] != "root:golden@1" {
-        assert!(
-            Instant::now() < deadline,
-            "{running} was never restarted on root version 1"
-        );
-        srv.advance_clock(Duration::from_secs(2));
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    srv.step_until("the restart on root version 1", STEP, SETTLE, || {
+        let booted = &srv.zvm_state()["users"][running.as_str()]["booted_root"];
+        (*booted == "root:golden@1").then_some(())
+    });
     wait_state(&srv, &admin, &running, "running");
     for name in [&stopped, &pooled, &running] {
         assert_eq!(
@@ -228,18 +214,12 @@ fn an_installation_from_before_shared_roots_upgrades_in_place(db: Db) {
             &json!({"version": 2, "batch_size": 3, "min_healthy_percent": 0}),
         )
         .ok(202);
-    let deadline = Instant::now() + SETTLE;
-    let done = loop {
+    let done = srv.step_until("the rollout", STEP, SETTLE, || {
         let j = srv
             .get(&format!("/api/v1/jobs/{}", rollout["id"]), Some(&admin))
             .ok(200);
-        if j["finished_at"].is_string() {
-            break j;
-        }
-        assert!(Instant::now() < deadline, "the rollout never finished: {j}");
-        srv.advance_clock(Duration::from_secs(2));
-        std::thread::sleep(Duration::from_millis(200));
-    };
+        j["finished_at"].is_string().then_some(j)
+    });
     assert_eq!(done["status"], "succeeded", "{done}");
     assert_eq!(done["result"]["updated"], 3, "{done}");
     for name in [&stopped, &pooled, &running] {
