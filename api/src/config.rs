@@ -66,6 +66,7 @@ pub struct Settings {
     pub guest_memory_mb: u32,
     pub guest_lifetime_days: u32,
     pub guest_expiry_grace_days: u32,
+    pub reset_keep_days: u32,
     pub monitor_unresponsive_seconds: u64,
     pub staged_start_on_boot: bool,
     pub staged_stop_on_shutdown: bool,
@@ -124,6 +125,7 @@ impl Default for Settings {
             guest_memory_mb: 64,
             guest_lifetime_days: 5 * 365,
             guest_expiry_grace_days: 14,
+            reset_keep_days: 7,
             monitor_unresponsive_seconds: 300,
             staged_start_on_boot: false,
             staged_stop_on_shutdown: false,
@@ -184,6 +186,7 @@ overridden by its environment variable.
   HERD_GUEST_MEMORY_MB               memory of new guests [64]
   HERD_GUEST_LIFETIME_DAYS           expires_at = assignment + this [1825]
   HERD_GUEST_EXPIRY_GRACE_DAYS       warning at expiry, decommission this much later [14]
+  HERD_RESET_KEEP_DAYS               a reset keeps the old segment for undo this long [7]
   HERD_MONITOR_UNRESPONSIVE_SECONDS  no heartbeat this long: HALT [300]
   HERD_STAGED_START_ON_BOOT          boot the auto_boot guests in batches at start [false]
   HERD_STAGED_STOP_ON_SHUTDOWN       at SIGTERM, stop every guest in batches, then exit [false]

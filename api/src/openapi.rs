@@ -45,6 +45,8 @@ use crate::routes;
         routes::guests::get_guest,
         routes::guests::patch_guest,
         routes::guests::delete_guest,
+        routes::resets::reset_guest,
+        routes::resets::undo_reset,
         routes::guests::guest_tags,
         routes::pool::get_pool,
         routes::pool::put_pool,

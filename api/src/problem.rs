@@ -138,6 +138,16 @@ impl From<herd_core::store::diesel_error::Error> for ApiError {
     }
 }
 
+/// What the provisioner's rules meet inside a request's transaction.
+impl From<herd_provisioner::error::WorkerError> for ApiError {
+    fn from(e: herd_provisioner::error::WorkerError) -> Self {
+        match e {
+            herd_provisioner::error::WorkerError::Store(e) => e.into(),
+            e => ApiError::Internal(e.to_string()),
+        }
+    }
+}
+
 /// Running out of names or addresses is the installation's limit, not the
 /// client's mistake: `503` with what ran out.
 pub fn capacity_error(e: StoreError) -> ApiError {

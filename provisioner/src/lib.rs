@@ -15,6 +15,7 @@ pub mod monitor;
 pub mod pool;
 pub mod power;
 pub mod reconcile;
+pub mod reset;
 pub mod rollout;
 pub mod roots;
 pub mod saga;

@@ -271,6 +271,23 @@ fn entry_work(e: &Entry) -> GuestWork<'_> {
     }
 }
 
+/// The unfinished rollout that has yet to restart the guest named `name`,
+/// or is restarting it now, if any. Call it under [`lock`].
+pub fn holding(conn: &mut AnyConnection, name: &str) -> Result<Option<i64>, WorkerError> {
+    for job in jobs::unfinished(conn, JobKind::Rollout)? {
+        let plan = read_plan(&job)?;
+        // A stopping rollout restarts no one new.
+        let holds = plan.guests.iter().any(|e| {
+            e.name == name
+                && (e.step.in_flight() || (e.step == Step::Pending && plan.stop.is_none()))
+        });
+        if holds {
+            return Ok(Some(job.id));
+        }
+    }
+    Ok(None)
+}
+
 /// Asks a rollout to stop: no guest is restarted any more, those in flight
 /// finish their restart, the others keep their current version. Answers
 /// false when the job is not an unfinished rollout.
@@ -508,6 +525,11 @@ impl Round<'_, '_> {
             entry.step = Step::Skipped;
             return Ok(());
         };
+        // Being reset: the reset boots its target, the new version.
+        if crate::reset::holding(self.c, &entry.name)?.is_some() {
+            entry.step = Step::Skipped;
+            return Ok(());
+        }
         entry.step = match status.power {
             PowerState::Running { .. } if status.root.as_ref() == Some(&self.new_root) => {
                 Step::Booting { ipl_at: self.now }

@@ -15,7 +15,10 @@ use herd_core::store::jobs::{self, Step};
 use herd_core::store::{Store, StoreError};
 
 use crate::backend::{Backend, BackendError};
-use crate::steps::{DecommissionParams, DecommissionStep, GuestPlan, ProvisionStep, SagaStep};
+use crate::steps::{
+    DecommissionParams, DecommissionStep, GuestPlan, Progress, ProvisionStep, SagaStep,
+    UndoableStep,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SagaError {
@@ -29,6 +32,18 @@ pub enum SagaError {
     /// [`Injection::stop_after`] stopped the saga.
     #[error("stopped after step {0}, as injected")]
     Stopped(&'static str),
+    /// A step of a saga run to its end in one go has to wait.
+    #[error("step {0} waits for the hypervisor, but this saga cannot wait")]
+    Waiting(&'static str),
+}
+
+/// How far a run of a saga's steps got.
+enum Forward {
+    Finished,
+    /// A step waits for the hypervisor: the saga is run again later.
+    Waiting(&'static str),
+    /// This step (by its place) failed, recorded `failed` with its error.
+    Failed(usize, BackendError),
 }
 
 /// Where a test makes a saga fail or stop, as steno's error injection does
@@ -55,7 +70,7 @@ impl Injection {
         step: S,
         backend: &dyn Backend,
         params: &S::Params,
-    ) -> Result<(), BackendError> {
+    ) -> Result<Progress, BackendError> {
         if self.fail_at == Some(step.name()) {
             return Err(BackendError::FaultInjected(format!(
                 "step {} failed, as injected",
@@ -105,30 +120,30 @@ impl Run<'_> {
         jobs::heartbeat_any(&mut conn, self.job_id, now)
     }
 
-    /// Runs the steps not recorded done, in order. Answers the one that
-    /// failed (recorded `failed`, with its error), if one did.
-    fn forward<S: SagaStep>(
-        &self,
-        steps: &[S],
-        params: &S::Params,
-    ) -> Result<Option<(usize, BackendError)>, SagaError> {
+    /// Runs the steps not recorded done, in order, until one fails or has
+    /// to wait (it stays recorded `running`, and runs again next time).
+    fn forward<S: SagaStep>(&self, steps: &[S], params: &S::Params) -> Result<Forward, SagaError> {
         let recorded = self.recorded()?;
         for (seq, &step) in steps.iter().enumerate() {
             if status_of(&recorded, step.name()) == Some(StepStatus::Done) {
                 continue;
             }
             self.record(seq, step.name(), StepStatus::Running, None)?;
-            if let Err(error) = self.injection.run(step, self.backend, params) {
-                let detail = Some(error.to_string());
-                self.record(seq, step.name(), StepStatus::Failed, detail)?;
-                return Ok(Some((seq, error)));
+            match self.injection.run(step, self.backend, params) {
+                Ok(Progress::Done) => {}
+                Ok(Progress::Waiting) => return Ok(Forward::Waiting(step.name())),
+                Err(error) => {
+                    let detail = Some(error.to_string());
+                    self.record(seq, step.name(), StepStatus::Failed, detail)?;
+                    return Ok(Forward::Failed(seq, error));
+                }
             }
             self.record(seq, step.name(), StepStatus::Done, None)?;
             if self.injection.stop_after == Some(step.name()) {
                 return Err(SagaError::Stopped(step.name()));
             }
         }
-        Ok(None)
+        Ok(Forward::Finished)
     }
 }
 
@@ -146,26 +161,38 @@ pub fn provision(run: &Run, plan: &GuestPlan) -> Result<(), SagaError> {
         .into_iter()
         .filter(|s| s.applies_to(plan))
         .collect();
+    match with_undo(run, &steps, plan)? {
+        Progress::Done => Ok(()),
+        Progress::Waiting => Err(SagaError::Waiting(steps[steps.len() - 1].name())),
+    }
+}
+
+/// Runs `steps` forward; a failure undoes the done steps in reverse (and
+/// the failed one, which may have half-happened) and is answered.
+pub fn with_undo<S: UndoableStep>(
+    run: &Run,
+    steps: &[S],
+    params: &S::Params,
+) -> Result<Progress, SagaError> {
     let recorded = run.recorded()?;
-    if let Some(failed) = failed_at(&recorded, &steps) {
-        // Died while undoing: finish the undo (the failed step may have
-        // half-happened, as below), then report the old failure.
-        undo(run, plan, &steps[..=failed])?;
+    if let Some(failed) = failed_at(&recorded, steps) {
+        // Died while undoing: finish the undo, then report the old failure.
+        undo(run, params, &steps[..=failed])?;
         let step = steps[failed].name();
         let why = recorded_as(&recorded, step).and_then(|s| s.detail.clone());
         return Err(SagaError::Step {
             step,
             error: BackendError::InvalidState {
-                what: plan.name.to_string(),
+                what: format!("job {}", run.job_id),
                 why: why.unwrap_or_default(),
             },
         });
     }
-    match run.forward(&steps, plan)? {
-        None => Ok(()),
-        Some((failed, error)) => {
-            // The failed step may have half-happened: undo it as well.
-            undo(run, plan, &steps[..=failed])?;
+    match run.forward(steps, params)? {
+        Forward::Finished => Ok(Progress::Done),
+        Forward::Waiting(_) => Ok(Progress::Waiting),
+        Forward::Failed(failed, error) => {
+            undo(run, params, &steps[..=failed])?;
             Err(SagaError::Step {
                 step: steps[failed].name(),
                 error,
@@ -178,9 +205,8 @@ pub fn provision(run: &Run, plan: &GuestPlan) -> Result<(), SagaError> {
 /// records neither `failed` nor `undone`, and stops at the failed step,
 /// which is therefore the last of `steps` recorded. Its undo comes first
 /// and overwrites `failed` with `undone`: a run that died after that must
-/// still see the failure, or it would provision the half-undone guest
-/// again.
-fn failed_at(recorded: &[Step], steps: &[ProvisionStep]) -> Option<usize> {
+/// still see the failure, or it would run the half-undone saga again.
+fn failed_at<S: SagaStep>(recorded: &[Step], steps: &[S]) -> Option<usize> {
     recorded
         .iter()
         .any(|s| matches!(s.status, StepStatus::Failed | StepStatus::Undone))
@@ -192,7 +218,7 @@ fn failed_at(recorded: &[Step], steps: &[ProvisionStep]) -> Option<usize> {
         .flatten()
 }
 
-fn undo(run: &Run, plan: &GuestPlan, steps: &[ProvisionStep]) -> Result<(), SagaError> {
+fn undo<S: UndoableStep>(run: &Run, params: &S::Params, steps: &[S]) -> Result<(), SagaError> {
     let recorded = run.recorded()?;
     for (seq, step) in steps.iter().enumerate().rev() {
         let Some(record) = recorded_as(&recorded, step.name()) else {
@@ -201,7 +227,7 @@ fn undo(run: &Run, plan: &GuestPlan, steps: &[ProvisionStep]) -> Result<(), Saga
         if record.status == StepStatus::Undone {
             continue;
         }
-        step.undo(run.backend, plan)
+        step.undo(run.backend, params)
             .map_err(|error| SagaError::Step {
                 step: step.name(),
                 error,
@@ -216,10 +242,12 @@ fn undo(run: &Run, plan: &GuestPlan, steps: &[ProvisionStep]) -> Result<(), Saga
 /// forward only (each step is safe to repeat, so a failed decommission is
 /// finished by running it again).
 pub fn decommission(run: &Run, params: &DecommissionParams) -> Result<(), SagaError> {
-    match run.forward(&DecommissionStep::ORDER, params)? {
-        None => Ok(()),
-        Some((failed, error)) => Err(SagaError::Step {
-            step: DecommissionStep::ORDER[failed].name(),
+    let steps = &DecommissionStep::ORDER;
+    match run.forward(steps, params)? {
+        Forward::Finished => Ok(()),
+        Forward::Waiting(step) => Err(SagaError::Waiting(step)),
+        Forward::Failed(failed, error) => Err(SagaError::Step {
+            step: steps[failed].name(),
             error,
         }),
     }

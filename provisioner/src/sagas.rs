@@ -128,7 +128,7 @@ fn plan_from_rows(
 }
 
 /// A name stored for `guest` (its own, its LAN's, its image's), parsed.
-fn stored_name<T: std::str::FromStr<Err: std::fmt::Display>>(
+pub(crate) fn stored_name<T: std::str::FromStr<Err: std::fmt::Display>>(
     guest: &Guest,
     column: &str,
     value: &str,

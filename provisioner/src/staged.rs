@@ -195,6 +195,10 @@ fn send(
     let Some(guest) = guests::find_by_name(c, name)? else {
         return Ok(());
     };
+    // A reset under way halts the guest and boots it itself.
+    if crate::reset::holding(c, name)?.is_some() {
+        return Ok(());
+    }
     if starting {
         crate::power::ensure_booting(c, backend, guest.row.id, &g)?;
     } else {

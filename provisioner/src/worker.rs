@@ -44,7 +44,7 @@ struct Piece {
 
 /// The worker's tasks, in the order [`Worker::tick`] runs them. Each
 /// answers how many jobs it ran (only the job runner runs any).
-const PIECES: [Piece; 11] = [
+const PIECES: [Piece; 13] = [
     Piece {
         name: "lease_expiry",
         period: None,
@@ -91,6 +91,20 @@ const PIECES: [Piece; 11] = [
         name: "rollouts",
         period: None,
         run: |w| w.follow_rollouts().map(|()| 0),
+    },
+    Piece {
+        name: "resets",
+        period: None,
+        run: |w| w.follow_resets().map(|()| 0),
+    },
+    Piece {
+        name: "reset_expiry",
+        period: None,
+        run: |w| {
+            let mut conn = w.store.conn()?;
+            crate::reset::expire(&mut conn, &*w.backend, w.clock.now_ms())?;
+            Ok(0)
+        },
     },
     Piece {
         name: "power_follower",
@@ -282,7 +296,9 @@ impl Worker {
             | JobKind::Reclaim
             | JobKind::StagedStart
             | JobKind::StagedStop
-            | JobKind::Rollout => Err(WorkerError::Invalid(format!(
+            | JobKind::Rollout
+            | JobKind::Reset
+            | JobKind::ResetUndo => Err(WorkerError::Invalid(format!(
                 "the job runner does not run {} jobs",
                 job.kind
             ))),
@@ -483,6 +499,33 @@ impl Worker {
         }
         let freed = crate::roots::free_retired(&mut conn, &*self.backend);
         sweep.note("retired roots", freed.map(drop));
+        sweep.finish()
+    }
+
+    /// Claims the resets and undos no live worker holds, then advances
+    /// each this worker holds by a round (one failing leaves the others
+    /// going).
+    fn follow_resets(&self) -> Result<(), TaskError> {
+        let mut conn = self.store.conn()?;
+        let now = self.clock.now_ms();
+        let stale_before = now - self.settings.stale_after.as_millis() as i64;
+        while jobs::claim(&mut conn, &crate::reset::KINDS, &self.id, now, stale_before)?.is_some() {
+        }
+        let mut sweep = Sweep::default();
+        for job in jobs::claimed_by(&mut conn, &crate::reset::KINDS, &self.id)? {
+            jobs::heartbeat(&mut conn, job.id, &self.id, now)?;
+            let guest_id = guests::id_of(&mut conn, job.target.as_deref().unwrap_or_default())?;
+            let run = saga::Run {
+                store: &self.store,
+                backend: &*self.backend,
+                clock: &*self.clock,
+                job_id: job.id,
+                guest_id: guest_id.unwrap_or_default(),
+                injection: self.injection,
+            };
+            let advanced = crate::reset::advance(&run, &job, now);
+            sweep.note(&format!("{} job {}", job.kind, job.id), advanced);
+        }
         sweep.finish()
     }
 

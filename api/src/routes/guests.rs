@@ -56,6 +56,10 @@ pub struct Guest {
     pub target_root_version: u32,
     /// The SSH host key the guest made at its first boot; `null` before.
     pub ssh_host_key: Option<SshHostKey>,
+    /// Until when the segment from before its last reset is kept for `POST
+    /// …/reset/undo`; `null` when nothing is kept.
+    #[schema(format = DateTime)]
+    pub reset_undo_until: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -101,6 +105,7 @@ pub fn guest_view(g: GuestRecord) -> Guest {
         root_version: g.row.root_version.map(|v| v.max(1) as u32),
         target_root_version: g.row.target_root_version.max(1) as u32,
         ssh_host_key,
+        reset_undo_until: g.row.reset_undo_until.map(rfc3339),
     }
 }
 
@@ -355,7 +360,7 @@ pub async fn patch_guest(
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Staff may not decommission other users' guests", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such guest (or not yours)", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Already decommissioned, or still being provisioned", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already decommissioned, still being provisioned, or being reset", body = Problem, content_type = "application/problem+json"),
     ))]
 #[delete("/api/v1/guests/{name}")]
 pub async fn delete_guest(
@@ -381,6 +386,12 @@ pub async fn delete_guest(
                     )))
                 }
                 _ => {}
+            }
+            if let Some(job) = herd_provisioner::reset::holding(c, &guest.row.name)? {
+                return Err(ApiError::Conflict(format!(
+                    "{} is being reset or undone (job {job}); try again when it is done",
+                    guest.row.name
+                )));
             }
             let id = sagas::queue_decommission(c, &guest, Some(caller.user.id), now)?;
             audit(

@@ -13,6 +13,7 @@ pub mod lans;
 pub mod me;
 pub mod operations;
 pub mod pool;
+pub mod resets;
 pub mod services;
 pub mod ssh;
 pub mod system;
@@ -127,6 +128,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(guests::patch_guest)
         .service(guests::delete_guest)
         .service(guests::guest_tags)
+        .service(resets::reset_guest)
+        .service(resets::undo_reset)
         .service(ssh::guest_known_hosts)
         .service(ssh::all_known_hosts)
         .service(pool::get_pool)

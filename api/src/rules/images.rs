@@ -7,7 +7,6 @@ use herd_core::domain::{JobKind, Role, RootState};
 use herd_core::store::catalog::{self, Image};
 use herd_core::store::events::Outcome;
 use herd_core::store::{jobs, roots, serialize_in_tx, write_tx, AnyConnection};
-use herd_provisioner::error::WorkerError;
 use herd_provisioner::rollout;
 use herd_provisioner::roots::PublishParams;
 
@@ -16,13 +15,6 @@ use crate::auth::Caller;
 use crate::problem::{ApiError, ApiResult};
 
 const PUBLISH_LOCK: i64 = 0x6865_7264_7075; // "herdpu"
-
-fn internal(e: WorkerError) -> ApiError {
-    match e {
-        WorkerError::Store(e) => e.into(),
-        e => ApiError::Internal(e.to_string()),
-    }
-}
 
 fn json<T: serde::Serialize>(v: &T) -> ApiResult<String> {
     serde_json::to_string(v).map_err(|e| ApiError::Internal(e.to_string()))
@@ -103,7 +95,7 @@ pub fn retire(
             return Ok(());
         }
         // A rollout may roll guests back to any version they ran.
-        if let Some(job) = rollout::unfinished_of(c, name).map_err(internal)? {
+        if let Some(job) = rollout::unfinished_of(c, name)? {
             return Err(ApiError::Conflict(format!(
                 "image `{name}` has an unfinished rollout (job {job}); retire versions after it"
             )));
@@ -159,7 +151,7 @@ pub fn start_rollout(
         // Versions are checked and retired under the one lock, rollouts
         // planned under the other: taken in this order, both first.
         serialize_in_tx(c, PUBLISH_LOCK)?;
-        rollout::lock(c).map_err(internal)?;
+        rollout::lock(c)?;
         let image = image(c, name)?;
         let version = ask.version;
         match roots::find(c, image.id, version)? {
@@ -175,12 +167,12 @@ pub fn start_rollout(
                 )))
             }
         }
-        if let Some(job) = rollout::unfinished_of(c, name).map_err(internal)? {
+        if let Some(job) = rollout::unfinished_of(c, name)? {
             return Err(ApiError::Conflict(format!(
                 "image `{name}` has an unfinished rollout (job {job})"
             )));
         }
-        let plan = rollout::plan(c, &image, version, ask.settings, now).map_err(internal)?;
+        let plan = rollout::plan(c, &image, version, ask.settings, now)?;
         let new = jobs::NewJob {
             kind: JobKind::Rollout,
             requested_by: Some(caller.user.id),

@@ -11,4 +11,5 @@ pub mod images;
 pub mod jobs;
 pub mod operations;
 pub mod pool;
+pub mod resets;
 pub mod services;

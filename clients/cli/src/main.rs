@@ -161,6 +161,26 @@ enum GuestsCmd {
         #[arg(long)]
         wait: bool,
     },
+    /// Reset a guest to a fresh copy of its image, keeping its name, address,
+    /// open ports, service settings and SSH host key; undo within days with
+    /// reset-undo
+    Reset {
+        name: String,
+        /// Make a new SSH host key instead of keeping the guest's
+        #[arg(long)]
+        new_host_key: bool,
+        /// Do not ask to type the guest's name
+        #[arg(long)]
+        yes: bool,
+        #[arg(long)]
+        wait: bool,
+    },
+    /// Put back what a guest had before its last reset
+    ResetUndo {
+        name: String,
+        #[arg(long)]
+        wait: bool,
+    },
     /// known_hosts lines of a guest's SSH host key (all guests' for staff and
     /// admins without GUEST): `herd guests known-hosts LX000042 >> ~/.ssh/known_hosts`
     KnownHosts { name: Option<String> },
@@ -917,12 +937,41 @@ async fn guests(cmd: GuestsCmd, out: Out) -> Res<()> {
                 .send()
                 .await?
                 .into_inner();
-            if wait {
-                wait_job(&c, job.id, &format!("decommissioning {name}")).await?;
+            finish_job(&c, job, wait, &format!("decommissioning {name}"), out).await
+        }
+        GuestsCmd::Reset {
+            name,
+            new_host_key,
+            yes,
+            wait,
+        } => {
+            let confirm = if yes {
+                name.clone()
             } else {
-                out.object(&job, job_fields);
-            }
-            Ok(())
+                typed_name(&name)?
+            };
+            let job = c
+                .reset_guest()
+                .name(name.clone())
+                .idempotency_key(new_idempotency_key())
+                .body(types::ResetRequest {
+                    confirm,
+                    new_host_key: Some(new_host_key),
+                })
+                .send()
+                .await?
+                .into_inner();
+            finish_job(&c, job, wait, &format!("resetting {name}"), out).await
+        }
+        GuestsCmd::ResetUndo { name, wait } => {
+            let job = c
+                .undo_reset()
+                .name(name.clone())
+                .idempotency_key(new_idempotency_key())
+                .send()
+                .await?
+                .into_inner();
+            finish_job(&c, job, wait, &format!("undoing the reset of {name}"), out).await
         }
         GuestsCmd::Start { name, wait } => {
             power(&c, name, types::PowerAction::Start, wait, out).await
@@ -939,6 +988,32 @@ async fn guests(cmd: GuestsCmd, out: Out) -> Res<()> {
             power(&c, name, types::PowerAction::Restart, wait, out).await
         }
     }
+}
+
+/// Shows a job just started, or with `wait` as it ended.
+async fn finish_job(c: &Client, job: types::JobView, wait: bool, msg: &str, out: Out) -> Res<()> {
+    let job = if wait {
+        wait_job(c, job.id, msg).await?
+    } else {
+        job
+    };
+    out.object(&job, job_fields);
+    Ok(())
+}
+
+/// Asks the user to type the guest's name, as the API's `confirm` wants
+/// it: a reset throws the guest's changes away.
+fn typed_name(name: &str) -> Res<String> {
+    eprint!("Resetting {name} replaces everything changed on it since it was made. Type its name to go on: ");
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| other(format!("reading the confirmation: {e}")))?;
+    let typed = line.trim();
+    if !typed.eq_ignore_ascii_case(name) {
+        return Err(other(format!("not reset: `{typed}` is not {name}")));
+    }
+    Ok(typed.to_owned())
 }
 
 /// An `Idempotency-Key` for one intended change, so that the server does
@@ -1517,14 +1592,8 @@ async fn ops(cmd: OpsCmd, out: Out) -> Res<()> {
     } else {
         c.staged_start().body(body).send().await?.into_inner()
     };
-    let job = if args.wait {
-        let what = if stop { "staged stop" } else { "staged start" };
-        wait_job(&c, job.id, what).await?
-    } else {
-        job
-    };
-    out.object(&job, job_fields);
-    Ok(())
+    let what = if stop { "staged stop" } else { "staged start" };
+    finish_job(&c, job, args.wait, what, out).await
 }
 
 const IMAGE_COLUMNS: &[(&str, &str)] = &[

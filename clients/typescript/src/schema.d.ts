@@ -372,6 +372,56 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/guests/{name}/reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reset a guest to known good
+         * @description Halts the guest (FORCE when the HALT times out), puts a fresh copy of its
+         *     image's segment in place of its own and boots it on its target root when it
+         *     was running or is `auto_boot`. Its name, owner, address, LAN grant, tags,
+         *     open leases, service enablement and SSH host key stay (a new key only with
+         *     `new_host_key`). The old segment is kept until `reset_undo_until` for `POST
+         *     …/reset/undo`. The owner or an admin. Send an `Idempotency-Key` to make
+         *     retries safe.
+         */
+        post: operations["reset_guest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/guests/{name}/reset/undo": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Undo a reset
+         * @description Puts back the segment the guest had before its last reset (halting it first)
+         *     and drops the fresh one; the guest boots again when it was running or is
+         *     `auto_boot`, with the SSH host key it had then. Possible until
+         *     `reset_undo_until`. The owner or an admin. Send an `Idempotency-Key` to make
+         *     retries safe.
+         */
+        post: operations["undo_reset"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/guests/{name}/services": {
         parameters: {
             query?: never;
@@ -1210,6 +1260,12 @@ export interface components {
              */
             owner?: string | null;
             /**
+             * Format: date-time
+             * @description Until when the segment from before its last reset is kept for `POST
+             *     …/reset/undo`; `null` when nothing is kept.
+             */
+            reset_undo_until?: string | null;
+            /**
              * Format: int32
              * @description The root version it booted at its last IPL; `null` before the first.
              */
@@ -1302,7 +1358,7 @@ export interface components {
          *     lower-case name, the same text the API has always shown.
          * @enum {string}
          */
-        JobKind: "provision" | "decommission" | "batch" | "pool_repopulate" | "reclaim" | "staged_start" | "staged_stop" | "root_publish" | "rollout";
+        JobKind: "provision" | "decommission" | "batch" | "pool_repopulate" | "reclaim" | "staged_start" | "staged_stop" | "root_publish" | "rollout" | "reset" | "reset_undo";
         /**
          * @description Where a job is (SPEC §7's `status`). Stored and sent as its lower-case
          *     name, the same text the API has always shown.
@@ -1672,6 +1728,18 @@ export interface components {
              * @example 90
              */
             duration_minutes?: number | null;
+        };
+        ResetRequest: {
+            /**
+             * @description The guest's name, typed as confirmation.
+             * @example LX000042
+             */
+            confirm: string;
+            /**
+             * @description Make a new SSH host key at the next boot instead of keeping the
+             *     guest's (default `false`).
+             */
+            new_host_key?: boolean;
         };
         /**
          * @description What a user may do (SPEC §3). Ordered: a higher role may do what a lower
@@ -2680,7 +2748,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Already decommissioned, or still being provisioned */
+            /** @description Already decommissioned, still being provisioned, or being reset */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3033,6 +3101,171 @@ export interface operations {
                 };
             };
             /** @description Unknown action, or `wait` is not a number of seconds from 0 to 30 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    reset_guest: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Any 1–255 visible ASCII characters, new for each intended change
+                 *     (a UUID, say). Sent again with the same body, within 24 hours, it
+                 *     answers the first response again and changes nothing; with another
+                 *     body it is `422`. Keys are per user.
+                 */
+                "Idempotency-Key"?: string | null;
+            };
+            path: {
+                /** @description Guest name */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ResetRequest"];
+            };
+        };
+        responses: {
+            /** @description Reset started (job kind `reset`) */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobView"];
+                };
+            };
+            /** @description The body is not JSON (or not readable) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Staff may not reset other users' guests */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such guest (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Pooled, not provisioned, decommissioned, or held by a rollout, a decommission or another reset */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `confirm` is not the guest's name, or an `Idempotency-Key` used before for another request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    undo_reset: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Any 1–255 visible ASCII characters, new for each intended change
+                 *     (a UUID, say). Sent again with the same body, within 24 hours, it
+                 *     answers the first response again and changes nothing; with another
+                 *     body it is `422`. Keys are per user.
+                 */
+                "Idempotency-Key"?: string | null;
+            };
+            path: {
+                /** @description Guest name */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Undo started (job kind `reset_undo`) */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobView"];
+                };
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Staff may not undo other users' resets */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such guest (or not yours), or nothing kept from a reset */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Held by a rollout, a decommission or another reset */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An `Idempotency-Key` used before for another request */
             422: {
                 headers: {
                     [name: string]: unknown;

@@ -27,6 +27,11 @@ pub enum JobKind {
     /// Brings an image's guests to a root version, restarting the running
     /// ones in batches.
     Rollout,
+    /// Puts a fresh copy of the image's segment in place of a guest's,
+    /// keeping the old one for undo.
+    Reset,
+    /// Puts back the segment a reset kept.
+    ResetUndo,
 }
 
 super::stored_name::stored_names!(JobKind {
@@ -39,4 +44,6 @@ super::stored_name::stored_names!(JobKind {
     StagedStop => "staged_stop",
     RootPublish => "root_publish",
     Rollout => "rollout",
+    Reset => "reset",
+    ResetUndo => "reset_undo",
 });

@@ -42,6 +42,8 @@ pub struct GuestRow {
     pub target_root_version: i32,
     /// The SSH host public key the guest reported (OpenSSH format).
     pub ssh_host_key: Option<String>,
+    /// Until when the segment a reset replaced is kept for undo.
+    pub reset_undo_until: Option<Millis>,
 }
 
 /// A guest with the names of what it refers to.
@@ -610,6 +612,37 @@ pub fn set_host_key(conn: &mut AnyConnection, id: i64, key: &str) -> StoreResult
     .set(guests::ssh_host_key.eq(key))
     .execute(conn)?;
     Ok(changed == 1)
+}
+
+/// Replaces the recorded host key: what a reset asking for a new key
+/// (`None`: the guest reports its new one at its next boot) or the undo of
+/// one (the old segment's key) leaves.
+pub fn replace_host_key(conn: &mut AnyConnection, id: i64, key: Option<&str>) -> StoreResult<()> {
+    diesel::update(guests::table.find(id))
+        .set(guests::ssh_host_key.eq(key))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Sets (or, with `None`, clears) until when a reset's old segment is kept.
+pub fn set_reset_undo_until(
+    conn: &mut AnyConnection,
+    id: i64,
+    until: Option<Millis>,
+) -> StoreResult<()> {
+    diesel::update(guests::table.find(id))
+        .set(guests::reset_undo_until.eq(until))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The guests whose reset's old segment was kept until `now` or before.
+pub fn reset_kept_until(conn: &mut AnyConnection, now: Millis) -> StoreResult<Vec<GuestRow>> {
+    Ok(guests::table
+        .filter(guests::reset_undo_until.le(now))
+        .select(GuestRow::as_select())
+        .order(guests::name)
+        .load(conn)?)
 }
 
 /// The guests of an image that are not decommissioned, by name.

@@ -98,6 +98,37 @@ pub fn unfinished(conn: &mut AnyConnection, kind: JobKind) -> StoreResult<Vec<Jo
         .load(conn)?)
 }
 
+/// The unfinished jobs of these kinds that work on `target`.
+pub fn unfinished_for_target(
+    conn: &mut AnyConnection,
+    kinds: &[JobKind],
+    target: &str,
+) -> StoreResult<Vec<Job>> {
+    Ok(jobs::table
+        .filter(jobs::kind.eq_any(kinds.iter().map(|k| k.as_str())))
+        .filter(jobs::target.eq(target))
+        .filter(jobs::status.eq_any([JobStatus::Queued.as_str(), JobStatus::Running.as_str()]))
+        .select(Job::as_select())
+        .order(jobs::id)
+        .load(conn)?)
+}
+
+/// The running jobs of these kinds that `worker` claimed: work it settles
+/// over many rounds, keeping them alive with [`heartbeat`].
+pub fn claimed_by(
+    conn: &mut AnyConnection,
+    kinds: &[JobKind],
+    worker: &str,
+) -> StoreResult<Vec<Job>> {
+    Ok(jobs::table
+        .filter(jobs::kind.eq_any(kinds.iter().map(|k| k.as_str())))
+        .filter(jobs::claimed_by.eq(worker))
+        .filter(jobs::status.eq(JobStatus::Running.as_str()))
+        .select(Job::as_select())
+        .order(jobs::id)
+        .load(conn)?)
+}
+
 /// Running jobs of one kind that no worker holds: work placed by a worker
 /// and released (see [`release`]) for followers to settle.
 pub fn released(conn: &mut AnyConnection, kind: JobKind) -> StoreResult<Vec<Job>> {

@@ -96,6 +96,7 @@ diesel::table! {
         root_version -> Nullable<Integer>,
         target_root_version -> Integer,
         ssh_host_key -> Nullable<Text>,
+        reset_undo_until -> Nullable<BigInt>,
     }
 }
 

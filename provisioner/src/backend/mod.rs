@@ -121,9 +121,16 @@ pub trait Storage: Send + Sync {
         version: u32,
         label: &str,
     ) -> Result<DiskInfo>;
-    /// Files a disk under another id, bytes untouched (the upgrade to
-    /// shared roots files the old golden image as root version 1).
+    /// Files a disk under another id, bytes untouched: an image's disk
+    /// (the upgrade to shared roots files the old golden image as root
+    /// version 1), or a guest's minidisk at another device number of the
+    /// same guest (DIRMAINT CHVADDR: a reset keeps the old segment so).
     fn rename_disk(&self, from: &DiskId, to: &DiskId) -> Result<()>;
+    /// Copies a guest's SSH host key files (`/etc/ssh/ssh_host_*`) from
+    /// one of its segments into another (on z/VM: LINK both, copy the
+    /// files), so that a reset segment keeps the guest's identity. A
+    /// segment without a key leaves `to` as it is.
+    fn carry_host_key(&self, from: &DiskId, to: &DiskId) -> Result<()>;
     fn disk_info(&self, disk: &DiskId) -> Result<DiskInfo>;
     fn list_disks(&self) -> Result<Vec<DiskInfo>>;
     fn read_disk(&self, disk: &DiskId, offset: u64, len: usize) -> Result<Vec<u8>>;

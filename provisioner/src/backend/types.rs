@@ -98,6 +98,9 @@ impl Vdev {
     /// The guest's own writable minidisk, its segment (`/usr/local`,
     /// `/home`, `/var`…); the root is linked read-only beside it at IPL.
     pub const SEGMENT: Vdev = Vdev(0x0100);
+    /// The segment a reset replaced, kept beside the fresh one for undo
+    /// (not linked by the guest's IPL).
+    pub const KEPT_SEGMENT: Vdev = Vdev(0x0101);
 }
 
 impl fmt::Display for Vdev {
@@ -142,6 +145,10 @@ impl DiskId {
 
     pub fn segment_of(guest: &GuestName) -> Self {
         Self::Minidisk(guest.clone(), Vdev::SEGMENT)
+    }
+
+    pub fn kept_segment_of(guest: &GuestName) -> Self {
+        Self::Minidisk(guest.clone(), Vdev::KEPT_SEGMENT)
     }
 
     pub fn owner(&self) -> Option<&GuestName> {

@@ -2,10 +2,23 @@
 //! FlashCopy or DDR (the root is shared, linked at IPL).
 
 use super::GuestPlan;
-use crate::backend::{Backend, BackendError, DiskId, DiskStatus, Result};
+use herd_core::domain::GuestName;
+
+use crate::backend::{Backend, BackendError, CopyMethod, DiskId, DiskStatus, ImageName, Result};
 
 pub fn run(backend: &dyn Backend, plan: &GuestPlan) -> Result<()> {
-    let target = DiskId::segment_of(&plan.name);
+    copy_segment(backend, &plan.image, &plan.name, plan.method)
+}
+
+/// Makes the guest's segment a copy of the image's segment template,
+/// unless a copy is there already (a run that died before recording it).
+pub fn copy_segment(
+    backend: &dyn Backend,
+    image: &ImageName,
+    guest: &GuestName,
+    method: CopyMethod,
+) -> Result<()> {
+    let target = DiskId::segment_of(guest);
     match backend.disk_info(&target) {
         Ok(info) if info.status == DiskStatus::Ready => return Ok(()),
         // A copy that died half-way: start it again from scratch.
@@ -14,7 +27,7 @@ pub fn run(backend: &dyn Backend, plan: &GuestPlan) -> Result<()> {
         Err(e) => return Err(e),
     }
     backend
-        .clone_disk(&DiskId::image(&plan.image), &target, plan.method)
+        .clone_disk(&DiskId::image(image), &target, method)
         .map(drop)
 }
 

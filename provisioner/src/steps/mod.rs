@@ -1,13 +1,16 @@
-//! Provisioning and decommissioning as ordered steps. Each step is
-//! idempotent (a restart may run it again after a crash between doing it
-//! and recording it) and, for provisioning, has an undo.
+//! Provisioning, decommissioning and resets as ordered steps. Each step
+//! is idempotent (a restart may run it again after a crash between doing
+//! it and recording it) and, but for decommissioning, has an undo.
 
 mod directory_entry;
 mod disk_copy;
 mod ipl;
 mod lan_grant;
+pub mod reset;
 mod tags;
 mod teardown;
+
+pub use teardown::delete_disk;
 
 use std::collections::BTreeMap;
 
@@ -47,12 +50,26 @@ pub struct DecommissionParams {
     pub lan: LanName,
 }
 
+/// What a step's run got to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    Done,
+    /// Sent on its way; the hypervisor finishes it in its own time (a HALT
+    /// while the services stop): the step runs again on the next round.
+    Waiting,
+}
+
 /// A step as the saga executor sees it: a name (what the job records, and
 /// how a resumed saga finds it) and an action on the saga's parameters.
 pub trait SagaStep: Copy {
     type Params;
     fn name(self) -> &'static str;
-    fn run(self, backend: &dyn Backend, params: &Self::Params) -> Result<()>;
+    fn run(self, backend: &dyn Backend, params: &Self::Params) -> Result<Progress>;
+}
+
+/// A step that can be taken back when a later one fails.
+pub trait UndoableStep: SagaStep {
+    fn undo(self, backend: &dyn Backend, params: &Self::Params) -> Result<()>;
 }
 
 impl SagaStep for ProvisionStep {
@@ -62,8 +79,14 @@ impl SagaStep for ProvisionStep {
         ProvisionStep::name(self)
     }
 
-    fn run(self, backend: &dyn Backend, plan: &GuestPlan) -> Result<()> {
-        ProvisionStep::run(self, backend, plan)
+    fn run(self, backend: &dyn Backend, plan: &GuestPlan) -> Result<Progress> {
+        ProvisionStep::run(self, backend, plan).map(|()| Progress::Done)
+    }
+}
+
+impl UndoableStep for ProvisionStep {
+    fn undo(self, backend: &dyn Backend, plan: &GuestPlan) -> Result<()> {
+        ProvisionStep::undo(self, backend, plan)
     }
 }
 
@@ -74,8 +97,8 @@ impl SagaStep for DecommissionStep {
         DecommissionStep::name(self)
     }
 
-    fn run(self, backend: &dyn Backend, params: &DecommissionParams) -> Result<()> {
-        DecommissionStep::run(self, backend, params)
+    fn run(self, backend: &dyn Backend, params: &DecommissionParams) -> Result<Progress> {
+        DecommissionStep::run(self, backend, params).map(|()| Progress::Done)
     }
 }
 

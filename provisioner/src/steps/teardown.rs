@@ -15,8 +15,15 @@ pub fn force_off(backend: &dyn Backend, guest: &GuestName) -> Result<()> {
     }
 }
 
+/// The segment, and the one a reset kept for undo.
 pub fn delete_disks(backend: &dyn Backend, guest: &GuestName) -> Result<()> {
-    match backend.delete_disk(&DiskId::segment_of(guest)) {
+    delete_disk(backend, &DiskId::kept_segment_of(guest))?;
+    delete_disk(backend, &DiskId::segment_of(guest))
+}
+
+/// Deletes a disk; one already gone is fine.
+pub fn delete_disk(backend: &dyn Backend, disk: &DiskId) -> Result<()> {
+    match backend.delete_disk(disk) {
         Err(BackendError::NotFound(_)) => Ok(()),
         other => other,
     }

@@ -61,6 +61,7 @@ from .readiness import Readiness
 from .reclaim_plan import ReclaimPlan
 from .reclaim_request import ReclaimRequest
 from .renew_lease import RenewLease
+from .reset_request import ResetRequest
 from .role import Role
 from .rollout_request import RolloutRequest
 from .root_state import RootState
@@ -138,6 +139,7 @@ __all__ = (
     "ReclaimPlan",
     "ReclaimRequest",
     "RenewLease",
+    "ResetRequest",
     "Role",
     "RolloutRequest",
     "RootState",

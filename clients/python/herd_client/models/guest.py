@@ -43,6 +43,9 @@ class Guest:
             expires_at (datetime.datetime | None | Unset):
             ip_address (None | str | Unset):  Example: 10.10.0.44.
             owner (None | str | Unset): `null` while pooled. Example: alice.
+            reset_undo_until (datetime.datetime | None | Unset): Until when the segment from before its last reset is kept
+                for `POST
+                …/reset/undo`; `null` when nothing is kept.
             root_version (int | None | Unset): The root version it booted at its last IPL; `null` before the first.
             ssh_host_key (None | SshHostKey | Unset):
      """
@@ -61,6 +64,7 @@ class Guest:
     expires_at: datetime.datetime | None | Unset = UNSET
     ip_address: None | str | Unset = UNSET
     owner: None | str | Unset = UNSET
+    reset_undo_until: datetime.datetime | None | Unset = UNSET
     root_version: int | None | Unset = UNSET
     ssh_host_key: None | SshHostKey | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
@@ -119,6 +123,14 @@ class Guest:
         else:
             owner = self.owner
 
+        reset_undo_until: None | str | Unset
+        if isinstance(self.reset_undo_until, Unset):
+            reset_undo_until = UNSET
+        elif isinstance(self.reset_undo_until, datetime.datetime):
+            reset_undo_until = self.reset_undo_until.isoformat()
+        else:
+            reset_undo_until = self.reset_undo_until
+
         root_version: int | None | Unset
         if isinstance(self.root_version, Unset):
             root_version = UNSET
@@ -156,6 +168,8 @@ class Guest:
             field_dict["ip_address"] = ip_address
         if owner is not UNSET:
             field_dict["owner"] = owner
+        if reset_undo_until is not UNSET:
+            field_dict["reset_undo_until"] = reset_undo_until
         if root_version is not UNSET:
             field_dict["root_version"] = root_version
         if ssh_host_key is not UNSET:
@@ -255,6 +269,26 @@ class Guest:
         owner = _parse_owner(d.pop("owner", UNSET))
 
 
+        def _parse_reset_undo_until(data: object) -> datetime.datetime | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                reset_undo_until_type_0 = datetime.datetime.fromisoformat(data)
+
+
+
+                return reset_undo_until_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(datetime.datetime | None | Unset, data)
+
+        reset_undo_until = _parse_reset_undo_until(d.pop("reset_undo_until", UNSET))
+
+
         def _parse_root_version(data: object) -> int | None | Unset:
             if data is None:
                 return data
@@ -300,6 +334,7 @@ class Guest:
             expires_at=expires_at,
             ip_address=ip_address,
             owner=owner,
+            reset_undo_until=reset_undo_until,
             root_version=root_version,
             ssh_host_key=ssh_host_key,
         )

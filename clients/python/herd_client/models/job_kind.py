@@ -6,6 +6,8 @@ class JobKind(StrEnum):
     POOL_REPOPULATE = "pool_repopulate"
     PROVISION = "provision"
     RECLAIM = "reclaim"
+    RESET = "reset"
+    RESET_UNDO = "reset_undo"
     ROLLOUT = "rollout"
     ROOT_PUBLISH = "root_publish"
     STAGED_START = "staged_start"

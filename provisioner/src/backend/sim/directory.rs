@@ -114,7 +114,6 @@ impl Directory for SimBackend {
                 power: Power::LoggedOff,
                 root_link: None,
                 booted_root: None,
-                booted_once: false,
             };
             state.users.insert(spec.name.clone(), user);
             Ok(())

@@ -193,6 +193,7 @@ impl State {
             status,
             checksum,
             created_at: now,
+            booted: false,
         };
         self.disks.insert(id.clone(), record);
         file
@@ -499,9 +500,9 @@ impl Storage for SimBackend {
     }
 
     fn rename_disk(&self, from: &DiskId, to: &DiskId) -> Result<()> {
-        if from.owner().is_some() || to.owner().is_some() {
+        if from.owner() != to.owner() {
             return Err(BackendError::InvalidArgument(format!(
-                "only images' disks are renamed, not {from} to {to}"
+                "a disk keeps its owner: {from} cannot become {to}"
             )));
         }
         self.write(|state, _| {
@@ -516,6 +517,10 @@ impl Storage for SimBackend {
             state.disks.insert(to.clone(), record);
             Ok(())
         })
+    }
+
+    fn carry_host_key(&self, from: &DiskId, to: &DiskId) -> Result<()> {
+        self.write(|state, _| self.carry_key_region(state, from, to))
     }
 
     /// Writes under the state lock, so that no FlashCopy can be established

@@ -19,21 +19,68 @@ const REGION: u64 = 4096;
 impl SimBackend {
     /// The key in the guest's segment, if it has made one.
     pub(super) fn host_key(&self, state: &State, guest: &GuestName) -> Result<Option<PrivateKey>> {
-        let disk = DiskId::segment_of(guest);
-        let Some(record) = state.disks.get(&disk) else {
+        let Some(region) = self.key_region(state, &DiskId::segment_of(guest))? else {
             return Ok(None);
         };
-        if record.size < REGION {
-            return Ok(None);
-        }
-        let buf = self.read_into(state, &disk, record.size - REGION, REGION as usize)?;
-        let text = String::from_utf8_lossy(&buf);
+        let text = String::from_utf8_lossy(&region);
         Ok(PrivateKey::from_openssh(text.trim_end_matches('\0')).ok())
     }
 
+    /// The bytes of `disk` that hold the key file, if the disk is there.
+    fn key_region(&self, state: &State, disk: &DiskId) -> Result<Option<Vec<u8>>> {
+        match state.disks.get(disk) {
+            Some(record) if record.size >= REGION => self
+                .read_into(state, disk, record.size - REGION, REGION as usize)
+                .map(Some),
+            _ => Ok(None),
+        }
+    }
+
+    /// Copies the key file of segment `from` into segment `to`, if `from`
+    /// holds one.
+    pub(super) fn carry_key_region(
+        &self,
+        state: &mut State,
+        from: &DiskId,
+        to: &DiskId,
+    ) -> Result<()> {
+        let Some(region) = self.key_region(state, from)? else {
+            return Ok(());
+        };
+        if region.iter().all(|b| *b == 0) {
+            return Ok(());
+        }
+        let size = state
+            .disks
+            .get(to)
+            .map(|d| d.size)
+            .ok_or_else(|| BackendError::not_found(to))?;
+        if size < REGION {
+            return Err(BackendError::invalid_state(
+                to,
+                "is too small for a host key",
+            ));
+        }
+        self.write_into(state, to, size - REGION, &region)
+    }
+
+    /// At the first IPL of the guest's segment (a new guest's, or a reset's
+    /// fresh copy), makes its host key; the segment then counts as booted.
+    pub(super) fn first_boot(&self, state: &mut State, guest: &GuestName) -> Result<()> {
+        let disk = DiskId::segment_of(guest);
+        if state.disks.get(&disk).is_some_and(|d| d.booted) {
+            return Ok(());
+        }
+        self.ensure_host_key(state, guest)?;
+        if let Some(record) = state.disks.get_mut(&disk) {
+            record.booted = true;
+        }
+        Ok(())
+    }
+
     /// Makes the guest's host key unless its segment holds one already (a
-    /// first boot, or one after a reset).
-    pub(super) fn ensure_host_key(&self, state: &mut State, guest: &GuestName) -> Result<()> {
+    /// reset carried it over).
+    fn ensure_host_key(&self, state: &mut State, guest: &GuestName) -> Result<()> {
         if self.host_key(state, guest)?.is_some() {
             return Ok(());
         }

@@ -13,8 +13,8 @@ use super::settings::SimSettings;
 use super::state::{Power, Service, Stall, State, User};
 use super::SimBackend;
 use crate::backend::{
-    BackendError, ConsoleReply, DiskStatus, GuestStatus, HostLoad, PowerState, Result, Runtime,
-    ServiceState, ServiceStatus,
+    BackendError, ConsoleReply, DiskId, DiskStatus, GuestStatus, HostLoad, PowerState, Result,
+    Runtime, ServiceState, ServiceStatus,
 };
 
 impl State {
@@ -43,8 +43,8 @@ impl State {
         }
         let bootable = self
             .disks
-            .iter()
-            .any(|(id, d)| id.owner() == Some(guest) && d.status == DiskStatus::Ready);
+            .get(&DiskId::segment_of(guest))
+            .is_some_and(|d| d.status == DiskStatus::Ready);
         if !bootable {
             return Err(BackendError::invalid_state(guest, "has no disk to IPL"));
         }
@@ -195,9 +195,7 @@ impl Runtime for SimBackend {
     fn ipl(&self, guest: &GuestName) -> Result<Millis> {
         self.write_unless_refused(SimOp::Ipl, guest, |state, now| {
             state.check_bootable(guest)?;
-            if !state.user(guest)?.booted_once {
-                self.ensure_host_key(state, guest)?;
-            }
+            self.first_boot(state, guest)?;
             let enabled: Vec<String> = state
                 .user(guest)?
                 .services
@@ -218,7 +216,6 @@ impl Runtime for SimBackend {
                 s.broken = plan.broken.contains(&s.spec.name);
             }
             user.booted_root = root;
-            user.booted_once = true;
             user.power = Power::Booting {
                 ready_at: end,
                 fails: plan.fails,

@@ -64,15 +64,6 @@ pub(super) struct User {
     /// The root linked at the last IPL.
     #[serde(default)]
     pub booted_root: Option<DiskId>,
-    /// Whether it has been IPL'd. Entries saved by a release before
-    /// first-boot identity say nothing and count as booted: their first
-    /// boot is long past, and their disk is not to be written.
-    #[serde(default = "booted_long_ago")]
-    pub booted_once: bool,
-}
-
-fn booted_long_ago() -> bool {
-    true
 }
 
 /// A catalog service on one guest, with when it is up while logged on.
@@ -120,6 +111,17 @@ pub(super) struct DiskRecord {
     pub status: DiskStatus,
     pub checksum: Option<String>,
     pub created_at: Millis,
+    /// Whether a guest has IPL'd with it as its segment: the first IPL of
+    /// a segment (a new guest's, or a reset's fresh one) is the guest's
+    /// first boot. Disks saved by a release before first-boot identity say
+    /// nothing and count as booted: their first boot is long past, and
+    /// they are not to be written.
+    #[serde(default = "booted_long_ago")]
+    pub booted: bool,
+}
+
+fn booted_long_ago() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
