@@ -721,3 +721,93 @@ fn cli_prints_known_hosts_lines() {
     assert!(!missing.status.success(), "{}", show(&missing));
     assert!(text(&missing.stderr).contains("404"), "{}", show(&missing));
 }
+
+/// `herd guests reset` asks for the guest's name (and refuses another),
+/// `--wait` follows the job to its end, and `herd guests reset-undo` puts
+/// the old segment back; nothing is left to undo after that.
+#[test]
+fn cli_resets_a_guest_and_undoes_it() {
+    use std::io::Write;
+    use std::process::Stdio;
+
+    let Some(srv) = server() else { return };
+    let cli = Cli::new(&srv);
+    let token = srv.admin_token();
+    let g = srv
+        .post_json("/api/v1/guests", Some(&token), &herd_tests::json!({}))
+        .json();
+    let name = g["name"]
+        .as_str()
+        .or_else(|| g["guest"].as_str())
+        .expect("guest")
+        .to_string();
+    let path = format!("/api/v1/guests/{name}");
+    let guest = || srv.get(&path, Some(&token)).json();
+    srv.step_until(
+        &format!("{name} running"),
+        Duration::from_secs(2),
+        Duration::from_secs(60),
+        || (guest()["state"] == "running").then_some(()),
+    );
+    // Runs `herd ARGS` with `typed` on its stdin, moving the server's clock
+    // while it waits (a HALT takes the guest's time).
+    let run = |args: &[&str], typed: &str| -> Output {
+        let mut child = cli
+            .cmd(args)
+            .env("HERD_URL", srv.base_url())
+            .env("HERD_TOKEN", &token)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run herd");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(typed.as_bytes())
+            .expect("type");
+        let started = Instant::now();
+        while child.try_wait().expect("wait").is_none() {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "herd {} did not end",
+                args.join(" ")
+            );
+            srv.advance_clock(Duration::from_secs(2));
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        child.wait_with_output().expect("output")
+    };
+
+    let refused = run(&["guests", "reset", &name], "LX999999\n");
+    assert!(!refused.status.success(), "{}", show(&refused));
+    assert!(
+        text(&refused.stderr).contains("not reset"),
+        "{}",
+        show(&refused)
+    );
+    assert_eq!(guest()["reset_undo_until"], Value::Null);
+
+    let reset = run(&["guests", "reset", &name, "--wait"], &format!("{name}\n"));
+    assert!(reset.status.success(), "{}", show(&reset));
+    assert!(text(&reset.stderr).contains(&name), "{}", show(&reset));
+    assert!(
+        text(&reset.stdout).contains("succeeded"),
+        "{}",
+        show(&reset)
+    );
+    assert!(guest()["reset_undo_until"].is_string(), "{}", guest());
+
+    let undo = run(&["guests", "reset-undo", &name, "--wait"], "");
+    assert!(undo.status.success(), "{}", show(&undo));
+    assert_eq!(guest()["reset_undo_until"], Value::Null);
+    let again = run(&["guests", "reset-undo", &name], "");
+    assert!(!again.status.success(), "{}", show(&again));
+    assert!(text(&again.stderr).contains("404"), "{}", show(&again));
+
+    let yes = run(&["guests", "reset", &name, "--yes", "--output", "json"], "");
+    assert!(yes.status.success(), "{}", show(&yes));
+    let job: Value = serde_json::from_slice(&yes.stdout).expect("a job");
+    assert_eq!(job["kind"], "reset", "{job}");
+}
