@@ -521,6 +521,30 @@ fn resets_are_refused_when_they_should_be(db: Db) {
     );
     let carol = login(&srv, "carol");
     reset(&srv, Some(&carol), &name, ok.clone()).problem(409);
+    // nor may anything else boot, stop or remove the guest meanwhile
+    let path = format!("/api/v1/guests/{name}/power");
+    let c = srv
+        .post_json(&path, Some(&s01), &json!({ "action": "start" }))
+        .ok(202);
+    // (the clock stands still: the reset is halting the guest all along)
+    let done = srv.wait_for("the start to be answered", SETTLE, || {
+        let id = &c["command_id"];
+        let c = srv
+            .get(&format!("/api/v1/commands/{id}"), Some(&s01))
+            .ok(200);
+        (c["status"] == "failed").then_some(c)
+    });
+    assert!(
+        done["result"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("being reset"),
+        "{done}"
+    );
+    let p = srv
+        .delete(&format!("/api/v1/guests/{name}"), Some(&s01))
+        .problem(409);
+    assert!(detail(&p).contains(&id), "{p}");
     succeeded(&srv, &admin, &j["id"], "the reset");
 
     // an admin may undo (and reset) anyone's guest

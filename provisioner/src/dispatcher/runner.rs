@@ -293,6 +293,19 @@ impl Dispatcher {
                 command.guest
             )));
         }
+        // A reset halts and boots the guest itself, between disk swaps.
+        let resetting = match command.op {
+            CommandOp::Ipl | CommandOp::Halt | CommandOp::Force => {
+                crate::reset::holding(self.conn(conn)?, guest.name.as_str())?
+            }
+            CommandOp::Service { .. } => None,
+        };
+        if let Some(job) = resetting {
+            return Ok(refused(format!(
+                "{} is being reset (job {job}); it boots again when the reset is done",
+                command.guest
+            )));
+        }
         let (guest_id, name, now) = (
             claimed.command.guest_id,
             &command.guest,
