@@ -644,6 +644,19 @@ fn a_cancelled_rollout_keeps_the_guests_it_did_not_restart(db: Db) {
         &json!({"version": 2}),
     )
     .problem(409);
+    // a guest it has yet to restart is held: its owner may not reset it
+    let held = &names[1];
+    let owner = guest(&srv, &admin, held)["owner"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let owner = login(&srv, &owner);
+    let reset = format!("/api/v1/guests/{held}/reset");
+    let p = srv
+        .post_json(&reset, Some(&owner), &json!({ "confirm": held }))
+        .problem(409);
+    let detail = p["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains(&format!("rollout job {id}")), "{p}");
     srv.post_json(
         &format!("/api/v1/jobs/{id}/cancel"),
         Some(&admin),
@@ -673,6 +686,9 @@ fn a_cancelled_rollout_keeps_the_guests_it_did_not_restart(db: Db) {
         &json!({}),
     )
     .problem(409);
+    // the ended rollout holds it no more
+    srv.post_json(&reset, Some(&owner), &json!({ "confirm": held }))
+        .ok(202);
 }
 
 fn rollout_requests_are_checked(db: Db) {
