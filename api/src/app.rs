@@ -126,6 +126,7 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
     let backend = open_backend(&settings, &clock, &store).await?;
     let (pool_shape, pool_defaults) = pool_config(&settings)?;
     let firewall = settings.firewall_policy().map_err(StartError::Setup)?;
+    let trusted_proxies = Arc::new(settings.trusted_proxies().map_err(StartError::Setup)?);
     let wake = Arc::new(Wake::default());
     let shutdown = Arc::new(AtomicBool::new(false));
     let mut tasks = Vec::new();
@@ -210,6 +211,7 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
         tasks: board,
         feed: feed.clone(),
         settings: settings.clone(),
+        trusted_proxies,
     });
 
     if settings.staged_start_on_boot && settings.has_role("provisioner") {

@@ -10,6 +10,8 @@ use figment::Figment;
 use herd_provisioner::firewall::{FirewallPolicy, PortRange};
 use serde::{Deserialize, Serialize};
 
+use crate::auth::TrustedProxies;
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
@@ -85,6 +87,8 @@ pub struct Settings {
     pub firewall_tcp_ports: String,
     #[serde(deserialize_with = "lenient::string")]
     pub firewall_udp_ports: String,
+    #[serde(deserialize_with = "lenient::string")]
+    pub trusted_proxies: String,
 }
 
 impl Default for Settings {
@@ -140,6 +144,7 @@ impl Default for Settings {
             firewall_max_open_per_guest: 5,
             firewall_tcp_ports: "80,443,1024-65535".into(),
             firewall_udp_ports: "1024-65535".into(),
+            trusted_proxies: String::new(),
         }
     }
 }
@@ -202,7 +207,10 @@ overridden by its environment variable.
   HERD_FIREWALL_UDP_PORTS            udp ports students may open [1024-65535]
   HERD_FIREWALL_DEFAULT_MINUTES      lease duration when none is asked [90]
   HERD_FIREWALL_MAX_MINUTES          longest lease (and renewal) [480]
-  HERD_FIREWALL_MAX_OPEN_PER_GUEST   open ports per guest at a time [5]";
+  HERD_FIREWALL_MAX_OPEN_PER_GUEST   open ports per guest at a time [5]
+  HERD_TRUSTED_PROXIES               networks (10.0.0.0/8) or addresses of the proxies whose
+                                     Forwarded / X-Forwarded-For name the client, separated
+                                     by commas; empty: none [empty]";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -266,6 +274,13 @@ impl Settings {
             "max_open_per_guest": self.firewall_max_open_per_guest,
         });
         serde_json::from_value(spec).map_err(|e| format!("HERD_FIREWALL_*: {e}"))
+    }
+
+    /// The proxies `HERD_TRUSTED_PROXIES` names, checked.
+    pub fn trusted_proxies(&self) -> Result<TrustedProxies, String> {
+        self.trusted_proxies
+            .parse()
+            .map_err(|e| format!("HERD_TRUSTED_PROXIES: {e}"))
     }
 
     pub fn database_url(&self) -> String {

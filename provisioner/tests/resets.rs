@@ -43,6 +43,17 @@ fn reset_queued(w: &World) -> (GuestName, i64) {
     (name, job)
 }
 
+/// A world with a reset queued (see [`reset_queued`]) and a worker that
+/// will run it as `injection` says; the guest's host key region too.
+fn cut(db: test_db::TestDb, injection: Injection) -> (World, GuestName, i64, Worker, Vec<u8>) {
+    let w = World::new(db);
+    let (name, job) = reset_queued(&w);
+    let key = host_key_region(&w, &DiskId::segment_of(&name));
+    let mut worker = w.worker();
+    worker.inject(injection);
+    (w, name, job, worker, key)
+}
+
 /// Ticks `worker` (a few simulated seconds apart) until `done`.
 fn until(w: &World, worker: &Worker, what: &str, done: impl Fn() -> bool) {
     for _ in 0..200 {
@@ -98,15 +109,12 @@ fn assert_reset(w: &World, name: &GuestName, key: &[u8], label: &str) {
 fn a_reset_failing_at_any_step_leaves_the_guest_as_it_was() {
     for step in STEPS {
         for db in test_db::all() {
-            let w = World::new(db);
-            let (name, job) = reset_queued(&w);
-            let label = format!("{step} / {}", w.db.label);
-            let key = host_key_region(&w, &DiskId::segment_of(&name));
-            let mut failing = w.worker();
-            failing.inject(Injection {
+            let injection = Injection {
                 fail_at: Some(step),
                 stop_after: None,
-            });
+            };
+            let (w, name, job, failing, key) = cut(db, injection);
+            let label = format!("{step} / {}", w.db.label);
             until(&w, &failing, "the reset ends", || {
                 w.job(job).status.is_finished()
             });
@@ -131,15 +139,12 @@ fn a_reset_failing_at_any_step_leaves_the_guest_as_it_was() {
 fn a_reset_cut_after_any_step_resumes_and_ends_as_an_uninterrupted_one() {
     for step in STEPS {
         for db in test_db::all() {
-            let w = World::new(db);
-            let (name, job) = reset_queued(&w);
-            let label = format!("{step} / {}", w.db.label);
-            let key = host_key_region(&w, &DiskId::segment_of(&name));
-            let mut dying = w.worker();
-            dying.inject(Injection {
+            let injection = Injection {
                 fail_at: None,
                 stop_after: Some(step),
-            });
+            };
+            let (w, name, job, dying, key) = cut(db, injection);
+            let label = format!("{step} / {}", w.db.label);
             until(&w, &dying, "the step is done", || {
                 w.steps(job, name.as_str())
                     .iter()

@@ -1356,6 +1356,25 @@ fn advance_clock_file(path: &Path, by: Duration) {
     herd_core::clock::FileClock::write(path, next).expect("write clock file");
 }
 
+/// `ssh-keygen ARGS KEYFILE` (an outside oracle for host keys) on a public
+/// key line written to a file of its own; answers what it printed.
+pub fn ssh_keygen(args: &[&str], key: &str) -> String {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("key.pub");
+    fs::write(&file, format!("{key}\n")).expect("write the key");
+    let out = Command::new("ssh-keygen")
+        .args(args)
+        .arg(&file)
+        .output()
+        .expect("run ssh-keygen (package openssh-client)");
+    assert!(
+        out.status.success(),
+        "ssh-keygen {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("ssh-keygen prints text")
+}
+
 #[cfg(test)]
 mod unit {
     use super::*;

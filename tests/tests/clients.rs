@@ -172,14 +172,7 @@ fn cli_lists_and_follows_events() {
     let Some(srv) = server() else { return };
     let cli = Cli::new(&srv);
     let token = srv.admin_token();
-    let g = srv
-        .post_json("/api/v1/guests", Some(&token), &herd_tests::json!({}))
-        .json();
-    let name = g["name"]
-        .as_str()
-        .or_else(|| g["guest"].as_str())
-        .expect("guest")
-        .to_string();
+    let name = requested_guest(&srv, &token);
     let mut follow = cli
         .cmd(&["events", "--follow", "--output", "json"])
         .env("HERD_URL", srv.base_url())
@@ -679,6 +672,18 @@ impl Drop for RemoveOnDrop {
     }
 }
 
+/// A guest requested for the caller: its name (assigned or being cloned).
+fn requested_guest(srv: &TestServer, token: &str) -> String {
+    let g = srv
+        .post_json("/api/v1/guests", Some(token), &herd_tests::json!({}))
+        .json();
+    g["name"]
+        .as_str()
+        .or_else(|| g["guest"].as_str())
+        .expect("guest")
+        .to_string()
+}
+
 /// `herd guests known-hosts` prints what the API serves, ready for
 /// `~/.ssh/known_hosts`.
 #[test]
@@ -686,14 +691,7 @@ fn cli_prints_known_hosts_lines() {
     let Some(srv) = server() else { return };
     let cli = Cli::new(&srv);
     let token = srv.admin_token();
-    let g = srv
-        .post_json("/api/v1/guests", Some(&token), &herd_tests::json!({}))
-        .json();
-    let name = g["name"]
-        .as_str()
-        .or_else(|| g["guest"].as_str())
-        .expect("guest")
-        .to_string();
+    let name = requested_guest(&srv, &token);
     let key_of = format!("{name}'s host key");
     let line = srv.step_until(
         &key_of,
@@ -733,14 +731,7 @@ fn cli_resets_a_guest_and_undoes_it() {
     let Some(srv) = server() else { return };
     let cli = Cli::new(&srv);
     let token = srv.admin_token();
-    let g = srv
-        .post_json("/api/v1/guests", Some(&token), &herd_tests::json!({}))
-        .json();
-    let name = g["name"]
-        .as_str()
-        .or_else(|| g["guest"].as_str())
-        .expect("guest")
-        .to_string();
+    let name = requested_guest(&srv, &token);
     let path = format!("/api/v1/guests/{name}");
     let guest = || srv.get(&path, Some(&token)).json();
     srv.step_until(

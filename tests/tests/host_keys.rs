@@ -9,7 +9,7 @@ use std::time::Duration;
 use herd_core::clock::{FileClock, SharedClock};
 use herd_provisioner::backend::sim::{SimBackend, SimSettings};
 use herd_provisioner::backend::{DiskId, Storage};
-use herd_tests::{db_tests, json, Db, Layout, TestServer, Value};
+use herd_tests::{db_tests, json, ssh_keygen, Db, Layout, TestServer, Value};
 
 db_tests!(every_guest_makes_its_own_host_key_and_keeps_it);
 
@@ -38,23 +38,6 @@ fn take(srv: &TestServer, admin: &str, owner: &str) -> String {
         let r = srv.post_json("/api/v1/guests", Some(admin), &json!({ "owner": owner }));
         (r.status == 201).then(|| r.json()["name"].as_str().unwrap().to_owned())
     })
-}
-
-fn ssh_keygen(args: &[&str], key: &str) -> String {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("key.pub");
-    std::fs::write(&file, format!("{key}\n")).unwrap();
-    let out = Command::new("ssh-keygen")
-        .args(args)
-        .arg(&file)
-        .output()
-        .expect("run ssh-keygen (package openssh-client)");
-    assert!(
-        out.status.success(),
-        "ssh-keygen {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
 }
 
 fn every_guest_makes_its_own_host_key_and_keeps_it(db: Db) {

@@ -6,14 +6,15 @@
 //! data directory; OpenSSH's `ssh-keygen` is the oracle for fingerprints.
 
 use std::collections::BTreeSet;
-use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
 use herd_core::clock::{FileClock, SharedClock};
 use herd_provisioner::backend::sim::{SimBackend, SimSettings};
 use herd_provisioner::backend::{BackendError, DiskId, Storage};
-use herd_tests::{db_tests, json, parse_rfc3339_utc, Db, Layout, Method, Reply, TestServer, Value};
+use herd_tests::{
+    db_tests, json, parse_rfc3339_utc, ssh_keygen, Db, Layout, Method, Reply, TestServer, Value,
+};
 
 db_tests!(
     a_reset_keeps_the_guest_and_gives_fresh_bytes_until_undone,
@@ -268,21 +269,19 @@ fn known_hosts(srv: &TestServer, token: &str, name: &str) -> String {
         .clone()
 }
 
-fn ssh_keygen(args: &[&str], key: &str) -> String {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("key.pub");
-    std::fs::write(&file, format!("{key}\n")).unwrap();
-    let out = Command::new("ssh-keygen")
-        .args(args)
-        .arg(&file)
-        .output()
-        .expect("run ssh-keygen (package openssh-client)");
-    assert!(
-        out.status.success(),
-        "ssh-keygen {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
+/// The guest's segment is a fresh one, what the guest wrote is in the
+/// kept one.
+fn assert_swapped(srv: &TestServer, name: &str) {
+    assert_ne!(
+        at_marker(srv, &segment(name), name),
+        marker(name),
+        "the segment still holds what the guest wrote"
     );
-    String::from_utf8(out.stdout).unwrap()
+    assert_eq!(
+        at_marker(srv, &kept(name), name),
+        marker(name),
+        "the kept segment does not hold what the guest wrote"
+    );
 }
 
 fn detail(p: &Value) -> &str {
@@ -394,16 +393,7 @@ fn a_reset_keeps_the_guest_and_gives_fresh_bytes_until_undone(db: Db) {
 
     // fresh bytes in the segment, the old ones kept beside it, the host key
     // carried over
-    assert_ne!(
-        at_marker(&srv, &segment(&name), &name),
-        marker(&name),
-        "the segment still holds what the guest wrote"
-    );
-    assert_eq!(
-        at_marker(&srv, &kept(&name), &name),
-        marker(&name),
-        "the kept segment does not hold what the guest wrote"
-    );
+    assert_swapped(&srv, &name);
     let key = key_region(&srv, &segment(&name));
     assert!(
         key.starts_with(b"-----BEGIN OPENSSH PRIVATE KEY-----"),
@@ -694,16 +684,7 @@ fn a_reset_cut_by_sigkill_resumes(db: Db) {
     let after = running_with_key(&srv, &admin, &name);
     assert_same_guest(&before, &after);
     assert_kept_for_seven_days(&after, &done);
-    assert_ne!(
-        at_marker(&srv, &segment(&name), &name),
-        marker(&name),
-        "the segment still holds what the guest wrote"
-    );
-    assert_eq!(
-        at_marker(&srv, &kept(&name), &name),
-        marker(&name),
-        "the kept segment does not hold what the guest wrote"
-    );
+    assert_swapped(&srv, &name);
     assert!(
         key_region(&srv, &segment(&name)) == key_region(&srv, &kept(&name)),
         "the host key was not carried over"

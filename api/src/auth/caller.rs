@@ -2,7 +2,7 @@
 
 use std::future::{ready, Ready};
 
-use actix_web::{dev::Payload, http::header, FromRequest, HttpRequest};
+use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
 use herd_core::clock::Millis;
 use herd_core::domain::Role;
 use herd_core::store::{tokens, users::User, AnyConnection};
@@ -10,6 +10,7 @@ use herd_core::store::{tokens, users::User, AnyConnection};
 use super::token;
 use crate::problem::ApiError;
 use crate::request_id::RequestId;
+use crate::state::AppState;
 
 #[derive(Clone)]
 pub struct Caller {
@@ -36,10 +37,15 @@ impl Caller {
     }
 }
 
+/// The client's address for audit and throttling: the peer's, or whom a
+/// trusted proxy forwards for (see [`super::TrustedProxies`]).
 pub fn client_addr(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_else(|| "unknown".into())
+    match req.app_data::<web::Data<AppState>>() {
+        Some(state) => state
+            .trusted_proxies
+            .client_of(req.peer_addr(), req.headers()),
+        None => super::TrustedProxies::default().client_of(req.peer_addr(), req.headers()),
+    }
 }
 
 /// The token a request presents, not looked up yet. A handler that goes

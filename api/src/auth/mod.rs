@@ -3,11 +3,13 @@
 
 mod caller;
 pub mod directory;
+mod forwarded;
 pub mod password;
 mod throttle;
 pub mod token;
 
 pub use caller::{client_addr, Bearer, Caller};
+pub use forwarded::TrustedProxies;
 
 use herd_core::clock::SharedClock;
 use herd_core::domain::Role;
