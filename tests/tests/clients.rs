@@ -802,3 +802,38 @@ fn cli_resets_a_guest_and_undoes_it() {
     let job: Value = serde_json::from_slice(&yes.stdout).expect("a job");
     assert_eq!(job["kind"], "reset", "{job}");
 }
+
+/// `herd tokens list` shows the caller's tokens (this one marked), and
+/// `herd tokens revoke ID` revokes one.
+#[test]
+fn cli_lists_and_revokes_tokens() {
+    let Some(srv) = server() else { return };
+    let cli = Cli::new(&srv);
+    let other = srv.admin_token();
+    let token = srv.admin_token();
+    let run = |args: &[&str]| {
+        cli.cmd(args)
+            .env("HERD_URL", srv.base_url())
+            .env("HERD_TOKEN", &token)
+            .output()
+            .expect("run herd")
+    };
+    let o = run(&["tokens", "list", "--output", "json"]);
+    assert!(o.status.success(), "{}", show(&o));
+    let listed: Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    let listed = listed.as_array().expect("a list");
+    let current: Vec<&Value> = listed.iter().filter(|t| t["current"] == true).collect();
+    assert_eq!(current.len(), 1, "{listed:?}");
+    let victim = listed
+        .iter()
+        .find(|t| t["current"] == false)
+        .expect("the other token")["id"]
+        .to_string();
+    let o = run(&["tokens", "revoke", &victim]);
+    assert!(o.status.success(), "{}", show(&o));
+    srv.me(&other).problem(401);
+    srv.me(&token).expect(200);
+    let o = run(&["tokens", "revoke", &victim]);
+    assert!(!o.status.success(), "{}", show(&o));
+    assert!(text(&o.stderr).contains("404"), "{}", show(&o));
+}

@@ -1,13 +1,15 @@
-//! `POST /api/v1/auth/tokens`, `DELETE /api/v1/auth/tokens/current`.
+//! `/api/v1/auth/tokens…`: logging in, the caller's tokens, logging out
+//! and revoking a token; an admin's revocation of all of a user's.
 
-use actix_web::{delete, post, web, HttpRequest, HttpResponse};
+use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
 use herd_core::clock::rfc3339;
 use herd_core::store::events::{self, NewEvent, Outcome};
-use herd_core::store::tokens;
+use herd_core::store::tokens::{self, TokenRow};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::me::{me_view, Me};
+use super::{Page, PageQuery};
 use crate::auth::{client_addr, token, Caller};
 use crate::problem::{ApiError, ApiResult, Problem};
 use crate::request_id::RequestId;
@@ -94,7 +96,7 @@ pub async fn create_token(
     let (user_id, hash, username) = (user.id, issued.hash.clone(), user.username.clone());
     let used = state
         .db(move |c| {
-            tokens::insert(c, user_id, &hash, now, expires_at)?;
+            tokens::insert(c, user_id, &hash, &client, now, expires_at)?;
             let event = NewEvent {
                 kind: herd_core::domain::EventKind::Audit,
                 actor_id: Some(user_id),
@@ -139,23 +141,125 @@ pub async fn revoke_current_token(
 ) -> ApiResult<HttpResponse> {
     let now = state.now_ms();
     state
-        .db(move |c| {
-            tokens::revoke(c, &caller.token_hash, now)?;
-            let event = NewEvent {
-                kind: herd_core::domain::EventKind::Audit,
-                actor_id: Some(caller.user.id),
-                actor: &caller.user.username,
-                action: "token.revoke",
-                target: Some(&caller.user.username),
-                guest_id: None,
-                client_addr: Some(&caller.client_addr),
-                outcome: Outcome::Success,
-                detail: None,
-                request_id: Some(&caller.request_id),
-            };
-            events::record(c, &event, now)?;
-            Ok(())
-        })
+        .db(move |c| crate::rules::tokens::revoke_current(c, &caller, now))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// One of the caller's tokens; never its secret.
+#[derive(Serialize, ToSchema)]
+pub struct TokenView {
+    pub id: i64,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    #[schema(format = DateTime)]
+    pub expires_at: String,
+    /// To the minute; `null` for a token made before uses were recorded
+    /// and not used since.
+    #[schema(format = DateTime)]
+    pub last_used_at: Option<String>,
+    /// The client address it was made from (behind a trusted proxy: the
+    /// client's).
+    #[schema(example = "192.0.2.10")]
+    pub client_address: Option<String>,
+    /// The token this request carries.
+    pub current: bool,
+}
+
+fn token_view(t: TokenRow, current_hash: &str) -> TokenView {
+    TokenView {
+        id: t.id,
+        created_at: rfc3339(t.created_at),
+        expires_at: rfc3339(t.expires_at),
+        last_used_at: t.last_used_at.map(rfc3339),
+        client_address: t.client_address,
+        current: t.token_hash == current_hash,
+    }
+}
+
+/// Your tokens
+///
+/// The caller's live tokens (not expired, not revoked), newest first: where
+/// each was made and when it was last used, to spot one that should not be
+/// there. Any user.
+#[utoipa::path(get, path = "/api/v1/auth/tokens", tag = "auth", params(PageQuery), security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of the caller's live tokens", body = Page<TokenView>),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid limit or cursor", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[get("/api/v1/auth/tokens")]
+pub async fn list_tokens(
+    state: web::Data<AppState>,
+    caller: Caller,
+    page: web::Query<PageQuery>,
+) -> ApiResult<HttpResponse> {
+    let limit = page.limit()?;
+    let before = page.id_cursor()?;
+    let now = state.now_ms();
+    let current = caller.token_hash.clone();
+    let rows = state
+        .db(move |c| crate::rules::tokens::list(c, &caller, before, limit + 1, now))
+        .await?;
+    let more = rows.len() as i64 > limit;
+    let items: Vec<TokenView> = rows
+        .into_iter()
+        .take(limit as usize)
+        .map(|t| token_view(t, &current))
+        .collect();
+    let next_cursor = more
+        .then(|| items.last().map(|t| t.id.to_string()))
+        .flatten();
+    Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
+}
+
+/// Revoke one of your tokens
+///
+/// The token is refused from then on (the one in use too). Any user, for
+/// their own tokens.
+#[utoipa::path(delete, path = "/api/v1/auth/tokens/{id}", tag = "auth", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Token id, from `GET /api/v1/auth/tokens`")),
+    responses(
+        (status = 204, description = "Token revoked"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No live token of yours with this id", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[delete("/api/v1/auth/tokens/{id}")]
+pub async fn revoke_token(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    let now = state.now_ms();
+    let id = id.into_inner();
+    state
+        .db(move |c| crate::rules::tokens::revoke(c, &caller, id, now))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Revoke all of a user's tokens
+///
+/// Every live token of the user is refused from then on: for a leaked token
+/// or a user who must lose access now. Admins only.
+#[utoipa::path(delete, path = "/api/v1/users/{username}/tokens", tag = "auth", security(("bearer" = [])),
+    params(("username" = String, Path, description = "User name")),
+    responses(
+        (status = 204, description = "The user's tokens are revoked"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Admins only", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[delete("/api/v1/users/{username}/tokens")]
+pub async fn revoke_user_tokens(
+    state: web::Data<AppState>,
+    caller: Caller,
+    username: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let now = state.now_ms();
+    let username = username.into_inner();
+    state
+        .db(move |c| crate::rules::tokens::revoke_all(c, &caller, &username, now))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -13,3 +13,4 @@ pub mod operations;
 pub mod pool;
 pub mod resets;
 pub mod services;
+pub mod tokens;

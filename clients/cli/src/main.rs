@@ -85,6 +85,9 @@ enum Cmd {
     /// Rolling a root version out to an image's guests (admin)
     #[command(subcommand)]
     Rollouts(RolloutsCmd),
+    /// Your tokens: list them, revoke one (an admin: all of a user's)
+    #[command(subcommand)]
+    Tokens(TokensCmd),
     /// The service itself (admin)
     #[command(subcommand)]
     System(SystemCmd),
@@ -348,6 +351,21 @@ enum RolloutsCmd {
     Cancel { job: i64 },
     /// Show a rollout job with its counts
     Status { job: i64 },
+}
+
+#[derive(Subcommand)]
+enum TokensCmd {
+    /// Your live tokens: where each was made, when last used, which is this one
+    List,
+    /// Revoke one of your tokens by id, or (admin) all of a user's
+    Revoke {
+        /// The token's id, from `herd tokens list`
+        #[arg(required_unless_present = "user", conflicts_with = "user")]
+        id: Option<i64>,
+        /// Every token of this user (admin)
+        #[arg(long)]
+        user: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -710,6 +728,7 @@ async fn run(cmd: Cmd, out: Out) -> Res<()> {
         Cmd::Ops(c) => ops(c, out).await,
         Cmd::Images(c) => images(c, out).await,
         Cmd::Rollouts(c) => rollouts(c, out).await,
+        Cmd::Tokens(c) => tokens(c, out).await,
         Cmd::System(SystemCmd::Tasks) => {
             let c = client()?;
             let mut items = Vec::new();
@@ -988,6 +1007,50 @@ async fn guests(cmd: GuestsCmd, out: Out) -> Res<()> {
             power(&c, name, types::PowerAction::Restart, wait, out).await
         }
     }
+}
+
+const TOKEN_COLUMNS: &[(&str, &str)] = &[
+    ("ID", "id"),
+    ("CREATED", "created_at"),
+    ("EXPIRES", "expires_at"),
+    ("LAST USED", "last_used_at"),
+    ("FROM", "client_address"),
+    ("CURRENT", "current"),
+];
+
+async fn tokens(cmd: TokensCmd, out: Out) -> Res<()> {
+    let c = client()?;
+    match cmd {
+        TokensCmd::List => {
+            let mut items = Vec::new();
+            let mut cursor: Option<String> = None;
+            loop {
+                let mut req = c.list_tokens().limit(500);
+                if let Some(cur) = &cursor {
+                    req = req.cursor(cur.clone());
+                }
+                let page = req.send().await?.into_inner();
+                items.extend(page.items);
+                match page.next_cursor {
+                    Some(n) if !n.is_empty() => cursor = Some(n),
+                    _ => break,
+                }
+            }
+            out.list(&items, TOKEN_COLUMNS);
+        }
+        TokensCmd::Revoke { id: Some(id), .. } => {
+            c.revoke_token().id(id).send().await?;
+            eprintln!("token {id} revoked");
+        }
+        TokensCmd::Revoke {
+            user: Some(user), ..
+        } => {
+            c.revoke_user_tokens().username(user.clone()).send().await?;
+            eprintln!("every token of {user} revoked");
+        }
+        TokensCmd::Revoke { .. } => return Err(other("give a token id or --user")),
+    }
+    Ok(())
 }
 
 /// Shows a job just started, or with `wait` as it ended.

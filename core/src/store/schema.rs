@@ -25,6 +25,8 @@ diesel::table! {
         created_at -> BigInt,
         expires_at -> BigInt,
         revoked_at -> Nullable<BigInt>,
+        last_used_at -> Nullable<BigInt>,
+        client_address -> Nullable<Text>,
     }
 }
 

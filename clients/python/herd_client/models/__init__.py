@@ -43,6 +43,7 @@ from .page_lan import PageLan
 from .page_lease import PageLease
 from .page_root_version import PageRootVersion
 from .page_task_view import PageTaskView
+from .page_token_view import PageTokenView
 from .plan_item import PlanItem
 from .policy import Policy
 from .pool_copy_method import PoolCopyMethod
@@ -76,6 +77,7 @@ from .stream_events_response_200 import StreamEventsResponse200
 from .task_view import TaskView
 from .token_request import TokenRequest
 from .token_response import TokenResponse
+from .token_view import TokenView
 
 __all__ = (
     "BatchItemView",
@@ -121,6 +123,7 @@ __all__ = (
     "PageLease",
     "PageRootVersion",
     "PageTaskView",
+    "PageTokenView",
     "PlanItem",
     "Policy",
     "PoolCopyMethod",
@@ -154,4 +157,5 @@ __all__ = (
     "TaskView",
     "TokenRequest",
     "TokenResponse",
+    "TokenView",
 )

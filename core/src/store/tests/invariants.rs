@@ -239,8 +239,8 @@ fn tokens_expire_and_are_revoked() {
             NOW,
         )
         .unwrap();
-        tokens::insert(&mut conn, user.id, "h1", NOW, NOW + 60_000).unwrap();
-        tokens::insert(&mut conn, user.id, "h2", NOW, NOW + 60_000).unwrap();
+        tokens::insert(&mut conn, user.id, "h1", "127.0.0.1", NOW, NOW + 60_000).unwrap();
+        tokens::insert(&mut conn, user.id, "h2", "127.0.0.1", NOW, NOW + 60_000).unwrap();
         assert!(
             tokens::live_user(&mut conn, "h1", NOW + 59_999)
                 .unwrap()
@@ -259,8 +259,10 @@ fn tokens_expire_and_are_revoked() {
             !tokens::revoke(&mut conn, "h2", NOW + 3).unwrap(),
             "revoked twice"
         );
-        assert!(tokens::insert(&mut conn, user.id, "h1", NOW, NOW + 1)
-            .unwrap_err()
-            .is_conflict());
+        assert!(
+            tokens::insert(&mut conn, user.id, "h1", "127.0.0.1", NOW, NOW + 1)
+                .unwrap_err()
+                .is_conflict()
+        );
     }
 }
