@@ -68,6 +68,22 @@ pub fn open_store(settings: &Settings) -> Result<Store, StartError> {
 
 /// First-start content: LAN, catalog, image, and the bootstrap admin.
 fn seed(store: &Store, settings: &Settings, clock: &SharedClock) -> Result<(), StartError> {
+    let spec = seed_spec(settings)?;
+    let mut conn = store.conn()?;
+    let now = clock.now_ms();
+    seed::apply(&mut conn, &spec, now)?;
+    let generated =
+        auth::ensure_bootstrap_admin(&mut conn, settings.admin_password.as_deref(), now)
+            .map_err(|e| StartError::Setup(e.to_string()))?;
+    if let Some(password) = generated {
+        // Printed once, at the only moment it is known.
+        println!("herd-server created user `admin` with password: {password}");
+    }
+    Ok(())
+}
+
+/// The LAN and image a first start seeds, from the settings.
+fn seed_spec(settings: &Settings) -> Result<seed::Seed, StartError> {
     let cidr = settings
         .lan_cidr
         .parse()
@@ -92,17 +108,31 @@ fn seed(store: &Store, settings: &Settings, clock: &SharedClock) -> Result<(), S
             segment_size_bytes: (settings.image_segment_size_mb * 1024 * 1024) as i64,
         },
     };
-    let mut conn = store.conn()?;
-    let now = clock.now_ms();
-    seed::apply(&mut conn, &spec, now)?;
-    let generated =
-        auth::ensure_bootstrap_admin(&mut conn, settings.admin_password.as_deref(), now)
-            .map_err(|e| StartError::Setup(e.to_string()))?;
-    if let Some(password) = generated {
-        // Printed once, at the only moment it is known.
-        println!("herd-server created user `admin` with password: {password}");
+    Ok(spec)
+}
+
+/// `herd-server check-config`: every setting a start would refuse, then
+/// the database and the directory reached (nothing changed in either).
+/// Answers what was checked, a line each, or the first reason to refuse.
+pub fn check_config(settings: &Settings) -> Result<Vec<String>, StartError> {
+    settings.firewall_policy().map_err(StartError::Setup)?;
+    settings.trusted_proxies().map_err(StartError::Setup)?;
+    pool_config(settings)?;
+    seed_spec(settings)?;
+    let mut checked = vec!["settings: valid".to_owned()];
+    let db = Store::check_reachable(&settings.database_url())
+        .map_err(|e| StartError::Setup(format!("database {:?}: {e}", DbLabel(settings))))?;
+    checked.push(format!("database: reachable ({db})"));
+    match auth::directory::Directory::from_settings(settings)? {
+        None => checked.push("directory: none (HERD_LDAP_URL unset: local accounts only)".into()),
+        Some(directory) => {
+            actix_web::rt::System::new()
+                .block_on(directory.check())
+                .map_err(|e| StartError::Setup(format!("directory: {e}")))?;
+            checked.push("directory: reachable, the service account binds".into());
+        }
     }
-    Ok(())
+    Ok(checked)
 }
 
 /// [`open_store`] on the blocking pool: migrations may take a while.

@@ -23,6 +23,9 @@ enum Command {
     Serve,
     /// Apply pending database migrations and exit
     Migrate,
+    /// Check the configuration, reach the database and the directory, and
+    /// exit non-zero with the reason when something is wrong
+    CheckConfig,
     /// Print the OpenAPI document (what openapi/openapi.json must hold)
     Openapi,
     /// Run only the command dispatcher (the privileged side), for servers
@@ -78,6 +81,12 @@ fn main() -> ExitCode {
         Some(Command::Migrate) => {
             app::open_store(&settings).map(|_| println!("migrations applied"))
         }
+        Some(Command::CheckConfig) => app::check_config(&settings).map(|checked| {
+            for line in checked {
+                println!("{line}");
+            }
+            println!("configuration OK");
+        }),
         Some(Command::Dispatcher) => {
             actix_web::rt::System::new().block_on(app::run_dispatcher(settings))
         }

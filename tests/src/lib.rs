@@ -1157,7 +1157,19 @@ impl TestServer {
     /// (database, data directory, clock file, …) and waits for it to exit
     /// (60 s at most; a command that does not exit by then fails the test).
     pub fn run_command(&self, args: &[&str]) -> std::process::Output {
+        self.run_command_with(args, &[])
+    }
+
+    /// [`Self::run_command`] with some settings changed (or, with an empty
+    /// value, unset) for this command only.
+    pub fn run_command_with(&self, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
         let mut cmd = self.command(args);
+        for (k, v) in env {
+            match v {
+                &"" => cmd.env_remove(k),
+                v => cmd.env(k, v),
+            };
+        }
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         let child = cmd
             .spawn()

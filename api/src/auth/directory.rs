@@ -143,6 +143,13 @@ impl Directory {
 
     /// Who the directory knows by this user id (no password involved):
     /// lets staff provision for students who never logged in.
+    /// Whether the directory answers and the service account binds.
+    pub async fn check(&self) -> Result<(), DirectoryError> {
+        let mut ldap = self.service_connection().await?;
+        let _ = ldap.unbind().await;
+        Ok(())
+    }
+
     pub async fn lookup(&self, username: &str) -> Result<Option<DirectoryUser>, DirectoryError> {
         let mut ldap = self.service_connection().await?;
         let result = match self.find_user(&mut ldap, username).await {

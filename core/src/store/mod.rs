@@ -262,6 +262,21 @@ impl Store {
 
     // The multi-backend connection hides why a connection failed; the
     // concrete one says it.
+    /// Whether the database at `url` takes a connection, without changing
+    /// it: no migration, and no SQLite file made where there is none (the
+    /// server makes it at its first start).
+    pub fn check_reachable(url: &str) -> StoreResult<&'static str> {
+        let kind = DbKind::of_url(url);
+        let path = url.strip_prefix("sqlite://").unwrap_or(url);
+        match kind {
+            DbKind::Sqlite if !std::path::Path::new(path).exists() => {
+                Ok("SQLite, not made yet: the first start makes it")
+            }
+            DbKind::Sqlite => Self::check_connect(kind, path).map(|()| "SQLite"),
+            DbKind::Postgres => Self::check_connect(kind, path).map(|()| "PostgreSQL"),
+        }
+    }
+
     fn check_connect(kind: DbKind, url: &str) -> StoreResult<()> {
         let result = match kind {
             DbKind::Postgres => PgConnection::establish(url).map(drop),
