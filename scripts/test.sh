@@ -67,6 +67,8 @@ missing_packages() {
     { [[ -x /usr/sbin/nft ]] || command -v nft; } >/dev/null 2>&1 || missing+=(nftables)
     { [[ -x /usr/bin/named-checkzone ]] || command -v named-checkzone; } >/dev/null 2>&1 || missing+=(bind9-utils)
     command -v ssh-keygen >/dev/null 2>&1 || missing+=(openssh-client)
+    command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+    command -v curl >/dev/null 2>&1 || missing+=(curl)
     echo "${missing[*]}"
 }
 

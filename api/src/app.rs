@@ -120,6 +120,9 @@ pub fn check_config(settings: &Settings) -> Result<Vec<String>, StartError> {
     pool_config(settings)?;
     seed_spec(settings)?;
     let mut checked = vec!["settings: valid".to_owned()];
+    if settings.tls().map_err(StartError::Setup)?.is_some() {
+        checked.push("TLS: the certificate and its key load".into());
+    }
     let db = Store::check_reachable(&settings.database_url())
         .map_err(|e| StartError::Setup(format!("database {:?}: {e}", DbLabel(settings))))?;
     checked.push(format!("database: reachable ({db})"));
@@ -269,15 +272,25 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
     if let Some(workers) = settings.workers {
         server = server.workers(workers.max(1));
     }
-    let server = server
-        .bind(&settings.listen)
-        .map_err(|source| StartError::Listen {
-            addr: settings.listen.clone(),
-            source,
-        })?;
+    let tls = settings.tls().map_err(StartError::Setup)?.map(Arc::new);
+    let listen_error = |source| StartError::Listen {
+        addr: settings.listen.clone(),
+        source,
+    };
+    let (server, scheme) = match &tls {
+        Some(cert) => {
+            let config = cert.server_config().map_err(StartError::Setup)?;
+            actix_web::rt::spawn(reload_on_sighup(cert.clone()));
+            let server = server
+                .bind_rustls_0_23(&settings.listen, config)
+                .map_err(listen_error)?;
+            (server, "https")
+        }
+        None => (server.bind(&settings.listen).map_err(listen_error)?, "http"),
+    };
     for addr in server.addrs() {
         // Scripts and tests wait for this line (and learn the port of `:0`).
-        println!("herd-server listening on http://{addr}");
+        println!("herd-server listening on {scheme}://{addr}");
     }
     tracing::info!(listen = %settings.listen, db = ?DbLabel(&settings), "herd-server started");
     let server = server.run();
@@ -291,6 +304,22 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
     let _ = web::block(move || driver.join()).await;
     tracing::info!("herd-server stopped");
     Ok(())
+}
+
+/// SIGHUP: the certificate files are read again (a renewal); a pair that
+/// does not load leaves the one in use.
+async fn reload_on_sighup(cert: Arc<crate::tls::ReloadableCert>) {
+    use actix_web::rt::signal::unix::{signal, SignalKind};
+    let Ok(mut hup) = signal(SignalKind::hangup()) else {
+        tracing::error!("cannot listen for SIGHUP; restart the server to renew its certificate");
+        return;
+    };
+    while hup.recv().await.is_some() {
+        match cert.reload() {
+            Ok(()) => tracing::info!("SIGHUP: TLS certificate reloaded"),
+            Err(e) => tracing::error!(error = %e, "SIGHUP: the certificate in use stays"),
+        }
+    }
 }
 
 /// SIGTERM or SIGINT (Ctrl-C): end the event streams, then stop taking

@@ -89,6 +89,8 @@ pub struct Settings {
     pub firewall_udp_ports: String,
     #[serde(deserialize_with = "lenient::string")]
     pub trusted_proxies: String,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Default for Settings {
@@ -145,6 +147,8 @@ impl Default for Settings {
             firewall_tcp_ports: "80,443,1024-65535".into(),
             firewall_udp_ports: "1024-65535".into(),
             trusted_proxies: String::new(),
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }
@@ -208,6 +212,8 @@ overridden by its environment variable.
   HERD_FIREWALL_DEFAULT_MINUTES      lease duration when none is asked [90]
   HERD_FIREWALL_MAX_MINUTES          longest lease (and renewal) [480]
   HERD_FIREWALL_MAX_OPEN_PER_GUEST   open ports per guest at a time [5]
+  HERD_TLS_CERT, HERD_TLS_KEY        PEM certificate chain and private key: serve HTTPS
+                                     (read again on SIGHUP); unset: plain HTTP
   HERD_TRUSTED_PROXIES               networks (10.0.0.0/8) or addresses of the proxies whose
                                      Forwarded / X-Forwarded-For name the client, separated
                                      by commas; empty: none [empty]";
@@ -274,6 +280,15 @@ impl Settings {
             "max_open_per_guest": self.firewall_max_open_per_guest,
         });
         serde_json::from_value(spec).map_err(|e| format!("HERD_FIREWALL_*: {e}"))
+    }
+
+    /// The certificate to serve HTTPS with, loaded (both files or neither).
+    pub fn tls(&self) -> Result<Option<crate::tls::ReloadableCert>, String> {
+        match (&self.tls_cert, &self.tls_key) {
+            (None, None) => Ok(None),
+            (Some(cert), Some(key)) => crate::tls::ReloadableCert::load(cert, key).map(Some),
+            _ => Err("HERD_TLS_CERT and HERD_TLS_KEY go together: set both, or neither".into()),
+        }
     }
 
     /// The proxies `HERD_TRUSTED_PROXIES` names, checked.

@@ -20,3 +20,4 @@ pub mod request_id;
 pub mod routes;
 pub mod rules;
 pub mod state;
+pub mod tls;

@@ -767,7 +767,7 @@ impl TestServer {
             }
         };
         assert!(
-            url.starts_with("http://127.0.0.1:"),
+            url.starts_with("http://127.0.0.1:") || url.starts_with("https://127.0.0.1:"),
             "unexpected listening URL {url:?}"
         );
         self.base_url = url;
