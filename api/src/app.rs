@@ -293,6 +293,11 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
         println!("herd-server listening on {scheme}://{addr}");
     }
     tracing::info!(listen = %settings.listen, db = ?DbLabel(&settings), "herd-server started");
+    // systemd's Type=notify: ready once it listens (nothing without
+    // NOTIFY_SOCKET).
+    if let Err(e) = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]) {
+        tracing::warn!(error = %e, "could not tell systemd the server is ready");
+    }
     let server = server.run();
     actix_web::rt::spawn(stop_on_signal(server.handle(), feed));
     server.await?;
@@ -338,6 +343,7 @@ async fn stop_on_signal(server: actix_web::dev::ServerHandle, feed: Arc<EventFee
         _ = int.recv() => {}
     }
     tracing::info!("signal received: stopping");
+    let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
     feed.close();
     server.stop(true).await;
 }

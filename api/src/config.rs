@@ -284,7 +284,8 @@ impl Settings {
 
     /// The certificate to serve HTTPS with, loaded (both files or neither).
     pub fn tls(&self) -> Result<Option<crate::tls::ReloadableCert>, String> {
-        match (&self.tls_cert, &self.tls_key) {
+        let set = |p: &Option<PathBuf>| p.clone().filter(|p| !p.as_os_str().is_empty());
+        match (&set(&self.tls_cert), &set(&self.tls_key)) {
             (None, None) => Ok(None),
             (Some(cert), Some(key)) => crate::tls::ReloadableCert::load(cert, key).map(Some),
             _ => Err("HERD_TLS_CERT and HERD_TLS_KEY go together: set both, or neither".into()),
