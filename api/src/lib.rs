@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod backup;
 mod blocking;
 mod conditional;
 pub mod config;

@@ -23,6 +23,11 @@ enum Command {
     Serve,
     /// Apply pending database migrations and exit
     Migrate,
+    /// Copy the database (SQLite; PostgreSQL: use pg_dump) and the simulated
+    /// host into DIR (new or empty), online, while servers run
+    Backup { dir: PathBuf },
+    /// Fill the (empty) data directory from a backup made by `backup`
+    Restore { dir: PathBuf },
     /// Check the configuration, reach the database and the directory, and
     /// exit non-zero with the reason when something is wrong
     CheckConfig,
@@ -66,6 +71,12 @@ enum FaultsCommand {
     Clear,
 }
 
+fn print_lines(lines: Vec<String>) {
+    for line in lines {
+        println!("{line}");
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Some(Command::Openapi) = cli.command {
@@ -81,10 +92,12 @@ fn main() -> ExitCode {
         Some(Command::Migrate) => {
             app::open_store(&settings).map(|_| println!("migrations applied"))
         }
+        Some(Command::Backup { dir }) => herd_api::backup::backup(&settings, &dir).map(print_lines),
+        Some(Command::Restore { dir }) => {
+            herd_api::backup::restore(&settings, &dir).map(print_lines)
+        }
         Some(Command::CheckConfig) => app::check_config(&settings).map(|checked| {
-            for line in checked {
-                println!("{line}");
-            }
+            print_lines(checked);
             println!("configuration OK");
         }),
         Some(Command::Dispatcher) => {

@@ -285,6 +285,21 @@ impl Store {
         result.map_err(|e| StoreError::Connect(e.to_string()))
     }
 
+    /// An online, consistent copy of a SQLite database into the new file
+    /// `target`: `VACUUM INTO` reads one snapshot while other connections
+    /// and processes keep writing. (PostgreSQL is copied with `pg_dump`.)
+    pub fn backup_sqlite_into(&self, target: &std::path::Path) -> StoreResult<()> {
+        let mut conn = self.conn()?;
+        let AnyConnection::Sqlite(c) = &mut *conn else {
+            return Err(StoreError::Corrupt(
+                "a PostgreSQL database is backed up with pg_dump".into(),
+            ));
+        };
+        let path = target.to_string_lossy().replace('\'', "''");
+        c.batch_execute(&format!("VACUUM INTO '{path}'"))?;
+        Ok(())
+    }
+
     /// Where the database is, for connections of its own (a listener).
     pub fn url(&self) -> &str {
         &self.url

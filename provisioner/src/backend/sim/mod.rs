@@ -101,6 +101,39 @@ impl SimBackend {
         })
     }
 
+    /// Copies the host (its state and every disk) into `target/zvm`, under
+    /// the host's lock: one moment of it, while servers keep running it.
+    /// A disk still being filled by DDR is copied as far as it got; its
+    /// record says so, and the copy is redone after a restore.
+    pub fn backup(&self, target: &Path) -> Result<()> {
+        let root = self
+            .disks_dir
+            .parent()
+            .unwrap_or(&self.disks_dir)
+            .to_owned();
+        self.store.locked(|| copy_tree(&root, &target.join("zvm")))
+    }
+
+    /// Fills `data_dir/zvm` from a backup made by [`SimBackend::backup`];
+    /// refuses a data directory that holds a host already.
+    pub fn restore(backup: &Path, data_dir: &Path) -> Result<()> {
+        let target = data_dir.join("zvm");
+        if target.exists() {
+            return Err(BackendError::exists(format!(
+                "a simulated host in {}",
+                data_dir.display()
+            )));
+        }
+        let source = backup.join("zvm");
+        if !source.is_dir() {
+            return Err(BackendError::not_found(format!(
+                "a simulated host in the backup {}",
+                backup.display()
+            )));
+        }
+        copy_tree(&source, &target)
+    }
+
     /// The host's saved state under `data_dir/zvm` as JSON, read without
     /// taking the lock (for tests and diagnostics: another process may be
     /// running the host).
@@ -201,4 +234,19 @@ impl SimBackend {
             f(state, now)
         })
     }
+}
+
+/// Copies the files below `from` to `to`, made new.
+fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_tree(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), &target)?;
+        }
+    }
+    Ok(())
 }

@@ -433,6 +433,13 @@ impl Store {
         saved
     }
 
+    /// Runs `f` under the machine-wide lock, so that no process changes
+    /// the state meanwhile (a backup copying its files).
+    pub fn locked<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        let _flock = self.flock()?;
+        f()
+    }
+
     fn cache(&self) -> MutexGuard<'_, Cached> {
         // A panic inside a closure leaves the cache suspect, not the files.
         self.cache.lock().unwrap_or_else(|poisoned| {
