@@ -187,6 +187,15 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
             .map_err(|e| StartError::Setup(e.to_string()))?;
         tasks.extend(Arc::new(worker).tasks(&wake));
     }
+    if let Some(directory) = auth::directory::Directory::from_settings(&settings)? {
+        let every = Duration::from_secs(settings.ldap_recheck_seconds.max(1));
+        tasks.push(auth::recheck::task(
+            store.clone(),
+            clock.clone(),
+            directory,
+            every,
+        ));
+    }
     let dispatch_wake = Arc::new(Wake::default());
     let finishes = Arc::new(Finishes::default());
     let finished = {

@@ -42,6 +42,7 @@ pub struct Settings {
     #[serde(deserialize_with = "lenient::string")]
     pub ldap_admin_group: String,
     pub ldap_timeout_seconds: u64,
+    pub ldap_recheck_seconds: u64,
     pub token_default_ttl_seconds: u64,
     pub token_max_ttl_seconds: u64,
     pub login_failures_per_user: u32,
@@ -111,6 +112,7 @@ impl Default for Settings {
             ldap_staff_group: "staff".into(),
             ldap_admin_group: "admin".into(),
             ldap_timeout_seconds: 5,
+            ldap_recheck_seconds: 300,
             token_default_ttl_seconds: 8 * 3600,
             token_max_ttl_seconds: 30 * 24 * 3600,
             login_failures_per_user: 5,
@@ -176,6 +178,8 @@ overridden by its environment variable.
   HERD_LDAP_STAFF_GROUP              cn of the course staff group [staff]
   HERD_LDAP_ADMIN_GROUP              cn of the administrators group [admin]
   HERD_LDAP_TIMEOUT_SECONDS          per directory operation [5]
+  HERD_LDAP_RECHECK_SECONDS          a directory user's role and existence are looked up
+                                     again this often while their tokens are used [300]
   HERD_TOKEN_DEFAULT_TTL_SECONDS     token lifetime when none is asked [28800]
   HERD_TOKEN_MAX_TTL_SECONDS         longest token lifetime granted [2592000]
   HERD_LOGIN_FAILURES_PER_USER       failed logins per user name per window [5]

@@ -141,8 +141,6 @@ impl Directory {
         })
     }
 
-    /// Who the directory knows by this user id (no password involved):
-    /// lets staff provision for students who never logged in.
     /// Whether the directory answers and the service account binds.
     pub async fn check(&self) -> Result<(), DirectoryError> {
         let mut ldap = self.service_connection().await?;
@@ -150,6 +148,9 @@ impl Directory {
         Ok(())
     }
 
+    /// Who the directory knows by this user id (no password involved):
+    /// lets staff provision for students who never logged in, and tells a
+    /// user's role and existence again while their tokens are used.
     pub async fn lookup(&self, username: &str) -> Result<Option<DirectoryUser>, DirectoryError> {
         let mut ldap = self.service_connection().await?;
         let result = match self.find_user(&mut ldap, username).await {

@@ -5,6 +5,7 @@ mod caller;
 pub mod directory;
 mod forwarded;
 pub mod password;
+pub mod recheck;
 mod throttle;
 pub mod token;
 

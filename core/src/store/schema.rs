@@ -14,6 +14,7 @@ diesel::table! {
         max_guests -> Nullable<Integer>,
         created_at -> BigInt,
         updated_at -> BigInt,
+        directory_checked_at -> Nullable<BigInt>,
     }
 }
 

@@ -3,7 +3,7 @@
 
 use diesel::prelude::*;
 
-use super::schema::{guests, users};
+use super::schema::{guests, tokens, users};
 use super::{AnyConnection, StoreError, StoreResult};
 use crate::clock::Millis;
 use crate::domain::{GuestState, Role};
@@ -136,6 +136,7 @@ pub fn upsert_directory(
                 users::email.eq(&d.email),
                 users::role.eq(d.role.as_str()),
                 users::updated_at.eq(now),
+                users::directory_checked_at.eq(now),
             ))
             .returning(users::id)
             .get_result::<i64>(conn)
@@ -152,6 +153,7 @@ pub fn upsert_directory(
                 users::source.eq("ldap"),
                 users::created_at.eq(now),
                 users::updated_at.eq(now),
+                users::directory_checked_at.eq(now),
             ))
             .returning(users::id)
             .get_result::<i64>(conn);
@@ -162,6 +164,43 @@ pub fn upsert_directory(
         }
     }
     Err(StoreError::Query(diesel::result::Error::NotFound))
+}
+
+/// Directory users with a token used since `used_since` whose directory
+/// answer is older than `checked_before`: those to look up again.
+pub fn due_for_recheck(
+    conn: &mut AnyConnection,
+    used_since: Millis,
+    checked_before: Millis,
+    now: Millis,
+) -> StoreResult<Vec<User>> {
+    let in_use = tokens::table
+        .filter(tokens::user_id.eq(users::id))
+        .filter(tokens::revoked_at.is_null())
+        .filter(tokens::expires_at.gt(now))
+        .filter(tokens::last_used_at.ge(used_since));
+    Ok(users::table
+        .filter(users::source.eq("ldap"))
+        .filter(
+            users::directory_checked_at
+                .is_null()
+                .or(users::directory_checked_at.lt(checked_before)),
+        )
+        .filter(diesel::dsl::exists(in_use))
+        .select(UserRow::as_select())
+        .order(users::id)
+        .load::<UserRow>(conn)?
+        .into_iter()
+        .map(User::from)
+        .collect())
+}
+
+/// Records that the directory answered for the user at `now`.
+pub fn mark_checked(conn: &mut AnyConnection, id: i64, now: Millis) -> StoreResult<()> {
+    diesel::update(users::table.find(id))
+        .set(users::directory_checked_at.eq(now))
+        .execute(conn)?;
+    Ok(())
 }
 
 fn existing(conn: &mut AnyConnection, id: i64) -> StoreResult<User> {

@@ -1,0 +1,1 @@
+ALTER TABLE users DROP COLUMN directory_checked_at;
