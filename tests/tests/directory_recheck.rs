@@ -152,8 +152,8 @@ fn directory_changes_reach_live_tokens_within_the_bound(db: Db) {
     let relay = Relay::to(ldap.url.trim_start_matches("ldap://"));
     let Some(srv) = TestServer::builder(db)
         .with_ldap(Layout::GroupOfNames)
-        .env("HERD_LDAP_URL", &format!("ldap://127.0.0.1:{}", relay.port))
-        .env("HERD_LDAP_RECHECK_SECONDS", &BOUND.as_secs().to_string())
+        .env("HERD_LDAP_URL", format!("ldap://127.0.0.1:{}", relay.port))
+        .env("HERD_LDAP_RECHECK_SECONDS", BOUND.as_secs().to_string())
         .start()
     else {
         return;
