@@ -159,7 +159,7 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
     let backend = open_backend(&settings, &clock, &store).await?;
     let (pool_shape, pool_defaults) = pool_config(&settings)?;
     let firewall = settings.firewall_policy().map_err(StartError::Setup)?;
-    let trusted_proxies = Arc::new(settings.trusted_proxies().map_err(StartError::Setup)?);
+    let trusted_proxies = web::Data::new(settings.trusted_proxies().map_err(StartError::Setup)?);
     let wake = Arc::new(Wake::default());
     let shutdown = Arc::new(AtomicBool::new(false));
     let mut tasks = Vec::new();
@@ -253,7 +253,6 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
         tasks: board,
         feed: feed.clone(),
         settings: settings.clone(),
-        trusted_proxies,
     });
 
     if settings.staged_start_on_boot && settings.has_role("provisioner") {
@@ -271,6 +270,7 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
+            .app_data(trusted_proxies.clone())
             .configure(|cfg| configure(cfg, max_body))
             .wrap(middleware::from_fn(crate::middleware::observe))
     })

@@ -10,7 +10,7 @@ use figment::Figment;
 use herd_provisioner::firewall::{FirewallPolicy, PortRange};
 use serde::{Deserialize, Serialize};
 
-use crate::auth::TrustedProxies;
+use crate::forwarded::TrustedProxies;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]

@@ -11,6 +11,7 @@ pub mod config;
 pub mod event_feed;
 mod extract;
 pub mod finishes;
+pub mod forwarded;
 pub mod idempotency;
 pub mod metrics;
 mod middleware;

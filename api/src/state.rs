@@ -10,7 +10,7 @@ use herd_provisioner::pool::{PoolSettings, PoolShape};
 use herd_provisioner::tasks::TaskBoard;
 use herd_provisioner::wake::Wake;
 
-use crate::auth::{Authenticator, TrustedProxies};
+use crate::auth::Authenticator;
 use crate::config::Settings;
 use crate::event_feed::EventFeed;
 use crate::finishes::Finishes;
@@ -40,8 +40,6 @@ pub struct AppState {
     pub tasks: Arc<TaskBoard>,
     /// New events for the open event streams.
     pub feed: Arc<EventFeed>,
-    /// Whose forwarding headers name the client (`HERD_TRUSTED_PROXIES`).
-    pub trusted_proxies: Arc<TrustedProxies>,
 }
 
 impl AppState {

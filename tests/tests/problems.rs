@@ -26,12 +26,14 @@ fn error_responses_are_problems(db: Db) {
         .unwrap_or_else(|| panic!("405 without Allow header: {r:?}"))
         .to_ascii_uppercase();
     assert!(allow.contains("GET"), "Allow {allow:?} does not list GET");
-    let r = srv.send(srv.request(Method::GET, TOKENS, None));
+    let r = srv.send(srv.request(Method::PUT, TOKENS, None));
     r.problem(405);
     assert!(
-        r.header("allow")
-            .is_some_and(|a| a.to_ascii_uppercase().contains("POST")),
-        "Allow should list POST: {r:?}"
+        r.header("allow").is_some_and(|a| {
+            let a = a.to_ascii_uppercase();
+            a.contains("POST") && a.contains("GET")
+        }),
+        "Allow should list POST and GET: {r:?}"
     );
 
     // malformed JSON

@@ -8,9 +8,9 @@ use herd_core::domain::Role;
 use herd_core::store::{tokens, users::User, AnyConnection};
 
 use super::token;
+use crate::forwarded::TrustedProxies;
 use crate::problem::ApiError;
 use crate::request_id::RequestId;
-use crate::state::AppState;
 
 #[derive(Clone)]
 pub struct Caller {
@@ -38,13 +38,11 @@ impl Caller {
 }
 
 /// The client's address for audit and throttling: the peer's, or whom a
-/// trusted proxy forwards for (see [`super::TrustedProxies`]).
+/// trusted proxy forwards for (see [`TrustedProxies`], the app's data).
 pub fn client_addr(req: &HttpRequest) -> String {
-    match req.app_data::<web::Data<AppState>>() {
-        Some(state) => state
-            .trusted_proxies
-            .client_of(req.peer_addr(), req.headers()),
-        None => super::TrustedProxies::default().client_of(req.peer_addr(), req.headers()),
+    match req.app_data::<web::Data<TrustedProxies>>() {
+        Some(trusted) => trusted.client_of(req.peer_addr(), req.headers()),
+        None => TrustedProxies::default().client_of(req.peer_addr(), req.headers()),
     }
 }
 

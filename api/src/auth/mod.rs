@@ -3,14 +3,12 @@
 
 mod caller;
 pub mod directory;
-mod forwarded;
 pub mod password;
 pub mod recheck;
 mod throttle;
 pub mod token;
 
 pub use caller::{client_addr, Bearer, Caller};
-pub use forwarded::TrustedProxies;
 
 use herd_core::clock::SharedClock;
 use herd_core::domain::Role;

@@ -31,8 +31,10 @@ pub fn task(store: Store, clock: SharedClock, directory: Directory, every: Durat
         std::sync::Arc::new(Wake::default()),
         move || {
             let now = clock.now_ms();
-            let due =
-                users::due_for_recheck(&mut *store.conn()?, now - every_ms, now - every_ms, now)?;
+            // In use: used within the bound, as far as the minute to
+            // which uses are recorded tells.
+            let used_since = now - every_ms - tokens::USE_RESOLUTION_MS;
+            let due = users::due_for_recheck(&mut *store.conn()?, used_since, now - every_ms, now)?;
             if due.is_empty() {
                 return Ok(());
             }

@@ -731,20 +731,17 @@ async fn run(cmd: Cmd, out: Out) -> Res<()> {
         Cmd::Tokens(c) => tokens(c, out).await,
         Cmd::System(SystemCmd::Tasks) => {
             let c = client()?;
-            let mut items = Vec::new();
-            let mut cursor: Option<String> = None;
-            loop {
+            let items = all_pages(|cursor| {
                 let mut req = c.system_tasks().limit(500);
-                if let Some(cur) = &cursor {
-                    req = req.cursor(cur.clone());
+                if let Some(cur) = cursor {
+                    req = req.cursor(cur);
                 }
-                let page = req.send().await?.into_inner();
-                items.extend(page.items);
-                match page.next_cursor {
-                    Some(n) if !n.is_empty() => cursor = Some(n),
-                    _ => break,
+                async move {
+                    let page = req.send().await?.into_inner();
+                    Ok((page.items, page.next_cursor))
                 }
-            }
+            })
+            .await?;
             out.list(&items, TASK_COLUMNS);
             Ok(())
         }
@@ -878,9 +875,7 @@ async fn guests(cmd: GuestsCmd, out: Out) -> Res<()> {
                 ),
                 None => None,
             };
-            let mut items = Vec::new();
-            let mut cursor: Option<String> = None;
-            loop {
+            let items = all_pages(|cursor| {
                 let mut req = c.list_guests();
                 if let Some(o) = &owner {
                     req = req.owner(o.clone());
@@ -888,16 +883,15 @@ async fn guests(cmd: GuestsCmd, out: Out) -> Res<()> {
                 if let Some(st) = state {
                     req = req.state(st);
                 }
-                if let Some(cur) = &cursor {
-                    req = req.cursor(cur.clone());
+                if let Some(cur) = cursor {
+                    req = req.cursor(cur);
                 }
-                let page = req.send().await?.into_inner();
-                items.extend(page.items);
-                match page.next_cursor {
-                    Some(n) if !n.is_empty() => cursor = Some(n),
-                    _ => break,
+                async move {
+                    let page = req.send().await?.into_inner();
+                    Ok((page.items, page.next_cursor))
                 }
-            }
+            })
+            .await?;
             out.list(&items, GUEST_COLUMNS);
             Ok(())
         }
@@ -1009,6 +1003,25 @@ async fn guests(cmd: GuestsCmd, out: Out) -> Res<()> {
     }
 }
 
+/// Every item of a list, page after page: `page` fetches the page after
+/// a cursor and answers its items and `next_cursor`.
+async fn all_pages<T, F, Fut>(mut page: F) -> Res<Vec<T>>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: std::future::Future<Output = Res<(Vec<T>, Option<String>)>>,
+{
+    let mut items = Vec::new();
+    let mut cursor = None;
+    loop {
+        let (mut got, next) = page(cursor.take()).await?;
+        items.append(&mut got);
+        match next {
+            Some(n) if !n.is_empty() => cursor = Some(n),
+            _ => return Ok(items),
+        }
+    }
+}
+
 const TOKEN_COLUMNS: &[(&str, &str)] = &[
     ("ID", "id"),
     ("CREATED", "created_at"),
@@ -1022,20 +1035,17 @@ async fn tokens(cmd: TokensCmd, out: Out) -> Res<()> {
     let c = client()?;
     match cmd {
         TokensCmd::List => {
-            let mut items = Vec::new();
-            let mut cursor: Option<String> = None;
-            loop {
+            let items = all_pages(|cursor| {
                 let mut req = c.list_tokens().limit(500);
-                if let Some(cur) = &cursor {
-                    req = req.cursor(cur.clone());
+                if let Some(cur) = cursor {
+                    req = req.cursor(cur);
                 }
-                let page = req.send().await?.into_inner();
-                items.extend(page.items);
-                match page.next_cursor {
-                    Some(n) if !n.is_empty() => cursor = Some(n),
-                    _ => break,
+                async move {
+                    let page = req.send().await?.into_inner();
+                    Ok((page.items, page.next_cursor))
                 }
-            }
+            })
+            .await?;
             out.list(&items, TOKEN_COLUMNS);
         }
         TokensCmd::Revoke { id: Some(id), .. } => {
@@ -1684,37 +1694,31 @@ async fn images(cmd: ImagesCmd, out: Out) -> Res<()> {
     let c = client()?;
     match cmd {
         ImagesCmd::List => {
-            let mut items = Vec::new();
-            let mut cursor: Option<String> = None;
-            loop {
+            let items = all_pages(|cursor| {
                 let mut req = c.list_images().limit(500);
-                if let Some(cur) = &cursor {
-                    req = req.cursor(cur.clone());
+                if let Some(cur) = cursor {
+                    req = req.cursor(cur);
                 }
-                let page = req.send().await?.into_inner();
-                items.extend(page.items);
-                match page.next_cursor {
-                    Some(n) if !n.is_empty() => cursor = Some(n),
-                    _ => break,
+                async move {
+                    let page = req.send().await?.into_inner();
+                    Ok((page.items, page.next_cursor))
                 }
-            }
+            })
+            .await?;
             out.list(&items, IMAGE_COLUMNS);
         }
         ImagesCmd::Versions { image } => {
-            let mut items = Vec::new();
-            let mut cursor: Option<String> = None;
-            loop {
+            let items = all_pages(|cursor| {
                 let mut req = c.list_versions().name(image.clone()).limit(500);
-                if let Some(cur) = &cursor {
-                    req = req.cursor(cur.clone());
+                if let Some(cur) = cursor {
+                    req = req.cursor(cur);
                 }
-                let page = req.send().await?.into_inner();
-                items.extend(page.items);
-                match page.next_cursor {
-                    Some(n) if !n.is_empty() => cursor = Some(n),
-                    _ => break,
+                async move {
+                    let page = req.send().await?.into_inner();
+                    Ok((page.items, page.next_cursor))
                 }
-            }
+            })
+            .await?;
             if out.json {
                 out.json_value(&serde_json::to_value(&items).expect("serializes"));
             } else {

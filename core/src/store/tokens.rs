@@ -21,7 +21,7 @@ pub struct TokenRow {
 
 /// `last_used_at` is kept to this: a token in use writes its row at most
 /// once a minute, not at every request.
-const USE_RESOLUTION_MS: Millis = 60_000;
+pub const USE_RESOLUTION_MS: Millis = 60_000;
 
 /// Records a token made at `now` for a client at `client_address`.
 pub fn insert(
