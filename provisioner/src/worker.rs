@@ -337,14 +337,14 @@ impl Worker {
         })
     }
 
-    /// The run of a saga of `job` on `guest`, its steps recorded under both.
-    fn saga_run(&self, job: &Job, guest: &Guest) -> saga::Run<'_> {
+    /// The run of a saga of `job` on a guest, its steps recorded under both.
+    fn saga_run(&self, job: &Job, guest_id: i64) -> saga::Run<'_> {
         saga::Run {
             store: &self.store,
             backend: &*self.backend,
             clock: &*self.clock,
             job_id: job.id,
-            guest_id: guest.row.id,
+            guest_id,
             injection: self.injection,
         }
     }
@@ -352,7 +352,7 @@ impl Worker {
     fn provision(&self, job: &Job) -> Result<(), WorkerError> {
         let guest = self.target(job)?;
         let plan = sagas::frozen_plan(&mut *self.store.conn()?, job, &guest)?;
-        let outcome = saga::provision(&self.saga_run(job, &guest), &plan);
+        let outcome = saga::provision(&self.saga_run(job, guest.row.id), &plan);
         let mut conn = self.store.conn()?;
         let now = self.clock.now_ms();
         match outcome {
@@ -394,7 +394,7 @@ impl Worker {
     fn decommission(&self, job: &Job) -> Result<(), WorkerError> {
         let guest = self.target(job)?;
         let params = sagas::frozen_decommission(job, &guest)?;
-        saga::decommission(&self.saga_run(job, &guest), &params)?;
+        saga::decommission(&self.saga_run(job, guest.row.id), &params)?;
         let mut conn = self.store.conn()?;
         guests::retire(&mut conn, guest.row.id, self.clock.now_ms())?;
         self.event(
@@ -515,14 +515,7 @@ impl Worker {
         for job in jobs::claimed_by(&mut conn, &crate::reset::KINDS, &self.id)? {
             jobs::heartbeat(&mut conn, job.id, &self.id, now)?;
             let guest_id = guests::id_of(&mut conn, job.target.as_deref().unwrap_or_default())?;
-            let run = saga::Run {
-                store: &self.store,
-                backend: &*self.backend,
-                clock: &*self.clock,
-                job_id: job.id,
-                guest_id: guest_id.unwrap_or_default(),
-                injection: self.injection,
-            };
+            let run = self.saga_run(&job, guest_id.unwrap_or_default());
             let advanced = crate::reset::advance(&run, &job, now);
             sweep.note(&format!("{} job {}", job.kind, job.id), advanced);
         }
