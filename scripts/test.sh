@@ -69,6 +69,8 @@ missing_packages() {
     command -v ssh-keygen >/dev/null 2>&1 || missing+=(openssh-client)
     command -v openssl >/dev/null 2>&1 || missing+=(openssl)
     command -v curl >/dev/null 2>&1 || missing+=(curl)
+    [[ -x /usr/bin/chromium ]] || missing+=(chromium)
+    [[ -d /usr/share/fonts/truetype/dejavu ]] || missing+=(fonts-dejavu-core)
     echo "${missing[*]}"
 }
 
@@ -122,6 +124,18 @@ check_clients() {
     clients/regenerate.sh --check || FAILED+=("clients/regenerate.sh --check (run clients/regenerate.sh)")
 }
 [[ ${#WITH_SERVICES[@]} -gt 0 ]] || check_clients
+
+# The web page (web/): rebuild it into a temp dir with the pinned tools and
+# compare with the checked-in web/dist/, which the server builds in.
+check_web() {
+    if ! { command -v npm && command -v node; } >/dev/null 2>&1; then
+        FAILED+=("web/build.sh --check (needs node and npm)")
+        return
+    fi
+    log "web/build.sh --check"
+    web/build.sh --check || FAILED+=("web/build.sh --check (run web/build.sh)")
+}
+[[ ${#WITH_SERVICES[@]} -gt 0 ]] || check_web
 
 # The OpenAPI document: lint it (Spectral spectral:oas, Redocly recommended;
 # warnings fail) and fuzz the herd-server just built against its live

@@ -272,6 +272,7 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
             .app_data(state.clone())
             .app_data(trusted_proxies.clone())
             .configure(|cfg| configure(cfg, max_body))
+            .wrap(middleware::from_fn(crate::auth::session::guard))
             .wrap(middleware::from_fn(crate::middleware::observe))
     })
     .shutdown_timeout(settings.shutdown_timeout_seconds)
@@ -593,6 +594,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
     .app_data(web::QueryConfig::default().error_handler(|e, _| extract::query_error(e).into()))
     .app_data(web::PathConfig::default().error_handler(|e, _| extract::path_error(e).into()))
     .configure(routes::configure)
+    .configure(crate::web_page::configure)
     .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", document()))
     .route(
         "/docs",

@@ -92,6 +92,9 @@ pub struct Settings {
     pub trusted_proxies: String,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
+    /// Marks session cookies `Secure` even over plain HTTP (behind a TLS
+    /// proxy that does not say so).
+    pub cookie_secure: bool,
 }
 
 impl Default for Settings {
@@ -151,6 +154,7 @@ impl Default for Settings {
             trusted_proxies: String::new(),
             tls_cert: None,
             tls_key: None,
+            cookie_secure: false,
         }
     }
 }
@@ -218,6 +222,9 @@ overridden by its environment variable.
   HERD_FIREWALL_MAX_OPEN_PER_GUEST   open ports per guest at a time [5]
   HERD_TLS_CERT, HERD_TLS_KEY        PEM certificate chain and private key: serve HTTPS
                                      (read again on SIGHUP); unset: plain HTTP
+  HERD_COOKIE_SECURE                 mark the web page's session cookie Secure even when
+                                     the request came over plain HTTP (it always is over
+                                     HTTPS) [false]
   HERD_TRUSTED_PROXIES               networks (10.0.0.0/8) or addresses of the proxies whose
                                      Forwarded / X-Forwarded-For name the client, separated
                                      by commas; empty: none [empty]";

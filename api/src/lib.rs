@@ -23,3 +23,4 @@ pub mod routes;
 pub mod rules;
 pub mod state;
 pub mod tls;
+pub mod web_page;

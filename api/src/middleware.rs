@@ -54,10 +54,19 @@ pub async fn observe(
             .into());
         }
     };
+    let headers = res.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&request_id) {
-        res.headers_mut()
-            .insert(header::HeaderName::from_static("x-request-id"), v);
+        headers.insert(header::HeaderName::from_static("x-request-id"), v);
     }
+    // What SPEC §9 asks of the page's answers suits every answer.
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
 
     let status = res.status().as_u16();
     let elapsed = started.elapsed();

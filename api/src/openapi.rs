@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 
 use serde_json::{json, Value};
 use utoipa::openapi::path::PathItem;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::problem::{Problem, PROBLEM_JSON};
@@ -19,7 +19,9 @@ use crate::routes;
         description = "Manages a fleet of student Linux guests on a z/VM hypervisor: provisioning, \
                        the warm pool, services, power and timed firewall openings.\n\n\
                        Errors are RFC 9457 `application/problem+json`. Authenticate with \
-                       `POST /api/v1/auth/tokens` and send `Authorization: Bearer <token>`.",
+                       `POST /api/v1/auth/tokens` and send `Authorization: Bearer <token>`. \
+                       The web page at `/` logs in with `POST /api/v1/auth/session` instead: \
+                       a cookie, and an `X-CSRF-Token` header with every change.",
         contact(name = "herd maintainers")
     ),
     servers((url = "/", description = "The server that serves this document")),
@@ -33,6 +35,9 @@ use crate::routes;
         routes::auth::list_tokens,
         routes::auth::revoke_token,
         routes::auth::revoke_user_tokens,
+        routes::sessions::create_session,
+        routes::sessions::get_session,
+        routes::sessions::delete_session,
         routes::me::me,
         routes::lans::list_lans,
         routes::catalog::service_catalog,
@@ -115,6 +120,14 @@ impl Modify for BearerAuth {
                     .build(),
             ),
         );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                crate::auth::session::COOKIE,
+                "The web page's session (`POST /api/v1/auth/session`); every change \
+                 made with it also needs the session's `X-CSRF-Token` header",
+            ))),
+        );
     }
 }
 
@@ -145,6 +158,7 @@ fn refine(doc: &mut Value) {
     reference_page_items(doc);
     document_unreadable_bodies(doc);
     document_self(doc);
+    document_sessions(doc);
     link_requested_guests(doc);
     describe_event_messages(doc);
 }
@@ -244,8 +258,38 @@ fn document_unreadable_bodies(doc: &mut Value) {
     }
 }
 
-/// `GET /openapi.json` and `GET /docs` are served by the docs UI, not by a
-/// handler of ours, so they are described here.
+/// Every operation a bearer token opens is open to the web page's session
+/// too, and every change can meet the session guard's `403`.
+fn document_sessions(doc: &mut Value) {
+    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for (method, op) in paths
+        .values_mut()
+        .filter_map(Value::as_object_mut)
+        .flat_map(|i| i.iter_mut())
+    {
+        let by_bearer = op["security"]
+            .as_array()
+            .is_some_and(|s| s.iter().any(|r| r.get("bearer").is_some()));
+        if by_bearer {
+            if let Some(security) = op["security"].as_array_mut() {
+                security.push(json!({ "session": [] }));
+            }
+        }
+        let responses = &mut op["responses"];
+        if method != "get" && responses.get("403").is_none() {
+            responses["403"] = problem(
+                "A browser sent it from a page of another origin, or sent it with the \
+                 session cookie but without the session's `X-CSRF-Token`",
+            );
+        }
+    }
+}
+
+/// `GET /openapi.json` and `GET /docs` are served by the docs UI, and the
+/// web page's files by [`crate::web_page`], not by utoipa-described
+/// handlers, so they are described here.
 fn document_self(doc: &mut Value) {
     let unparsable = json!({
         "description": "Not a readable HTTP request (the HTTP layer answers with an empty body)"
@@ -269,9 +313,30 @@ fn document_self(doc: &mut Value) {
         "security": [{}],
         "responses": {
             "200": { "description": "The page", "content": { "text/html": { "schema": { "type": "string" } } } },
-            "400": unparsable
+            "400": unparsable.clone()
         }
     }});
+    for (path, content_type) in crate::web_page::paths() {
+        let media = content_type.split(';').next().unwrap_or(content_type);
+        doc["paths"][path] = json!({ "get": {
+            "tags": ["system"],
+            "summary": format!("The web page: {path}"),
+            "description": "The self-service web page (or one of its files), built into the server. Anyone; the page logs in with `POST /api/v1/auth/session`.",
+            "operationId": match path.trim_matches('/') {
+                "" => "web_page".to_owned(),
+                file => format!("web_page_{}", file.replace(['/', '.'], "_")),
+            },
+            "security": [{}],
+            "responses": {
+                "200": {
+                    "description": "The file, with the page's Content-Security-Policy",
+                    "headers": { "Content-Security-Policy": { "schema": { "type": "string" } } },
+                    "content": { media: { "schema": { "type": "string" } } }
+                },
+                "400": unparsable.clone()
+            }
+        }});
+    }
 }
 
 struct Route {

@@ -289,7 +289,7 @@ impl Drop for PgDatabase {
 // ---------------------------------------------------------------------------
 
 /// A finished HTTP exchange, fully read.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Reply {
     pub method: String,
     pub url: String,

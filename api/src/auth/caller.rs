@@ -1,4 +1,5 @@
-//! The authenticated caller of a request, from `Authorization: Bearer …`.
+//! The authenticated caller of a request, from `Authorization: Bearer …`
+//! or the web page's session cookie.
 
 use std::future::{ready, Ready};
 
@@ -7,7 +8,7 @@ use herd_core::clock::Millis;
 use herd_core::domain::Role;
 use herd_core::store::{tokens, users::User, AnyConnection};
 
-use super::token;
+use super::{session, token};
 use crate::forwarded::TrustedProxies;
 use crate::problem::ApiError;
 use crate::request_id::RequestId;
@@ -85,17 +86,21 @@ impl FromRequest for Bearer {
     type Error = ApiError;
     type Future = Ready<Result<Self, Self::Error>>;
 
+    /// `Authorization: Bearer …` when the header is there; otherwise the web
+    /// page's session cookie (whose changes [`super::session::guard`] has
+    /// checked for their CSRF proof before any handler runs).
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let bearer = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
+        let secret = match req.headers().get(header::AUTHORIZATION) {
+            Some(value) => value.to_str().ok().and_then(|v| {
                 v.strip_prefix("Bearer ")
                     .or_else(|| v.strip_prefix("bearer "))
-            })
+                    .map(|t| t.trim().to_owned())
+            }),
+            None => session::secret_of(req),
+        };
+        let bearer = secret
             .map(|t| Bearer {
-                token_hash: token::hash(t.trim()),
+                token_hash: token::hash(&t),
                 client_addr: client_addr(req),
                 request_id: RequestId::of(req),
             })

@@ -5,6 +5,7 @@ mod caller;
 pub mod directory;
 pub mod password;
 pub mod recheck;
+pub mod session;
 mod throttle;
 pub mod token;
 

@@ -67,8 +67,46 @@ pub async fn create_token(
     body: web::Json<TokenRequest>,
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
+    let login = log_in(
+        &state,
+        &req,
+        Credentials {
+            username: &body.username,
+            password: &body.password,
+            ttl_seconds: body.ttl_seconds,
+        },
+        "token.create",
+    )
+    .await?;
+    Ok(HttpResponse::Created().json(TokenResponse {
+        token: login.token.token,
+        expires_at: rfc3339(login.expires_at),
+        user: login.user,
+    }))
+}
+
+pub(super) struct Credentials<'a> {
+    pub username: &'a str,
+    pub password: &'a str,
+    pub ttl_seconds: Option<i64>,
+}
+
+/// A login: the new token (recorded, audited as `action`) and its user.
+pub(super) struct Login {
+    pub token: token::IssuedToken,
+    pub expires_at: i64,
+    pub user: Me,
+}
+
+/// Checks the credentials and records a new token for the user.
+pub(super) async fn log_in(
+    state: &AppState,
+    req: &HttpRequest,
+    credentials: Credentials<'_>,
+    action: &'static str,
+) -> ApiResult<Login> {
     let max_ttl = state.settings.token_max_ttl_seconds;
-    let ttl_seconds = match body.ttl_seconds {
+    let ttl_seconds = match credentials.ttl_seconds {
         None => state.settings.token_default_ttl_seconds.min(max_ttl),
         Some(t) if t <= 0 => {
             return Err(ApiError::Unprocessable(
@@ -77,15 +115,15 @@ pub async fn create_token(
         }
         Some(t) => (t as u64).min(max_ttl),
     };
-    let client = client_addr(&req);
-    let request_id = RequestId::of(&req);
+    let client = client_addr(req);
+    let request_id = RequestId::of(req);
     let user = state
         .auth
         .login(
             &state.store,
             &state.clock,
-            &body.username,
-            &body.password,
+            credentials.username,
+            credentials.password,
             &client,
         )
         .await?;
@@ -101,7 +139,7 @@ pub async fn create_token(
                 kind: herd_core::domain::EventKind::Audit,
                 actor_id: Some(user_id),
                 actor: &username,
-                action: "token.create",
+                action,
                 target: Some(&username),
                 guest_id: None,
                 client_addr: Some(&client),
@@ -113,11 +151,11 @@ pub async fn create_token(
             Ok(herd_core::store::users::guests_held(c, user_id)?)
         })
         .await?;
-    Ok(HttpResponse::Created().json(TokenResponse {
-        token: issued.token,
-        expires_at: rfc3339(expires_at),
+    Ok(Login {
+        token: issued,
+        expires_at,
         user: me_view(&user, used),
-    }))
+    })
 }
 
 /// Log out

@@ -4,7 +4,7 @@
 use actix_web::http::{header, StatusCode};
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use herd_core::clock::rfc3339;
-use herd_core::domain::{GuestState, HostKey, Role};
+use herd_core::domain::{Description, GuestState, HostKey, Role};
 use herd_core::store::events::Outcome;
 use herd_core::store::guests::{self, Guest as GuestRecord, GuestFilter, GuestUpdate};
 use herd_core::store::{lans, users};
@@ -285,8 +285,10 @@ pub struct ChangeIf {
 #[serde(deny_unknown_fields)]
 pub struct GuestPatch {
     pub auto_boot: Option<bool>,
-    #[schema(max_length = 500)]
-    pub description: Option<String>,
+    /// Text as typed, up to 500 characters; control characters and
+    /// bidirectional controls are refused (`422`).
+    #[schema(value_type = Option<String>, max_length = 500)]
+    pub description: Option<Description>,
 }
 
 /// Change a guest
@@ -314,15 +316,6 @@ pub async fn patch_guest(
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
     let if_match = IfMatch::of(&req);
-    if body
-        .description
-        .as_ref()
-        .is_some_and(|d| d.chars().count() > 500)
-    {
-        return Err(ApiError::Unprocessable(
-            "description is limited to 500 characters".into(),
-        ));
-    }
     let now = state.now_ms();
     let guest = state
         .db(move |c| {
@@ -330,7 +323,7 @@ pub async fn patch_guest(
             if_match.check(&etag_of(&guest_view(guest.clone())), &guest.row.name)?;
             let update = GuestUpdate {
                 auto_boot: body.auto_boot,
-                description: body.description,
+                description: body.description.map(String::from),
             };
             guests::update(c, guest.row.id, &update, now)?;
             audit(

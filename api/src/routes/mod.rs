@@ -15,6 +15,7 @@ pub mod operations;
 pub mod pool;
 pub mod resets;
 pub mod services;
+pub mod sessions;
 pub mod ssh;
 pub mod system;
 
@@ -117,6 +118,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(auth::list_tokens)
         .service(auth::revoke_token)
         .service(auth::revoke_user_tokens)
+        .service(sessions::create_session)
+        .service(sessions::get_session)
+        .service(sessions::delete_session)
         .service(me::me)
         .service(lans::list_lans)
         .service(catalog::service_catalog)

@@ -4,6 +4,61 @@
  */
 
 export interface paths {
+    "/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The web page: /
+         * @description The self-service web page (or one of its files), built into the server. Anyone; the page logs in with `POST /api/v1/auth/session`.
+         */
+        get: operations["web_page"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The web page's session
+         * @description For a page loaded again: who is logged in by the session cookie, and
+         *     the CSRF token to send with changes. `401` without a live session
+         *     cookie (a bearer token is not a session).
+         */
+        get: operations["get_session"];
+        put?: never;
+        /**
+         * Log in (web page)
+         * @description Like `POST /api/v1/auth/tokens`, but the token goes into the
+         *     `herd_session` cookie (`HttpOnly`, `SameSite=Strict`, `Secure` over
+         *     TLS), and the answer carries the CSRF token that every change made with
+         *     the cookie must send as `X-CSRF-Token`. A login sent by a page of
+         *     another origin is `403`. Anyone.
+         */
+        post: operations["create_session"];
+        /**
+         * Log out (web page)
+         * @description Ends the session on the server (its token is revoked) and clears the
+         *     cookie. Needs the session's `X-CSRF-Token`.
+         */
+        delete: operations["delete_session"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/tokens": {
         parameters: {
             query?: never;
@@ -1010,6 +1065,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/assets/app.css": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The web page: /assets/app.css
+         * @description The self-service web page (or one of its files), built into the server. Anyone; the page logs in with `POST /api/v1/auth/session`.
+         */
+        get: operations["web_page_assets_app_css"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/assets/app.js": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The web page: /assets/app.js
+         * @description The self-service web page (or one of its files), built into the server. Anyone; the page logs in with `POST /api/v1/auth/session`.
+         */
+        get: operations["web_page_assets_app_js"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/docs": {
         parameters: {
             query?: never;
@@ -1328,6 +1423,10 @@ export interface components {
         };
         GuestPatch: {
             auto_boot?: boolean | null;
+            /**
+             * @description Text as typed, up to 500 characters; control characters and
+             *     bidirectional controls are refused (`422`).
+             */
             description?: string | null;
         };
         GuestRequest: {
@@ -1883,6 +1982,22 @@ export interface components {
          * @enum {string}
          */
         ServiceState: "up" | "down" | "unknown";
+        Session: {
+            /** @description Send as `X-CSRF-Token` with every request that changes something. */
+            csrf_token: string;
+            /**
+             * Format: date-time
+             * @example 2026-11-27T15:00:00Z
+             */
+            expires_at: string;
+            user: components["schemas"]["Me"];
+        };
+        SessionRequest: {
+            /** @example correct horse battery staple */
+            password: string;
+            /** @example alice */
+            username: string;
+        };
         SshHostKey: {
             /** @example ssh-ed25519 */
             algorithm: string;
@@ -1999,6 +2114,190 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    web_page: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file, with the page's Content-Security-Policy */
+            200: {
+                headers: {
+                    "Content-Security-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Not a readable HTTP request (the HTTP layer answers with an empty body) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    get_session: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The session */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Session"];
+                };
+            };
+            /** @description No live session cookie */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_session: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SessionRequest"];
+            };
+        };
+        responses: {
+            /** @description Logged in; the session cookie is set */
+            201: {
+                headers: {
+                    /** @description `herd_session=…; HttpOnly; SameSite=Strict; Path=/` (and `Secure` over TLS) */
+                    "Set-Cookie"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Session"];
+                };
+            };
+            /** @description The body is not JSON (or not readable) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Bad credentials (also an empty password) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Sent by a page of another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Fields missing or invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many failed logins for this user name or address; see Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds until another attempt is allowed */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The directory or database is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_session: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Logged out; the cookie is cleared */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No live session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No CSRF proof, or sent by a page of another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     list_tokens: {
         parameters: {
             query?: {
@@ -2082,6 +2381,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description A browser sent it from a page of another origin, or sent it with the session cookie but without the session's `X-CSRF-Token` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Body too large */
             413: {
                 headers: {
@@ -2147,6 +2455,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description A browser sent it from a page of another origin, or sent it with the session cookie but without the session's `X-CSRF-Token` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     revoke_token: {
@@ -2170,6 +2487,15 @@ export interface operations {
             };
             /** @description No valid token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A browser sent it from a page of another origin, or sent it with the session cookie but without the session's `X-CSRF-Token` */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3250,6 +3576,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description A browser sent it from a page of another origin, or sent it with the session cookie but without the session's `X-CSRF-Token` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No such guest (or not yours) */
             404: {
                 headers: {
@@ -3608,6 +3943,15 @@ export interface operations {
             };
             /** @description No valid token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A browser sent it from a page of another origin, or sent it with the session cookie but without the session's `X-CSRF-Token` */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4129,6 +4473,15 @@ export interface operations {
             };
             /** @description No valid token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A browser sent it from a page of another origin, or sent it with the session cookie but without the session's `X-CSRF-Token` */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5074,6 +5427,62 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
+            };
+        };
+    };
+    web_page_assets_app_css: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file, with the page's Content-Security-Policy */
+            200: {
+                headers: {
+                    "Content-Security-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/css": string;
+                };
+            };
+            /** @description Not a readable HTTP request (the HTTP layer answers with an empty body) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    web_page_assets_app_js: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file, with the page's Content-Security-Policy */
+            200: {
+                headers: {
+                    "Content-Security-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/javascript": string;
+                };
+            };
+            /** @description Not a readable HTTP request (the HTTP layer answers with an empty body) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };

@@ -2,6 +2,7 @@
 
 mod cidr;
 mod command_status;
+mod description;
 mod event_kind;
 mod guest_name;
 mod guest_state;
@@ -21,6 +22,7 @@ mod stored_name;
 
 pub use cidr::{Cidr, InvalidCidr};
 pub use command_status::CommandStatus;
+pub use description::{Description, InvalidDescription};
 pub use event_kind::EventKind;
 pub use guest_name::{GuestName, InvalidGuestName};
 pub use guest_state::GuestState;

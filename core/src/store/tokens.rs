@@ -123,6 +123,15 @@ pub fn revoke_all_of(conn: &mut AnyConnection, user_id: i64, now: Millis) -> Sto
     .execute(conn)?)
 }
 
+/// When a token expires.
+pub fn expiry(conn: &mut AnyConnection, token_hash: &str) -> StoreResult<Option<Millis>> {
+    Ok(tokens::table
+        .filter(tokens::token_hash.eq(token_hash))
+        .select(tokens::expires_at)
+        .first(conn)
+        .optional()?)
+}
+
 /// The user a live token belongs to: not revoked, not expired at `now`.
 /// One query: every authenticated request makes it.
 pub fn live_user(

@@ -71,6 +71,8 @@ from .service_action import ServiceAction
 from .service_action_request import ServiceActionRequest
 from .service_patch import ServicePatch
 from .service_state import ServiceState
+from .session import Session
+from .session_request import SessionRequest
 from .ssh_host_key import SshHostKey
 from .staged_request import StagedRequest
 from .stream_events_response_200 import StreamEventsResponse200
@@ -151,6 +153,8 @@ __all__ = (
     "ServiceActionRequest",
     "ServicePatch",
     "ServiceState",
+    "Session",
+    "SessionRequest",
     "SshHostKey",
     "StagedRequest",
     "StreamEventsResponse200",

@@ -25,7 +25,8 @@ class GuestPatch:
     """ 
         Attributes:
             auto_boot (bool | None | Unset):
-            description (None | str | Unset):
+            description (None | str | Unset): Text as typed, up to 500 characters; control characters and
+                bidirectional controls are refused (`422`).
      """
 
     auto_boot: bool | None | Unset = UNSET
