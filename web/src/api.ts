@@ -27,10 +27,6 @@ export function setCsrfToken(token: string | null): void {
   csrfToken = token;
 }
 
-export function csrfHeader(): Record<string, string> {
-  return csrfToken ? { "X-CSRF-Token": csrfToken } : {};
-}
-
 /** What to do when any answer says the session is gone. */
 export function whenUnauthorized(fn: () => void): void {
   onUnauthorized = fn;

@@ -60,6 +60,9 @@ function showView(focus: boolean): void {
     history.replaceState(null, "", route.hash);
   }
   view?.unmount();
+  // Messages belong to the view they were said in.
+  announce("");
+  clearError();
   view = route.make({ user: session.user });
   replace(viewBox, view.root);
   for (const a of Array.from(navLinks.querySelectorAll("a"))) {
