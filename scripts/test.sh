@@ -137,6 +137,25 @@ check_web() {
 }
 [[ ${#WITH_SERVICES[@]} -gt 0 ]] || check_web
 
+# The browser tests (tests/browser/, run by tests/tests/web_page.rs):
+# Playwright for Python in a venv, axe-core from npm, both pinned; the
+# browser is Debian's chromium (installed above), never a downloaded one.
+prepare_browser_tests() {
+    local dir=tests/browser venv=tests/browser/.venv
+    if ! "$venv/bin/pip" freeze 2>/dev/null | grep -qxF -f "$dir/requirements.txt"; then
+        log "python venv $venv with $(grep -v '^\s*#' "$dir/requirements.txt" | xargs)"
+        python3 -m venv "$venv" &&
+            "$venv/bin/pip" install -q --disable-pip-version-check -r "$dir/requirements.txt" >&2 ||
+            { FAILED+=("tests/browser venv (pip install -r tests/browser/requirements.txt)"); return; }
+    fi
+    if [[ ! -f $dir/node_modules/axe-core/axe.min.js ]]; then
+        log "npm ci (tests/browser)"
+        (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >&2) ||
+            FAILED+=("npm ci in tests/browser")
+    fi
+}
+prepare_browser_tests
+
 # The OpenAPI document: lint it (Spectral spectral:oas, Redocly recommended;
 # warnings fail) and fuzz the herd-server just built against its live
 # /openapi.json with schemathesis (scripts/check-openapi.sh, pinned tools in

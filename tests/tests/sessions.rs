@@ -291,6 +291,12 @@ fn logout_ends_the_session_on_the_server(db: Db) {
         .problem(403);
     b.get("/api/v1/me").expect(200);
 
+    // a bearer token is not logged out here
+    let token = srv.login("alice", "alice-pw");
+    srv.delete("/api/v1/auth/session", Some(&token))
+        .problem(401);
+    srv.me(&token).expect(200);
+
     let r = b.change(Method::DELETE, "/api/v1/auth/session", &json!({}));
     let cleared = r
         .expect(204)

@@ -32,6 +32,10 @@ pub struct Session {
     pub user: Me,
 }
 
+fn no_session() -> ApiError {
+    ApiError::Unauthorized("no session cookie: log in with POST /api/v1/auth/session".into())
+}
+
 fn policy(state: &AppState) -> CookiePolicy {
     CookiePolicy {
         always_secure: state.settings.cookie_secure,
@@ -101,9 +105,7 @@ pub async fn create_session(
 )]
 #[get("/api/v1/auth/session")]
 pub async fn get_session(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
-    let secret = session::secret_of(&req).ok_or_else(|| {
-        ApiError::Unauthorized("no session: log in with POST /api/v1/auth/session".into())
-    })?;
+    let secret = session::secret_of(&req).ok_or_else(no_session)?;
     let hash = crate::auth::token::hash(&secret);
     let now = state.now_ms();
     let found = state
@@ -137,7 +139,7 @@ pub async fn get_session(state: web::Data<AppState>, req: HttpRequest) -> ApiRes
     security(("session" = [])),
     responses(
         (status = 204, description = "Logged out; the cookie is cleared"),
-        (status = 401, description = "No live session", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No live session cookie (a bearer token is not a session)", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "No CSRF proof, or sent by a page of another origin", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -147,6 +149,13 @@ pub async fn delete_session(
     req: HttpRequest,
     caller: Caller,
 ) -> ApiResult<HttpResponse> {
+    // Only the session itself: a bearer token logs out with
+    // `DELETE /api/v1/auth/tokens/current`.
+    let by_cookie = session::secret_of(&req)
+        .is_some_and(|secret| crate::auth::token::hash(&secret) == caller.token_hash);
+    if !by_cookie {
+        return Err(no_session());
+    }
     let now = state.now_ms();
     state
         .db(move |c| crate::rules::tokens::revoke_current(c, &caller, now))

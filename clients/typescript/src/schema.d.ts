@@ -2278,7 +2278,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description No live session */
+            /** @description No live session cookie (a bearer token is not a session) */
             401: {
                 headers: {
                     [name: string]: unknown;

@@ -235,7 +235,7 @@ export class ServersView implements View {
         if (job.status === "succeeded") announce(`${name} is ready.`);
         else showError(`${name} could not be made${job.error ? `: ${job.error}` : ` (${job.status})`}.`);
       } else if ("name" in data) {
-        announce(`${data.name} is yours; it is starting.`);
+        announce(`${data.name} is yours; its state shows below.`);
       }
     });
   }
