@@ -85,6 +85,38 @@ fn https_with_a_certificate_renewed_by_sighup() {
 
     let said = served_with(&url, &d.join("first.pem"));
     assert!(said.contains("ok"), "{said}");
+    // the web page's session cookie is Secure over TLS (SPEC §9)
+    let out = run(Command::new("curl")
+        .args([
+            "--silent",
+            "--show-error",
+            "--max-time",
+            "10",
+            "--dump-header",
+            "-",
+        ])
+        .arg("--cacert")
+        .arg(d.join("first.pem"))
+        .args(["-H", "content-type: application/json", "--data"])
+        .arg(format!(
+            r#"{{"username":"admin","password":"{}"}}"#,
+            herd_tests::ADMIN_PASSWORD
+        ))
+        .arg(format!("{url}/api/v1/auth/session")));
+    let answer = String::from_utf8_lossy(&out.stdout).to_string();
+    let cookie = answer
+        .lines()
+        .find(|l| {
+            l.to_ascii_lowercase()
+                .starts_with("set-cookie: herd_session=")
+        })
+        .unwrap_or_else(|| panic!("no session cookie: {answer}"));
+    assert!(cookie.contains("; Secure"), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+
     // a client that does not trust it is refused (curl: 60, bad certificate)
     let (code, said) = curl(&url, &d.join("second.pem"));
     assert_eq!(code, Some(60), "{said}");

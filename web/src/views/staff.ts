@@ -1,6 +1,6 @@
 // Staff: "All servers" (searchable by owner or name) and "Course batch"
 // (a directory group's plan first, then the batch with live progress).
-import { api, isPassing, jobFinished, ok, okWithStatus, ApiError, type Guest, type Schema } from "../api.js";
+import { api, jobFinished, ok, okWithStatus, ApiError, type Guest, type Schema } from "../api.js";
 import { append, button, debounce, el, field, idempotencyKey, reconcile, replace, setText } from "../dom.js";
 import { announce, clearError, current, currentGeneration, fail, Refresher, showError } from "../ui.js";
 import { cell, table } from "./servers.js";
@@ -138,7 +138,9 @@ export class AllServersView implements View {
       },
       () => this.search,
     );
-    if (guests.some((g) => isPassing(g.state))) this.refresher.after(1000);
+    // The events stream tells staff only of their own guests (SPEC §10), so
+    // others' changes are looked for every second.
+    this.refresher.after(1000);
   }
 }
 
