@@ -42,6 +42,15 @@ export function el<K extends keyof HTMLElementTagNameMap>(
   return node;
 }
 
+/** A form that runs `onSubmit` instead of navigating (Enter submits it too). */
+export function form(attrs: Attrs, onSubmit: () => void, ...children: (Child | Child[])[]): HTMLFormElement {
+  const submit = (ev: Event) => {
+    ev.preventDefault();
+    onSubmit();
+  };
+  return el("form", { ...attrs, onsubmit: submit }, ...children);
+}
+
 export function append(node: Node, ...children: (Child | Child[])[]): void {
   for (const c of children.flat()) {
     if (c === null || c === undefined || c === false) continue;

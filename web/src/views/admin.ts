@@ -2,7 +2,7 @@
 // progress, and every open port.
 import { api, jobFinished, ok, type JobView, type Lease, type Schema } from "../api.js";
 import { countdown } from "../countdown.js";
-import { append, el, field, reconcile, replace, setText, timeEl } from "../dom.js";
+import { append, el, field, form, reconcile, replace, setText, timeEl } from "../dom.js";
 import { announce, clearError, current, currentGeneration, fail, Refresher } from "../ui.js";
 import { cell, portLabel, table } from "./servers.js";
 import type { View } from "./view.js";
@@ -74,15 +74,9 @@ export class AdminView implements View {
         { class: "panel", "aria-labelledby": "admin-pool" },
         el("h3", { id: "admin-pool" }, "Pool"),
         poolDl,
-        el(
-          "form",
-          {
-            class: "grid",
-            onsubmit: (ev: Event) => {
-              ev.preventDefault();
-              void this.savePool();
-            },
-          },
+        form(
+          { class: "grid" },
+          () => void this.savePool(),
           field("Target size", this.target),
           field("Copy method", this.method),
           el("div", { class: "field submit" }, el("button", { type: "submit", class: "primary" }, "Save pool")),

@@ -1,5 +1,5 @@
 // The login view: "User name", "Password", "Log in"; a failure in the alert.
-import { el, field } from "../dom.js";
+import { el, field, form } from "../dom.js";
 import { login, type Session } from "../session.js";
 import { announce, clearError, showError } from "../ui.js";
 
@@ -29,15 +29,9 @@ export class LoginView {
       "div",
       { class: "view login" },
       this.heading,
-      el(
-        "form",
-        {
-          class: "stacked",
-          onsubmit: (ev: Event) => {
-            ev.preventDefault();
-            void this.submit();
-          },
-        },
+      form(
+        { class: "stacked" },
+        () => void this.submit(),
         field("User name", this.username),
         field("Password", this.password),
         el("div", { class: "field submit" }, el("button", { type: "submit", class: "primary" }, "Log in")),

@@ -20,6 +20,7 @@ import {
   button,
   el,
   field,
+  form,
   idFor,
   idempotencyKey,
   reconcile,
@@ -316,9 +317,9 @@ class ServerCard {
         this.descriptionDirty = true;
       },
     });
-    const descriptionForm = el(
-      "form",
-      { class: "inline", onsubmit: (ev: Event) => this.submit(ev, () => this.saveDescription()) },
+    const descriptionForm = form(
+      { class: "inline" },
+      () => void this.saveDescription(),
       field("Description", this.description),
       el("button", { type: "submit" }, "Save description"),
     );
@@ -366,9 +367,9 @@ class ServerCard {
         spellcheck: "false",
         inputmode: "decimal",
       });
-      firewallForm = el(
-        "form",
-        { class: "grid", onsubmit: (ev: Event) => this.submit(ev, () => this.openPort()) },
+      firewallForm = form(
+        { class: "grid" },
+        () => void this.openPort(),
         field("Protocol", this.protocol),
         this.portField,
         field("Minutes", this.minutes, { hint: `at most ${policy.max_minutes}` }),
@@ -386,9 +387,9 @@ class ServerCard {
       autocapitalize: "characters",
     });
     this.resetNewKey = el("input", { type: "checkbox", id: idFor("newkey", name) });
-    const resetForm = el(
-      "form",
-      { class: "grid", onsubmit: (ev: Event) => this.submit(ev, () => this.reset()) },
+    const resetForm = form(
+      { class: "grid" },
+      () => void this.reset(),
       field("Type the server's name to confirm", this.resetConfirm),
       checkField("New SSH host key", this.resetNewKey),
       el("div", { class: "field submit" }, el("button", { type: "submit", class: "danger" }, "Reset")),
@@ -421,11 +422,6 @@ class ServerCard {
       this.eventsNote,
       this.events,
     );
-  }
-
-  private submit(ev: Event, work: () => Promise<void>): void {
-    ev.preventDefault();
-    void work();
   }
 
   update(guest: Guest, details: Details): void {

@@ -1,7 +1,7 @@
 // Staff: "All servers" (searchable by owner or name) and "Course batch"
 // (a directory group's plan first, then the batch with live progress).
 import { api, jobFinished, ok, okWithStatus, ApiError, type Guest, type Schema } from "../api.js";
-import { append, button, debounce, el, field, idempotencyKey, reconcile, replace, setText } from "../dom.js";
+import { append, button, debounce, el, field, form, idempotencyKey, reconcile, replace, setText } from "../dom.js";
 import { announce, clearError, current, currentGeneration, fail, Refresher, showError } from "../ui.js";
 import { cell, table } from "./servers.js";
 import type { View } from "./view.js";
@@ -43,16 +43,11 @@ export class AllServersView implements View {
       "div",
       { class: "view" },
       this.heading,
-      el(
-        "form",
-        {
-          role: "search",
-          class: "inline",
-          onsubmit: (ev: Event) => {
-            ev.preventDefault();
-            this.cursor = null;
-            this.refresher.now();
-          },
+      form(
+        { role: "search", class: "inline" },
+        () => {
+          this.cursor = null;
+          this.refresher.now();
         },
         field("Search", this.search, { hint: "owner or server name" }),
       ),
@@ -184,15 +179,9 @@ export class CourseBatchView implements View {
       "div",
       { class: "view" },
       this.heading,
-      el(
-        "form",
-        {
-          class: "grid",
-          onsubmit: (ev: Event) => {
-            ev.preventDefault();
-            void this.dryRun();
-          },
-        },
+      form(
+        { class: "grid" },
+        () => void this.dryRun(),
         field("Directory group", this.group),
         field("Servers per user", this.perUser),
         el(
