@@ -65,7 +65,9 @@ fn changes_something(method: &Method) -> bool {
 }
 
 /// Whether the browser says the request came from another site: its
-/// `Sec-Fetch-Site`, or an `Origin` whose host is not the one asked.
+/// `Sec-Fetch-Site`, or an `Origin` whose host is not the one asked (the
+/// `Host` header, or the host a proxy says the client asked for in
+/// `Forwarded` or `X-Forwarded-Host`, for a proxy that rewrites `Host`).
 fn from_another_origin(req: &HttpRequest) -> bool {
     let headers = req.headers();
     let fetch_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
@@ -76,16 +78,20 @@ fn from_another_origin(req: &HttpRequest) -> bool {
         return false;
     };
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    let info = req.connection_info();
+    let asked = [host, Some(info.host())];
     let origin_host = origin
         .to_str()
         .ok()
         .and_then(|o| o.split_once("://"))
         .map(|(_, rest)| rest.trim_end_matches('/'));
-    match (origin_host, host) {
-        (Some(o), Some(h)) => !o.eq_ignore_ascii_case(h),
-        // `Origin: null` (a sandboxed or file page) or no Host to compare.
-        _ => true,
-    }
+    // `Origin: null` (a sandboxed or file page) is another origin.
+    origin_host.is_none_or(|o| {
+        !asked
+            .into_iter()
+            .flatten()
+            .any(|h| o.eq_ignore_ascii_case(h))
+    })
 }
 
 /// Why a change must be refused before any handler runs, if it must.
@@ -173,6 +179,21 @@ mod tests {
             .insert_header(("sec-fetch-site", "cross-site"))
             .to_http_request();
         assert!(refusal(&cross).is_some());
+    }
+
+    #[test]
+    fn a_proxy_that_rewrites_host_may_name_the_asked_host() {
+        let req = post()
+            .insert_header((header::HOST, "127.0.0.1:8080"))
+            .insert_header(("x-forwarded-host", "herd.example"))
+            .insert_header((header::ORIGIN, "https://herd.example"))
+            .to_http_request();
+        assert!(!from_another_origin(&req));
+        let req = post()
+            .insert_header((header::HOST, "127.0.0.1:8080"))
+            .insert_header((header::ORIGIN, "https://herd.example"))
+            .to_http_request();
+        assert!(from_another_origin(&req));
     }
 
     #[test]
