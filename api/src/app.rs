@@ -553,7 +553,7 @@ fn pool_config(settings: &Settings) -> Result<(PoolShape, PoolSettings), StartEr
         }
     };
     let shape = PoolShape {
-        lan: settings.lan_name.clone(),
+        lan: None,
         image: settings.image_name.clone(),
         name_prefix: settings.guest_name_prefix.clone(),
         hostname_template: format!("{{name}}.{}", settings.guest_domain),

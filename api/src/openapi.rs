@@ -40,6 +40,8 @@ use crate::routes;
         routes::sessions::delete_session,
         routes::me::me,
         routes::lans::list_lans,
+        routes::lans::create_lan,
+        routes::lans::delete_lan,
         routes::catalog::service_catalog,
         routes::ssh::guest_known_hosts,
         routes::ssh::all_known_hosts,

@@ -180,7 +180,7 @@ pub fn fleet(
         idle_wait: Duration::from_millis(10),
         pool_defaults: pool,
         pool_shape: PoolShape {
-            lan: LAN.into(),
+            lan: Some(LAN.into()),
             image: IMAGE.into(),
             name_prefix: "LX".into(),
             hostname_template: "{name}.example.edu".into(),

@@ -9,7 +9,7 @@ use herd_core::domain::{GuestState, ItemStatus, JobKind, JobStatus};
 use herd_core::store::batches::{self, Batch, Item};
 use herd_core::store::guests::{self, Assignment};
 use herd_core::store::{
-    catalog, diesel_error, jobs, lans, users, write_tx, AnyConnection, StoreError, StoreResult,
+    catalog, diesel_error, jobs, users, write_tx, AnyConnection, StoreError, StoreResult,
 };
 
 use crate::backend::CopyMethod;
@@ -70,8 +70,10 @@ fn place_item(
         .user_id
         .ok_or_else(|| StoreError::Exhausted(format!("unknown user {}", item.username)))?;
     let expires_at = batch.expires_at.unwrap_or_else(|| after(now, ctx.lifetime));
-    let lan = lans::find_by_name(conn, &shape.lan)?
-        .ok_or_else(|| StoreError::Exhausted(format!("no LAN named {}", shape.lan)))?;
+    let shape_lan_id = match &shape.lan {
+        Some(_) => Some(pool::lan_for(conn, shape.lan.as_deref())?.id),
+        None => None,
+    };
     // One transaction per item: its guests are placed all or none, and
     // never after the item was cancelled.
     write_tx(conn, |c| {
@@ -85,7 +87,7 @@ fn place_item(
             let a = Assignment {
                 owner_id: user_id,
                 max_guests: None,
-                lan_id: lan.id,
+                lan_id: shape_lan_id,
                 image_id: batch.image_id,
                 expires_at,
                 next_state: GuestState::Starting,

@@ -52,7 +52,8 @@ pub fn copy_method_name(m: CopyMethod) -> &'static str {
 /// Where pool guests live and what they are made of.
 #[derive(Debug, Clone)]
 pub struct PoolShape {
-    pub lan: String,
+    /// The LAN asked for; `None`: the one with the most free addresses.
+    pub lan: Option<String>,
     pub image: String,
     pub name_prefix: String,
     pub hostname_template: String,
@@ -157,7 +158,7 @@ impl PoolRoom {
 pub fn room(conn: &mut AnyConnection) -> StoreResult<PoolRoom> {
     let free_addresses = lans::list_with_use(conn)?
         .iter()
-        .map(|u| (i64::from(u.lan.capacity) - u.used).max(0))
+        .map(lans::LanUsage::free)
         .sum::<i64>()
         .min(i64::from(u32::MAX)) as u32;
     let status = status(conn)?;
@@ -166,6 +167,17 @@ pub fn room(conn: &mut AnyConnection) -> StoreResult<PoolRoom> {
         pooled: status.available,
         provisioning: status.provisioning,
     })
+}
+
+/// The LAN a new guest goes to: the one asked for, or the one with the
+/// most free addresses.
+pub fn lan_for(c: &mut AnyConnection, asked: Option<&str>) -> StoreResult<lans::Lan> {
+    match asked {
+        Some(name) => lans::find_by_name(c, name)?
+            .ok_or_else(|| StoreError::Exhausted(format!("no LAN named {name}"))),
+        None => lans::most_free(c)?
+            .ok_or_else(|| StoreError::Exhausted("no free address left on any LAN".into())),
+    }
 }
 
 /// What a clone is for.
@@ -198,8 +210,7 @@ pub fn queue_clone_in_tx(
     purpose: CloneFor,
     now: Millis,
 ) -> StoreResult<(String, i64)> {
-    let lan = lans::find_by_name(c, &shape.lan)?
-        .ok_or_else(|| StoreError::Exhausted(format!("no LAN named {}", shape.lan)))?;
+    let lan = lan_for(c, shape.lan.as_deref())?;
     let image = catalog::images(c)?
         .into_iter()
         .find(|i| i.name == shape.image)

@@ -119,6 +119,7 @@ fn plan_from_rows(
         services,
         image: stored_name(guest, "images.name", &guest.image)?,
         lan: stored_name(guest, "lans.name", &guest.lan)?,
+        lan_capacity: lan.capacity.max(1) as u32,
         method,
         tags: tags(guest, &lan),
         // A pool guest boots when it is assigned, not here.

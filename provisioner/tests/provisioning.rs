@@ -458,6 +458,7 @@ fn die_mid_undo(w: &World, guest: &str, job: i64) {
         services: vec![],
         image: "golden".parse().unwrap(),
         lan: "LNXLAN1".parse().unwrap(),
+        lan_capacity: 0,
         method: CopyMethod::FlashCopy,
         tags: Default::default(),
         boot: false,
@@ -520,7 +521,7 @@ fn an_assigned_guest_boots_and_decommission_removes_everything() {
         let a = Assignment {
             owner_id: owner.id,
             max_guests: Some(2),
-            lan_id: lan.id,
+            lan_id: Some(lan.id),
             image_id: image.id,
             expires_at: T0 + 1,
             next_state: GuestState::Starting,

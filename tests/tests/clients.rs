@@ -837,3 +837,46 @@ fn cli_lists_and_revokes_tokens() {
     assert!(!o.status.success(), "{}", show(&o));
     assert!(text(&o.stderr).contains("404"), "{}", show(&o));
 }
+
+#[test]
+fn cli_adds_lists_and_deletes_lans() {
+    let Some(srv) = server() else { return };
+    let cli = Cli::new(&srv);
+    let token = srv.admin_token();
+    let run = |args: &[&str]| {
+        cli.cmd(args)
+            .env("HERD_URL", srv.base_url())
+            .env("HERD_TOKEN", &token)
+            .output()
+            .expect("run herd")
+    };
+    let o = run(&[
+        "lans",
+        "add",
+        "LNXLAN2",
+        "10.20.0.0/24",
+        "--dns",
+        "192.0.2.53",
+    ]);
+    assert!(o.status.success(), "{}", show(&o));
+    assert!(text(&o.stdout).contains("10.20.0.1"), "{}", show(&o));
+    let o = run(&["lans", "list", "--output", "json"]);
+    assert!(o.status.success(), "{}", show(&o));
+    let listed: Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    let added = listed
+        .as_array()
+        .expect("a list")
+        .iter()
+        .find(|l| l["name"] == "LNXLAN2")
+        .unwrap_or_else(|| panic!("LNXLAN2 not listed: {listed}"))
+        .clone();
+    assert_eq!(added["dns"], "192.0.2.53", "{added}");
+    assert_eq!(added["capacity"], 253, "{added}");
+    let o = run(&["lans", "add", "LNXLAN3", "10.20.0.0/25"]);
+    assert!(!o.status.success(), "{}", show(&o));
+    assert!(text(&o.stderr).contains("overlaps"), "{}", show(&o));
+    let o = run(&["lans", "delete", "LNXLAN2"]);
+    assert!(o.status.success(), "{}", show(&o));
+    let o = run(&["lans", "list"]);
+    assert!(!text(&o.stdout).contains("LNXLAN2"), "{}", show(&o));
+}

@@ -278,7 +278,14 @@ pub async fn create_batch(
     if body.dry_run {
         let plan = state
             .db(move |c| {
-                rules::batches::plan(c, &users, per_user, &image_name, &shape.lan, defaults)
+                rules::batches::plan(
+                    c,
+                    &users,
+                    per_user,
+                    &image_name,
+                    shape.lan.as_deref(),
+                    defaults,
+                )
             })
             .await?;
         // Nothing changed, so there is nothing to keep under a key.

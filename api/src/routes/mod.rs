@@ -123,6 +123,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(sessions::delete_session)
         .service(me::me)
         .service(lans::list_lans)
+        .service(lans::create_lan)
+        .service(lans::delete_lan)
         .service(catalog::service_catalog)
         .service(images::list_images)
         .service(images::list_versions)

@@ -8,7 +8,8 @@ use herd_core::domain::{GuestState, ItemStatus, JobKind, JobStatus};
 use herd_core::store::batches::{self, Batch, NewBatch};
 use herd_core::store::events::Outcome;
 use herd_core::store::guests::{self, GuestFilter};
-use herd_core::store::{catalog, jobs, lans, users, write_tx, AnyConnection};
+use herd_core::store::lans::{self, LanUsage};
+use herd_core::store::{catalog, jobs, users, write_tx, AnyConnection};
 use herd_provisioner::backend::CopyMethod;
 use herd_provisioner::pool::{self, PoolSettings};
 use herd_provisioner::{capacity, sagas};
@@ -54,13 +55,13 @@ pub struct Plan {
 }
 
 /// The plan of a batch giving `per_user` guests of `image_name` on
-/// `lan_name` to each of `users` (name, and id when herd knows them).
+/// `lan_name` (any LAN when `None`) to each of `users` (name, and id when herd knows them).
 pub fn plan(
     c: &mut AnyConnection,
     users: &[(String, Option<i64>)],
     per_user: u32,
     image_name: &str,
-    lan_name: &str,
+    lan_name: Option<&str>,
     defaults: PoolSettings,
 ) -> ApiResult<Plan> {
     let image = catalog::images(c)?
@@ -84,10 +85,12 @@ pub fn plan(
     let pool_available = pool::status(c)?.available;
     let from_pool = needed.min(pool_available);
     let to_clone = needed - from_pool;
-    let lan = lans::list_with_use(c)?
-        .into_iter()
-        .find(|l| l.lan.name == lan_name);
-    let addresses_free = lan.map_or(0, |l| (i64::from(l.lan.capacity) - l.used).max(0) as u32);
+    let addresses_free = lans::list_with_use(c)?
+        .iter()
+        .filter(|l| lan_name.is_none_or(|name| l.lan.name == name))
+        .map(LanUsage::free)
+        .sum::<i64>()
+        .min(i64::from(u32::MAX)) as u32;
     let per_clone = match PoolSettings::load(c, defaults)?.copy_method {
         CopyMethod::Ddr => image.size_bytes.max(0) as u64,
         CopyMethod::FlashCopy => 0,

@@ -85,12 +85,18 @@ pub fn request(
     now: Millis,
 ) -> ApiResult<Taken> {
     shape.image = ask.image.unwrap_or(shape.image);
-    shape.lan = ask.lan.unwrap_or(shape.lan);
+    shape.lan = ask.lan.or(shape.lan);
     let owner = resolve_owner(c, caller, ask.owner.as_deref())?;
     let for_self = owner.id == caller.user.id;
     let max_guests = if for_self { owner.max_guests() } else { None };
-    let lan = lans::find_by_name(c, &shape.lan)?
-        .ok_or_else(|| ApiError::NotFound(format!("no LAN named {}", shape.lan)))?;
+    let lan_id = match &shape.lan {
+        Some(name) => Some(
+            lans::find_by_name(c, name)?
+                .ok_or_else(|| ApiError::NotFound(format!("no LAN named {name}")))?
+                .id,
+        ),
+        None => None,
+    };
     let image = catalog::images(c)?
         .into_iter()
         .find(|i| i.name == shape.image)
@@ -98,7 +104,7 @@ pub fn request(
     let a = Assignment {
         owner_id: owner.id,
         max_guests,
-        lan_id: lan.id,
+        lan_id,
         image_id: image.id,
         expires_at: after(now, lifetime),
         next_state: GuestState::Starting,

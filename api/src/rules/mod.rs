@@ -9,6 +9,7 @@ pub mod firewall;
 pub mod guests;
 pub mod images;
 pub mod jobs;
+pub mod lans;
 pub mod operations;
 pub mod pool;
 pub mod resets;

@@ -88,6 +88,9 @@ enum Cmd {
     /// Your tokens: list them, revoke one (an admin: all of a user's)
     #[command(subcommand)]
     Tokens(TokensCmd),
+    /// Guest LANs with their capacity and use (adding, deleting: admin)
+    #[command(subcommand)]
+    Lans(LansCmd),
     /// The service itself (admin)
     #[command(subcommand)]
     System(SystemCmd),
@@ -351,6 +354,27 @@ enum RolloutsCmd {
     Cancel { job: i64 },
     /// Show a rollout job with its counts
     Status { job: i64 },
+}
+
+#[derive(Subcommand)]
+enum LansCmd {
+    /// Every LAN: network, gateway, DNS, capacity and addresses in use
+    List,
+    /// Add a LAN; new guests go to the one with the most free addresses
+    Add {
+        /// 1–8 characters, as CP names LANs (e.g. LNXLAN2)
+        name: String,
+        /// An IPv4 network, e.g. 10.20.0.0/22
+        cidr: String,
+        /// A host address of the network [its first]
+        #[arg(long)]
+        gateway: Option<std::net::Ipv4Addr>,
+        /// The guests' DNS server [the gateway]
+        #[arg(long)]
+        dns: Option<std::net::Ipv4Addr>,
+    },
+    /// Delete a LAN no guest holds an address on
+    Delete { name: String },
 }
 
 #[derive(Subcommand)]
@@ -729,6 +753,7 @@ async fn run(cmd: Cmd, out: Out) -> Res<()> {
         Cmd::Images(c) => images(c, out).await,
         Cmd::Rollouts(c) => rollouts(c, out).await,
         Cmd::Tokens(c) => tokens(c, out).await,
+        Cmd::Lans(c) => lans(c, out).await,
         Cmd::System(SystemCmd::Tasks) => {
             let c = client()?;
             let items = all_pages(|cursor| {
@@ -1030,6 +1055,59 @@ const TOKEN_COLUMNS: &[(&str, &str)] = &[
     ("FROM", "client_address"),
     ("CURRENT", "current"),
 ];
+
+const LAN_COLUMNS: &[(&str, &str)] = &[
+    ("NAME", "name"),
+    ("CIDR", "cidr"),
+    ("GATEWAY", "gateway"),
+    ("DNS", "dns"),
+    ("CAPACITY", "capacity"),
+    ("USED", "used"),
+];
+
+async fn lans(cmd: LansCmd, out: Out) -> Res<()> {
+    let c = client()?;
+    match cmd {
+        LansCmd::List => {
+            let items = all_pages(|cursor| {
+                let mut req = c.list_lans().limit(500);
+                if let Some(cur) = cursor {
+                    req = req.cursor(cur);
+                }
+                async move {
+                    let page = req.send().await?.into_inner();
+                    Ok((page.items, page.next_cursor))
+                }
+            })
+            .await?;
+            out.list(&items, LAN_COLUMNS);
+        }
+        LansCmd::Add {
+            name,
+            cidr,
+            gateway,
+            dns,
+        } => {
+            let lan = c
+                .create_lan()
+                .body(types::NewLan {
+                    name,
+                    cidr,
+                    gateway,
+                    dns,
+                })
+                .send()
+                .await?
+                .into_inner();
+            out.list(std::slice::from_ref(&lan), LAN_COLUMNS);
+        }
+        LansCmd::Delete { name } => {
+            c.delete_lan().name(name.clone()).send().await?;
+            eprintln!("LAN {name} deleted");
+        }
+    }
+    Ok(())
+}
 
 async fn tokens(cmd: TokensCmd, out: Out) -> Res<()> {
     let c = client()?;

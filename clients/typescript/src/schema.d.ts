@@ -758,8 +758,35 @@ export interface paths {
          */
         get: operations["list_lans"];
         put?: never;
-        post?: never;
+        /**
+         * Add a guest LAN
+         * @description Records a LAN; the privileged side defines it on the hypervisor before
+         *     it grants the first guest on it. New guests go to the LAN with the most
+         *     free addresses unless they ask for one. Admins only.
+         */
+        post: operations["create_lan"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/lans/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove a guest LAN
+         * @description Only while no guest holds an address on it (pooled guests and guests
+         *     being made count). Admins only.
+         */
+        delete: operations["delete_lan"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1607,6 +1634,30 @@ export interface components {
             role: components["schemas"]["Role"];
             /** @example alice */
             username: string;
+        };
+        NewLan: {
+            /**
+             * @description An IPv4 network, /30 or wider, host bits clear.
+             * @example 10.20.0.0/22
+             */
+            cidr: string;
+            /**
+             * Format: ipv4
+             * @description The guests' DNS server; the gateway when left out.
+             * @example 10.20.0.1
+             */
+            dns?: string | null;
+            /**
+             * Format: ipv4
+             * @description One of its host addresses; the first one when left out.
+             * @example 10.20.0.1
+             */
+            gateway?: string | null;
+            /**
+             * @description 1–8 letters, digits, `@`, `#` or `$`, as CP names LANs.
+             * @example LNXLAN2
+             */
+            name: string;
         };
         OpenLease: {
             /**
@@ -4543,6 +4594,132 @@ export interface operations {
             };
             /** @description Invalid limit or cursor */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_lan: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewLan"];
+            };
+        };
+        responses: {
+            /** @description The LAN */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Lan"];
+                };
+            };
+            /** @description The body is not JSON (or not readable) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Admins only */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The name is taken, or the network overlaps another LAN's */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not a valid name, IPv4 network, gateway or DNS address */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_lan: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description LAN name */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The LAN is removed */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No valid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Admins only */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such LAN */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Guests hold addresses on it */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -460,7 +460,8 @@ pub struct Assignment {
     pub owner_id: i64,
     /// `None`: no quota applies (admin, or staff placing for others).
     pub max_guests: Option<u32>,
-    pub lan_id: i64,
+    /// `None`: a pooled guest on any LAN.
+    pub lan_id: Option<i64>,
     pub image_id: i64,
     pub expires_at: Millis,
     pub next_state: GuestState,
@@ -499,22 +500,27 @@ pub fn assign_in_tx(
     }
     let candidate = match c {
         AnyConnection::Postgresql(pg) => diesel::sql_query(
-            "SELECT id FROM guests WHERE state = 'pooled' AND lan_id = $1 AND image_id = $2 \
+            "SELECT id FROM guests WHERE state = 'pooled' AND image_id = $1 \
+             AND ($2::BIGINT IS NULL OR lan_id = $2) \
              ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED",
         )
-        .bind::<BigInt, _>(a.lan_id)
         .bind::<BigInt, _>(a.image_id)
+        .bind::<diesel::sql_types::Nullable<BigInt>, _>(a.lan_id)
         .load::<IdRow>(pg)?
         .pop()
         .map(|r| r.id),
-        AnyConnection::Sqlite(_) => guests::table
-            .filter(guests::state.eq(GuestState::Pooled.as_str()))
-            .filter(guests::lan_id.eq(a.lan_id))
-            .filter(guests::image_id.eq(a.image_id))
-            .order(guests::id)
-            .select(guests::id)
-            .first::<i64>(c)
-            .optional()?,
+        AnyConnection::Sqlite(_) => {
+            let mut q = guests::table
+                .filter(guests::state.eq(GuestState::Pooled.as_str()))
+                .filter(guests::image_id.eq(a.image_id))
+                .order(guests::id)
+                .select(guests::id)
+                .into_boxed();
+            if let Some(lan_id) = a.lan_id {
+                q = q.filter(guests::lan_id.eq(lan_id));
+            }
+            q.first::<i64>(c).optional()?
+        }
     };
     let Some(id) = candidate else { return Ok(None) };
     let name = diesel::update(

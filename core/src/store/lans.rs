@@ -25,8 +25,16 @@ pub struct LanUsage {
     pub used: i64,
 }
 
+impl LanUsage {
+    pub fn free(&self) -> i64 {
+        (i64::from(self.lan.capacity) - self.used).max(0)
+    }
+}
+
+/// The LANs in use (not removed), by name, with the addresses guests hold.
 pub fn list_with_use(conn: &mut AnyConnection) -> StoreResult<Vec<LanUsage>> {
     let rows = lans::table
+        .filter(lans::removed_at.is_null())
         .left_join(
             guests::table.on(guests::lan_id
                 .eq(lans::id)
@@ -42,9 +50,21 @@ pub fn list_with_use(conn: &mut AnyConnection) -> StoreResult<Vec<LanUsage>> {
         .collect())
 }
 
+/// The LAN new guests go to when none is asked: the most free addresses
+/// (the first by name among equals).
+pub fn most_free(conn: &mut AnyConnection) -> StoreResult<Option<Lan>> {
+    Ok(list_with_use(conn)?
+        .into_iter()
+        .filter(|u| u.free() > 0)
+        .max_by(|a, b| a.free().cmp(&b.free()).then(b.lan.name.cmp(&a.lan.name)))
+        .map(|u| u.lan))
+}
+
+/// A LAN in use (not removed) by its name.
 pub fn find_by_name(conn: &mut AnyConnection, name: &str) -> StoreResult<Option<Lan>> {
     Ok(lans::table
         .filter(lans::name.eq(name))
+        .filter(lans::removed_at.is_null())
         .select(Lan::as_select())
         .get_result(conn)
         .optional()?)
@@ -70,4 +90,27 @@ pub fn insert(conn: &mut AnyConnection, new: &NewLan, now: Millis) -> StoreResul
         ))
         .returning(lans::id)
         .get_result(conn)?)
+}
+
+/// Guests holding an address on the LAN.
+pub fn addresses_held(conn: &mut AnyConnection, lan_id: i64) -> StoreResult<i64> {
+    Ok(guests::table
+        .filter(guests::lan_id.eq(lan_id))
+        .filter(guests::ip_address.is_not_null())
+        .count()
+        .get_result(conn)?)
+}
+
+/// Removes a LAN from use. The row stays for the decommissioned guests
+/// that name it; its name and network get the row's id appended, so that
+/// both can be used again.
+pub fn remove(conn: &mut AnyConnection, lan: &Lan, now: Millis) -> StoreResult<()> {
+    diesel::update(lans::table.find(lan.id))
+        .set((
+            lans::removed_at.eq(now),
+            lans::name.eq(format!("{}~{}", lan.name, lan.id)),
+            lans::cidr.eq(format!("{}~{}", lan.cidr, lan.id)),
+        ))
+        .execute(conn)?;
+    Ok(())
 }

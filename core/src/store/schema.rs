@@ -75,6 +75,7 @@ diesel::table! {
         dns -> Text,
         capacity -> Integer,
         created_at -> BigInt,
+        removed_at -> Nullable<BigInt>,
     }
 }
 

@@ -28,6 +28,10 @@ pub struct GuestPlan {
     pub services: Vec<ServiceSpec>,
     pub image: ImageName,
     pub lan: LanName,
+    /// Its capacity, to define it on the hypervisor if it is new (plans
+    /// queued before LANs could be added: 0, the LAN exists).
+    #[serde(default)]
+    pub lan_capacity: u32,
     pub method: CopyMethod,
     pub tags: BTreeMap<String, String>,
     /// IPL at the end (an assigned guest with `auto_boot`).

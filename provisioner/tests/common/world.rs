@@ -32,7 +32,7 @@ pub struct World {
 
 pub fn shape() -> PoolShape {
     PoolShape {
-        lan: "LNXLAN1".into(),
+        lan: Some("LNXLAN1".into()),
         image: "golden".into(),
         name_prefix: "LX".into(),
         hostname_template: "{name}.example.edu".into(),

@@ -28,6 +28,7 @@ from .job_view_result_type_0 import JobViewResultType0
 from .lan import Lan
 from .lease import Lease
 from .me import Me
+from .new_lan import NewLan
 from .open_lease import OpenLease
 from .openapi_document_response_200 import OpenapiDocumentResponse200
 from .outcome import Outcome
@@ -110,6 +111,7 @@ __all__ = (
     "Lan",
     "Lease",
     "Me",
+    "NewLan",
     "OpenapiDocumentResponse200",
     "OpenLease",
     "Outcome",

@@ -43,7 +43,7 @@ fn assignment(conn: &mut AnyConnection, user: &User) -> Assignment {
     Assignment {
         owner_id: user.id,
         max_guests: user.max_guests(),
-        lan_id: s.lan_id,
+        lan_id: Some(s.lan_id),
         image_id: s.image_id,
         expires_at: NOW + 1000,
         next_state: GuestState::Starting,

@@ -1,0 +1,1 @@
+ALTER TABLE lans DROP COLUMN removed_at;
