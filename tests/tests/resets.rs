@@ -537,7 +537,10 @@ fn resets_are_refused_when_they_should_be(db: Db) {
     assert!(detail(&p).contains(&id), "{p}");
     succeeded(&srv, &admin, &j["id"], "the reset");
 
-    // an admin may undo (and reset) anyone's guest
+    // an admin may undo (and reset) anyone's guest; the guest runs first,
+    // so that the undo waits for its HALT (the clock stands still) and is
+    // still under way when the owner asks again
+    running_with_key(&srv, &admin, &name);
     let j = start_undo(&srv, &carol, &name);
     undo(&srv, Some(&s01), &name).problem(409);
     succeeded(&srv, &admin, &j["id"], "the undo");
