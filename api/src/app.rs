@@ -21,6 +21,7 @@ use herd_provisioner::worker::{Worker, WorkerSettings};
 use herd_provisioner::{bootstrap, reconcile};
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::assigner::Assigner;
 use crate::auth::{self, Authenticator};
 use crate::config::Settings;
 use crate::event_feed::EventFeed;
@@ -237,11 +238,18 @@ pub async fn serve(settings: Settings) -> Result<(), StartError> {
             others: !settings.has_role("dispatcher"),
         },
     )?;
+    let assigner = Assigner::spawn(
+        store.with_own_pool(1, Workload::Clicks)?,
+        clock.clone(),
+        crate::state::request_defaults(&settings, &pool_shape, pool_defaults),
+        wake.clone(),
+    )?;
     let newest_event = herd_core::store::events::newest_id(&mut *store.conn()?)?;
     let feed = EventFeed::start(store.clone(), newest_event)?;
     let state = web::Data::new(AppState {
         store,
         recorder,
+        assigner,
         wake: wake.clone(),
         finishes,
         pool_shape,

@@ -54,6 +54,11 @@ pub struct Keyed {
 
 impl Keyed {
     /// The key of `req`, if it has one; `body` is the request as parsed.
+    /// Whether the request carries a key at all.
+    pub fn asked(req: &HttpRequest) -> bool {
+        req.headers().contains_key(HEADER)
+    }
+
     pub fn of<B: Serialize>(
         req: &HttpRequest,
         caller: &Caller,

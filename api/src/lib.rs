@@ -3,8 +3,10 @@
 //! itself (SPEC §3).
 
 pub mod app;
+pub mod assigner;
 pub mod auth;
 pub mod backup;
+mod batching;
 mod blocking;
 mod conditional;
 pub mod config;

@@ -4,17 +4,11 @@
 //! commands and audit entries written in one statement (PostgreSQL) or
 //! transaction (SQLite), instead of five trips to the database each.
 //!
-//! Under load, a click's own statements were what clicks queued behind:
-//! SQLite has one writer at a time, which the dispatcher's claims and
-//! results wait for too, and each PostgreSQL statement costs the database
-//! far more than the row it touches. One thread records what has come
-//! meanwhile and wakes the dispatcher once. Alone, a click is recorded at
-//! once: nothing waits for company. Each click is judged on its own (its
-//! token, its access to the guest, the service): one click's refusal is
-//! not another's.
+//! A [`Batcher`] records what has come meanwhile and wakes the dispatcher
+//! once. Each click is judged on its own (its token, its access to the
+//! guest, the service): one click's refusal is not another's.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::mpsc;
 use std::sync::Arc;
 
 use herd_core::clock::SharedClock;
@@ -25,9 +19,9 @@ use herd_core::store::guests::{self, Guest};
 use herd_core::store::{tokens, AnyConnection, Conn, Store, StoreError};
 use herd_provisioner::dispatcher::{Command, CommandOp};
 use herd_provisioner::wake::Wake;
-use tokio::sync::oneshot;
 
 use crate::auth::{Bearer, Caller};
+use crate::batching::Batcher;
 use crate::problem::{ApiError, ApiResult};
 use crate::rules::audit::entry;
 use crate::rules::guests::{authorize, Access};
@@ -46,13 +40,8 @@ pub struct Click {
 
 type Answer = ApiResult<Vec<CommandRow>>;
 
-struct Pending {
-    click: Click,
-    answer: oneshot::Sender<Answer>,
-}
-
 pub struct Recorder {
-    queue: mpsc::Sender<Pending>,
+    batcher: Batcher<Click, Vec<CommandRow>>,
 }
 
 /// Where the recorded commands' news goes.
@@ -68,34 +57,23 @@ impl Recorder {
     /// Starts the recording thread; it ends when the recorder is dropped.
     /// `store` should have a connection of its own: the thread keeps it.
     pub fn spawn(store: Store, clock: SharedClock, tell: Tell) -> std::io::Result<Self> {
-        let (queue, arrivals) = mpsc::channel::<Pending>();
-        std::thread::Builder::new()
-            .name("herd-recorder".into())
-            .spawn(move || {
-                // Kept from batch to batch (no pool check each time);
-                // dropped after an error, to start again on a fresh one.
-                let mut held: Option<Conn> = None;
-                while let Ok(first) = arrivals.recv() {
-                    let batch: Vec<_> = std::iter::once(first).chain(arrivals.try_iter()).collect();
-                    let (clicks, answers): (Vec<_>, Vec<_>) =
-                        batch.into_iter().map(|p| (p.click, p.answer)).unzip();
-                    let answered = record(&store, &mut held, clicks, clock.now_ms(), tell.others);
-                    tell.dispatcher.notify();
-                    reply(answers, answered);
-                }
-            })?;
-        Ok(Self { queue })
+        // Kept from batch to batch (no pool check each time); dropped after
+        // an error, to start again on a fresh one.
+        let mut held: Option<Conn> = None;
+        let batcher = Batcher::spawn("command recorder", move |clicks| {
+            // Mapped (and logged) once for the whole batch.
+            let answered = record(&store, &mut held, clicks, clock.now_ms(), tell.others)
+                .map_err(ApiError::from);
+            tell.dispatcher.notify();
+            answered
+        })?;
+        Ok(Self { batcher })
     }
 
     /// Records the commands `click` asks for, all or none, once its token,
     /// guest and service pass; answers them as stored, in order.
     pub async fn record(&self, click: Click) -> Answer {
-        let (answer, answered) = oneshot::channel();
-        let stopped = || ApiError::Unavailable("the command recorder has stopped".into());
-        self.queue
-            .send(Pending { click, answer })
-            .map_err(|_| stopped())?;
-        answered.await.map_err(|_| stopped())?
+        self.batcher.submit(click).await
     }
 }
 
@@ -256,30 +234,4 @@ fn distinct(items: impl Iterator<Item = String>) -> Vec<String> {
 
 fn strs(items: &[String]) -> Vec<&str> {
     items.iter().map(String::as_str).collect()
-}
-
-fn reply(answers: Vec<oneshot::Sender<Answer>>, answered: Result<Vec<Answer>, StoreError>) {
-    match answered {
-        Ok(each) => {
-            for (answer, result) in answers.into_iter().zip(each) {
-                // A request that gave up waiting needs no answer.
-                let _ = answer.send(result);
-            }
-        }
-        Err(e) => {
-            // Mapped (and logged) once; each click gets the same answer.
-            let error = ApiError::from(e);
-            for answer in answers {
-                let _ = answer.send(Err(same(&error)));
-            }
-        }
-    }
-}
-
-/// What a failed write means to each click in it.
-fn same(error: &ApiError) -> ApiError {
-    match error {
-        ApiError::Unavailable(detail) => ApiError::Unavailable(detail.clone()),
-        other => ApiError::Internal(other.to_string()),
-    }
 }

@@ -1,6 +1,7 @@
 //! What every handler can reach.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use herd_core::clock::SharedClock;
 use herd_core::store::{AnyConnection, Store};
@@ -10,6 +11,7 @@ use herd_provisioner::pool::{PoolSettings, PoolShape};
 use herd_provisioner::tasks::TaskBoard;
 use herd_provisioner::wake::Wake;
 
+use crate::assigner::Assigner;
 use crate::auth::Authenticator;
 use crate::config::Settings;
 use crate::event_feed::EventFeed;
@@ -17,6 +19,7 @@ use crate::finishes::Finishes;
 use crate::metrics::Metrics;
 use crate::problem::ApiResult;
 use crate::recorder::Recorder;
+use crate::rules::guests::RequestDefaults;
 
 pub struct AppState {
     pub store: Store,
@@ -24,6 +27,8 @@ pub struct AppState {
     pub wake: Arc<Wake>,
     /// Records the commands requests ask for, and tells the dispatcher.
     pub recorder: Recorder,
+    /// Serves guest requests, those waiting at the moment together.
+    pub assigner: Assigner,
     /// Requests waiting for their commands, told by the dispatcher (here:
     /// with the rows; in another process on PostgreSQL: the ids, looked
     /// up once for all).
@@ -53,7 +58,24 @@ impl AppState {
         crate::blocking::db(&self.store, work).await
     }
 
+    /// What guest requests are made with when they do not say.
+    pub fn request_defaults(&self) -> RequestDefaults {
+        request_defaults(&self.settings, &self.pool_shape, self.pool_defaults)
+    }
+
     pub fn now_ms(&self) -> i64 {
         self.clock.now_ms()
+    }
+}
+
+pub fn request_defaults(
+    settings: &Settings,
+    shape: &PoolShape,
+    pool: PoolSettings,
+) -> RequestDefaults {
+    RequestDefaults {
+        shape: shape.clone(),
+        pool,
+        lifetime: Duration::from_secs(u64::from(settings.guest_lifetime_days) * 86_400),
     }
 }

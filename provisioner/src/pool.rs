@@ -3,7 +3,7 @@
 
 use herd_core::clock::Millis;
 use herd_core::domain::{GuestState, JobKind};
-use herd_core::store::guests::{self, AssignError, Assignment, GuestSpec};
+use herd_core::store::guests::{self, AssignError, Assigned, Assignment, GuestSpec};
 use herd_core::store::{
     catalog, jobs, lans, serialize_in_tx, settings, write_tx, AnyConnection, StoreError,
     StoreResult,
@@ -249,22 +249,47 @@ pub enum Taken {
     Cloning { guest: String, job: i64 },
 }
 
-/// A guest for the assignment's owner: from the pool, else a new clone. One
-/// transaction, so the quota check covers the clone too: concurrent
-/// requests of one user cannot all pass it.
-pub fn take_or_clone(
-    conn: &mut AnyConnection,
-    a: &Assignment,
-    shape: &PoolShape,
-    method: CopyMethod,
-    purpose: CloneFor,
-    now: Millis,
-) -> Result<Taken, AssignError> {
-    write_tx(conn, |c| {
-        if let Some(name) = guests::assign_in_tx(c, a, now)? {
-            return Ok(Taken::Assigned(name));
+impl Taken {
+    /// The guest's name.
+    pub fn guest(&self) -> &str {
+        match self {
+            Taken::Assigned(guest) | Taken::Cloning { guest, .. } => guest,
         }
-        let (guest, job) = queue_clone_in_tx(c, shape, method, purpose, now)?;
-        Ok(Taken::Cloning { guest, job })
+    }
+}
+
+/// One request for a guest, for [`take_or_clone_all`].
+pub struct Want {
+    pub assignment: Assignment,
+    /// What a clone is made of when the pool has none.
+    pub shape: PoolShape,
+    pub purpose: CloneFor,
+}
+
+/// A guest for each assignment's owner, in order: from the pool, else a new
+/// clone. One transaction, so the quota check covers the clones too:
+/// concurrent requests of one user cannot all pass it. Each request is
+/// judged on its own: one over its quota, or whose clone finds no address,
+/// fails alone (its clone is a savepoint).
+pub fn take_or_clone_all(
+    conn: &mut AnyConnection,
+    wants: &[Want],
+    method: CopyMethod,
+    now: Millis,
+) -> StoreResult<Vec<Result<Taken, AssignError>>> {
+    write_tx(conn, |c| {
+        let asks: Vec<Assignment> = wants.iter().map(|w| w.assignment.clone()).collect();
+        let assigned = guests::assign_all_in_tx(c, &asks, now)?;
+        Ok(assigned
+            .into_iter()
+            .zip(wants)
+            .map(|(assigned, w)| match assigned {
+                Assigned::Guest(name) => Ok(Taken::Assigned(name)),
+                Assigned::OverQuota { used, max } => Err(AssignError::OverQuota { used, max }),
+                Assigned::PoolEmpty => queue_clone(c, &w.shape, method, w.purpose, now)
+                    .map(|(guest, job)| Taken::Cloning { guest, job })
+                    .map_err(AssignError::Store),
+            })
+            .collect())
     })
 }

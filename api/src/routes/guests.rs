@@ -10,12 +10,11 @@ use herd_core::store::guests::{self, Guest as GuestRecord, GuestFilter, GuestUpd
 use herd_core::store::{lans, users};
 use herd_provisioner::sagas;
 use serde::{Deserialize, Serialize};
-use std::time::Duration;
 use utoipa::{IntoParams, ToSchema};
 
 use super::jobs::{created_job, JobView};
 use super::{Page, PageQuery};
-use crate::auth::Caller;
+use crate::auth::{Bearer, Caller};
 use crate::conditional::{etag_header, etag_of, IfMatch};
 use crate::idempotency::{self, Answer, KeyHeader, Keyed};
 use crate::problem::{ApiError, ApiResult, Problem};
@@ -205,39 +204,51 @@ pub struct ProvisioningStarted {
 #[post("/api/v1/guests")]
 pub async fn request_guest(
     state: web::Data<AppState>,
-    caller: Caller,
+    bearer: Bearer,
     body: web::Bytes,
     req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
     // The body may be left out entirely; when present it must be valid.
     let body: GuestRequest = crate::extract::optional_json(&body)?;
-    let now = state.now_ms();
-    let keyed = Keyed::of(&req, &caller, &body, now)?;
-    let lifetime = Duration::from_secs(u64::from(state.settings.guest_lifetime_days) * 86_400);
     let ask = crate::rules::guests::Ask {
-        owner: body.owner,
-        image: body.image,
-        lan: body.lan,
+        owner: body.owner.clone(),
+        image: body.image.clone(),
+        lan: body.lan.clone(),
     };
-    let (shape, defaults) = (state.pool_shape.clone(), state.pool_defaults);
+    if !Keyed::asked(&req) {
+        let answer = match state.assigner.request(bearer, ask).await? {
+            Taken::Assigned(guest) => Answer::new(StatusCode::CREATED, &guest_view(*guest))?,
+            cloning => state.db(move |c| answer_of(c, cloning)).await?,
+        };
+        return Ok(answer.into_response());
+    }
+    let now = state.now_ms();
+    let caller = state.db(move |c| bearer.resolve(c, now)).await?;
+    let keyed = Keyed::of(&req, &caller, &body, now)?;
+    let defaults = state.request_defaults();
     let answer = state
         .db(move |c| {
-            idempotency::once(c, keyed.as_ref(), |c| match crate::rules::guests::request(
-                c, &caller, ask, shape, defaults, lifetime, now,
-            )? {
-                Taken::Assigned(guest) => Answer::new(StatusCode::CREATED, &guest_view(*guest)),
-                Taken::Cloning { guest, job } => Answer::new(
-                    StatusCode::ACCEPTED,
-                    &ProvisioningStarted {
-                        guest,
-                        job: created_job(c, job)?,
-                    },
-                ),
+            idempotency::once(c, keyed.as_ref(), |c| {
+                let taken = crate::rules::guests::request(c, caller, ask, &defaults, now)?;
+                answer_of(c, taken)
             })
         })
         .await?;
     state.wake.notify();
     Ok(answer.into_response())
+}
+
+fn answer_of(c: &mut herd_core::store::AnyConnection, taken: Taken) -> ApiResult<Answer> {
+    match taken {
+        Taken::Assigned(guest) => Answer::new(StatusCode::CREATED, &guest_view(*guest)),
+        Taken::Cloning { guest, job } => Answer::new(
+            StatusCode::ACCEPTED,
+            &ProvisioningStarted {
+                guest,
+                job: created_job(c, job)?,
+            },
+        ),
+    }
 }
 
 /// One guest

@@ -5,12 +5,14 @@ use std::time::Duration;
 
 use herd_core::clock::{after, Millis};
 use herd_core::domain::{GuestState, Role};
-use herd_core::store::events::Outcome;
-use herd_core::store::guests::{self, AssignError, Assignment, Guest as GuestRecord};
-use herd_core::store::{catalog, lans, users, AnyConnection};
-use herd_provisioner::pool::{self, CloneFor, PoolSettings, PoolShape};
+use std::collections::HashMap;
 
-use super::audit::{audit, Target};
+use herd_core::store::events::{self, Outcome};
+use herd_core::store::guests::{self, AssignError, Assignment, Guest as GuestRecord};
+use herd_core::store::{catalog, lans, users, write_tx, AnyConnection};
+use herd_provisioner::pool::{self, CloneFor, PoolSettings, PoolShape, Want};
+
+use super::audit::entry;
 use crate::auth::Caller;
 use crate::problem::{ApiError, ApiResult};
 
@@ -71,79 +73,178 @@ pub enum Taken {
     Cloning { guest: String, job: i64 },
 }
 
+/// What guest requests are made with when they do not say.
+#[derive(Clone)]
+pub struct RequestDefaults {
+    pub shape: PoolShape,
+    pub pool: PoolSettings,
+    pub lifetime: Duration,
+}
+
 /// A guest for the owner asked (the caller unless staff ask for another):
 /// from the pool, else a new clone; within the owner's quota when they ask
 /// for themselves (staff placing guests for others are bounded by capacity,
 /// not by the students' quota, SPEC §1). Audited.
 pub fn request(
     c: &mut AnyConnection,
-    caller: &Caller,
+    caller: Caller,
     ask: Ask,
-    mut shape: PoolShape,
-    defaults: PoolSettings,
-    lifetime: Duration,
+    defaults: &RequestDefaults,
     now: Millis,
 ) -> ApiResult<Taken> {
+    request_all(c, vec![(caller, ask)], defaults, now)?
+        .pop()
+        .unwrap_or_else(|| Err(ApiError::Internal("a request went unanswered".into())))
+}
+
+/// [`request`] for several callers at once, in one transaction, each judged
+/// on its own (its owner, image, LAN and quota): one's refusal is not
+/// another's. Answers them in order; `Err` only when the database failed.
+pub fn request_all(
+    c: &mut AnyConnection,
+    asks: Vec<(Caller, Ask)>,
+    defaults: &RequestDefaults,
+    now: Millis,
+) -> ApiResult<Vec<ApiResult<Taken>>> {
+    write_tx(c, |c| {
+        let images = catalog::images(c)?;
+        let mut lan_ids = HashMap::new();
+        let mut wants = Vec::with_capacity(asks.len());
+        let judged: Vec<_> = asks
+            .into_iter()
+            .map(|(caller, ask)| {
+                let (want, owner) = judge(c, &caller, ask, defaults, &images, &mut lan_ids, now)?;
+                wants.push(want);
+                Ok((caller, owner))
+            })
+            .collect();
+        let method = PoolSettings::load(c, defaults.pool)?.copy_method;
+        let mut taken = pool::take_or_clone_all(c, &wants, method, now)?.into_iter();
+        let outcomes: Vec<ApiResult<(Caller, users::User, pool::Taken)>> = judged
+            .into_iter()
+            .map(|j: ApiResult<(Caller, users::User)>| {
+                let (caller, owner) = j?;
+                match taken.next() {
+                    Some(Ok(t)) => Ok((caller, owner, t)),
+                    Some(Err(e)) => Err(assign_error(e, &owner)),
+                    None => Err(ApiError::Internal("a request went unanswered".into())),
+                }
+            })
+            .collect();
+        let names: Vec<&str> = outcomes
+            .iter()
+            .flatten()
+            .map(|(_, _, t)| t.guest())
+            .collect();
+        let found: HashMap<String, GuestRecord> = guests::find_by_names(c, &names)?
+            .into_iter()
+            .map(|g| (g.row.name.clone(), g))
+            .collect();
+        audit_requests(c, &outcomes, &found, now)?;
+        Ok(outcomes
+            .into_iter()
+            .map(|o| match o?.2 {
+                pool::Taken::Assigned(name) => found
+                    .get(&name)
+                    .cloned()
+                    .map(|g| Taken::Assigned(Box::new(g)))
+                    .ok_or_else(|| ApiError::Internal(format!("assigned guest {name} vanished"))),
+                pool::Taken::Cloning { guest, job } => Ok(Taken::Cloning { guest, job }),
+            })
+            .collect())
+    })
+}
+
+/// One request's owner, image and LAN, looked up (LANs once a batch).
+fn judge(
+    c: &mut AnyConnection,
+    caller: &Caller,
+    ask: Ask,
+    defaults: &RequestDefaults,
+    images: &[catalog::Image],
+    lan_ids: &mut HashMap<String, i64>,
+    now: Millis,
+) -> ApiResult<(Want, users::User)> {
+    let mut shape = defaults.shape.clone();
     shape.image = ask.image.unwrap_or(shape.image);
     shape.lan = ask.lan.or(shape.lan);
     let owner = resolve_owner(c, caller, ask.owner.as_deref())?;
     let for_self = owner.id == caller.user.id;
-    let max_guests = if for_self { owner.max_guests() } else { None };
     let lan_id = match &shape.lan {
-        Some(name) => Some(
-            lans::find_by_name(c, name)?
-                .ok_or_else(|| ApiError::NotFound(format!("no LAN named {name}")))?
-                .id,
-        ),
+        Some(name) => Some(match lan_ids.get(name) {
+            Some(id) => *id,
+            None => {
+                let id = lans::find_by_name(c, name)?
+                    .ok_or_else(|| ApiError::NotFound(format!("no LAN named {name}")))?
+                    .id;
+                *lan_ids.entry(name.clone()).or_insert(id)
+            }
+        }),
         None => None,
     };
-    let image = catalog::images(c)?
-        .into_iter()
+    let image = images
+        .iter()
         .find(|i| i.name == shape.image)
         .ok_or_else(|| ApiError::NotFound(format!("no image named {}", shape.image)))?;
-    let a = Assignment {
-        owner_id: owner.id,
-        max_guests,
-        lan_id,
-        image_id: image.id,
-        expires_at: after(now, lifetime),
-        next_state: GuestState::Starting,
+    let expires_at = after(now, defaults.lifetime);
+    let want = Want {
+        assignment: Assignment {
+            owner_id: owner.id,
+            max_guests: if for_self { owner.max_guests() } else { None },
+            lan_id,
+            image_id: image.id,
+            expires_at,
+            next_state: GuestState::Starting,
+        },
+        shape,
+        purpose: CloneFor {
+            owner_id: Some(owner.id),
+            requested_by: Some(caller.user.id),
+            expires_at: Some(expires_at),
+        },
     };
-    let method = PoolSettings::load(c, defaults)?.copy_method;
-    let purpose = CloneFor {
-        owner_id: Some(owner.id),
-        requested_by: Some(caller.user.id),
-        expires_at: Some(after(now, lifetime)),
-    };
-    let taken = pool::take_or_clone(c, &a, &shape, method, purpose, now).map_err(|e| match e {
+    Ok((want, owner))
+}
+
+fn assign_error(e: AssignError, owner: &users::User) -> ApiError {
+    match e {
         AssignError::OverQuota { used, max } => ApiError::Conflict(format!(
             "{} already has {used} of {max} guests; decommission one first",
             owner.username
         )),
         AssignError::Store(e) => crate::problem::capacity_error(e),
-    })?;
-    let taken = match taken {
-        pool::Taken::Assigned(name) => Taken::Assigned(Box::new(
-            guests::find_by_name(c, &name)?
-                .ok_or_else(|| ApiError::Internal(format!("assigned guest {name} vanished")))?,
-        )),
-        pool::Taken::Cloning { guest, job } => Taken::Cloning { guest, job },
-    };
-    let target = match &taken {
-        Taken::Assigned(g) => Target::Guest(&g.row),
-        Taken::Cloning { guest, .. } => Target::Named(guest),
-    };
-    let detail = format!("for {}", owner.username);
-    audit(
-        c,
-        caller,
-        "guest.request",
-        target,
-        Outcome::Success,
-        Some(&detail),
-        now,
-    )?;
-    Ok(taken)
+    }
+}
+
+/// The audit entries of the requests that got a guest, in one statement.
+fn audit_requests(
+    c: &mut AnyConnection,
+    outcomes: &[ApiResult<(Caller, users::User, pool::Taken)>],
+    found: &HashMap<String, GuestRecord>,
+    now: Millis,
+) -> ApiResult<()> {
+    let served: Vec<_> = outcomes.iter().flatten().collect();
+    let details: Vec<String> = served
+        .iter()
+        .map(|(_, owner, _)| format!("for {}", owner.username))
+        .collect();
+    let entries: Vec<_> = served
+        .iter()
+        .zip(&details)
+        .map(|((caller, _, taken), detail)| {
+            let name = taken.guest();
+            let guest_id = found.get(name).map(|g| g.row.id);
+            entry(
+                caller,
+                "guest.request",
+                Some(name),
+                guest_id,
+                Outcome::Success,
+                Some(detail),
+            )
+        })
+        .collect();
+    Ok(events::record_all(c, &entries, now)?)
 }
 
 fn resolve_owner(

@@ -76,22 +76,62 @@ impl GuestWork<'_> {
 }
 
 pub fn record(conn: &mut AnyConnection, e: &NewEvent, at: Millis) -> StoreResult<()> {
-    diesel::insert_into(events::table)
-        .values((
-            events::at.eq(at),
-            events::kind.eq(e.kind.as_str()),
-            events::actor_id.eq(e.actor_id),
-            events::actor.eq(e.actor),
-            events::action.eq(e.action),
-            events::target.eq(e.target),
-            events::guest_id.eq(e.guest_id),
-            events::client_addr.eq(e.client_addr),
-            events::outcome.eq(e.outcome.as_str()),
-            events::detail.eq(e.detail),
-            events::request_id.eq(e.request_id),
-        ))
-        .execute(conn)?;
+    record_all(conn, std::slice::from_ref(e), at)
+}
+
+/// Several events, in one statement on PostgreSQL.
+pub fn record_all(conn: &mut AnyConnection, es: &[NewEvent], at: Millis) -> StoreResult<()> {
+    if es.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<EventRow<'_>> = es
+        .iter()
+        .map(|e| EventRow {
+            at,
+            kind: e.kind.as_str(),
+            actor_id: e.actor_id,
+            actor: e.actor,
+            action: e.action,
+            target: e.target,
+            guest_id: e.guest_id,
+            client_addr: e.client_addr,
+            outcome: e.outcome.as_str(),
+            detail: e.detail,
+            request_id: e.request_id,
+        })
+        .collect();
+    match conn {
+        AnyConnection::Postgresql(pg) => {
+            diesel::insert_into(events::table)
+                .values(rows)
+                .execute(pg)?;
+        }
+        // No trip to save in-process: one statement a row.
+        AnyConnection::Sqlite(lite) => {
+            for row in rows {
+                diesel::insert_into(events::table)
+                    .values(row)
+                    .execute(lite)?;
+            }
+        }
+    }
     Ok(())
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = events)]
+struct EventRow<'a> {
+    at: Millis,
+    kind: &'a str,
+    actor_id: Option<i64>,
+    actor: &'a str,
+    action: &'a str,
+    target: Option<&'a str>,
+    guest_id: Option<i64>,
+    client_addr: Option<&'a str>,
+    outcome: &'a str,
+    detail: Option<&'a str>,
+    request_id: Option<&'a str>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]

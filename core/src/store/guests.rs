@@ -1,7 +1,7 @@
 //! Guests: reserving a name and an address, listing with a stable cursor,
 //! and taking one from the warm pool.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::net::Ipv4Addr;
 
 use diesel::prelude::*;
@@ -456,6 +456,7 @@ struct IdRow {
     id: i64,
 }
 
+#[derive(Debug, Clone)]
 pub struct Assignment {
     pub owner_id: i64,
     /// `None`: no quota applies (admin, or staff placing for others).
@@ -468,11 +469,8 @@ pub struct Assignment {
 }
 
 /// Gives the owner one pooled guest, or `None` when the pool is empty. One
-/// short transaction: concurrent callers never get the same guest. On
-/// PostgreSQL the candidate row is locked with `SKIP LOCKED`, so parallel
-/// assignments (also from other processes) take different guests instead of
-/// queueing on one; the owner's row is locked so the quota holds under
-/// concurrency. On SQLite the `IMMEDIATE` transaction serialises writers.
+/// short transaction: concurrent callers never get the same guest (see
+/// [`assign_all_in_tx`]).
 pub fn assign_from_pool(
     conn: &mut AnyConnection,
     a: &Assignment,
@@ -487,58 +485,229 @@ pub fn assign_in_tx(
     a: &Assignment,
     now: Millis,
 ) -> Result<Option<String>, AssignError> {
+    match assign_all_in_tx(c, std::slice::from_ref(a), now)?.pop() {
+        Some(Assigned::Guest(name)) => Ok(Some(name)),
+        Some(Assigned::OverQuota { used, max }) => Err(AssignError::OverQuota { used, max }),
+        Some(Assigned::PoolEmpty) | None => Ok(None),
+    }
+}
+
+/// What one of several assignments got.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Assigned {
+    /// This pooled guest, now the owner's.
+    Guest(String),
+    /// No pooled guest of the image (and LAN) asked was left.
+    PoolEmpty,
+    /// The owner holds `used` of `max` guests already (counting those
+    /// assigned earlier in the same call).
+    OverQuota { used: i64, max: u32 },
+}
+
+/// Pooled guests for several assignments at once, in order, each judged on
+/// its own: a handful of statements whatever their number, so that requests
+/// arriving together cost the database (and SQLite's one writer) little
+/// more than one. Inside the caller's write transaction.
+///
+/// Never a guest given twice: on PostgreSQL the candidates are locked with
+/// `SKIP LOCKED`, so parallel transactions (also in other processes) take
+/// different guests instead of queueing on one, and the owners' rows are
+/// locked so that a quota holds under concurrency; on SQLite the
+/// `IMMEDIATE` transaction serialises writers. The update still requires
+/// `pooled`, so a row taken meanwhile is never taken again.
+pub fn assign_all_in_tx(
+    c: &mut AnyConnection,
+    asks: &[Assignment],
+    now: Millis,
+) -> StoreResult<Vec<Assigned>> {
+    lock_owners(c, asks)?;
+    let mut held = quota_counts(c, asks)?;
+    let mut outcome: Vec<Assigned> = asks
+        .iter()
+        .map(|a| match a.max_guests {
+            Some(max) => {
+                let used = held.entry(a.owner_id).or_insert(0);
+                if *used >= i64::from(max) {
+                    Assigned::OverQuota { used: *used, max }
+                } else {
+                    *used += 1;
+                    Assigned::PoolEmpty
+                }
+            }
+            None => Assigned::PoolEmpty,
+        })
+        .collect();
+    // Asks of one image and LAN share one candidate query.
+    let mut shapes: Vec<(i64, Option<i64>)> = asks.iter().map(|a| (a.image_id, a.lan_id)).collect();
+    shapes.sort_unstable();
+    shapes.dedup();
+    let mut pairs: Vec<(usize, i64)> = Vec::new();
+    for (image_id, lan_id) in shapes {
+        let wanting: Vec<usize> = (0..asks.len())
+            .filter(|&i| outcome[i] == Assigned::PoolEmpty)
+            .filter(|&i| asks[i].image_id == image_id && asks[i].lan_id == lan_id)
+            .collect();
+        if wanting.is_empty() {
+            continue;
+        }
+        let candidates = pooled_candidates(c, image_id, lan_id, wanting.len())?;
+        pairs.extend(wanting.into_iter().zip(candidates));
+    }
+    for (i, name) in take_candidates(c, asks, &pairs, now)? {
+        outcome[i] = Assigned::Guest(name);
+    }
+    Ok(outcome)
+}
+
+/// PostgreSQL: the owners' rows, in id order (no deadlock between two
+/// batches), for the quota count that follows.
+fn lock_owners(c: &mut AnyConnection, asks: &[Assignment]) -> StoreResult<()> {
     if let AnyConnection::Postgresql(pg) = c {
-        diesel::sql_query("SELECT id FROM users WHERE id = $1 FOR UPDATE")
-            .bind::<BigInt, _>(a.owner_id)
+        let mut owners: Vec<i64> = asks.iter().map(|a| a.owner_id).collect();
+        owners.sort_unstable();
+        owners.dedup();
+        diesel::sql_query("SELECT id FROM users WHERE id = ANY($1) ORDER BY id FOR UPDATE")
+            .bind::<diesel::sql_types::Array<BigInt>, _>(owners)
             .load::<IdRow>(pg)?;
     }
-    if let Some(max) = a.max_guests {
-        let used = super::users::guests_held(c, a.owner_id)?;
-        if used >= i64::from(max) {
-            return Err(AssignError::OverQuota { used, max });
-        }
+    Ok(())
+}
+
+/// Guests held by the owners a quota applies to.
+fn quota_counts(c: &mut AnyConnection, asks: &[Assignment]) -> StoreResult<HashMap<i64, i64>> {
+    let limited: Vec<i64> = asks
+        .iter()
+        .filter(|a| a.max_guests.is_some())
+        .map(|a| a.owner_id)
+        .collect();
+    if limited.is_empty() {
+        return Ok(Default::default());
     }
-    let candidate = match c {
+    let counts: Vec<(Option<i64>, i64)> = guests::table
+        .filter(guests::owner_id.eq_any(limited))
+        .filter(guests::state.ne(GuestState::Decommissioned.as_str()))
+        .group_by(guests::owner_id)
+        .select((guests::owner_id, diesel::dsl::count_star()))
+        .load(c)?;
+    Ok(counts
+        .into_iter()
+        .filter_map(|(owner, n)| owner.map(|o| (o, n)))
+        .collect())
+}
+
+/// Up to `n` pooled guests of the image (and LAN), oldest first.
+fn pooled_candidates(
+    c: &mut AnyConnection,
+    image_id: i64,
+    lan_id: Option<i64>,
+    n: usize,
+) -> StoreResult<Vec<i64>> {
+    let n = i64::try_from(n).unwrap_or(i64::MAX);
+    Ok(match c {
         AnyConnection::Postgresql(pg) => diesel::sql_query(
             "SELECT id FROM guests WHERE state = 'pooled' AND image_id = $1 \
              AND ($2::BIGINT IS NULL OR lan_id = $2) \
-             ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED",
+             ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED",
         )
-        .bind::<BigInt, _>(a.image_id)
-        .bind::<diesel::sql_types::Nullable<BigInt>, _>(a.lan_id)
+        .bind::<BigInt, _>(image_id)
+        .bind::<diesel::sql_types::Nullable<BigInt>, _>(lan_id)
+        .bind::<BigInt, _>(n)
         .load::<IdRow>(pg)?
-        .pop()
-        .map(|r| r.id),
+        .into_iter()
+        .map(|r| r.id)
+        .collect(),
         AnyConnection::Sqlite(_) => {
             let mut q = guests::table
                 .filter(guests::state.eq(GuestState::Pooled.as_str()))
-                .filter(guests::image_id.eq(a.image_id))
+                .filter(guests::image_id.eq(image_id))
                 .order(guests::id)
                 .select(guests::id)
+                .limit(n)
                 .into_boxed();
-            if let Some(lan_id) = a.lan_id {
+            if let Some(lan_id) = lan_id {
                 q = q.filter(guests::lan_id.eq(lan_id));
             }
-            q.first::<i64>(c).optional()?
+            q.load::<i64>(c)?
         }
-    };
-    let Some(id) = candidate else { return Ok(None) };
-    let name = diesel::update(
-        guests::table
-            .find(id)
-            .filter(guests::state.eq(GuestState::Pooled.as_str())),
-    )
-    .set((
-        guests::owner_id.eq(a.owner_id),
-        guests::state.eq(a.next_state.as_str()),
-        guests::assigned_at.eq(now),
-        guests::expires_at.eq(a.expires_at),
-        guests::updated_at.eq(now),
-    ))
-    .returning(guests::name)
-    .get_result::<String>(c)
-    .optional()?;
-    Ok(name)
+    })
+}
+
+#[derive(QueryableByName)]
+struct TakenRow {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    name: String,
+}
+
+/// Gives each paired guest to its ask's owner; answers (ask, guest name)
+/// for the rows still pooled. One statement on PostgreSQL; on SQLite, where
+/// a statement costs no trip, one each.
+fn take_candidates(
+    c: &mut AnyConnection,
+    asks: &[Assignment],
+    pairs: &[(usize, i64)],
+    now: Millis,
+) -> StoreResult<Vec<(usize, String)>> {
+    if pairs.is_empty() {
+        return Ok(Vec::new());
+    }
+    match c {
+        AnyConnection::Postgresql(pg) => {
+            use diesel::sql_types::{Array, Text};
+            let column = |f: fn(&Assignment) -> i64| -> Vec<i64> {
+                pairs.iter().map(|&(i, _)| f(&asks[i])).collect()
+            };
+            let states: Vec<&str> = pairs
+                .iter()
+                .map(|&(i, _)| asks[i].next_state.as_str())
+                .collect();
+            let rows = diesel::sql_query(
+                "UPDATE guests g SET owner_id = v.owner_id, state = v.state, assigned_at = $5, \
+                   expires_at = v.expires_at, updated_at = $5 \
+                 FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[]) \
+                   WITH ORDINALITY AS v(id, owner_id, expires_at, state, n) \
+                 WHERE g.id = v.id AND g.state = 'pooled' \
+                 RETURNING v.n, g.name",
+            )
+            .bind::<Array<BigInt>, _>(pairs.iter().map(|&(_, id)| id).collect::<Vec<_>>())
+            .bind::<Array<BigInt>, _>(column(|a| a.owner_id))
+            .bind::<Array<BigInt>, _>(column(|a| a.expires_at))
+            .bind::<Array<Text>, _>(states)
+            .bind::<BigInt, _>(now)
+            .load::<TakenRow>(pg)?;
+            Ok(rows
+                .into_iter()
+                .filter_map(|r| {
+                    let k = usize::try_from(r.n).ok()?.checked_sub(1)?;
+                    Some((pairs.get(k)?.0, r.name))
+                })
+                .collect())
+        }
+        AnyConnection::Sqlite(_) => {
+            let mut taken = Vec::with_capacity(pairs.len());
+            for &(i, id) in pairs {
+                let a = &asks[i];
+                let name = diesel::update(
+                    guests::table
+                        .find(id)
+                        .filter(guests::state.eq(GuestState::Pooled.as_str())),
+                )
+                .set((
+                    guests::owner_id.eq(a.owner_id),
+                    guests::state.eq(a.next_state.as_str()),
+                    guests::assigned_at.eq(now),
+                    guests::expires_at.eq(a.expires_at),
+                    guests::updated_at.eq(now),
+                ))
+                .returning(guests::name)
+                .get_result::<String>(c)
+                .optional()?;
+                taken.extend(name.map(|n| (i, n)));
+            }
+            Ok(taken)
+        }
+    }
 }
 
 /// The user's guests given to them at or after `since` (by assignment or

@@ -160,7 +160,8 @@ pub enum Workload {
     /// values, `state = $1`). SQLite copies its write-ahead log back into
     /// the database whenever a commit finds it past 1000 pages.
     General,
-    /// The statements of every click: the recorder's and the dispatcher's.
+    /// The statements of every click: the recorder's, the assigner's
+    /// (pool guests for `POST /api/v1/guests`) and the dispatcher's.
     ///
     /// PostgreSQL keeps one generic plan, made at the first execution, that
     /// reads tables through their indexes. These statements find rows by
