@@ -35,6 +35,8 @@ impl<T: Send + 'static, A: Send + 'static> Batcher<T, A> {
         std::thread::Builder::new()
             .name(format!("herd-{name}"))
             .spawn(move || {
+                // People wait for these answers: their writes go first.
+                herd_core::store::turns::mark_thread_urgent();
                 while let Ok(first) = arrivals.recv() {
                     let batch: Vec<_> = std::iter::once(first).chain(arrivals.try_iter()).collect();
                     let (items, answers): (Vec<_>, Vec<_>) =

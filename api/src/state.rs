@@ -12,7 +12,7 @@ use herd_provisioner::tasks::TaskBoard;
 use herd_provisioner::wake::Wake;
 
 use crate::assigner::Assigner;
-use crate::auth::Authenticator;
+use crate::auth::{Authenticator, Bearer, Caller};
 use crate::config::Settings;
 use crate::event_feed::EventFeed;
 use crate::finishes::Finishes;
@@ -56,6 +56,23 @@ impl AppState {
         F: FnOnce(&mut AnyConnection) -> ApiResult<T> + Send + 'static,
     {
         crate::blocking::db(&self.store, work).await
+    }
+
+    /// [`Self::db`] for a bearer's request: the token is looked up on the
+    /// same connection, in the same trip to the blocking pool, as `work`
+    /// (`401` before `work` runs). For the busiest reads, where a trip of
+    /// its own for the token cost a fifth of the request.
+    pub async fn db_as<T, F>(&self, bearer: Bearer, work: F) -> ApiResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut AnyConnection, Caller) -> ApiResult<T> + Send + 'static,
+    {
+        let now = self.now_ms();
+        self.db(move |c| {
+            let caller = bearer.resolve(c, now)?;
+            work(c, caller)
+        })
+        .await
     }
 
     /// What guest requests are made with when they do not say.

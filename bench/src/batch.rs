@@ -12,6 +12,7 @@ use herd_core::clock::{SharedClock, SystemClock};
 use herd_core::domain::{GuestName, Role};
 use herd_core::domain::{ItemStatus, JobKind, JobStatus};
 use herd_core::store::batches::{self, NewBatch};
+use herd_core::store::lans::{self, NewLan};
 use herd_core::store::seed::{self, Seed, SeedImage, SeedLan};
 use herd_core::store::users::{self, NewLocalUser};
 use herd_core::store::{catalog, jobs, Store};
@@ -120,9 +121,12 @@ pub struct Fleet {
     pub clock: SharedClock,
 }
 
+/// `lans` LANs (a /22 each, 1021 guests) take the guests, each to the one
+/// with the most free addresses.
 pub fn fleet(
     db: &Db,
     guests: usize,
+    lans: usize,
     method: CopyMethod,
     clock: SharedClock,
     sim: SimSettings,
@@ -151,6 +155,21 @@ pub fn fleet(
         },
     };
     seed::apply(&mut conn, &seed, clock.now_ms())?;
+    for n in 2..=lans {
+        let (name, cidr, gateway) = (
+            format!("LNXLAN{n}"),
+            format!("10.{}.0.0/22", 9 + n),
+            format!("10.{}.0.1", 9 + n),
+        );
+        let lan = NewLan {
+            name: &name,
+            cidr: &cidr,
+            gateway: &gateway,
+            dns: &gateway,
+            capacity: 1021,
+        };
+        lans::insert(&mut conn, &lan, clock.now_ms())?;
+    }
     bootstrap::prepare(&mut conn, &*zvm, dir.path())?;
     let pool = PoolSettings {
         target_size: 0,
@@ -180,7 +199,7 @@ pub fn fleet(
         idle_wait: Duration::from_millis(10),
         pool_defaults: pool,
         pool_shape: PoolShape {
-            lan: Some(LAN.into()),
+            lan: None,
             image: IMAGE.into(),
             name_prefix: "LX".into(),
             hostname_template: "{name}.example.edu".into(),
@@ -208,6 +227,7 @@ fn provision(db: Db, guests: usize, method: CopyMethod) -> Result<Duration, Box<
     let f = fleet(
         &db,
         guests,
+        1,
         method,
         Arc::new(SystemClock),
         SimSettings::default(),

@@ -8,7 +8,7 @@
 //! clients clicking back to back, and 50 clicking together now and then
 //! (see [`Load`]), each client on its own guest; on SQLite, on
 //! PostgreSQL, and on PostgreSQL with the dispatcher in a separate
-//! `herd-server dispatcher` process. Baseline: the bare actix-web handler of the `pool` benchmark,
+//! `herd-server dispatcher` process. Baseline: the bare actix-web handler (`load.rs`),
 //! one request a sample, hit by the same clients the same way.
 
 use std::error::Error;
@@ -22,7 +22,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::batch::Db;
-use crate::pool::Baseline;
+use crate::load::Baseline;
 use crate::server::HerdServer;
 use crate::{emit, emit_skipped, BenchResult, Env};
 

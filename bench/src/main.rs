@@ -1,14 +1,16 @@
 //! herd's benchmarks:
-//! `herd-bench [disk|pool|batch|staged|commands|leases|rollout|all]` (default
+//! `herd-bench [disk|pool|batch|staged|commands|leases|rollout|scale|all]` (default
 //! all) prints one JSON object a line: `{"bench","metric","value","unit"}`.
 
 mod batch;
 mod commands;
 mod disk;
 mod leases;
+mod load;
 mod pg;
 mod pool;
 mod rollout;
+mod scale;
 mod server;
 mod staged;
 
@@ -28,6 +30,7 @@ const BENCHES: &[Bench] = &[
     ("commands", commands::run),
     ("leases", leases::run),
     ("rollout", rollout::run),
+    ("scale", scale::run),
 ];
 
 /// What several benchmarks share: one PostgreSQL server for the whole run,

@@ -168,6 +168,7 @@ fn rollouts() -> BenchResult {
     let f = fleet(
         &Db::Sqlite,
         GUESTS,
+        1,
         CopyMethod::FlashCopy,
         shared,
         SimSettings::default(),

@@ -99,9 +99,19 @@ impl HerdServer {
 
     /// An admin token.
     pub fn login(&self, client: &Client) -> Result<String, Box<dyn Error>> {
+        self.login_as(client, "admin", ADMIN_PASSWORD)
+    }
+
+    /// A token for a user with a password.
+    pub fn login_as(
+        &self,
+        client: &Client,
+        username: &str,
+        password: &str,
+    ) -> Result<String, Box<dyn Error>> {
         let token: serde_json::Value = client
             .post(format!("{}/api/v1/auth/tokens", self.url))
-            .json(&json!({ "username": "admin", "password": ADMIN_PASSWORD }))
+            .json(&json!({ "username": username, "password": password }))
             .send()?
             .error_for_status()?
             .json()?;
@@ -144,6 +154,25 @@ impl HerdServer {
             }
             std::thread::sleep(Duration::from_millis(250));
         }
+    }
+
+    /// The database the server uses, for the benchmark's own rows.
+    pub fn database_url(&self) -> String {
+        match &self._db {
+            Db::Sqlite => self.dir.path().join("herd.db").display().to_string(),
+            Db::Postgres(pg) => pg.url.clone(),
+        }
+    }
+
+    /// The most memory `herd-server serve` has held at once (`VmHWM`), in MiB.
+    pub fn peak_rss_mib(&self) -> Result<f64, Box<dyn Error>> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;
+        let kib: f64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .ok_or("no VmHWM in /proc/<pid>/status")?;
+        Ok(kib / 1024.0)
     }
 
     /// The last lines of `server.log` or `dispatcher.log`.

@@ -26,49 +26,73 @@ const INTERVAL_MS: i64 = 30_000;
 const STEP: Duration = Duration::from_secs(1);
 
 pub fn run(_env: &Env) -> BenchResult {
+    let mut seconds = Vec::new();
+    let threshold = staged_starts(
+        GUESTS,
+        1,
+        &[Pace::Fixed, Pace::Adaptive],
+        |pace, s, most| {
+            let name = pace_name(pace);
+            emit(
+                "staged",
+                &format!("start_500_{name}_seconds"),
+                s,
+                "s (simulated)",
+            );
+            emit(
+                "staged",
+                &format!("start_500_{name}_most_in_transition"),
+                most as f64,
+                "guests",
+            );
+            seconds.push(s);
+        },
+    )?;
+    emit("staged", "stall_threshold", f64::from(threshold), "guests");
+    emit(
+        "staged",
+        "adaptive_vs_fixed",
+        seconds[1] / seconds[0],
+        "ratio (lower is sooner)",
+    );
+    Ok(())
+}
+
+pub fn pace_name(pace: Pace) -> &'static str {
+    match pace {
+        Pace::Fixed => "fixed",
+        Pace::Adaptive => "adaptive",
+    }
+}
+
+/// A fleet of `guests` over `lans` LANs, booted by its batch, then for each
+/// pace stopped (adaptive) and started again with it: `each` gets the
+/// pace, the simulated seconds the start took and the most guests seen in
+/// transition at once. Answers the host's stall threshold.
+pub fn staged_starts(
+    guests: usize,
+    lans: usize,
+    paces: &[Pace],
+    mut each: impl FnMut(Pace, f64, usize),
+) -> Result<u32, Box<dyn Error>> {
     let clock = Arc::new(ManualClock::starting_now());
     let shared: SharedClock = clock.clone();
     let f = fleet(
         &Db::Sqlite,
-        GUESTS,
+        guests,
+        lans,
         CopyMethod::FlashCopy,
         shared,
         SimSettings::default(),
     )?;
     run_batch(&f)?;
     settle(&f, &clock, GuestState::Running)?;
-    let threshold = f.zvm.host_load()?.stall_threshold;
-
-    let mut results = Vec::new();
-    for pace in [Pace::Fixed, Pace::Adaptive] {
+    for &pace in paces {
         staged_run(&f, &clock, JobKind::StagedStop, Pace::Adaptive)?;
         let (seconds, most) = staged_run(&f, &clock, JobKind::StagedStart, pace)?;
-        let name = match pace {
-            Pace::Fixed => "fixed",
-            Pace::Adaptive => "adaptive",
-        };
-        emit(
-            "staged",
-            &format!("start_500_{name}_seconds"),
-            seconds,
-            "s (simulated)",
-        );
-        emit(
-            "staged",
-            &format!("start_500_{name}_most_in_transition"),
-            most as f64,
-            "guests",
-        );
-        results.push(seconds);
+        each(pace, seconds, most);
     }
-    emit("staged", "stall_threshold", f64::from(threshold), "guests");
-    emit(
-        "staged",
-        "adaptive_vs_fixed",
-        results[1] / results[0],
-        "ratio (lower is sooner)",
-    );
-    Ok(())
+    Ok(f.zvm.host_load()?.stall_threshold)
 }
 
 /// Ticks until every guest of the fleet is in `state` (after the batch, the
@@ -76,7 +100,7 @@ pub fn run(_env: &Env) -> BenchResult {
 fn settle(f: &Fleet, clock: &ManualClock, state: GuestState) -> Result<(), Box<dyn Error>> {
     for _ in 0..10_000 {
         let done = guests::in_states(&mut *f.store.conn()?, &[state])?.len();
-        if done >= GUESTS {
+        if done >= f.members.len() {
             return Ok(());
         }
         f.worker.tick()?;

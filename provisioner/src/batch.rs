@@ -280,8 +280,13 @@ pub fn follow(conn: &mut AnyConnection, job_id: i64, now: Millis) -> StoreResult
     let Some(batch) = batches::for_job(conn, job_id)? else {
         return Ok(true);
     };
+    // Users whose clone is still running stay pending: one query for all
+    // of them rather than one for each of a large batch's items, every round.
+    let cloning = guests::owners_cloning_since(conn, batch.created_at)?;
     let items = batches::items(conn, batch.id)?;
-    for item in items.iter().filter(|i| i.status == ItemStatus::Pending) {
+    for item in items.iter().filter(|i| {
+        i.status == ItemStatus::Pending && i.user_id.is_some_and(|u| !cloning.contains(&u))
+    }) {
         settle_item(conn, &batch, item, now)?;
     }
     let items = batches::items(conn, batch.id)?;

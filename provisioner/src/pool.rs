@@ -101,6 +101,12 @@ impl std::fmt::Display for Shortfall {
     }
 }
 
+/// Guests queued per transaction of [`top_up`]: each costs a millisecond or
+/// more (an address and a name found among thousands), and on
+/// SQLite every other writer waits meanwhile; requests for guests during a
+/// large refill wait for one chunk, not for the whole refill.
+const TOP_UP_CHUNK: u32 = 4;
+
 /// Reserves guests and queues their provisioning until available plus
 /// in-flight reaches the target. When names or addresses run out, it
 /// queues what it can and says why the rest is missing.
@@ -110,8 +116,25 @@ pub fn top_up(
     settings: PoolSettings,
     now: Millis,
 ) -> StoreResult<TopUp> {
-    // Counting and filling in one transaction, one keeper at a time: two
-    // keepers (threads or processes) must not both add the missing guests.
+    let mut done = TopUp::default();
+    loop {
+        let (missing, queued) = top_up_chunk(conn, shape, settings, now, &mut done)?;
+        if done.short.is_some() || queued == missing {
+            return Ok(done);
+        }
+    }
+}
+
+/// Counts and fills up to [`TOP_UP_CHUNK`] guests in one transaction, one
+/// keeper at a time: two keepers (threads or processes) must not both add
+/// the missing guests. Answers how many were missing and how many it queued.
+fn top_up_chunk(
+    conn: &mut AnyConnection,
+    shape: &PoolShape,
+    settings: PoolSettings,
+    now: Millis,
+    done: &mut TopUp,
+) -> StoreResult<(u32, u32)> {
     write_tx(conn, |c| {
         // One keeper at a time across processes (PostgreSQL); SQLite's
         // IMMEDIATE transaction already serialises them.
@@ -120,8 +143,8 @@ pub fn top_up(
         let missing = settings
             .target_size
             .saturating_sub(status.available + status.provisioning);
-        let mut done = TopUp::default();
-        for queued in 0..missing {
+        let chunk = missing.min(TOP_UP_CHUNK);
+        for queued in 0..chunk {
             match queue_clone_in_tx(c, shape, settings.copy_method, CloneFor::default(), now) {
                 Ok((_, job)) => done.queued.push(job),
                 // Found before anything was written: what was queued stays.
@@ -130,12 +153,12 @@ pub fn top_up(
                         missing: missing - queued,
                         reason,
                     });
-                    break;
+                    return Ok((missing, queued));
                 }
                 Err(e) => return Err(e),
             }
         }
-        Ok(done)
+        Ok((missing, chunk))
     })
 }
 

@@ -170,6 +170,7 @@ impl Worker {
         let threads = rayon::ThreadPoolBuilder::new()
             .num_threads(settings.concurrency.max(1))
             .thread_name(|i| format!("herd-provision-{i}"))
+            .start_handler(|_| background_priority())
             .build()?;
         let id = format!("{}-{}", std::process::id(), rand_suffix());
         let monitor = Monitor::new(settings.monitor.clone());
@@ -602,6 +603,16 @@ impl Worker {
         };
         work.record(conn, action, outcome, detail, self.clock.now_ms())
     }
+}
+
+/// Sagas are background work: at nice 10 their threads leave the CPU to
+/// the requests being answered, so a class's burst of assignments is served
+/// first and the pool refills in the gaps (on 2 cores the refill's clones
+/// otherwise took half the CPU during the burst). Linux keeps a nice value
+/// per thread, and raising one's own needs no privilege; should it fail
+/// anyway, the sagas run at the normal priority, as before.
+fn background_priority() {
+    let _ = rustix::process::setpriority_process(None, 10);
 }
 
 fn rand_suffix() -> String {

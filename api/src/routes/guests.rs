@@ -130,7 +130,7 @@ pub struct ListQuery {
 #[get("/api/v1/guests")]
 pub async fn list_guests(
     state: web::Data<AppState>,
-    caller: Caller,
+    bearer: Bearer,
     query: web::Query<ListQuery>,
     page: web::Query<PageQuery>,
 ) -> ApiResult<HttpResponse> {
@@ -138,7 +138,7 @@ pub async fn list_guests(
     let limit = page.limit()?;
     let after = page.text_cursor()?;
     let page = state
-        .db(move |c| {
+        .db_as(bearer, move |c, caller| {
             let owner_id = match (caller.user.role, q.owner) {
                 (Role::Student, _) => Some(caller.user.id),
                 (_, Some(owner)) => match users::find_by_username(c, &owner)? {
@@ -266,11 +266,13 @@ fn answer_of(c: &mut herd_core::store::AnyConnection, taken: Taken) -> ApiResult
 #[get("/api/v1/guests/{name}")]
 pub async fn get_guest(
     state: web::Data<AppState>,
-    caller: Caller,
+    bearer: Bearer,
     name: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let guest = state
-        .db(move |c| load_guest(c, &caller, &name, Access::View))
+        .db_as(bearer, move |c, caller| {
+            load_guest(c, &caller, &name, Access::View)
+        })
         .await?;
     tagged(guest_view(guest))
 }

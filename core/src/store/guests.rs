@@ -727,6 +727,23 @@ pub fn assigned_since(
         .load(conn)?)
 }
 
+/// The owners of guests assigned at `since` or later that are still being
+/// cloned (`provisioning`).
+pub fn owners_cloning_since(
+    conn: &mut AnyConnection,
+    since: Millis,
+) -> StoreResult<std::collections::HashSet<i64>> {
+    Ok(guests::table
+        .filter(guests::state.eq(GuestState::Provisioning.as_str()))
+        .filter(guests::assigned_at.ge(since))
+        .filter(guests::owner_id.is_not_null())
+        .select(guests::owner_id.assume_not_null())
+        .distinct()
+        .load::<i64>(conn)?
+        .into_iter()
+        .collect())
+}
+
 /// Owned guests past `expires_at` that have not been warned yet.
 pub fn expired_unwarned(conn: &mut AnyConnection, now: Millis) -> StoreResult<Vec<GuestRow>> {
     Ok(guests::table

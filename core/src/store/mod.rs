@@ -45,9 +45,10 @@ pub mod seed;
 pub mod settings;
 pub mod tasks;
 pub mod tokens;
+pub mod turns;
 pub mod users;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -362,16 +363,9 @@ pub fn serialize_in_tx(conn: &mut AnyConnection, key: i64) -> StoreResult<()> {
     Ok(())
 }
 
-/// SQLite has one writer at a time, and a writer that finds the lock taken
-/// sleeps in SQLite's busy handler (1, 2, 5, 10, … ms) however soon the lock
-/// is free. This process's write transactions take turns here first, so the
-/// next one starts the moment the last commits. (Other processes, and
-/// single statements outside `write_tx`, still meet the busy handler.)
-static SQLITE_WRITER: Mutex<()> = Mutex::new(());
-
 /// Runs `work` in one write transaction. On SQLite it begins `IMMEDIATE`, so
 /// the write lock is taken up front and a concurrent writer waits (see
-/// [`SQLITE_WRITER`]) instead of failing when a read transaction tries to
+/// [`turns`]) instead of failing when a read transaction tries to
 /// upgrade; `work` must not open a write transaction on another connection.
 /// On PostgreSQL it is an ordinary transaction; callers lock rows themselves.
 /// Inside another `write_tx` it is a savepoint of that transaction.
@@ -394,8 +388,7 @@ where
     if nested {
         return conn.transaction(work);
     }
-    // A panic in another writer leaves nothing to repair: the turn is free.
-    let _turn = SQLITE_WRITER.lock().unwrap_or_else(|p| p.into_inner());
+    let _turn = turns::take();
     if let AnyConnection::Sqlite(c) = &mut *conn {
         AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
     }

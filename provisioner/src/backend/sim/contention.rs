@@ -18,9 +18,16 @@ pub(super) fn transition_ms(base_ms: u64, concurrent: u32, slowdown: f64) -> u64
     (base_ms as f64 * (1.0 + slowdown * others)).round() as u64
 }
 
+/// Guests booting or logging off (the state must be settled).
 pub(super) fn in_transition(state: &State) -> u32 {
-    let busy = |u: &&User| matches!(u.power, Power::Booting { .. } | Power::Stopping { .. });
-    state.users.values().filter(busy).count() as u32
+    match state.power_index() {
+        Some(index) => index.in_transition(),
+        None => state
+            .users
+            .values()
+            .filter(|u| u.transition_ends().is_some())
+            .count() as u32,
+    }
 }
 
 /// When a boot or log-off really starts (after a stall) and ends.

@@ -10,7 +10,7 @@ use super::console;
 use super::contention::{begin_transition, in_transition};
 use super::fault::SimOp;
 use super::settings::SimSettings;
-use super::state::{Power, Service, Stall, State, User};
+use super::state::{Power, PowerIndex, Service, Stall, State, User};
 use super::SimBackend;
 use crate::backend::{
     BackendError, ConsoleReply, DiskId, DiskStatus, GuestStatus, HostLoad, PowerState, Result,
@@ -20,8 +20,29 @@ use crate::backend::{
 impl State {
     /// Applies every transition whose time has come.
     pub(super) fn settle(&mut self, now: Millis, settings: &SimSettings) {
-        for user in self.users.values_mut_derived() {
-            user.settle(now, settings);
+        let dirty = self.users.take_dirty();
+        let users = &mut self.users;
+        let index = match (&mut self.power_index, dirty) {
+            (Some(index), Some(changed)) => {
+                for name in &changed {
+                    index.set(name, users.get(name));
+                }
+                index
+            }
+            (index, _) => {
+                let mut all = PowerIndex::default();
+                for (name, user) in users.iter() {
+                    all.set(name, Some(user));
+                }
+                index.insert(all)
+            }
+        };
+        for name in index.ended(now) {
+            let user = users.get_mut_derived(&name).map(|u| {
+                u.settle(now, settings);
+                &*u
+            });
+            index.set(&name, user);
         }
     }
 
@@ -72,6 +93,15 @@ impl User {
             }
             Power::Stopping { done_at } if done_at <= now => self.log_off(),
             _ => {}
+        }
+    }
+
+    /// When the boot or log-off under way ends.
+    pub(super) fn transition_ends(&self) -> Option<Millis> {
+        match self.power {
+            Power::Booting { ready_at, .. } => Some(ready_at),
+            Power::Stopping { done_at } => Some(done_at),
+            _ => None,
         }
     }
 
@@ -303,14 +333,17 @@ impl Runtime for SimBackend {
 
     fn host_load(&self) -> Result<HostLoad> {
         self.read(|state, now| {
-            let logged_on = state
-                .users
-                .values()
-                .filter(|u| u.power != Power::LoggedOff)
-                .count();
+            let logged_on = match state.power_index() {
+                Some(index) => index.logged_on(),
+                None => state
+                    .users
+                    .values()
+                    .filter(|u| u.power != Power::LoggedOff)
+                    .count() as u32,
+            };
             Ok(HostLoad {
                 in_transition: in_transition(state),
-                logged_on: logged_on as u32,
+                logged_on,
                 stall_threshold: self.settings.stall_threshold,
                 stalled_until: state.stalled_at(now).map(|s| s.until),
             })

@@ -50,6 +50,58 @@ pub(super) struct State {
     pub faults: Vec<Fault>,
     /// Names the next disk's files; never reused.
     pub next_file: u64,
+    /// Who is logged on, booting or logging off (not saved: derived alike
+    /// by every reader from the users; `None` until first derived).
+    #[serde(skip)]
+    pub power_index: Option<PowerIndex>,
+}
+
+/// Who is logged on, and who is booting or logging off until when.
+/// Settling visited every user at every call to the host, and the host's
+/// load counted them all (the monitor asks once a guest, the power
+/// follower once a guest waiting to boot): with thousands of guests, most
+/// of the server's time. Now a call settles the users whose transition has
+/// ended, and looks again only at the users changed since the last call.
+#[derive(Debug, Clone, Default)]
+pub(super) struct PowerIndex {
+    ends: BTreeMap<GuestName, Millis>,
+    by_end: BTreeSet<(Millis, GuestName)>,
+    logged_on: BTreeSet<GuestName>,
+}
+
+impl PowerIndex {
+    /// Records `name` as `user` is now (`None`: removed).
+    pub fn set(&mut self, name: &GuestName, user: Option<&User>) {
+        if let Some(old) = self.ends.remove(name) {
+            self.by_end.remove(&(old, name.clone()));
+        }
+        if let Some(end) = user.and_then(User::transition_ends) {
+            self.ends.insert(name.clone(), end);
+            self.by_end.insert((end, name.clone()));
+        }
+        if user.is_some_and(|u| u.power != Power::LoggedOff) {
+            self.logged_on.insert(name.clone());
+        } else {
+            self.logged_on.remove(name);
+        }
+    }
+
+    /// The users whose transition has ended by `now`.
+    pub fn ended(&self, now: Millis) -> Vec<GuestName> {
+        self.by_end
+            .iter()
+            .take_while(|(end, _)| *end <= now)
+            .map(|(_, name)| name.clone())
+            .collect()
+    }
+
+    pub fn in_transition(&self) -> u32 {
+        self.ends.len() as u32
+    }
+
+    pub fn logged_on(&self) -> u32 {
+        self.logged_on.len() as u32
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -163,6 +215,12 @@ impl State {
             .ok_or_else(|| BackendError::not_found(name))
     }
 
+    /// The power index, if no user changed since it was brought up to date
+    /// (by settling).
+    pub fn power_index(&self) -> Option<&PowerIndex> {
+        self.power_index.as_ref().filter(|_| self.users.is_clean())
+    }
+
     pub fn user_mut(&mut self, name: &GuestName) -> Result<&mut User> {
         self.users
             .get_mut(name)
@@ -181,6 +239,10 @@ impl State {
 pub(super) struct TrackedMap<K, V> {
     map: BTreeMap<K, V>,
     changed: BTreeSet<K>,
+    /// Keys changed (here or in the journal) since [`Self::take_dirty`]
+    /// last ran; `None`: any of them may have (a map just read, or one
+    /// whose values were all handed out).
+    dirty: Option<BTreeSet<K>>,
 }
 
 impl<K, V> Default for TrackedMap<K, V> {
@@ -188,6 +250,7 @@ impl<K, V> Default for TrackedMap<K, V> {
         Self {
             map: BTreeMap::new(),
             changed: BTreeSet::new(),
+            dirty: None,
         }
     }
 }
@@ -216,29 +279,44 @@ impl<K: Ord + Clone, V> TrackedMap<K, V> {
     pub fn get_mut(&mut self, key: &K) -> Option<&mut V> {
         let value = self.map.get_mut(key)?;
         self.changed.insert(key.clone());
+        mark(&mut self.dirty, key);
         Some(value)
     }
 
     pub fn insert(&mut self, key: K, value: V) -> Option<V> {
         self.changed.insert(key.clone());
+        mark(&mut self.dirty, &key);
         self.map.insert(key, value)
     }
 
     pub fn remove(&mut self, key: &K) -> Option<V> {
         let removed = self.map.remove(key)?;
         self.changed.insert(key.clone());
+        mark(&mut self.dirty, key);
         Some(removed)
     }
 
     pub fn values_mut(&mut self) -> impl Iterator<Item = &mut V> {
         self.changed.extend(self.map.keys().cloned());
+        self.dirty = None;
         self.map.values_mut()
+    }
+
+    /// The keys changed since the last call (`None`: maybe any), and from
+    /// now on none.
+    pub fn take_dirty(&mut self) -> Option<BTreeSet<K>> {
+        self.dirty.replace(BTreeSet::new())
+    }
+
+    /// Whether no key changed since [`Self::take_dirty`].
+    pub fn is_clean(&self) -> bool {
+        self.dirty.as_ref().is_some_and(BTreeSet::is_empty)
     }
 
     /// For changes that every reader derives the same way from the saved
     /// entry (settling it against the clock): they need not be saved.
-    pub fn values_mut_derived(&mut self) -> impl Iterator<Item = &mut V> {
-        self.map.values_mut()
+    pub fn get_mut_derived(&mut self, key: &K) -> Option<&mut V> {
+        self.map.get_mut(key)
     }
 
     fn changes(&self) -> Entries<'_, K, V>
@@ -256,11 +334,18 @@ impl<K: Ord + Clone, V> TrackedMap<K, V> {
         V: Clone,
     {
         for (key, value) in entries {
+            mark(&mut self.dirty, &key);
             match value {
                 Some(v) => self.map.insert(key.into_owned(), v.into_owned()),
                 None => self.map.remove(&key),
             };
         }
+    }
+}
+
+fn mark<K: Ord + Clone>(dirty: &mut Option<BTreeSet<K>>, key: &K) {
+    if let Some(keys) = dirty {
+        keys.insert(key.clone());
     }
 }
 
@@ -275,6 +360,7 @@ impl<'de, K: Ord + Deserialize<'de>, V: Deserialize<'de>> Deserialize<'de> for T
         Ok(Self {
             map: BTreeMap::deserialize(d)?,
             changed: BTreeSet::new(),
+            dirty: None,
         })
     }
 }
