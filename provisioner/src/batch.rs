@@ -281,32 +281,37 @@ pub fn follow(conn: &mut AnyConnection, job_id: i64, now: Millis) -> StoreResult
         return Ok(true);
     };
     // Users whose clone is still running stay pending: one query for all
-    // of them rather than one for each of a large batch's items, every round.
+    // of them rather than one for each of a large batch's items, every
+    // round; and only the pending items are read, the rest counted.
     let cloning = guests::owners_cloning_since(conn, batch.created_at)?;
-    let items = batches::items(conn, batch.id)?;
-    for item in items.iter().filter(|i| {
-        i.status == ItemStatus::Pending && i.user_id.is_some_and(|u| !cloning.contains(&u))
-    }) {
+    for item in batches::pending_items(conn, batch.id)?
+        .iter()
+        .filter(|i| i.user_id.is_some_and(|u| !cloning.contains(&u)))
+    {
         settle_item(conn, &batch, item, now)?;
     }
-    let items = batches::items(conn, batch.id)?;
-    let done = items
-        .iter()
-        .filter(|i| i.status != ItemStatus::Pending)
-        .count();
-    jobs::set_progress(conn, job_id, done as i32, items.len() as i32)?;
-    if done < items.len() {
+    let counts = batches::status_counts(conn, batch.id)?;
+    let count = |s: ItemStatus| {
+        counts
+            .iter()
+            .filter(|(status, _)| *status == s)
+            .map(|(_, n)| *n as usize)
+            .sum::<usize>()
+    };
+    let total: usize = counts.iter().map(|(_, n)| *n as usize).sum();
+    let done = total - count(ItemStatus::Pending);
+    jobs::set_progress(conn, job_id, done as i32, total as i32)?;
+    if done < total {
         jobs::heartbeat_any(conn, job_id, now)?;
         return Ok(false);
     }
-    let count = |s: ItemStatus| items.iter().filter(|i| i.status == s).count();
     let (status, error) = if count(ItemStatus::Failed) > 0 {
         (
             JobStatus::Failed,
             Some(format!(
                 "{} of {} users failed",
                 count(ItemStatus::Failed),
-                items.len()
+                total
             )),
         )
     } else if count(ItemStatus::Cancelled) > 0 {

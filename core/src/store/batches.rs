@@ -140,6 +140,37 @@ pub fn items(conn: &mut AnyConnection, batch_id: i64) -> StoreResult<Vec<Item>> 
         .load(conn)?)
 }
 
+/// The batch's items still pending, in user name order.
+pub fn pending_items(conn: &mut AnyConnection, batch_id: i64) -> StoreResult<Vec<Item>> {
+    Ok(batch_items::table
+        .filter(batch_items::batch_id.eq(batch_id))
+        .filter(batch_items::status.eq(ItemStatus::Pending.as_str()))
+        .order(batch_items::username)
+        .select(Item::as_select())
+        .load(conn)?)
+}
+
+/// How many of the batch's items are in each status (statuses with none
+/// left out).
+pub fn status_counts(
+    conn: &mut AnyConnection,
+    batch_id: i64,
+) -> StoreResult<Vec<(ItemStatus, i64)>> {
+    let counted: Vec<(String, i64)> = batch_items::table
+        .filter(batch_items::batch_id.eq(batch_id))
+        .group_by(batch_items::status)
+        .select((batch_items::status, diesel::dsl::count_star()))
+        .load(conn)?;
+    counted
+        .into_iter()
+        .map(|(status, n)| {
+            let status = ItemStatus::try_from(status)
+                .map_err(|e| StoreError::Corrupt(format!("batch_items.status: {e}")))?;
+            Ok((status, n))
+        })
+        .collect()
+}
+
 /// An item's status, read under a row lock on PostgreSQL (SQLite's
 /// `IMMEDIATE` write transaction already serialises writers): placing an
 /// item and cancelling it take turns, so that nothing is placed for an item
