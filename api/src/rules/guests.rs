@@ -1,12 +1,11 @@
 //! Who may do what to which guest (SPEC §3), quotas, and the transaction
 //! of a guest request (SPEC §4). Routes and the recorder both ask here.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use herd_core::clock::{after, Millis};
 use herd_core::domain::{GuestState, Role};
-use std::collections::HashMap;
-
 use herd_core::store::events::{self, Outcome};
 use herd_core::store::guests::{self, AssignError, Assignment, Guest as GuestRecord};
 use herd_core::store::{catalog, lans, users, write_tx, AnyConnection};
@@ -177,7 +176,8 @@ fn judge(
                 let id = lans::find_by_name(c, name)?
                     .ok_or_else(|| ApiError::NotFound(format!("no LAN named {name}")))?
                     .id;
-                *lan_ids.entry(name.clone()).or_insert(id)
+                lan_ids.insert(name.clone(), id);
+                id
             }
         }),
         None => None,

@@ -583,16 +583,7 @@ fn quota_counts(c: &mut AnyConnection, asks: &[Assignment]) -> StoreResult<HashM
     if limited.is_empty() {
         return Ok(Default::default());
     }
-    let counts: Vec<(Option<i64>, i64)> = guests::table
-        .filter(guests::owner_id.eq_any(limited))
-        .filter(guests::state.ne(GuestState::Decommissioned.as_str()))
-        .group_by(guests::owner_id)
-        .select((guests::owner_id, diesel::dsl::count_star()))
-        .load(c)?;
-    Ok(counts
-        .into_iter()
-        .filter_map(|(owner, n)| owner.map(|o| (o, n)))
-        .collect())
+    super::users::guests_held_by(c, &limited)
 }
 
 /// Up to `n` pooled guests of the image (and LAN), oldest first.

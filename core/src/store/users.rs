@@ -210,9 +210,26 @@ fn existing(conn: &mut AnyConnection, id: i64) -> StoreResult<User> {
 /// Guests counted against a user's quota: every guest they own that is not
 /// retired.
 pub fn guests_held(conn: &mut AnyConnection, user_id: i64) -> StoreResult<i64> {
-    Ok(guests::table
-        .filter(guests::owner_id.eq(user_id))
+    Ok(guests_held_by(conn, &[user_id])?
+        .get(&user_id)
+        .copied()
+        .unwrap_or(0))
+}
+
+/// [`guests_held`] for several users in one query; users holding none are
+/// left out.
+pub fn guests_held_by(
+    conn: &mut AnyConnection,
+    user_ids: &[i64],
+) -> StoreResult<std::collections::HashMap<i64, i64>> {
+    let counts: Vec<(Option<i64>, i64)> = guests::table
+        .filter(guests::owner_id.eq_any(user_ids))
         .filter(guests::state.ne(GuestState::Decommissioned.as_str()))
-        .count()
-        .get_result(conn)?)
+        .group_by(guests::owner_id)
+        .select((guests::owner_id, diesel::dsl::count_star()))
+        .load(conn)?;
+    Ok(counts
+        .into_iter()
+        .filter_map(|(owner, n)| owner.map(|o| (o, n)))
+        .collect())
 }
