@@ -124,24 +124,31 @@ pub struct GuestFilter {
 /// One page in name order, plus whether more follow. Names are unique and
 /// never change, so a cursor stays valid while guests come and go.
 pub fn list(conn: &mut AnyConnection, f: &GuestFilter) -> StoreResult<(Vec<Guest>, bool)> {
-    let mut q = joined_guests!().into_boxed();
-    if let Some(owner) = f.owner_id {
-        q = q.filter(guests::owner_id.eq(owner));
+    // Every name sorts after "", so a first page is a cursor like any other.
+    let after = f.after.as_deref().unwrap_or("");
+    let retired = GuestState::Decommissioned.as_str();
+    // Four fixed shapes rather than one boxed query: a boxed query is
+    // prepared anew at each execution, and this is the busiest list there is.
+    macro_rules! page {
+        ($query:expr) => {
+            $query
+                .filter(guests::name.gt(after))
+                .order(guests::name)
+                .limit(f.limit + 1)
+                .load::<GuestTuple>(conn)?
+        };
     }
-    q = match f.state {
-        Some(state) => q.filter(guests::state.eq(state.as_str())),
-        None => q.filter(guests::state.ne(GuestState::Decommissioned.as_str())),
+    let found = match (f.owner_id, f.state) {
+        (Some(owner), Some(state)) => page!(joined_guests!()
+            .filter(guests::owner_id.eq(owner))
+            .filter(guests::state.eq(state.as_str()))),
+        (Some(owner), None) => page!(joined_guests!()
+            .filter(guests::owner_id.eq(owner))
+            .filter(guests::state.ne(retired))),
+        (None, Some(state)) => page!(joined_guests!().filter(guests::state.eq(state.as_str()))),
+        (None, None) => page!(joined_guests!().filter(guests::state.ne(retired))),
     };
-    if let Some(after) = &f.after {
-        q = q.filter(guests::name.gt(after.clone()));
-    }
-    let mut rows: Vec<Guest> = q
-        .order(guests::name)
-        .limit(f.limit + 1)
-        .load::<GuestTuple>(conn)?
-        .into_iter()
-        .map(from_tuple)
-        .collect();
+    let mut rows: Vec<Guest> = found.into_iter().map(from_tuple).collect();
     let more = rows.len() as i64 > f.limit;
     rows.truncate(f.limit.max(0) as usize);
     Ok((rows, more))
