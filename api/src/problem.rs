@@ -121,7 +121,7 @@ pub fn problem_response(p: &Problem) -> HttpResponse {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Unavailable(_) | StoreError::Connect(_) => {
+            StoreError::Unavailable(_) | StoreError::Connect(_) | StoreError::ConnectionLost(_) => {
                 ApiError::Unavailable(e.to_string())
             }
             _ => {

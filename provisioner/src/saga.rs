@@ -9,7 +9,10 @@
 //! and runs. Steps are only ever added, never renamed or removed, so each
 //! recorded name is one of the saga's steps.
 
-use herd_core::clock::Clock;
+use std::cell::Cell;
+use std::time::Duration;
+
+use herd_core::clock::{Clock, Millis};
 use herd_core::domain::StepStatus;
 use herd_core::store::jobs::{self, Step};
 use herd_core::store::{Store, StoreError};
@@ -83,7 +86,6 @@ impl Injection {
 
 /// One run of a saga: the job and guest its steps are recorded under, and
 /// what a test injects.
-#[derive(Clone, Copy)]
 pub struct Run<'a> {
     pub store: &'a Store,
     pub backend: &'a dyn Backend,
@@ -91,6 +93,35 @@ pub struct Run<'a> {
     pub job_id: i64,
     pub guest_id: i64,
     pub injection: Injection,
+    pub heartbeat: Heartbeat,
+}
+
+/// How often a run shows that the job's worker lives. Each recorded step
+/// shows it, but not more often than `every`: a saga of quick steps would
+/// otherwise write the job's row twice a step, a round trip each on
+/// PostgreSQL, to say what the last write said a moment ago.
+pub struct Heartbeat {
+    every: Millis,
+    last: Cell<Option<Millis>>,
+}
+
+impl Heartbeat {
+    /// At most once per `every`; the first recorded step always beats.
+    pub fn every(every: Duration) -> Self {
+        Self {
+            every: every.as_millis() as Millis,
+            last: Cell::new(None),
+        }
+    }
+
+    /// Whether a beat is due at `now`, counting it sent if so.
+    fn due(&self, now: Millis) -> bool {
+        let due = self.last.get().is_none_or(|last| now - last >= self.every);
+        if due {
+            self.last.set(Some(now));
+        }
+        due
+    }
 }
 
 impl Run<'_> {
@@ -115,9 +146,12 @@ impl Run<'_> {
         let mut conn = self.store.conn()?;
         let now = self.clock.now_ms();
         jobs::record_step(&mut conn, self.job_id, self.guest_id, &step, now)?;
-        // Each recorded step also shows the job's worker is alive, so no
-        // other process takes the job over.
-        jobs::heartbeat_any(&mut conn, self.job_id, now)
+        // A recorded step also shows the job's worker is alive, so no other
+        // process takes the job over.
+        if self.heartbeat.due(now) {
+            jobs::heartbeat_any(&mut conn, self.job_id, now)?;
+        }
+        Ok(())
     }
 
     /// Runs the steps not recorded done, in order, until one fails or has
@@ -250,5 +284,21 @@ pub fn decommission(run: &Run, params: &DecommissionParams) -> Result<(), SagaEr
             step: steps[failed].name(),
             error,
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Heartbeat;
+    use std::time::Duration;
+
+    #[test]
+    fn a_heartbeat_is_due_at_the_first_step_then_once_per_interval() {
+        let beat = Heartbeat::every(Duration::from_secs(15));
+        assert!(beat.due(1_000), "the first recorded step beats");
+        assert!(!beat.due(1_001), "a step a moment later does not");
+        assert!(!beat.due(15_999));
+        assert!(beat.due(16_000), "one interval after the last beat");
+        assert!(!beat.due(16_000));
     }
 }

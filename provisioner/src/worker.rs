@@ -347,6 +347,8 @@ impl Worker {
             job_id: job.id,
             guest_id,
             injection: self.injection,
+            // Well inside the time after which another worker takes over.
+            heartbeat: saga::Heartbeat::every(self.settings.stale_after / 4),
         }
     }
 

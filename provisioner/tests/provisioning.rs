@@ -473,6 +473,7 @@ fn die_mid_undo(w: &World, guest: &str, job: i64) {
         job_id: job,
         guest_id: id,
         injection: herd_provisioner::saga::Injection::NONE,
+        heartbeat: herd_provisioner::saga::Heartbeat::every(Duration::from_secs(30)),
     };
     herd_provisioner::saga::provision(&run, &plan).unwrap_err();
     assert!(

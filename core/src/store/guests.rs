@@ -256,25 +256,27 @@ pub fn count_unowned(conn: &mut AnyConnection, states: &[GuestState]) -> StoreRe
         .collect())
 }
 
-/// Every catalog service, enabled as the catalog says, state not yet known.
+/// Every catalog service, enabled as the catalog says, state not yet known:
+/// one `INSERT … SELECT`, however many services the catalog has.
 fn add_catalog_services(conn: &mut AnyConnection, guest_id: i64, now: Millis) -> StoreResult<()> {
-    let rows: Vec<_> = super::catalog::services(conn)?
-        .into_iter()
-        .map(|s| {
-            (
-                guest_services::guest_id.eq(guest_id),
-                guest_services::service_id.eq(s.id),
-                guest_services::enabled.eq(s.default_enabled),
-                guest_services::state.eq("unknown"),
-                guest_services::updated_at.eq(now),
-            )
-        })
-        .collect();
-    for row in rows {
-        diesel::insert_into(guest_services::table)
-            .values(row)
-            .execute(conn)?;
-    }
+    use diesel::sql_types::{BigInt, Text};
+    let rows = service_catalog::table.select((
+        guest_id.into_sql::<BigInt>(),
+        service_catalog::id,
+        service_catalog::default_enabled,
+        "unknown".into_sql::<Text>(),
+        now.into_sql::<BigInt>(),
+    ));
+    diesel::insert_into(guest_services::table)
+        .values(rows)
+        .into_columns((
+            guest_services::guest_id,
+            guest_services::service_id,
+            guest_services::enabled,
+            guest_services::state,
+            guest_services::updated_at,
+        ))
+        .execute(conn)?;
     Ok(())
 }
 

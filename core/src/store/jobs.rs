@@ -2,7 +2,7 @@
 //! process, with saga steps recorded one by one so a restart resumes.
 
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text};
+use diesel::sql_types::{BigInt, Integer, Nullable, Text};
 
 use super::schema::{job_steps, jobs};
 use super::{write_tx, AnyConnection, StoreError, StoreResult};
@@ -168,10 +168,14 @@ struct Claimed {
     id: i64,
 }
 
-/// Takes the oldest queued job of the given kinds, or a running one whose
-/// worker stopped sending heartbeats before `stale_before` (its process
-/// died: the job resumes from its recorded steps). Exactly one worker wins
+/// Takes a running job of the given kinds whose worker stopped sending
+/// heartbeats before `stale_before` (its process died: the job resumes from
+/// its recorded steps), else the oldest queued one. Exactly one worker wins
 /// each job, across processes: the update re-checks the status it read.
+///
+/// Two statements, not one: asked for either at once, PostgreSQL sorted
+/// every queued job to find the first (4 ms a claim with 10,000 queued by
+/// a batch); asked for each, it reads the first entry of `jobs_status`.
 pub fn claim(
     conn: &mut AnyConnection,
     kinds: &[JobKind],
@@ -179,39 +183,51 @@ pub fn claim(
     now: Millis,
     stale_before: Millis,
 ) -> StoreResult<Option<Job>> {
+    let stale = format!("status = 'running' AND heartbeat_at < {stale_before}");
+    let claimed = write_tx(conn, |c| {
+        for claimable in [stale.as_str(), "status = 'queued'"] {
+            let claimed = claim_one(c, kinds, claimable, worker, now)?;
+            if claimed.is_some() {
+                return Ok(claimed);
+            }
+        }
+        Ok::<_, diesel::result::Error>(None)
+    })?;
+    match claimed {
+        Some(id) => find(conn, id),
+        None => Ok(None),
+    }
+}
+
+/// The first job of `kinds` that is `claimable` (an SQL condition), now
+/// claimed by `worker`.
+fn claim_one(
+    c: &mut AnyConnection,
+    kinds: &[JobKind],
+    claimable: &str,
+    worker: &str,
+    now: Millis,
+) -> QueryResult<Option<i64>> {
     let kinds_sql = kinds
         .iter()
         .map(|k| format!("'{}'", k.as_str()))
         .collect::<Vec<_>>()
         .join(", ");
-    let claimable = format!(
-        "kind IN ({kinds_sql}) AND (status = 'queued' OR (status = 'running' AND heartbeat_at < {stale_before}))"
-    );
-    let lock = if matches!(conn, AnyConnection::Postgresql(_)) {
-        " FOR UPDATE SKIP LOCKED"
-    } else {
-        ""
+    let claimable = format!("kind IN ({kinds_sql}) AND {claimable}");
+    let (lock, worker_param) = match c {
+        AnyConnection::Postgresql(_) => (" FOR UPDATE SKIP LOCKED", "$1"),
+        AnyConnection::Sqlite(_) => ("", "?"),
     };
     let sql = format!(
-        "UPDATE jobs SET status = 'running', claimed_by = $1, heartbeat_at = {now}, \
+        "UPDATE jobs SET status = 'running', claimed_by = {worker_param}, heartbeat_at = {now}, \
          started_at = COALESCE(started_at, {now}) \
          WHERE {claimable} AND id = (SELECT id FROM jobs WHERE {claimable} ORDER BY id LIMIT 1{lock}) \
          RETURNING id"
     );
-    let sql = if matches!(conn, AnyConnection::Sqlite(_)) {
-        sql.replace("$1", "?")
-    } else {
-        sql
-    };
-    let claimed = write_tx(conn, |c| {
-        diesel::sql_query(&sql)
-            .bind::<Text, _>(worker)
-            .load::<Claimed>(c)
-    })?;
-    match claimed.first() {
-        Some(c) => find(conn, c.id),
-        None => Ok(None),
-    }
+    let claimed = diesel::sql_query(&sql)
+        .bind::<Text, _>(worker)
+        .load::<Claimed>(c)?;
+    Ok(claimed.first().map(|c| c.id))
 }
 
 /// Keeps a claimed job from being taken over while its worker lives.
@@ -326,46 +342,31 @@ pub fn record_step(
     step: &Step,
     now: Millis,
 ) -> StoreResult<()> {
-    let this = job_steps::table
-        .filter(job_steps::job_id.eq(job_id))
-        .filter(job_steps::guest_id.eq(guest_id))
-        .filter(job_steps::name.eq(&step.name));
-    let status = step.status.as_str();
-    let updated = if step.status == StepStatus::Running {
-        diesel::update(this)
-            .set((
-                job_steps::seq.eq(step.seq),
-                job_steps::status.eq(status),
-                job_steps::detail.eq(&step.detail),
-                job_steps::started_at.eq(now),
-                job_steps::finished_at.eq(None::<Millis>),
-            ))
-            .execute(conn)?
-    } else {
-        diesel::update(this)
-            .set((
-                job_steps::seq.eq(step.seq),
-                job_steps::status.eq(status),
-                job_steps::detail.eq(&step.detail),
-                job_steps::finished_at.eq(now),
-            ))
-            .execute(conn)?
-    };
-    if updated == 0 {
-        let finished_at = (step.status != StepStatus::Running).then_some(now);
-        diesel::insert_into(job_steps::table)
-            .values((
-                job_steps::job_id.eq(job_id),
-                job_steps::guest_id.eq(guest_id),
-                job_steps::seq.eq(step.seq),
-                job_steps::name.eq(&step.name),
-                job_steps::status.eq(status),
-                job_steps::detail.eq(&step.detail),
-                job_steps::started_at.eq(now),
-                job_steps::finished_at.eq(finished_at),
-            ))
-            .execute(conn)?;
-    }
+    // One statement whether the step is new or recorded before: a saga
+    // records each step twice (running, then done), and on PostgreSQL every
+    // statement is a round trip. A step starting again restarts its clock;
+    // a step ending keeps the start it had.
+    const UPSERT: &str = "INSERT INTO job_steps \
+         (job_id, guest_id, seq, name, status, detail, started_at, finished_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+         ON CONFLICT (job_id, guest_id, name) DO UPDATE SET \
+         seq = excluded.seq, status = excluded.status, detail = excluded.detail, \
+         started_at = CASE WHEN excluded.finished_at IS NULL \
+         THEN excluded.started_at ELSE job_steps.started_at END, \
+         finished_at = excluded.finished_at";
+    let finished_at = (step.status != StepStatus::Running).then_some(now);
+    // SQLite numbers `$n` parameters in the order they first appear, as
+    // they do here: the one text serves both databases.
+    diesel::sql_query(UPSERT)
+        .bind::<BigInt, _>(job_id)
+        .bind::<BigInt, _>(guest_id)
+        .bind::<Integer, _>(step.seq)
+        .bind::<Text, _>(&step.name)
+        .bind::<Text, _>(step.status.as_str())
+        .bind::<Nullable<Text>, _>(&step.detail)
+        .bind::<BigInt, _>(now)
+        .bind::<Nullable<BigInt>, _>(finished_at)
+        .execute(conn)?;
     Ok(())
 }
 

@@ -1,6 +1,5 @@
 //! Guest LANs and their use.
 
-use diesel::dsl::count;
 use diesel::prelude::*;
 
 use super::schema::{guests, lans};
@@ -31,17 +30,13 @@ impl LanUsage {
     }
 }
 
-/// The LANs in use (not removed), by name, with the addresses guests hold.
+/// The LANs in use (not removed), by name, with the addresses guests hold
+/// (counted by the database as guests come and go: see the migration
+/// `lan_addresses_held`).
 pub fn list_with_use(conn: &mut AnyConnection) -> StoreResult<Vec<LanUsage>> {
     let rows = lans::table
         .filter(lans::removed_at.is_null())
-        .left_join(
-            guests::table.on(guests::lan_id
-                .eq(lans::id)
-                .and(guests::ip_address.is_not_null())),
-        )
-        .group_by(lans::id)
-        .select((Lan::as_select(), count(guests::id.nullable())))
+        .select((Lan::as_select(), lans::addresses_held))
         .order(lans::name)
         .load::<(Lan, i64)>(conn)?;
     Ok(rows

@@ -39,6 +39,7 @@ pub mod lans;
 pub mod leases;
 pub mod login_failures;
 pub mod notify;
+mod pool;
 pub mod roots;
 pub mod schema;
 pub mod seed;
@@ -52,7 +53,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
-use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel::r2d2::{CustomizeConnection, Pool, PooledConnection};
 use diesel::{Connection, PgConnection, SqliteConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
@@ -69,7 +70,7 @@ pub enum AnyConnection {
     Sqlite(SqliteConnection),
 }
 
-pub type Conn = PooledConnection<ConnectionManager<AnyConnection>>;
+pub type Conn = PooledConnection<pool::Manager>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -79,6 +80,10 @@ pub enum StoreError {
     Migration(String),
     #[error("database unavailable: {0}")]
     Unavailable(#[from] diesel::r2d2::PoolError),
+    /// The server closed the connection mid-request (a restart): the pool
+    /// replaces it, and the request may be tried again.
+    #[error("the database connection was lost: {0}")]
+    ConnectionLost(String),
     #[error("database error: {0}")]
     Query(diesel::result::Error),
     #[error("exhausted: {0}")]
@@ -92,10 +97,19 @@ pub enum StoreError {
 }
 
 /// A row whose closed-set column (read with `deserialize_as`) holds text no
-/// value names is corrupt data, not a failed query.
+/// value names is corrupt data, not a failed query; a connection the
+/// server closed is the database's absence, not the statement's fault.
 impl From<diesel::result::Error> for StoreError {
     fn from(e: diesel::result::Error) -> Self {
-        if let diesel::result::Error::DeserializationError(inner) = &e {
+        use diesel::result::{DatabaseErrorKind, Error};
+        if let Error::DatabaseError(
+            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+            _,
+        ) = &e
+        {
+            return StoreError::ConnectionLost(e.to_string());
+        }
+        if let Error::DeserializationError(inner) = &e {
             // Read by field name (`QueryableByName`), the error comes wrapped.
             let inner = match inner.downcast_ref::<diesel::result::DeserializeFieldError>() {
                 Some(field) => &field.error,
@@ -210,7 +224,7 @@ impl CustomizeConnection<AnyConnection, diesel::r2d2::Error> for ConnectionSetti
 
 #[derive(Clone)]
 pub struct Store {
-    pool: Pool<ConnectionManager<AnyConnection>>,
+    pool: Pool<pool::Manager>,
     kind: DbKind,
     url: Arc<str>,
 }
@@ -253,12 +267,12 @@ impl Store {
         url: &str,
         max_connections: u32,
         workload: Workload,
-    ) -> StoreResult<Pool<ConnectionManager<AnyConnection>>> {
+    ) -> StoreResult<Pool<pool::Manager>> {
         Pool::builder()
             .max_size(max_connections.max(1))
             .connection_timeout(Duration::from_secs(10))
             .connection_customizer(Box::new(ConnectionSettings(workload)))
-            .build(ConnectionManager::<AnyConnection>::new(url))
+            .build(pool::Manager::new(url))
             .map_err(|e| StoreError::Connect(e.to_string()))
     }
 

@@ -76,6 +76,7 @@ diesel::table! {
         capacity -> Integer,
         created_at -> BigInt,
         removed_at -> Nullable<BigInt>,
+        addresses_held -> BigInt,
     }
 }
 

@@ -266,3 +266,76 @@ fn tokens_expire_and_are_revoked() {
         );
     }
 }
+
+/// The count of addresses each LAN's guests hold (what placement reads)
+/// follows every write that takes, frees or moves one.
+#[test]
+fn the_addresses_a_lan_holds_are_counted_through_every_change() {
+    for db in test_db::all() {
+        let mut conn = seeded(&db);
+        let second = lans::insert(
+            &mut conn,
+            &lans::NewLan {
+                name: "LNXLAN2",
+                cidr: "10.20.0.0/24",
+                gateway: "10.20.0.1",
+                dns: "10.20.0.1",
+                capacity: 253,
+            },
+            NOW,
+        )
+        .unwrap();
+        let a = insert_guest(&mut conn, "LX000001", Some("10.10.0.2"), "stopped").unwrap();
+        let b = insert_guest(&mut conn, "LX000002", Some("10.10.0.3"), "stopped").unwrap();
+        insert_guest(&mut conn, "LX000003", None, "decommissioned").unwrap();
+        let counted = |conn: &mut AnyConnection| -> Vec<(String, i64, i64)> {
+            lans::list_with_use(conn)
+                .unwrap()
+                .into_iter()
+                .map(|u| {
+                    let truth = lans::addresses_held(conn, u.lan.id).unwrap();
+                    (u.lan.name, u.used, truth)
+                })
+                .collect()
+        };
+        let expect = |conn: &mut AnyConnection, first: i64, second: i64, when: &str| {
+            let seen = counted(conn);
+            assert_eq!(
+                seen,
+                [
+                    ("LNXLAN1".to_owned(), first, first),
+                    ("LNXLAN2".to_owned(), second, second)
+                ],
+                "{}: {when}",
+                db.label
+            );
+        };
+        expect(&mut conn, 2, 0, "two addressed guests, one without");
+
+        let set_address =
+            |conn: &mut AnyConnection, id: i64, lan: Option<i64>, ip: Option<&str>| {
+                let row = guests::table.find(id);
+                match lan {
+                    Some(lan) => diesel::update(row)
+                        .set((guests::lan_id.eq(lan), guests::ip_address.eq(ip)))
+                        .execute(conn),
+                    None => diesel::update(row)
+                        .set(guests::ip_address.eq(ip))
+                        .execute(conn),
+                }
+                .unwrap();
+            };
+        set_address(&mut conn, a, None, None);
+        expect(&mut conn, 1, 0, "an address released");
+        set_address(&mut conn, a, None, Some("10.10.0.4"));
+        expect(&mut conn, 2, 0, "an address taken again");
+        set_address(&mut conn, b, Some(second), Some("10.20.0.2"));
+        expect(&mut conn, 1, 1, "a guest moved to another LAN");
+        set_address(&mut conn, b, None, Some("10.20.0.3"));
+        expect(&mut conn, 1, 1, "a new address on the same LAN");
+        diesel::delete(guests::table.find(b))
+            .execute(&mut conn)
+            .unwrap();
+        expect(&mut conn, 1, 0, "a guest deleted");
+    }
+}

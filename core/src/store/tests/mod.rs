@@ -7,6 +7,7 @@ mod guests;
 mod invariants;
 mod leases;
 mod notify;
+mod pool;
 
 use std::sync::Barrier;
 

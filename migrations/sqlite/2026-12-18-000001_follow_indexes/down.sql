@@ -1,0 +1,2 @@
+DROP INDEX batch_items_status;
+DROP INDEX jobs_target;
