@@ -1615,8 +1615,11 @@ fn a_click_survives_the_database_closing_connections_postgres() {
     click(&srv, &alice, &g, "apache", "restart");
 
     let pg = srv.pg().expect("the server's PostgreSQL database");
+    // Waiting for each to end, as a restart does before anyone can
+    // connect: a backend still ending after the pool tested it would fail
+    // the request it serves (503), whatever the pool does.
     pg.admin_execute(&format!(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{}'",
+        "SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity WHERE datname = '{}'",
         pg.name
     ))
     .expect("close the server's connections");

@@ -39,7 +39,6 @@ pub mod lans;
 pub mod leases;
 pub mod login_failures;
 pub mod notify;
-mod pool;
 pub mod roots;
 pub mod schema;
 pub mod seed;
@@ -53,7 +52,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
-use diesel::r2d2::{CustomizeConnection, Pool, PooledConnection};
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
 use diesel::{Connection, PgConnection, SqliteConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
@@ -70,7 +69,7 @@ pub enum AnyConnection {
     Sqlite(SqliteConnection),
 }
 
-pub type Conn = PooledConnection<pool::Manager>;
+pub type Conn = PooledConnection<ConnectionManager<AnyConnection>>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -224,7 +223,7 @@ impl CustomizeConnection<AnyConnection, diesel::r2d2::Error> for ConnectionSetti
 
 #[derive(Clone)]
 pub struct Store {
-    pool: Pool<pool::Manager>,
+    pool: Pool<ConnectionManager<AnyConnection>>,
     kind: DbKind,
     url: Arc<str>,
 }
@@ -267,12 +266,12 @@ impl Store {
         url: &str,
         max_connections: u32,
         workload: Workload,
-    ) -> StoreResult<Pool<pool::Manager>> {
+    ) -> StoreResult<Pool<ConnectionManager<AnyConnection>>> {
         Pool::builder()
             .max_size(max_connections.max(1))
             .connection_timeout(Duration::from_secs(10))
             .connection_customizer(Box::new(ConnectionSettings(workload)))
-            .build(pool::Manager::new(url))
+            .build(ConnectionManager::new(url))
             .map_err(|e| StoreError::Connect(e.to_string()))
     }
 

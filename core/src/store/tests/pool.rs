@@ -1,14 +1,11 @@
 //! A connection the server closed (a restart, `pg_terminate_backend`) is
-//! replaced: tested before use once it has sat idle, and dropped after the
-//! one statement that found it gone when it had not.
+//! replaced: tested before use when it sat idle, and dropped after the one
+//! statement that found it gone when a request held it.
 
-use std::time::Duration;
-
-use diesel::r2d2::Pool;
+use diesel::r2d2::{ConnectionManager, Pool};
 use diesel::sql_types::Integer;
 use diesel::{QueryableByName, RunQueryDsl};
 
-use super::super::pool::Manager;
 use super::super::test_db;
 use super::super::{AnyConnection, StoreError};
 
@@ -32,20 +29,23 @@ fn terminate(conn: &mut AnyConnection, pid: i32) {
 
 /// A pool of one connection, so that every checkout hands out the same
 /// one until it is replaced.
-fn one_connection(url: &str, trusted_idle: Duration) -> Pool<Manager> {
+fn one_connection(url: &str) -> Pool<ConnectionManager<AnyConnection>> {
     Pool::builder()
         .max_size(1)
-        .build(Manager::trusting_idle(url, trusted_idle))
+        .build(ConnectionManager::new(url))
         .expect("pool")
 }
 
-#[test]
-fn a_closed_connection_idle_past_the_trusted_time_is_replaced_before_use() {
-    for db in test_db::all()
+fn postgres() -> impl Iterator<Item = test_db::TestDb> {
+    test_db::all()
         .into_iter()
         .filter(|db| db.label == "postgres")
-    {
-        let pool = one_connection(db.store.url(), Duration::ZERO);
+}
+
+#[test]
+fn a_connection_closed_while_idle_is_replaced_before_use() {
+    for db in postgres() {
+        let pool = one_connection(db.store.url());
         let first = backend_pid(&mut pool.get().unwrap()).unwrap();
         terminate(&mut db.store.conn().unwrap(), first);
 
@@ -55,20 +55,19 @@ fn a_closed_connection_idle_past_the_trusted_time_is_replaced_before_use() {
 }
 
 #[test]
-fn a_closed_connection_used_within_the_trusted_time_fails_once_then_is_replaced() {
-    for db in test_db::all()
-        .into_iter()
-        .filter(|db| db.label == "postgres")
-    {
-        let pool = one_connection(db.store.url(), Duration::from_secs(3600));
-        let first = backend_pid(&mut pool.get().unwrap()).unwrap();
+fn a_connection_closed_while_held_fails_its_statement_as_lost_then_is_replaced() {
+    for db in postgres() {
+        let pool = one_connection(db.store.url());
+        let mut held = pool.get().unwrap();
+        let first = backend_pid(&mut held).unwrap();
         terminate(&mut db.store.conn().unwrap(), first);
 
-        let failed = backend_pid(&mut pool.get().unwrap()).unwrap_err();
+        let failed = backend_pid(&mut held).unwrap_err();
         assert!(
             matches!(failed, StoreError::ConnectionLost(_)),
             "lost, not a failed query: {failed}"
         );
+        drop(held);
         let next = backend_pid(&mut pool.get().unwrap()).expect("the pool made a new one");
         assert_ne!(next, first);
     }
